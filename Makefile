@@ -1,0 +1,34 @@
+# Atiende — the two commands: `make run` and `make test`.
+GO      ?= go
+CASES   ?= $(wildcard eval/cases/*.jsonl)
+export CGO_ENABLED ?= 0
+
+.PHONY: help run test lint bench eval build fmt
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+run: ## serve the assistant on :8080 (embedded SQLite under ./data, bundled catalogue)
+	$(GO) run ./cmd/atiende serve
+
+build: ## build bin/atiende
+	$(GO) build -o bin/atiende ./cmd/atiende
+
+test: ## run every test (what CI runs)
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) run ./cmd/atiende catalogue validate
+
+lint: ## gofmt, go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: ## retrieval and engine benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot
+
+eval: ## evaluation report over eval/cases
+	$(GO) run ./cmd/atiende eval $(CASES)
+
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')

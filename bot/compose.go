@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/atiende/atiende/retrieval"
+)
+
+var monthsES = [...]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
+
+func dateES(d retrieval.Date) string {
+	return fmt.Sprintf("%d de %s de %d", d.Day(), monthsES[d.Month()-1], d.Year())
+}
+
+func dateEN(d retrieval.Date) string { return d.Format("January 2, 2006") }
+
+// itemText is an item as the citizen reads it: an amount says the date it holds from.
+func itemText(it retrieval.Item, english bool) string {
+	t := strings.TrimSpace(it.Text)
+	if it.ValidFrom.IsZero() {
+		return t
+	}
+	t = strings.TrimRight(t, ".")
+	if english {
+		return fmt.Sprintf("%s (valid from %s).", t, dateEN(it.ValidFrom))
+	}
+	return fmt.Sprintf("%s (vigente desde el %s).", t, dateES(it.ValidFrom))
+}
+
+var aspectLabelES = map[string]string{
+	retrieval.AspectRequisitos: "los requisitos", retrieval.AspectMonto: "el monto", retrieval.AspectComo: "cómo hacer el trámite",
+	retrieval.AspectDocumentos: "los documentos que se piden", retrieval.AspectFechas: "las fechas o plazos", retrieval.AspectCosto: "el costo",
+}
+
+var aspectLabelEN = map[string]string{
+	retrieval.AspectRequisitos: "the requirements", retrieval.AspectMonto: "the amount", retrieval.AspectComo: "how to apply",
+	retrieval.AspectDocumentos: "the documents required", retrieval.AspectFechas: "dates or deadlines", retrieval.AspectCosto: "the cost",
+}
+
+// sectionFor picks the section that answers the aspect: the one asked, or its nearest
+// neighbour when the ficha lacks it (an amount asked of a service that has a cost).
+func sectionFor(f *retrieval.Ficha, aspect string) (string, []retrieval.Item) {
+	if aspect == "" || aspect == retrieval.AspectGeneral {
+		return retrieval.AspectGeneral, nil
+	}
+	if items := f.Sections.Items(aspect); len(items) > 0 {
+		return aspect, items
+	}
+	alt := map[string]string{retrieval.AspectMonto: retrieval.AspectCosto, retrieval.AspectCosto: retrieval.AspectMonto,
+		retrieval.AspectDocumentos: retrieval.AspectRequisitos}[aspect]
+	if items := f.Sections.Items(alt); alt != "" && len(items) > 0 {
+		return alt, items
+	}
+	return "", nil
+}
+
+// composeAnswer writes the answer to an aspect of a ficha within budget characters when it
+// can: title, the section's items (as many as fit, at least one), the link. Nothing in it is
+// not in the ficha, except the framing words.
+func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) string {
+	section, items := sectionFor(f, aspect)
+	var head, more string
+	if english {
+		head = f.Title + " (information in Spanish):"
+		more = "More information: " + f.URL
+	} else {
+		head = f.Title + ":"
+		more = "Más información: " + f.URL
+	}
+	var lines []string
+	switch {
+	case section == retrieval.AspectGeneral:
+		lines = append(lines, f.Summary)
+	case section == "":
+		label := aspectLabelES[aspect]
+		missing := fmt.Sprintf("La ficha no indica %s.", label)
+		if english {
+			missing = fmt.Sprintf("The ficha does not state %s.", aspectLabelEN[aspect])
+		}
+		lines = append(lines, missing, f.Summary)
+	case section == retrieval.AspectComo:
+		lines = comoLines(f.Sections.Como, english)
+	default:
+		for _, it := range items {
+			lines = append(lines, itemText(it, english))
+		}
+	}
+	used := len(head) + len(more) + 2
+	var body []string
+	for i, l := range lines {
+		if i > 0 && used+len(l)+1 > budget {
+			break
+		}
+		body = append(body, l)
+		used += len(l) + 1
+	}
+	if section == retrieval.AspectGeneral {
+		if hint := askHint(f, english); used+len(hint)+1 <= budget {
+			body = append(body, hint)
+		}
+	}
+	return head + "\n" + strings.Join(body, "\n") + "\n" + more
+}
+
+func comoLines(c *retrieval.Como, english bool) []string {
+	labels := [3]string{"En línea", "En oficina", "Por teléfono"}
+	if english {
+		labels = [3]string{"Online", "In person", "By phone"}
+	}
+	var first, rest []string
+	for i, items := range [][]retrieval.Item{c.Online, c.Office, c.Phone} {
+		for j, it := range items {
+			if j == 0 {
+				first = append(first, labels[i]+": "+itemText(it, english))
+			} else {
+				rest = append(rest, itemText(it, english))
+			}
+		}
+	}
+	return append(first, rest...)
+}
+
+// askHint tells which parts of the ficha the citizen can ask about next.
+func askHint(f *retrieval.Ficha, english bool) string {
+	var parts []string
+	for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo, retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
+		if len(f.Sections.Items(a)) == 0 {
+			continue
+		}
+		if english {
+			parts = append(parts, aspectLabelEN[a])
+		} else {
+			parts = append(parts, aspectLabelES[a])
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if english {
+		return "You can ask me about " + joinList(parts, "and") + "."
+	}
+	return "Puede preguntarme por " + joinList(parts, "y") + "."
+}
+
+func joinList(parts []string, and string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " " + and + " " + parts[len(parts)-1]
+}
+
+// composeOptions asks the citizen to choose among fichas.
+func composeOptions(opts []Option, english bool) string {
+	var b strings.Builder
+	if english {
+		b.WriteString("Which of these do you mean?")
+	} else {
+		b.WriteString("¿Sobre cuál de estos quiere saber?")
+	}
+	for _, o := range opts {
+		fmt.Fprintf(&b, "\n%d. %s", o.N, o.Title)
+	}
+	if english {
+		b.WriteString("\nReply with the number or the name.")
+	} else {
+		b.WriteString("\nResponda con el número o el nombre.")
+	}
+	return b.String()
+}

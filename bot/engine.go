@@ -1,0 +1,375 @@
+package bot
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/atiende/atiende/retrieval"
+)
+
+// Retriever is what the engine needs of the catalogue.
+type Retriever interface {
+	// Find ranks the fichas for a query, best first, at most k.
+	Find(q retrieval.Query, k int) retrieval.Found
+	// Ficha returns the ficha with that slug, or false.
+	Ficha(slug string) (*retrieval.Ficha, bool)
+	// Normalize folds the text and respells what citizens write ("kiero" → "quiero").
+	Normalize(text string) string
+}
+
+var _ Retriever = (*retrieval.Index)(nil)
+
+// Actions a turn can take.
+const (
+	ActionGreet      = "greet"
+	ActionAnswer     = "answer"
+	ActionClarify    = "clarify"
+	ActionHandoff    = "handoff"
+	ActionEmergency  = "emergency"
+	ActionOutOfScope = "out_of_scope"
+	ActionOptout     = "optout"
+	ActionGoodbye    = "goodbye"
+)
+
+// Reasons for a handoff to a person (see the handoff packet in docs/architecture.md).
+const (
+	ReasonRequest     = "request"
+	ReasonFailure     = "repeated_failure"
+	ReasonPersonal    = "personal_case"
+	ReasonFrustration = "frustration"
+	ReasonEmergency   = "emergency"
+)
+
+// Channels shape how long a reply may be.
+const (
+	ChannelWeb      = "web"
+	ChannelSMS      = "sms"
+	ChannelWhatsApp = "whatsapp"
+)
+
+// budget is the length, in characters, an answer aims for on each channel: two SMS
+// segments, a short WhatsApp message, a web bubble.
+var budget = map[string]int{ChannelSMS: 300, ChannelWhatsApp: 900, ChannelWeb: 1200}
+
+// State is what the engine remembers of a conversation between turns. It is stored as JSON
+// with the conversation.
+type State struct {
+	Slug    string   `json:"slug,omitempty"`    // the ficha the conversation is about
+	Aspect  string   `json:"aspect,omitempty"`  // the aspect last asked
+	Options []string `json:"options,omitempty"` // fichas offered in a clarification
+	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
+	English bool     `json:"english,omitempty"` // the citizen writes in English
+	Turns   int      `json:"turns,omitempty"`
+	OptOut  bool     `json:"optout,omitempty"`
+}
+
+// Option is one ficha offered in a clarification.
+type Option struct {
+	N     int    `json:"n"`
+	Slug  string `json:"slug"`
+	Title string `json:"title"`
+}
+
+// Hit is a ficha retrieved for the turn.
+type Hit struct {
+	Slug  string  `json:"slug"`
+	Title string  `json:"title"`
+	URL   string  `json:"url"`
+	Score float64 `json:"score"`
+}
+
+// Reply is the outcome of a turn.
+type Reply struct {
+	Text    string   `json:"reply"`
+	Action  string   `json:"action"`
+	Aspect  string   `json:"aspect"`
+	Ficha   string   `json:"ficha,omitempty"` // the ficha the reply is about
+	Fichas  []Hit    `json:"fichas"`          // retrieved, best first
+	Options []Option `json:"options,omitempty"`
+	// Handoff is the reason a person must take the conversation, or "".
+	Handoff string `json:"handoff,omitempty"`
+	// Emergency lists the kinds of emergency detected, most urgent first.
+	Emergency []string `json:"emergency,omitempty"`
+	English   bool     `json:"english,omitempty"`
+}
+
+// MaxText is the longest text, in characters, a turn accepts.
+const MaxText = 2000
+
+// Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
+type Engine struct {
+	r Retriever
+}
+
+// New returns an engine over the catalogue.
+func New(r Retriever) *Engine { return &Engine{r: r} }
+
+// Thresholds of the decisions, tuned on eval/cases (see docs/architecture.md).
+const (
+	// minCoverage: below this share of the question's meaning found in the best ficha, the
+	// engine does not answer from it.
+	minCoverage = 0.45
+	// closeRatio: when the second ficha scores this close to the first and covers as much,
+	// the engine asks which one is meant.
+	closeRatio = 0.97
+	// vagueRatio: a vague question is ambiguous when three fichas score this close to the best.
+	vagueRatio = 0.75
+	maxOptions = 4
+	topK       = 5
+)
+
+// Turn runs one turn of the conversation: it reads the state and the citizen's text and
+// returns the reply and the new state. It never fails: a text it cannot use gets a reply
+// that says so.
+func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Reply, State) {
+	st.Turns++
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, " ")
+	}
+	if n := []rune(text); len(n) > MaxText {
+		text = string(n[:MaxText])
+	}
+	norm := e.r.Normalize(text)
+	english := detectEnglish(norm)
+	if norm == "" {
+		english = st.English
+	}
+	st.English = english
+	if b, ok := budget[channel]; !ok || b == 0 {
+		channel = ChannelWeb
+	}
+
+	// Emergencies come first, whatever else the text says or the state holds.
+	if kinds := detectEmergency(norm); len(kinds) > 0 {
+		st.Options, st.Misses = nil, 0
+		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
+			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st
+	}
+	switch {
+	case norm == "":
+		return e.simple(ActionGreet, msgEmpty, english), st
+	case optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm):
+		st.OptOut = true
+		return e.simple(ActionOptout, msgOptout, english), st
+	case personRe.MatchString(norm) || personAloneRe.MatchString(norm):
+		return e.handoff(st, ReasonRequest, english)
+	case personalRe.MatchString(norm):
+		return e.handoff(st, ReasonPersonal, english)
+	case frustratedRe.MatchString(norm):
+		return e.handoff(st, ReasonFrustration, english)
+	case injectionRe.MatchString(norm):
+		st.Options = nil
+		return e.simple(ActionOutOfScope, msgRefuse, english), st
+	case privacyRe.MatchString(norm):
+		st.Options = nil
+		return e.simple(ActionOutOfScope, msgPrivacy, english), st
+	case greetRe.MatchString(norm):
+		st.OptOut = false
+		return e.simple(ActionGreet, msgGreet, english), st
+	case goodbyeRe.MatchString(norm):
+		st.Options = nil
+		return e.simple(ActionGoodbye, msgGoodbye, english), st
+	}
+	st.OptOut = false
+
+	aspect := detectAspect(norm)
+	if len(st.Options) > 0 {
+		if slug, ok := e.choose(st.Options, text, norm); ok {
+			if aspect == "" {
+				aspect = st.Aspect
+			}
+			st.Options = nil
+			return e.answer(st, slug, aspect, channel, english, nil)
+		}
+		st.Options = nil
+	}
+
+	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
+	q := retrieval.Query{Text: residual}
+	followUp := st.Slug != "" && isElliptic(norm)
+	if followUp {
+		if f, ok := e.r.Ficha(st.Slug); ok {
+			q.Context = f.Title
+		}
+	}
+	found := e.r.Find(q, topK)
+	if english || found.English {
+		english = true
+		st.English = true
+	}
+
+	// Nothing but an aspect ("y los requisitos?"): the same ficha, another section.
+	if found.Groups == 0 {
+		if st.Slug != "" {
+			if aspect == "" {
+				aspect = retrieval.AspectGeneral
+			}
+			return e.answer(st, st.Slug, aspect, channel, english, nil)
+		}
+		st.Aspect = aspect
+		return e.simple(ActionClarify, msgWhich, english), st
+	}
+	res := found.Results
+	if len(res) == 0 || res[0].Coverage < minCoverage {
+		if followUp && aspect != "" {
+			return e.answer(st, st.Slug, aspect, channel, english, res)
+		}
+		return e.miss(st, english)
+	}
+	if ambiguous(found, st.Slug) {
+		return e.clarify(st, res, aspect, english)
+	}
+	return e.answer(st, res[0].Ficha.Slug, aspect, channel, english, res)
+}
+
+// ambiguous reports whether the citizen must choose: the question names only a kind of thing
+// ("bono", "certificado") that several fichas share about equally, or the two best fichas
+// are all but tied.
+func ambiguous(found retrieval.Found, current string) bool {
+	res := found.Results
+	if len(res) < 2 || res[0].Ficha.Slug == current {
+		return false
+	}
+	if found.Vague {
+		near := 0
+		for _, r := range res {
+			if r.Score >= vagueRatio*res[0].Score {
+				near++
+			}
+		}
+		if near >= 3 {
+			return true
+		}
+	}
+	return res[1].Score >= closeRatio*res[0].Score && res[1].Coverage >= res[0].Coverage
+}
+
+// isElliptic reports whether the text leans on what came before: "y el de matrimonio?",
+// "y para extranjeros", or a few words only.
+func isElliptic(norm string) bool {
+	w := strings.Fields(norm)
+	if len(w) == 0 {
+		return true
+	}
+	switch w[0] {
+	case "y", "e", "pero", "tambien", "and", "what", "entonces", "ese", "esa", "eso", "el", "la":
+		return true
+	}
+	return len(w) <= 4
+}
+
+func (e *Engine) simple(action string, p phrase, english bool) Reply {
+	return Reply{Action: action, Aspect: retrieval.AspectGeneral, Text: p.in(english), English: english}
+}
+
+func (e *Engine) handoff(st State, reason string, english bool) (Reply, State) {
+	st.Options, st.Misses = nil, 0
+	r := e.simple(ActionHandoff, msgHandoff[reason], english)
+	r.Handoff = reason
+	if f, ok := e.r.Ficha(st.Slug); ok {
+		r.Fichas = []Hit{hit(f, 0)}
+	}
+	return r, st
+}
+
+// miss is a turn the engine could not answer: the second in a row goes to a person.
+func (e *Engine) miss(st State, english bool) (Reply, State) {
+	st.Misses++
+	st.Options = nil
+	if st.Misses >= 2 {
+		return e.handoff(st, ReasonFailure, english)
+	}
+	return e.simple(ActionOutOfScope, msgOutOfScope, english), st
+}
+
+func (e *Engine) clarify(st State, res []retrieval.Result, aspect string, english bool) (Reply, State) {
+	r := Reply{Action: ActionClarify, Aspect: orGeneral(aspect), English: english}
+	st.Options = nil
+	for i, x := range res {
+		if i == maxOptions {
+			break
+		}
+		r.Options = append(r.Options, Option{N: i + 1, Slug: x.Ficha.Slug, Title: x.Ficha.Title})
+		st.Options = append(st.Options, x.Ficha.Slug)
+	}
+	for _, x := range res {
+		r.Fichas = append(r.Fichas, hit(x.Ficha, x.Score))
+	}
+	st.Aspect = aspect
+	st.Misses = 0
+	r.Text = composeOptions(r.Options, english)
+	return r, st
+}
+
+// choose reads the citizen's pick among offered options: a number, or words that match one
+// option clearly better than the others.
+func (e *Engine) choose(options []string, text, norm string) (string, bool) {
+	w := strings.Fields(norm)
+	if len(w) > 0 && len(w) <= 3 {
+		for _, x := range w {
+			x = strings.TrimPrefix(x, "opcion")
+			if n, err := strconv.Atoi(x); err == nil && n >= 1 && n <= len(options) {
+				return options[n-1], true
+			}
+		}
+	}
+	for i, ord := range []string{"primer", "segund", "tercer", "cuart"} {
+		if i < len(options) && len(w) <= 3 && strings.HasPrefix(norm, ord) || (i < len(options) && len(w) <= 3 && strings.Contains(norm, " "+ord)) {
+			return options[i], true
+		}
+	}
+	found := e.r.Find(retrieval.Query{Text: strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " ")), Only: options}, 2)
+	if len(found.Results) == 0 {
+		return "", false
+	}
+	if len(found.Results) == 1 || found.Results[1].Score < 0.8*found.Results[0].Score {
+		return found.Results[0].Ficha.Slug, true
+	}
+	return "", false
+}
+
+func (e *Engine) answer(st State, slug, aspect, channel string, english bool, res []retrieval.Result) (Reply, State) {
+	f, ok := e.r.Ficha(slug)
+	if !ok {
+		return e.miss(st, english)
+	}
+	aspect = orGeneral(aspect)
+	r := Reply{Action: ActionAnswer, Aspect: aspect, Ficha: slug, English: english,
+		Text: composeAnswer(f, aspect, english, budget[channel])}
+	score := 0.0
+	for _, x := range res {
+		if x.Ficha.Slug == slug {
+			score = x.Score
+		}
+	}
+	r.Fichas = append(r.Fichas, hit(f, score))
+	for _, x := range res {
+		if x.Ficha.Slug != slug {
+			r.Fichas = append(r.Fichas, hit(x.Ficha, x.Score))
+		}
+	}
+	st.Slug, st.Aspect, st.Misses, st.Options = slug, aspect, 0, nil
+	return r, st
+}
+
+func hit(f *retrieval.Ficha, score float64) Hit {
+	return Hit{Slug: f.Slug, Title: f.Title, URL: f.URL, Score: score}
+}
+
+func orGeneral(a string) string {
+	if a == "" {
+		return retrieval.AspectGeneral
+	}
+	return a
+}
+
+// Ficha returns the hit for a slug of the catalogue (for a reply replayed from storage).
+func (e *Engine) Ficha(slug string) (Hit, bool) {
+	f, ok := e.r.Ficha(slug)
+	if !ok {
+		return Hit{}, false
+	}
+	return hit(f, 0), true
+}

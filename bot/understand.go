@@ -1,0 +1,160 @@
+package bot
+
+import (
+	"regexp"
+	"strings"
+)
+
+// The patterns below run on normalized text: folded (no case, no accents), words separated
+// by single spaces, SMS spellings respelled by the glossary ("kiero" → "quiero").
+
+func re(parts ...string) *regexp.Regexp {
+	return regexp.MustCompile(`\b(?:` + strings.Join(parts, "|") + `)\b`)
+}
+
+// Emergency kinds, in the order a reply gives their lines.
+const (
+	EmergencySuicide = "suicide"
+	EmergencyWomen   = "violence_women"
+	EmergencyFamily  = "violence_family"
+	EmergencyDanger  = "danger"
+	EmergencyMedical = "medical"
+)
+
+var (
+	suicideRe = re(
+		`(?:me quiero|quiero|me voy a|voy a|pienso|pensando en|ganas de|deseos de|me dan ganas de) (?:morir(?:me)?|matar(?:me)?|suicidar(?:me)?|quitar(?:me)? la vida)`,
+		`suicid\w*`, `quitarme la vida`, `matarme`, `no quiero (?:seguir )?viv\w*`, `no quiero vivir`, `terminar con todo`, `quiero desaparecer`,
+		`nadie me extranaria`, `no aguanto mas`, `no puedo mas con (?:la|mi) vida`, `mejor me muero`, `me quiero ir de este mundo`,
+		`no tiene sentido (?:vivir|seguir)`, `acabar con (?:mi vida|todo)`, `hacerme dano`, `hacerme daño`,
+		`cortarme`, `me corto`, `tomarme (?:todas )?las pastillas`, `me tome (?:todas )?las pastillas`,
+		`no vale la pena vivir`, `mejor (?:estaria|estar) muerto`, `mejor (?:estaria|estar) muerta`,
+		`desaparecer para siempre`, `kill myself`, `suicide`, `want to die`, `end my life`, `hurt myself`, `self harm`)
+	partnerRe = re(`pareja`, `marido`, `esposo`, `pololo`, `conviviente`, `novio`, `mi ex`, `ex pareja`, `expareja`, `husband`, `boyfriend`, `partner`)
+	familyRe  = re(`padre`, `madre`, `padrastro`, `madrastra`, `hijo`, `hija`, `hermano`, `hermana`, `tio`, `tia`, `abuelo`, `abuela`, `nieto`, `nieta`, `suegro`, `suegra`, `familia`, `nino`, `nina`, `ninos`, `guagua`, `en la casa`, `en mi casa`)
+	violentRe = re(
+		`me (?:pega|pegan|pego|golpea|golpean|golpeo|maltrata|maltratan|amenaza|amenazan|amenazo|viola|violo|abusa|abuso|acosa|ahorca|ahorco|empuja|empujo|empujan|tira el pelo|encierra|encerro)`,
+		`(?:le|les) (?:pega|pegan|pego|golpea|golpean|maltrata|maltratan)`, `no me deja (?:salir|trabajar|ver a)`, `me revisa el (?:celular|telefono)`, `me controla`,
+		`(?:tiene|tienen) encerrad[oa]s?`, `no le (?:da|dan) (?:comida|de comer)`, `(?:lo|la|los|las) (?:tiene|tienen) abandonad[oa]s?`, `me quiere matar`, `me va a matar`, `me quieren matar`, `me van a matar`,
+		`amenaz\w* (?:con )?matar\w*`, `violencia`, `maltrato`, `maltratan`, `abuso sexual`, `me violaron`, `violacion`, `femicidio`,
+		`hits me`, `beats me`, `abuses me`, `domestic violence`, `threatens to kill`)
+	womenRe   = re(`violencia (?:de genero|contra la mujer|contra las mujeres)`, `femicidio`, `me violaron`, `violacion`, `abuso sexual`, `mi amiga`)
+	familyVRe = re(`violencia intrafamiliar`, `vif`, `maltrato infantil`, `maltratan a`, `le pegan a`, `les pegan a`, `le pega a`, `les pega a`)
+	dangerRe  = re(
+		`(?:entrando|entraron|se metio|se metieron|estan entrando) (?:a|en) mi casa`, `me (?:estan|esta) (?:siguiendo|persiguiendo|atacando|asaltando|robando)`,
+		`me quieren matar`, `me van a matar`, `me va a matar`, `(?:tiene|tienen) (?:un )?(?:arma|pistola|cuchillo)`,
+		`(?:tratando|intentando|quiere|quieren) (?:de )?(?:abrir|entrar|forzar) (?:mi|la) (?:puerta|casa|ventana)`, `forzando (?:la|mi) (?:puerta|chapa|ventana)`, `auxilio`, `socorro`,
+		`ayuda urgente`, `me asaltaron`, `en peligro`, `tengo miedo`, `breaking into`, `in danger`, `someone is following me`)
+	medicalRe = re(`herido`, `herida`, `sangr\w*`, `no respira`, `infarto`, `desmay\w*`, `inconsciente`, `sobredosis`, `pastillas`, `overdose`)
+	// Everyday exaggerations that share words with an emergency.
+	notEmergencyRe = re(`me muero de (?:la )?(?:risa|ganas|hambre|sueno|calor|frio|verguenza)`, `me esta matando la cuenta`, `me (?:esta|estan) matando (?:los|las|el|la) (?:precio|cuenta|deuda|gasto)\w*`)
+)
+
+// detectEmergency returns the kinds of emergency the text speaks of, most urgent first.
+func detectEmergency(t string) []string {
+	if notEmergencyRe.MatchString(t) && !suicideRe.MatchString(strings.Replace(t, "me muero de", "", 1)) {
+		return nil
+	}
+	var kinds []string
+	if suicideRe.MatchString(t) {
+		kinds = append(kinds, EmergencySuicide)
+	}
+	violent := violentRe.MatchString(t)
+	switch {
+	case violent && partnerRe.MatchString(t), womenRe.MatchString(t) && violent:
+		kinds = append(kinds, EmergencyWomen)
+	case violent && (familyRe.MatchString(t) || familyVRe.MatchString(t)):
+		kinds = append(kinds, EmergencyFamily)
+	case violent && strings.Contains(t, "violencia"):
+		kinds = append(kinds, EmergencyWomen, EmergencyFamily)
+	case violent && !dangerRe.MatchString(t):
+		kinds = append(kinds, EmergencyFamily)
+	}
+	if dangerRe.MatchString(t) {
+		kinds = append(kinds, EmergencyDanger)
+	}
+	if len(kinds) > 0 && medicalRe.MatchString(t) {
+		kinds = append(kinds, EmergencyMedical)
+	}
+	return kinds
+}
+
+var (
+	personRe = re(
+		`(?:hablar|conversar|comunicarme|comunicar|contactar|contactarme|atender|atienda|atiende|atenderme|pasar|pasame|paseme|derivar|derivame|derivarme|comuniqueme|comunicame) (?:con )?(?:una |un |alguna |algun )?(?:persona|humano|humana|ejecutiv\w*|operador\w*|agente|funcionari\w*|alguien|asesor\w*|persona real)`,
+		`(?:alguna |una )?persona (?:que|q) (?:me )?(?:pueda|puede) (?:atender|ayudar)`, `alguien (?:que|q) (?:me )?(?:pueda|puede) (?:atender|ayudar)`,
+		`ejecutiv[oa]s?`, `operador(?:a|as|es)?`, `humano`, `humana`, `persona real`, `persona de verdad`, `alguien de verdad`, `alguien real`,
+		`atencion (?:humana|personal|personalizada)`, `no quiero (?:hablar con )?(?:un |una )?(?:robot|bot|maquina)`, `no eres (?:una )?persona`,
+		`(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:human|person|agent|someone|real person|representative|operator)`,
+		`real person`, `live agent`, `human agent`, `customer service`)
+	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
+	personalRe    = re(`mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
+	frustratedRe  = re(`no me sirve`, `no sirve (?:de nada|para nada)`, `no me (?:estas|esta) ayudando`, `no me ayuda\w*`, `no entiende\w*`, `no entendiste`, `no me entiende\w*`,
+		`inutil`, `pesimo`, `ya te dije`, `ya le dije`, `robot tonto`, `bot tonto`, `que lata`, `useless`, `not helpful`)
+	optoutRe       = regexp.MustCompile(`^(?:stop|stopall|baja|parar|unsubscribe|cancelar|cancel|end|quit|detener|darme de baja|dar de baja)$`)
+	optoutPhraseRe = re(`no me (?:manden|mande|envien|envie|escriban|escriba) mas`, `dejar de recibir`, `no quiero recibir mas`, `darme de baja`, `eliminar mi (?:numero|suscripcion)`, `stop sending`, `cancelar (?:la )?suscripcion`)
+	injectionRe    = re(
+		`ignor\w* (?:tus|las|todas|todo|lo|el|la|cualquier|previous|all|your)`, `olvida\w* (?:tus|las|todas) (?:instrucciones|reglas)`, `instrucciones (?:del sistema|previas|anteriores|iniciales)`, `prompt\w*`, `system`,
+		`tu configuracion`, `configuracion (?:interna|del sistema)`, `muestrame tu`, `revela\w*`, `ahora eres`, `eres ahora`, `a partir de ahora eres`,
+		`actua como`, `act as`, `pretend`, `finge`, `jailbreak`, `dan mode`, `modo (?:desarrollador|developer|dios)`, `developer mode`,
+		`roleplay`, `juego de rol`, `ignore (?:all |your |previous |the )`, `disregard`, `your instructions`, `tus instrucciones`, `tus reglas`,
+		`habla como`, `responde como`, `como pirata`, `api key`, `contrasena del sistema`, `codigo fuente`, `system prompt`)
+	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
+		`datos personales de`, `rut de`, `someone else s`, `my neighbor s`, `other people s data`)
+	greetRe   = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
+	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente)\s*)+$`)
+)
+
+// Aspect cues: phrases that say which part of a ficha is asked. Checked in this order.
+var aspectCues = []struct {
+	aspect string
+	re     *regexp.Regexp
+}{
+	{"fechas", re(`cuanto (?:tiempo|demora|tarda|se demora)`, `cuantos dias`, `how long`)},
+	{"costo", re(`cuanto (?:cuesta|vale|sale|cobran|hay que pagar|se paga)`, `cuesta\w*`, `costo\w*`, `cobran`, `cobra`, `precio`, `arancel`, `valor del (?:tramite|certificado|documento|pasaporte|carnet)`, `es gratis`, `gratis`, `gratuito`, `hay que pagar`, `tiene (?:algun )?costo`, `how much does it cost`, `cost`, `costs`, `fee`, `fees`, `price`, `free`)},
+	{"monto", re(`cuanto (?:es|son|pagan|paga|dan|da|recibo|recibe|me toca|le toca|corresponde|me corresponde|seria|sera|plata|dinero)`, `de cuanto`, `cuanto`, `monto\w*`, `cuanta plata`, `cuanto dinero`, `how much`, `amount`)},
+	{"documentos", re(`documento\w*`, `papeles`, `que (?:tengo que |debo |hay que |necesito )?llevar`, `que llevo`, `documents`, `papers`, `paperwork`)},
+	{"requisitos", re(`requisito\w*`, `quien(?:es)? (?:puede|pueden|recibe|reciben|tiene derecho)`, `puedo (?:postular|pedir|recibir|optar|acceder|cobrar|solicitar)`, `me corresponde`, `le corresponde`, `tengo derecho`, `tiene derecho`, `cumplo`, `condiciones`, `para quien(?:es)?`, `a quien(?:es)?`, `me toca`, `le toca`, `califico`, `who can`, `eligible`, `eligibility`, `requirements`, `qualify`)},
+	{"fechas", re(`cuando`, `fecha\w*`, `plazo\w*`, `hasta cuando`, `desde cuando`, `que dia`, `calendario`, `vence\w*`, `when`, `deadline`, `dates`, `date`)},
+	{"como", re(`como (?:lo |la |los |las |se |me |le )?(?:pido|pide|solicito|solicita|saco|saca|obtengo|obtiene|postulo|postula|tramito|tramita|hago|hace|cobro|cobra|renuevo|renueva|hacer|sacar|pedir|postular|obtener|cobrar|solicitar|renovar|reclamar|reclamo|inscribo|inscribir|consigo|conseguir|recupero|recuperar|cambio|cambiar|activo|activar|actualizo|actualizar)`, `donde`, `como`, `postular`, `postulo`, `solicitar`, `tramitar`, `sacar`, `por internet`, `en linea`, `online`, `how do i`, `how to`, `how can i`, `where`, `apply`)},
+	{"general", re(`que es`, `que son`, `en que consiste`, `de que se trata`, `what is`, `what are`)},
+}
+
+// cueWordsRe removes, before retrieval, the words that only say which aspect is asked.
+var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`, `cuestan`, `precio`, `monto`, `montos`, `fechas?`, `plazos?`,
+	`gratis`, `gratuito`, `valor`, `cuando`, `donde`, `como`, `pido`, `pedir`, `solicito`, `solicitar`, `saco`, `sacar`, `obtengo`, `obtener`,
+	`tramito`, `tramitar`, `hago`, `hacer`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
+	`consiste`, `trata`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
+
+// detectAspect returns the aspect the text asks about, or "" when it names none.
+func detectAspect(t string) string {
+	for _, c := range aspectCues {
+		if c.re.MatchString(t) {
+			return c.aspect
+		}
+	}
+	return ""
+}
+
+var (
+	englishWords = map[string]bool{"the": true, "how": true, "what": true, "where": true, "when": true, "is": true, "are": true, "do": true, "does": true,
+		"i": true, "my": true, "can": true, "get": true, "to": true, "of": true, "for": true, "much": true, "need": true, "want": true, "who": true,
+		"hello": true, "hi": true, "please": true, "thanks": true, "you": true, "with": true, "and": true, "it": true, "an": true, "apply": true, "which": true}
+	spanishWords = map[string]bool{"el": true, "la": true, "los": true, "las": true, "de": true, "que": true, "como": true, "es": true, "para": true, "por": true,
+		"un": true, "una": true, "mi": true, "me": true, "cuanto": true, "donde": true, "cuando": true, "quiero": true, "necesito": true, "hola": true, "y": true,
+		"del": true, "se": true, "lo": true, "con": true, "gracias": true, "puedo": true, "tengo": true, "bono": true}
+)
+
+// detectEnglish reports whether the text reads as English rather than Spanish.
+func detectEnglish(t string) bool {
+	en, es := 0, 0
+	for _, w := range strings.Fields(t) {
+		if englishWords[w] {
+			en++
+		}
+		if spanishWords[w] {
+			es++
+		}
+	}
+	return en > es && en > 0
+}

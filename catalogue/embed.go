@@ -1,0 +1,11 @@
+// Package catalogue holds the bundled catalogue: the fichas (one JSON file per topic under
+// fichas/) and the glossary of acronyms, colloquial words and misspellings citizens use.
+// It is embedded in the binary; retrieval loads and validates it. See docs/catalogue.md.
+package catalogue
+
+import "embed"
+
+// FS holds fichas/*.json and glossary.tsv.
+//
+//go:embed fichas/*.json glossary.tsv
+var FS embed.FS

@@ -1,0 +1,22 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes lists every route of the public surface.
+func (s *Server) routes(r *gin.Engine) {
+	r.GET("/", s.page)
+	r.GET("/widget.js", s.widget)
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.handle(s.readyz))
+
+	api := r.Group("/api/v1", s.limitBody)
+	api.POST("/chat/sessions", s.handle(s.createSession))
+	api.POST("/chat/sessions/:id/messages", s.handle(s.postMessage))
+
+	r.NoRoute(s.handle(func(c *gin.Context) error { return errStatus(http.StatusNotFound, "No existe esa dirección.") }))
+	r.NoMethod(s.handle(func(c *gin.Context) error { return errStatus(http.StatusMethodNotAllowed, "Método no permitido.") }))
+}

@@ -1,0 +1,360 @@
+// Package web serves the web chat: the demo page, the widget script and the chat API that
+// both use (DESIGN.md, "HTTP API").
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
+	"github.com/gin-gonic/gin"
+)
+
+// MaxBody is the largest request body the API reads.
+const MaxBody = 64 << 10
+
+// Config is what the server needs.
+type Config struct {
+	Engine *bot.Engine
+	Store  store.Store
+	Logger *slog.Logger
+}
+
+// Server is the web chat's HTTP surface.
+type Server struct {
+	engine *bot.Engine
+	store  store.Store
+	log    *slog.Logger
+	locks  [256]sync.Mutex // turns of one conversation run one at a time in this process
+	gin    *gin.Engine
+}
+
+// New builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil || cfg.Store == nil {
+		return nil, errors.New("web: Engine and Store are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, gin: gin.New()}
+	s.gin.Use(s.recover, s.securityHeaders)
+	s.routes(s.gin)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.gin.ServeHTTP(w, r) }
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+			c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "Tuvimos un problema. Intente de nuevo en un momento."})
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	c.Next()
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	c.Next()
+}
+
+//go:embed assets/index.html
+var indexHTML []byte
+
+//go:embed assets/widget.js
+var widgetJS []byte
+
+func (s *Server) page(c *gin.Context) {
+	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", indexHTML)
+}
+
+func (s *Server) widget(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "text/javascript; charset=utf-8", widgetJS)
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return &httpError{status: http.StatusServiceUnavailable, msg: "No disponible.", err: err}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	return nil
+}
+
+// readBody reads a JSON body of at most MaxBody bytes into v. An empty body is allowed
+// when allowEmpty; text must be UTF-8.
+func readBody(c *gin.Context, v any, allowEmpty bool) error {
+	body, err := io.ReadAll(c.Request.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errStatus(http.StatusRequestEntityTooLarge, "El mensaje es demasiado grande.")
+	}
+	if err != nil {
+		return &httpError{status: http.StatusBadRequest, msg: "No se pudo leer el mensaje.", err: err}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return errStatus(http.StatusBadRequest, `Falta el cuerpo JSON, por ejemplo {"text": "hola"}.`)
+	}
+	if !utf8.Valid(body) {
+		return errStatus(http.StatusBadRequest, "El texto no está en UTF-8.")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &httpError{status: http.StatusBadRequest, msg: `El cuerpo debe ser JSON, por ejemplo {"text": "hola"}.`, err: err}
+	}
+	return nil
+}
+
+type sessionRequest struct {
+	Channel string `json:"channel"`
+}
+
+type sessionResponse struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func (s *Server) createSession(c *gin.Context) error {
+	var req sessionRequest
+	if err := readBody(c, &req, true); err != nil {
+		return err
+	}
+	if req.Channel != "" && req.Channel != bot.ChannelWeb {
+		return errStatus(http.StatusBadRequest, `El canal debe ser "web".`)
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	id, token := hex.EncodeToString(b), randomString(32)
+	conv := &store.Conversation{ID: id, Channel: bot.ChannelWeb, TokenHash: hashToken(token)}
+	if err := s.store.CreateConversation(c.Request.Context(), conv); err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, sessionResponse{ID: id, Token: token})
+	return nil
+}
+
+// bearer returns the request's session token: the Authorization header, or ?token= for
+// EventSource, which cannot set headers.
+func bearer(c *gin.Context) string {
+	if h := c.GetHeader("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	return c.Query("token")
+}
+
+// authorize loads the session and checks its token.
+func (s *Server) authorize(c *gin.Context) (*store.Conversation, error) {
+	token := bearer(c)
+	if token == "" {
+		return nil, errStatus(http.StatusUnauthorized, "Falta el token de la sesión.")
+	}
+	conv, err := s.store.Conversation(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errStatus(http.StatusNotFound, "La sesión no existe. Inicie una nueva.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if conv.Channel != bot.ChannelWeb || subtle.ConstantTimeCompare(conv.TokenHash, hashToken(token)) != 1 {
+		return nil, errStatus(http.StatusUnauthorized, "El token de la sesión no es válido.")
+	}
+	return conv, nil
+}
+
+type messageRequest struct {
+	Text string `json:"text"`
+	// ClientID, when set, makes the request idempotent: a retry with the same id gets the
+	// same reply and runs no second turn.
+	ClientID string `json:"client_id,omitempty"`
+}
+
+type messageResponse struct {
+	Action    string       `json:"action"`
+	Reply     string       `json:"reply"`
+	Aspect    string       `json:"aspect"`
+	Fichas    []bot.Hit    `json:"fichas"`
+	Options   []bot.Option `json:"options"`
+	Handoff   string       `json:"handoff,omitempty"`
+	Emergency []string     `json:"emergency,omitempty"`
+}
+
+func (s *Server) lock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+}
+
+func (s *Server) postMessage(c *gin.Context) error {
+	var req messageRequest
+	if err := readBody(c, &req, false); err != nil {
+		return err
+	}
+	text := strings.TrimSpace(req.Text)
+	switch {
+	case text == "":
+		return errStatus(http.StatusBadRequest, "El mensaje está vacío.")
+	case utf8.RuneCountInString(text) > bot.MaxText:
+		return errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("El mensaje supera los %d caracteres. Escriba uno más corto.", bot.MaxText))
+	case len(req.ClientID) > 100:
+		return errStatus(http.StatusBadRequest, "client_id es demasiado largo.")
+	}
+	conv, err := s.authorize(c)
+	if err != nil {
+		return err
+	}
+	mu := s.lock(conv.ID)
+	mu.Lock()
+	defer mu.Unlock()
+
+	ctx := c.Request.Context()
+	providerID := ""
+	if req.ClientID != "" {
+		providerID = "web:" + conv.ID + ":" + req.ClientID
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := s.turn(ctx, conv, text, providerID)
+		switch {
+		case err == nil:
+			c.JSON(http.StatusOK, resp)
+			return nil
+		case errors.Is(err, store.ErrDuplicate):
+			resp, err := s.replay(ctx, providerID)
+			if err != nil {
+				return err
+			}
+			c.JSON(http.StatusOK, resp)
+			return nil
+		case errors.Is(err, store.ErrConflict) && attempt < 5:
+			// Another replica saved a turn of this conversation: read it again and redo.
+			if conv, err = s.store.Conversation(ctx, conv.ID); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// turn runs the engine on the conversation and saves the turn.
+func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, providerID string) (messageResponse, error) {
+	var st bot.State
+	if len(conv.State) > 0 {
+		if err := json.Unmarshal(conv.State, &st); err != nil {
+			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
+			st = bot.State{}
+		}
+	}
+	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
+	out := channels.Render(conv.Channel, r.Text)
+	state, err := json.Marshal(next)
+	if err != nil {
+		return messageResponse{}, fmt.Errorf("encode state: %w", err)
+	}
+	t := &store.Turn{
+		ConversationID: conv.ID, Version: conv.Version, State: state,
+		In:  store.Message{Direction: store.Inbound, Text: text, ProviderID: providerID},
+		Out: store.Message{Direction: store.Outbound, Text: out.Text, Action: r.Action, Aspect: r.Aspect, Fichas: slugs(r.Fichas)},
+	}
+	if providerID != "" {
+		t.Out.ProviderID = providerID + ":reply"
+	}
+	if r.Handoff != "" {
+		t.Handoff = &store.Handoff{Reason: r.Handoff, Priority: handoff.Priority(r.Handoff)}
+	}
+	if err := s.store.SaveTurn(ctx, t); err != nil {
+		return messageResponse{}, err
+	}
+	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", r.Action, "aspect", r.Aspect, "ficha", r.Ficha)
+	return messageResponse{Action: r.Action, Reply: out.Text, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
+		Handoff: r.Handoff, Emergency: r.Emergency}, nil
+}
+
+// replay answers a retried request with the reply already stored for it.
+func (s *Server) replay(ctx context.Context, providerID string) (messageResponse, error) {
+	m, err := s.store.MessageByProviderID(ctx, providerID+":reply")
+	if err != nil {
+		return messageResponse{}, fmt.Errorf("replay %s: %w", providerID, err)
+	}
+	resp := messageResponse{Action: m.Action, Reply: m.Text, Aspect: m.Aspect, Fichas: []bot.Hit{}, Options: []bot.Option{}}
+	for _, slug := range m.Fichas {
+		if h, ok := s.engine.Ficha(slug); ok {
+			resp.Fichas = append(resp.Fichas, h)
+		}
+	}
+	return resp, nil
+}
+
+func slugs(hs []bot.Hit) []string {
+	out := make([]string, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, h.Slug)
+	}
+	return out
+}
+
+func orNone(hs []bot.Hit) []bot.Hit {
+	if hs == nil {
+		return []bot.Hit{}
+	}
+	return hs
+}
+
+func orNoOptions(o []bot.Option) []bot.Option {
+	if o == nil {
+		return []bot.Option{}
+	}
+	return o
+}

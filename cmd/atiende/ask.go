@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/eval"
+	"github.com/atiende/atiende/retrieval"
+)
+
+func loadIndex(cfg config) (*retrieval.Index, error) {
+	ix, err := retrieval.Bundled(catalogue.FS, cfg.Catalogue)
+	if err != nil {
+		return nil, fmt.Errorf("load catalogue: %w", err)
+	}
+	return ix, nil
+}
+
+func flags(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func validChannel(ch string) error {
+	switch ch {
+	case bot.ChannelWeb, bot.ChannelSMS, bot.ChannelWhatsApp:
+		return nil
+	}
+	return usageError{fmt.Sprintf("--channel %q: want web, sms or whatsapp", ch)}
+}
+
+// askOutput is the JSON of "atiende ask --json" (../shared/eval/FORMAT.md).
+type askOutput struct {
+	Action   string       `json:"action"`
+	Reply    string       `json:"reply"`
+	Aspect   string       `json:"aspect"`
+	Fichas   []askHit     `json:"fichas"`
+	Options  []bot.Option `json:"options,omitempty"`
+	Segments int          `json:"segments,omitempty"`
+	Encoding string       `json:"encoding,omitempty"`
+}
+
+type askHit struct {
+	Slug  string  `json:"slug"`
+	Title string  `json:"title"`
+	URL   string  `json:"url"`
+	Score float64 `json:"score"`
+}
+
+func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flags("ask", stdout)
+	channel := fs.String("channel", "web", "render for web, sms or whatsapp")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := validChannel(*channel); err != nil {
+		return err
+	}
+	text := strings.Join(fs.Args(), " ")
+	if strings.TrimSpace(text) == "" {
+		return usageError{`ask: give the text, e.g. atiende ask "cuanto es la pgu"`}
+	}
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return err
+	}
+	r, _ := bot.New(ix).Turn(ctx, bot.State{}, text, *channel)
+	out := channels.Render(*channel, r.Text)
+	if !*asJSON {
+		fmt.Fprintln(stdout, out.Text)
+		return nil
+	}
+	o := askOutput{Action: r.Action, Reply: out.Text, Aspect: r.Aspect, Fichas: []askHit{}, Options: r.Options,
+		Segments: out.Segments, Encoding: out.Encoding}
+	for _, h := range r.Fichas {
+		o.Fichas = append(o.Fichas, askHit(h))
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(o)
+}
+
+func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flags("eval", stdout)
+	path := fs.String("cases", "", "a JSON Lines file of cases (../shared/eval/FORMAT.md)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	files := append([]string{}, fs.Args()...)
+	if *path != "" {
+		files = append([]string{*path}, files...)
+	}
+	if len(files) == 0 {
+		return usageError{"eval: give --cases FILE"}
+	}
+	var cases []eval.Case
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return exitError{2, err}
+		}
+		cs, err := eval.ReadCases(name, f)
+		f.Close()
+		if err != nil {
+			return exitError{2, err}
+		}
+		cases = append(cases, cs...)
+	}
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return err
+	}
+	rep := eval.Run(ctx, bot.New(ix), cases)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.WriteText(stdout)
+	return nil
+}
+
+func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flags("chat", stdout)
+	channel := fs.String("channel", "web", "render for web, sms or whatsapp")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := validChannel(*channel); err != nil {
+		return err
+	}
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return err
+	}
+	e := bot.New(ix)
+	var st bot.State
+	fmt.Fprintln(stdout, "Atiende — escriba su consulta (Ctrl-D para salir).")
+	sc := bufio.NewScanner(stdin)
+	for {
+		fmt.Fprint(stdout, "> ")
+		if !sc.Scan() {
+			fmt.Fprintln(stdout)
+			return sc.Err()
+		}
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r bot.Reply
+		r, st = e.Turn(ctx, st, sc.Text(), *channel)
+		out := channels.Render(*channel, r.Text)
+		fmt.Fprintf(stdout, "%s\n[%s · %s", out.Text, r.Action, r.Aspect)
+		if out.Segments > 0 {
+			fmt.Fprintf(stdout, " · %d SMS %s", out.Segments, out.Encoding)
+		}
+		fmt.Fprintln(stdout, "]")
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func cmdCatalogue(cfg config, args []string, stdout io.Writer) error {
+	if len(args) < 1 || args[0] != "validate" {
+		return usageError{"catalogue: usage: atiende catalogue validate [FILE|DIR]"}
+	}
+	var fichas []*retrieval.Ficha
+	var err error
+	if len(args) > 1 {
+		fichas, err = retrieval.LoadPath(args[1])
+	} else if cfg.Catalogue != "" {
+		fichas, err = retrieval.LoadPath(cfg.Catalogue)
+	} else {
+		fichas, err = retrieval.LoadFS(catalogue.FS, "fichas")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ok: %d fichas\n", len(fichas))
+	return nil
+}

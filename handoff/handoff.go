@@ -1,0 +1,101 @@
+// Package handoff is how a conversation passes from the engine to a person: the priority
+// of each reason and the packet an agent reads, built from what the conversation stored.
+// The queue, the agent console and the backends build on it (docs/architecture.md).
+package handoff
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/store"
+)
+
+// Priorities: higher is served first.
+const (
+	PriorityEmergency = 100
+	PriorityPersonal  = 20
+	PriorityNormal    = 10
+)
+
+// Priority is the queue priority of a handoff reason: emergencies first, then citizens
+// whose own case needs review, then everyone else.
+func Priority(reason string) int {
+	switch reason {
+	case bot.ReasonEmergency:
+		return PriorityEmergency
+	case bot.ReasonPersonal, bot.ReasonFrustration:
+		return PriorityPersonal
+	}
+	return PriorityNormal
+}
+
+// Packet is what an agent sees when taking a conversation: why, how urgent, where to
+// answer, and the conversation so far, summarised.
+type Packet struct {
+	ConversationID string
+	Reason         string
+	Priority       int
+	Channel        string
+	Address        string
+	Waiting        time.Duration
+	Question       string   // the citizen's first question of substance
+	Fichas         []string // slugs shown to the citizen, in order, without repeats
+	Transcript     []Line
+}
+
+// Line is one message of the transcript.
+type Line struct {
+	From string // "ciudadano" or "asistente"
+	Text string
+	At   time.Time
+}
+
+// NewPacket builds the packet of a handoff from the conversation and its messages.
+func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now time.Time) Packet {
+	p := Packet{ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Channel: c.Channel, Address: c.Address,
+		Waiting: now.Sub(h.CreatedAt)}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		from := "asistente"
+		if m.Direction == store.Inbound {
+			from = "ciudadano"
+		}
+		p.Transcript = append(p.Transcript, Line{From: from, Text: m.Text, At: m.CreatedAt})
+		if m.Direction == store.Outbound && m.Action == bot.ActionAnswer && len(m.Fichas) > 0 && !seen[m.Fichas[0]] {
+			seen[m.Fichas[0]] = true
+			p.Fichas = append(p.Fichas, m.Fichas[0])
+		}
+	}
+	for i, m := range msgs {
+		// The first question is the first inbound message the engine did not take as a
+		// greeting.
+		if m.Direction == store.Inbound && (i+1 >= len(msgs) || msgs[i+1].Action != bot.ActionGreet) {
+			p.Question = m.Text
+			break
+		}
+	}
+	return p
+}
+
+// Summary is the packet in a few lines of plain text, for an agent's first look.
+func (p Packet) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Motivo: %s (prioridad %d)\n", reasonES[p.Reason], p.Priority)
+	fmt.Fprintf(&b, "Canal: %s %s\n", p.Channel, p.Address)
+	if p.Question != "" {
+		fmt.Fprintf(&b, "Consulta: %s\n", p.Question)
+	}
+	if len(p.Fichas) > 0 {
+		fmt.Fprintf(&b, "Fichas mostradas: %s\n", strings.Join(p.Fichas, ", "))
+	}
+	fmt.Fprintf(&b, "Esperando: %s", p.Waiting.Round(time.Second))
+	return b.String()
+}
+
+var reasonES = map[string]string{
+	bot.ReasonRequest: "pidió hablar con una persona", bot.ReasonFailure: "el asistente no pudo responder dos veces",
+	bot.ReasonPersonal: "caso personal que requiere revisión", bot.ReasonFrustration: "el ciudadano está molesto",
+	bot.ReasonEmergency: "emergencia",
+}

@@ -1,0 +1,50 @@
+package handoff_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
+)
+
+func TestPriorityOrder(t *testing.T) {
+	if !(handoff.Priority(bot.ReasonEmergency) > handoff.Priority(bot.ReasonPersonal) &&
+		handoff.Priority(bot.ReasonPersonal) > handoff.Priority(bot.ReasonRequest)) {
+		t.Error("emergencies must come first, then personal cases, then requests")
+	}
+}
+
+func TestNewPacket(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	c := &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
+	msgs := []store.Message{
+		{Direction: store.Inbound, Text: "hola"},
+		{Direction: store.Outbound, Text: "Hola…", Action: bot.ActionGreet},
+		{Direction: store.Inbound, Text: "cuanto es la pgu"},
+		{Direction: store.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal", "bono-invierno"}},
+		{Direction: store.Inbound, Text: "y los requisitos"},
+		{Direction: store.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal"}},
+		{Direction: store.Inbound, Text: "quiero hablar con alguien"},
+		{Direction: store.Outbound, Text: "Le comunico…", Action: bot.ActionHandoff},
+	}
+	h := store.Handoff{Reason: bot.ReasonRequest, Priority: handoff.Priority(bot.ReasonRequest), CreatedAt: t0}
+	p := handoff.NewPacket(c, h, msgs, t0.Add(90*time.Second))
+	if p.Question != "cuanto es la pgu" {
+		t.Errorf("question = %q", p.Question)
+	}
+	if len(p.Fichas) != 1 || p.Fichas[0] != "pension-garantizada-universal" {
+		t.Errorf("fichas = %v", p.Fichas)
+	}
+	if len(p.Transcript) != 8 || p.Transcript[0].From != "ciudadano" || p.Transcript[1].From != "asistente" {
+		t.Errorf("transcript = %+v", p.Transcript)
+	}
+	s := p.Summary()
+	for _, want := range []string{"pidió hablar con una persona", "+56911112222", "cuanto es la pgu", "1m30s"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}

@@ -1,0 +1,409 @@
+package retrieval
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// The fields of a ficha that the index scores, each with its weight: a word in the title or
+// the keywords says far more about what the ficha is than a word deep in a section.
+const (
+	fTitle = iota
+	fKeywords
+	fSummary
+	fInstitution
+	fRequisitos
+	fMonto
+	fComo
+	fDocumentos
+	fFechas
+	fCosto
+	nFields
+)
+
+var fieldWeight = [nFields]float64{
+	fTitle: 4, fKeywords: 3, fSummary: 1.5, fInstitution: 0.5,
+	fRequisitos: 0.5, fMonto: 0.5, fComo: 0.4, fDocumentos: 0.4, fFechas: 0.4, fCosto: 0.4,
+}
+
+var sectionOfField = [nFields]string{
+	fRequisitos: AspectRequisitos, fMonto: AspectMonto, fComo: AspectComo,
+	fDocumentos: AspectDocumentos, fFechas: AspectFechas, fCosto: AspectCosto,
+}
+
+// unknownIDF is how much a word the catalogue does not know weighs in coverage, as a share
+// of the rarest known word's weight: a question full of unknown words is likely off-topic.
+const unknownIDF = 0.75
+
+// titleBonus is how much more a ficha scores when the question names every word of its title.
+const titleBonus = 0.3
+
+// BM25F parameters.
+const (
+	k1 = 1.2
+	bb = 0.75
+)
+
+type posting struct {
+	doc int
+	tf  [nFields]float32
+}
+
+// Index is an in-memory BM25F index over the fichas, with Spanish analysis, the glossary and
+// typo tolerance. It is safe for concurrent searches once built.
+type Index struct {
+	fichas   []*Ficha
+	bySlug   map[string]int
+	postings map[string][]posting
+	lens     [][nFields]float32
+	avgLen   [nFields]float64
+	idf      map[string]float64
+	maxIDF   float64
+	titleDF  map[string]int
+	titles   [][]string // distinct title keys of each ficha
+	byLen    map[int][]string // vocabulary keys by length, for typo matching
+	gloss    *Glossary
+}
+
+// NewIndex indexes the fichas. The glossary may be nil.
+func NewIndex(fichas []*Ficha, g *Glossary) *Index {
+	ix := &Index{
+		fichas:   fichas,
+		bySlug:   make(map[string]int, len(fichas)),
+		postings: map[string][]posting{},
+		lens:     make([][nFields]float32, len(fichas)),
+		titles:   make([][]string, len(fichas)),
+		idf:      map[string]float64{},
+		titleDF:  map[string]int{},
+		byLen:    map[int][]string{},
+		gloss:    g,
+	}
+	for d, f := range fichas {
+		ix.bySlug[f.Slug] = d
+		tfs := map[string]*[nFields]float32{}
+		add := func(field int, text string) {
+			for _, w := range Words(text) {
+				if IsStopword(w) {
+					continue
+				}
+				k := Key(w)
+				if tfs[k] == nil {
+					tfs[k] = new([nFields]float32)
+				}
+				tfs[k][field]++
+				ix.lens[d][field]++
+			}
+		}
+		add(fTitle, f.Title)
+		add(fKeywords, strings.Join(f.Keywords, " . "))
+		add(fSummary, f.Summary)
+		add(fInstitution, f.Institution)
+		for field, items := range map[int][]Item{
+			fRequisitos: f.Sections.Requisitos, fMonto: f.Sections.Monto, fDocumentos: f.Sections.Documentos,
+			fFechas: f.Sections.Fechas, fCosto: f.Sections.Costo, fComo: f.Sections.Items(AspectComo),
+		} {
+			for _, it := range items {
+				add(field, it.Text)
+			}
+		}
+		for k, tf := range tfs {
+			ix.postings[k] = append(ix.postings[k], posting{doc: d, tf: *tf})
+			if tf[fTitle] > 0 {
+				ix.titleDF[k]++
+				ix.titles[d] = append(ix.titles[d], k)
+			}
+		}
+	}
+	for f := 0; f < nFields; f++ {
+		var sum float64
+		for d := range fichas {
+			sum += float64(ix.lens[d][f])
+		}
+		ix.avgLen[f] = math.Max(1, sum/math.Max(1, float64(len(fichas))))
+	}
+	n := float64(len(fichas))
+	for k, ps := range ix.postings {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].doc < ps[j].doc })
+		df := float64(len(ps))
+		ix.idf[k] = math.Log(1 + (n-df+0.5)/(df+0.5))
+		ix.maxIDF = math.Max(ix.maxIDF, ix.idf[k])
+		ix.byLen[len(k)] = append(ix.byLen[len(k)], k)
+	}
+	for _, ks := range ix.byLen {
+		sort.Strings(ks)
+	}
+	return ix
+}
+
+// Fichas returns every indexed ficha, in load order.
+func (ix *Index) Fichas() []*Ficha { return ix.fichas }
+
+// Ficha returns the ficha with that slug.
+func (ix *Index) Ficha(slug string) (*Ficha, bool) {
+	d, ok := ix.bySlug[slug]
+	if !ok {
+		return nil, false
+	}
+	return ix.fichas[d], true
+}
+
+// Term is one analysed word of a query.
+type Term struct {
+	Word   string  // as the citizen wrote it (folded), or the glossary's word
+	Key    string  // index key
+	Group  int     // words that stand for the same thing share a group (an acronym and its expansion)
+	Weight float64 // 1 for the citizen's own words
+	Fuzzy  bool    // Key is the nearest vocabulary key to a word not in the vocabulary
+	Known  bool    // Key is in the vocabulary
+}
+
+// Analysis is a query after normalization, glossary and typo matching.
+type Analysis struct {
+	Terms   []Term
+	Groups  int
+	English bool // the glossary recognised English words
+}
+
+// Analyze turns a citizen's text into weighted index terms.
+func (ix *Index) Analyze(text string) Analysis {
+	var a Analysis
+	englishWords, words := 0, 0
+	for _, sp := range ix.gloss.Apply(Words(text)) {
+		own := sp.Words
+		if sp.Replaced != nil {
+			own = sp.Replaced
+		}
+		group := a.Groups
+		added := false
+		if sp.English {
+			own = nil // the Spanish words stand for them; fuzzing English words finds noise
+		}
+		for _, w := range own {
+			if IsStopword(w) {
+				continue
+			}
+			a.Terms = append(a.Terms, ix.term(w, group, 1))
+			added = true
+		}
+		// What the glossary adds counts as much as one word, however many words it adds,
+		// so that a long expansion does not outweigh the rest of the question.
+		var extra []string
+		for _, w := range sp.Added {
+			if !IsStopword(w) {
+				extra = append(extra, w)
+			}
+		}
+		for _, w := range extra {
+			a.Terms = append(a.Terms, ix.term(w, group, 0.8/math.Sqrt(float64(len(extra)))))
+			added = true
+		}
+		if sp.English {
+			englishWords++
+		}
+		if added {
+			words++
+			a.Groups++
+		}
+	}
+	a.English = englishWords > 0 && englishWords*2 >= words
+	return a
+}
+
+func (ix *Index) term(w string, group int, weight float64) Term {
+	t := Term{Word: w, Key: Key(w), Group: group, Weight: weight}
+	if _, ok := ix.idf[t.Key]; ok {
+		t.Known = true
+		return t
+	}
+	if near := ix.nearest(t.Key); near != "" {
+		t.Key, t.Fuzzy, t.Known = near, true, true
+		t.Weight *= 0.8
+	}
+	return t
+}
+
+// nearest finds the vocabulary key closest to k by edit distance: 1 for keys of 4 to 7
+// letters, 2 for longer ones; ties go to the more common key. Digits are never fuzzed.
+func (ix *Index) nearest(k string) string {
+	if len(k) < 4 || isDigits(k) {
+		return ""
+	}
+	maxD := 1
+	if len(k) >= 8 {
+		maxD = 2
+	}
+	best, bestD, bestDF := "", maxD+1, 0
+	for l := len(k) - maxD; l <= len(k)+maxD; l++ {
+		for _, cand := range ix.byLen[l] {
+			if cand[0] != k[0] && maxD == 1 {
+				continue
+			}
+			d := editDistance(k, cand, maxD)
+			df := len(ix.postings[cand])
+			if d < bestD || (d == bestD && df > bestDF) {
+				best, bestD, bestDF = cand, d, df
+			}
+		}
+	}
+	if bestD > maxD {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the optimal-string-alignment distance between a and b, or max+1 once it
+// is known to exceed max.
+func editDistance(a, b string, max int) int {
+	if abs(len(a)-len(b)) > max {
+		return max + 1
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > max {
+			return max + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Result is one ficha found for a query.
+type Result struct {
+	Ficha *Ficha
+	Score float64
+	// Coverage is the share of the query's meaning (its word groups, weighted by rarity)
+	// that the ficha matches: 1 when every word the citizen wrote is found in it.
+	Coverage float64
+	// Sections lists the sections where query words were found.
+	Sections []string
+	// Matched lists the query words found in the ficha.
+	Matched []string
+}
+
+// Search ranks the fichas for the analysed query and returns the best k (all when k <= 0).
+func (ix *Index) Search(a Analysis, k int) []Result {
+	if len(a.Terms) == 0 {
+		return nil
+	}
+	scores := map[int]float64{}
+	matchedGroups := map[int]map[int]bool{}
+	sections := map[int]map[string]bool{}
+	matched := map[int][]string{}
+	groupIDF := make([]float64, a.Groups)
+	for _, t := range a.Terms {
+		if t.Group >= 0 {
+			idf := unknownIDF * ix.maxIDF
+			if t.Known {
+				idf = ix.idf[t.Key]
+			}
+			groupIDF[t.Group] = math.Max(groupIDF[t.Group], idf)
+		}
+		if !t.Known {
+			continue
+		}
+		for _, p := range ix.postings[t.Key] {
+			var tf float64
+			for f := 0; f < nFields; f++ {
+				if p.tf[f] == 0 {
+					continue
+				}
+				norm := (1 - bb) + bb*float64(ix.lens[p.doc][f])/ix.avgLen[f]
+				tf += fieldWeight[f] * float64(p.tf[f]) / norm
+				if s := sectionOfField[f]; s != "" {
+					if sections[p.doc] == nil {
+						sections[p.doc] = map[string]bool{}
+					}
+					sections[p.doc][s] = true
+				}
+			}
+			scores[p.doc] += t.Weight * ix.idf[t.Key] * tf / (k1 + tf)
+			if t.Group < 0 {
+				continue
+			}
+			if matchedGroups[p.doc] == nil {
+				matchedGroups[p.doc] = map[int]bool{}
+			}
+			matchedGroups[p.doc][t.Group] = true
+			matched[p.doc] = append(matched[p.doc], t.Word)
+		}
+	}
+	var total float64
+	for _, v := range groupIDF {
+		total += v
+	}
+	asked := map[string]bool{}
+	for _, t := range a.Terms {
+		if t.Group >= 0 && t.Known {
+			asked[t.Key] = true
+		}
+	}
+	out := make([]Result, 0, len(scores))
+	for d, s := range scores {
+		var cov float64
+		for g := range matchedGroups[d] {
+			cov += groupIDF[g]
+		}
+		// A ficha whose title the question names almost whole is more likely meant than one
+		// whose title only shares a word: "rsh" is the Registro Social itself, not its update.
+		if n := len(ix.titles[d]); n > 0 {
+			hit := 0
+			for _, k := range ix.titles[d] {
+				if asked[k] {
+					hit++
+				}
+			}
+			s *= 1 + titleBonus*float64(hit)/float64(n)
+		}
+		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched[d]}
+		if total > 0 {
+			r.Coverage = cov / total
+		}
+		for _, name := range []string{AspectRequisitos, AspectMonto, AspectComo, AspectDocumentos, AspectFechas, AspectCosto} {
+			if sections[d][name] {
+				r.Sections = append(r.Sections, name)
+			}
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Ficha.Slug < out[j].Ficha.Slug
+	})
+	if k > 0 && len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
+
+// TitleShare is the share of fichas whose title holds the key: high for words that name a
+// kind of thing ("bono", "certificado") rather than one thing.
+func (ix *Index) TitleShare(key string) int { return ix.titleDF[key] }
