@@ -110,7 +110,12 @@ func New(r Retriever) *Engine { return &Engine{r: r} }
 const (
 	// minCoverage: below this share of the question's meaning found in the best ficha, the
 	// engine does not answer from it.
-	minCoverage = 0.45
+	minCoverage = 0.5
+	// minStoryCoverage: the least coverage of a long question whose ficha it names twice.
+	minStoryCoverage = 0.25
+	// strongScore: a BM25F score this high means the ficha's own words were asked, several
+	// times or rare ones.
+	strongScore = 7.0
 	// closeRatio: when the second ficha scores this close to the first and covers as much,
 	// the engine asks which one is meant.
 	closeRatio = 0.97
@@ -175,6 +180,7 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	st.OptOut = false
 
 	aspect := detectAspect(norm)
+	offered := st.Options
 	if len(st.Options) > 0 {
 		if slug, ok := e.choose(st.Options, text, norm); ok {
 			if aspect == "" {
@@ -187,14 +193,17 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	}
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
-	q := retrieval.Query{Text: residual}
+	q := retrieval.Query{Text: residual, Exact: english}
 	followUp := st.Slug != "" && isElliptic(norm)
-	if followUp {
+	found := e.r.Find(q, topK)
+	if followUp && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
+		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
+		// ficha being talked about lends its title as context.
 		if f, ok := e.r.Ficha(st.Slug); ok {
 			q.Context = f.Title
+			found = e.r.Find(q, topK)
 		}
 	}
-	found := e.r.Find(q, topK)
 	if english || found.English {
 		english = true
 		st.English = true
@@ -208,11 +217,26 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 			}
 			return e.answer(st, st.Slug, aspect, channel, english, nil)
 		}
+		if len(offered) > 0 {
+			// "que documentos piden?" while choosing: offer the same options again.
+			var again []retrieval.Result
+			for _, slug := range offered {
+				if f, ok := e.r.Ficha(slug); ok {
+					again = append(again, retrieval.Result{Ficha: f})
+				}
+			}
+			return e.clarify(st, again, aspect, english)
+		}
 		st.Aspect = aspect
 		return e.simple(ActionClarify, msgWhich, english), st
 	}
 	res := found.Results
-	if len(res) == 0 || res[0].Coverage < minCoverage {
+	// A follow-up that names only a kind of thing, or whose best fichas include the one
+	// being talked about, stays on it: "y quien la puede cobrar?".
+	if followUp && (found.Vague || staysOn(res, st.Slug)) {
+		return e.answer(st, st.Slug, orGeneral(aspect), channel, english, res)
+	}
+	if len(res) == 0 || !confident(res[0]) {
 		if followUp && aspect != "" {
 			return e.answer(st, st.Slug, aspect, channel, english, res)
 		}
@@ -224,12 +248,33 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	return e.answer(st, res[0].Ficha.Slug, aspect, channel, english, res)
 }
 
+// staysOn reports whether the current ficha scores close to the best one.
+func staysOn(res []retrieval.Result, current string) bool {
+	for _, r := range res {
+		if r.Ficha.Slug == current {
+			return r.Score >= 0.8*res[0].Score
+		}
+	}
+	return false
+}
+
+// confident reports whether the best ficha answers the question: it holds most of what the
+// citizen asked; or, for a long question told as a story, a fair part of it, with two of
+// its words in the ficha's title, keywords or summary, or a score only rare words reach.
+func confident(r retrieval.Result) bool {
+	return r.Coverage >= minCoverage || (r.Coverage >= minStoryCoverage && (r.Strong >= 2 || r.Score >= strongScore))
+}
+
 // ambiguous reports whether the citizen must choose: the question names only a kind of thing
 // ("bono", "certificado") that several fichas share about equally, or the two best fichas
 // are all but tied.
 func ambiguous(found retrieval.Found, current string) bool {
 	res := found.Results
 	if len(res) < 2 || res[0].Ficha.Slug == current {
+		return false
+	}
+	// The question names the whole title of the best ficha and not of the next: it is meant.
+	if res[0].TitleCoverage == 1 && res[1].TitleCoverage < 1 {
 		return false
 	}
 	if found.Vague {

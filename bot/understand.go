@@ -102,7 +102,7 @@ var (
 	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
 		`datos personales de`, `rut de`, `someone else s`, `my neighbor s`, `other people s data`)
 	greetRe   = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
-	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente)\s*)+$`)
+	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
 )
 
 // Aspect cues: phrases that say which part of a ficha is asked. Checked in this order.
@@ -110,13 +110,16 @@ var aspectCues = []struct {
 	aspect string
 	re     *regexp.Regexp
 }{
-	{"fechas", re(`cuanto (?:tiempo|demora|tarda|se demora)`, `cuantos dias`, `how long`)},
+	{"fechas", re(`cuanto (?:tiempo|se )?(?:demora|tarda)\w*`, `cuantos dias`, `how long`)},
 	{"costo", re(`cuanto (?:cuesta|vale|sale|cobran|hay que pagar|se paga)`, `cuesta\w*`, `costo\w*`, `cobran`, `cobra`, `precio`, `arancel`, `valor del (?:tramite|certificado|documento|pasaporte|carnet)`, `es gratis`, `gratis`, `gratuito`, `hay que pagar`, `tiene (?:algun )?costo`, `how much does it cost`, `cost`, `costs`, `fee`, `fees`, `price`, `free`)},
 	{"monto", re(`cuanto (?:es|son|pagan|paga|dan|da|recibo|recibe|me toca|le toca|corresponde|me corresponde|seria|sera|plata|dinero)`, `de cuanto`, `cuanto`, `monto\w*`, `cuanta plata`, `cuanto dinero`, `how much`, `amount`)},
 	{"documentos", re(`documento\w*`, `papeles`, `que (?:tengo que |debo |hay que |necesito )?llevar`, `que llevo`, `documents`, `papers`, `paperwork`)},
-	{"requisitos", re(`requisito\w*`, `quien(?:es)? (?:puede|pueden|recibe|reciben|tiene derecho)`, `puedo (?:postular|pedir|recibir|optar|acceder|cobrar|solicitar)`, `me corresponde`, `le corresponde`, `tengo derecho`, `tiene derecho`, `cumplo`, `condiciones`, `para quien(?:es)?`, `a quien(?:es)?`, `me toca`, `le toca`, `califico`, `who can`, `eligible`, `eligibility`, `requirements`, `qualify`)},
+	{"fechas", re(`hasta cuando`, `desde cuando`, `fecha\w*`, `plazo\w*`, `cuando (?:pagan|paga|se paga|sale|salen|abre|cierra|vence|empieza|termina|comienza)`, `deadline`)},
+	{"requisitos", re(`requisito\w*`, `quien(?:es)? (?:lo |la |los |las |le )?(?:puede|pueden|recibe|reciben|tiene derecho|cobra|pide|pueden pedir)`,
+		`que (?:necesito|se necesita|se requiere|requiero|piden|me piden|hay que tener|tengo que tener|tengo que cumplir)`, `me queda`, `le queda`,
+		`(?:me|le|nos) (?:tiene|tienen) que dar`, `(?:esta|estan) obligad\w*`, `es obligatori\w*`, `can i (?:get|apply|receive)`, `am i entitled`, `puedo (?:postular|pedir|recibir|optar|acceder|cobrar|solicitar|dar|tener|jubilar|pensionarme|nacionalizarme|casarme|votar|trabajar)`, `me corresponde`, `le corresponde`, `tengo derecho`, `tiene derecho`, `cumplo`, `condiciones`, `para quien(?:es)?`, `a quien(?:es)?`, `me toca`, `le toca`, `califico`, `who can`, `eligible`, `eligibility`, `requirements`, `qualify`)},
 	{"fechas", re(`cuando`, `fecha\w*`, `plazo\w*`, `hasta cuando`, `desde cuando`, `que dia`, `calendario`, `vence\w*`, `when`, `deadline`, `dates`, `date`)},
-	{"como", re(`como (?:lo |la |los |las |se |me |le )?(?:pido|pide|solicito|solicita|saco|saca|obtengo|obtiene|postulo|postula|tramito|tramita|hago|hace|cobro|cobra|renuevo|renueva|hacer|sacar|pedir|postular|obtener|cobrar|solicitar|renovar|reclamar|reclamo|inscribo|inscribir|consigo|conseguir|recupero|recuperar|cambio|cambiar|activo|activar|actualizo|actualizar)`, `donde`, `como`, `postular`, `postulo`, `solicitar`, `tramitar`, `sacar`, `por internet`, `en linea`, `online`, `how do i`, `how to`, `how can i`, `where`, `apply`)},
+	{"como", re(`como (?:lo |la |los |las |se |me |le )?(?:pido|pide|solicito|solicita|saco|saca|obtengo|obtiene|postulo|postula|tramito|tramita|hago|hace|cobro|cobra|renuevo|renueva|hacer|sacar|pedir|postular|obtener|cobrar|solicitar|renovar|reclamar|reclamo|inscribo|inscribir|consigo|conseguir|recupero|recuperar|cambio|cambiar|activo|activar|actualizo|actualizar)`, `donde`, `como`, `postular`, `postulo`, `solicitar`, `tramitar`, `sacar`, `que hay que hacer`, `que (?:tengo|debo) (?:que )?hacer`, `cobrar\w*`, `pongo`, `meto`, `por internet`, `en linea`, `online`, `how do i`, `how to`, `how can i`, `where`, `apply`)},
 	{"general", re(`que es`, `que son`, `en que consiste`, `de que se trata`, `what is`, `what are`)},
 }
 
@@ -124,7 +127,7 @@ var aspectCues = []struct {
 var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`, `cuestan`, `precio`, `monto`, `montos`, `fechas?`, `plazos?`,
 	`gratis`, `gratuito`, `valor`, `cuando`, `donde`, `como`, `pido`, `pedir`, `solicito`, `solicitar`, `saco`, `sacar`, `obtengo`, `obtener`,
 	`tramito`, `tramitar`, `hago`, `hacer`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
-	`consiste`, `trata`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
+	`consiste`, `trata`, `cobrar`, `cobro`, `cobra`, `demora\w*`, `tarda\w*`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
 
 // detectAspect returns the aspect the text asks about, or "" when it names none.
 func detectAspect(t string) string {

@@ -10,6 +10,8 @@ type Query struct {
 	Context string
 	// Only, when set, limits the search to these slugs (choosing among offered options).
 	Only []string
+	// Exact turns typo matching off (for English, whose words would fuzz into Spanish noise).
+	Exact bool
 }
 
 // Found is the answer to a Query.
@@ -25,27 +27,34 @@ type Found struct {
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
-const contextWeight = 0.3
+const contextWeight = 0.15
 
-// vagueTitleShare: a word in the titles of at least this many fichas names a kind of thing.
-const vagueTitleShare = 3
+// A word names a kind of thing rather than one thing when it is in the titles of at least
+// vagueTitleShare fichas, or in the title, keywords or summary of at least vagueStrongShare.
+const (
+	vagueTitleShare  = 3
+	vagueStrongShare = 8
+)
+
+func (ix *Index) generic(key string) bool {
+	return ix.titleDF[key] >= vagueTitleShare || ix.strongDF[key] >= vagueStrongShare
+}
 
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
 func (ix *Index) Find(q Query, k int) Found {
-	a := ix.Analyze(q.Text)
+	a := ix.analyze(q.Text, q.Exact)
 	f := Found{Groups: a.Groups, English: a.English}
 	if a.Groups > 0 && a.Groups <= 2 {
 		f.Vague = true
 		for g := 0; g < a.Groups && f.Vague; g++ {
-			generic := false
+			generic, specific := false, false
 			for _, t := range a.Terms {
-				if t.Group == g && t.Known && ix.titleDF[t.Key] >= vagueTitleShare {
-					generic = true
+				if t.Group != g || !t.Known {
+					continue
 				}
-			}
-			specific := false
-			for _, t := range a.Terms {
-				if t.Group == g && t.Known && !t.Fuzzy && ix.titleDF[t.Key] < vagueTitleShare && ix.titleDF[t.Key] > 0 {
+				if ix.generic(t.Key) {
+					generic = true
+				} else if !t.Fuzzy && ix.strongDF[t.Key] > 0 {
 					specific = true
 				}
 			}
@@ -53,7 +62,7 @@ func (ix *Index) Find(q Query, k int) Found {
 		}
 	}
 	if q.Context != "" {
-		c := ix.Analyze(q.Context)
+		c := ix.analyze(q.Context, true)
 		for _, t := range c.Terms {
 			if !t.Known {
 				continue

@@ -34,7 +34,11 @@ var sectionOfField = [nFields]string{
 
 // unknownIDF is how much a word the catalogue does not know weighs in coverage, as a share
 // of the rarest known word's weight: a question full of unknown words is likely off-topic.
-const unknownIDF = 0.75
+const unknownIDF = 1.0
+
+// incidentalWeight is the share of its rarity that a word counts in coverage when it appears
+// in fichas' sections but in no ficha's title, keywords or summary.
+const incidentalWeight = 0.3
 
 // titleBonus is how much more a ficha scores when the question names every word of its title.
 const titleBonus = 0.3
@@ -61,6 +65,7 @@ type Index struct {
 	idf      map[string]float64
 	maxIDF   float64
 	titleDF  map[string]int
+	strongDF map[string]int // fichas that have the key in their title, keywords or summary
 	titles   [][]string // distinct title keys of each ficha
 	byLen    map[int][]string // vocabulary keys by length, for typo matching
 	gloss    *Glossary
@@ -76,6 +81,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		titles:   make([][]string, len(fichas)),
 		idf:      map[string]float64{},
 		titleDF:  map[string]int{},
+		strongDF: map[string]int{},
 		byLen:    map[int][]string{},
 		gloss:    g,
 	}
@@ -112,6 +118,9 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 			if tf[fTitle] > 0 {
 				ix.titleDF[k]++
 				ix.titles[d] = append(ix.titles[d], k)
+			}
+			if tf[fTitle]+tf[fKeywords]+tf[fSummary] > 0 {
+				ix.strongDF[k]++
 			}
 		}
 	}
@@ -166,7 +175,9 @@ type Analysis struct {
 }
 
 // Analyze turns a citizen's text into weighted index terms.
-func (ix *Index) Analyze(text string) Analysis {
+func (ix *Index) Analyze(text string) Analysis { return ix.analyze(text, false) }
+
+func (ix *Index) analyze(text string, exact bool) Analysis {
 	var a Analysis
 	englishWords, words := 0, 0
 	for _, sp := range ix.gloss.Apply(Words(text)) {
@@ -183,7 +194,11 @@ func (ix *Index) Analyze(text string) Analysis {
 			if IsStopword(w) {
 				continue
 			}
-			a.Terms = append(a.Terms, ix.term(w, group, 1))
+			t := ix.term(w, group, 1, exact)
+			if exact && !t.Known {
+				continue // an untranslated English word says nothing either way
+			}
+			a.Terms = append(a.Terms, t)
 			added = true
 		}
 		// What the glossary adds counts as much as one word, however many words it adds,
@@ -195,7 +210,7 @@ func (ix *Index) Analyze(text string) Analysis {
 			}
 		}
 		for _, w := range extra {
-			a.Terms = append(a.Terms, ix.term(w, group, 0.8/math.Sqrt(float64(len(extra)))))
+			a.Terms = append(a.Terms, ix.term(w, group, 0.8/math.Sqrt(float64(len(extra))), exact))
 			added = true
 		}
 		if sp.English {
@@ -207,13 +222,29 @@ func (ix *Index) Analyze(text string) Analysis {
 		}
 	}
 	a.English = englishWords > 0 && englishWords*2 >= words
+	// A key asked twice (a word and the glossary's expansion of another) counts once, at
+	// its highest weight, in the first group that asked it.
+	seen := map[string]int{}
+	terms := a.Terms[:0]
+	for _, t := range a.Terms {
+		if i, ok := seen[t.Key]; ok {
+			terms[i].Weight = math.Max(terms[i].Weight, t.Weight)
+			continue
+		}
+		seen[t.Key] = len(terms)
+		terms = append(terms, t)
+	}
+	a.Terms = terms
 	return a
 }
 
-func (ix *Index) term(w string, group int, weight float64) Term {
+func (ix *Index) term(w string, group int, weight float64, exact bool) Term {
 	t := Term{Word: w, Key: Key(w), Group: group, Weight: weight}
 	if _, ok := ix.idf[t.Key]; ok {
 		t.Known = true
+		return t
+	}
+	if exact {
 		return t
 	}
 	if near := ix.nearest(t.Key); near != "" {
@@ -305,6 +336,11 @@ type Result struct {
 	Sections []string
 	// Matched lists the query words found in the ficha.
 	Matched []string
+	// TitleCoverage is the share of the ficha's title words the question names.
+	TitleCoverage float64
+	// Strong is how many of the question's words (or phrases) the ficha has in its title,
+	// keywords or summary.
+	Strong int
 }
 
 // Search ranks the fichas for the analysed query and returns the best k (all when k <= 0).
@@ -314,14 +350,21 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 	}
 	scores := map[int]float64{}
 	matchedGroups := map[int]map[int]bool{}
+	strongGroups := map[int]map[int]bool{}
 	sections := map[int]map[string]bool{}
 	matched := map[int][]string{}
 	groupIDF := make([]float64, a.Groups)
 	for _, t := range a.Terms {
 		if t.Group >= 0 {
+			// How much the word weighs in coverage: its rarity; less when no ficha is about
+			// it (it only appears inside sections: "semana", "queda"); most when the
+			// catalogue does not know it at all ("pelicula", "francia").
 			idf := unknownIDF * ix.maxIDF
 			if t.Known {
 				idf = ix.idf[t.Key]
+				if ix.strongDF[t.Key] == 0 {
+					idf *= incidentalWeight
+				}
 			}
 			groupIDF[t.Group] = math.Max(groupIDF[t.Group], idf)
 		}
@@ -349,8 +392,12 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			}
 			if matchedGroups[p.doc] == nil {
 				matchedGroups[p.doc] = map[int]bool{}
+				strongGroups[p.doc] = map[int]bool{}
 			}
 			matchedGroups[p.doc][t.Group] = true
+			if p.tf[fTitle]+p.tf[fKeywords]+p.tf[fSummary] > 0 {
+				strongGroups[p.doc][t.Group] = true
+			}
 			matched[p.doc] = append(matched[p.doc], t.Word)
 		}
 	}
@@ -366,12 +413,19 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 	}
 	out := make([]Result, 0, len(scores))
 	for d, s := range scores {
+		// A word found only deep in a section says less about what the ficha is than one in
+		// its title, keywords or summary: it earns half.
 		var cov float64
 		for g := range matchedGroups[d] {
-			cov += groupIDF[g]
+			if strongGroups[d][g] {
+				cov += groupIDF[g]
+			} else {
+				cov += groupIDF[g] / 2
+			}
 		}
 		// A ficha whose title the question names almost whole is more likely meant than one
 		// whose title only shares a word: "rsh" is the Registro Social itself, not its update.
+		titleCov := 0.0
 		if n := len(ix.titles[d]); n > 0 {
 			hit := 0
 			for _, k := range ix.titles[d] {
@@ -379,9 +433,10 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 					hit++
 				}
 			}
-			s *= 1 + titleBonus*float64(hit)/float64(n)
+			titleCov = float64(hit) / float64(n)
+			s *= 1 + titleBonus*titleCov
 		}
-		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched[d]}
+		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched[d], Strong: len(strongGroups[d]), TitleCoverage: titleCov}
 		if total > 0 {
 			r.Coverage = cov / total
 		}

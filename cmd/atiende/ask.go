@@ -72,6 +72,7 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	fs := flags("ask", stdout)
 	channel := fs.String("channel", "web", "render for web, sms or whatsapp")
 	asJSON := fs.Bool("json", false, "print JSON")
+	trace := fs.Bool("trace", false, "also print how retrieval ranked the fichas")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -85,6 +86,13 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	ix, err := loadIndex(cfg)
 	if err != nil {
 		return err
+	}
+	if *trace {
+		found := ix.Find(retrieval.Query{Text: text}, 8)
+		fmt.Fprintf(stdout, "groups %d vague %v english %v\n", found.Groups, found.Vague, found.English)
+		for _, r := range found.Results {
+			fmt.Fprintf(stdout, "  %-45s score %6.3f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Coverage, r.Matched)
+		}
 	}
 	r, _ := bot.New(ix).Turn(ctx, bot.State{}, text, *channel)
 	out := channels.Render(*channel, r.Text)
