@@ -65,8 +65,8 @@ type Index struct {
 	idf      map[string]float64
 	maxIDF   float64
 	titleDF  map[string]int
-	strongDF map[string]int // fichas that have the key in their title, keywords or summary
-	titles   [][]string // distinct title keys of each ficha
+	strongDF map[string]int   // fichas that have the key in their title, keywords or summary
+	titles   [][]string       // distinct title keys of each ficha
 	byLen    map[int][]string // vocabulary keys by length, for typo matching
 	gloss    *Glossary
 }

@@ -25,14 +25,14 @@ func TestRanking(t *testing.T) {
 	ix := bundled(t)
 	for _, c := range []struct{ q, want string }{
 		{"pension garantizada universal", "pension-garantizada-universal"},
-		{"pencion garantisada", "pension-garantizada-universal"},      // typos
-		{"pgu", "pension-garantizada-universal"},                      // acronym
-		{"suf", "subsidio-unico-familiar"},                            // acronym
-		{"rsh", "registro-social-hogares"},                            // acronym
-		{"bono marzo", "aporte-familiar-permanente"},                  // colloquial name
-		{"pase escolar", "tarjeta-nacional-estudiantil"},              // colloquial name
-		{"sertificado de nasimiento", "certificado-nacimiento"},        // typos
-		{"certificado de matrimonio", "certificado-matrimonio"},       // near neighbours
+		{"pencion garantisada", "pension-garantizada-universal"}, // typos
+		{"pgu", "pension-garantizada-universal"},                 // acronym
+		{"suf", "subsidio-unico-familiar"},                       // acronym
+		{"rsh", "registro-social-hogares"},                       // acronym
+		{"bono marzo", "aporte-familiar-permanente"},             // colloquial name
+		{"pase escolar", "tarjeta-nacional-estudiantil"},         // colloquial name
+		{"sertificado de nasimiento", "certificado-nacimiento"},  // typos
+		{"certificado de matrimonio", "certificado-matrimonio"},  // near neighbours
 		{"certificado de defuncion", "certificado-defuncion"},
 		{"se me olvido la clave unica", "recuperar-clave-unica"},
 		{"bono de invierno", "bono-invierno"},
