@@ -231,9 +231,9 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 		return e.simple(ActionClarify, msgWhich, english), st
 	}
 	res := found.Results
-	// A follow-up that names only a kind of thing, or whose best fichas include the one
-	// being talked about, stays on it: "y quien la puede cobrar?".
-	if followUp && (found.Vague || staysOn(res, st.Slug)) {
+	// A follow-up whose best fichas include the one being talked about stays on it:
+	// "y para quien es?".
+	if followUp && staysOn(res, st.Slug) {
 		return e.answer(st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
 	if len(res) == 0 || !confident(res[0]) {

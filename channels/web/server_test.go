@@ -1,0 +1,228 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/sqlite"
+)
+
+type bundle struct {
+	srv   *httptest.Server
+	store store.Store
+}
+
+var (
+	ixOnce sync.Once
+	ix     *retrieval.Index
+)
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ixOnce.Do(func() {
+		var err error
+		if ix, err = retrieval.Bundled(catalogue.FS, ""); err != nil {
+			panic(err)
+		}
+	})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := web.New(web.Config{Engine: bot.New(ix), Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &bundle{srv: srv, store: db}
+}
+
+func (b *bundle) do(t *testing.T, method, path, token string, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, b.srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (b *bundle) session(t *testing.T) (string, string) {
+	t.Helper()
+	code, out := b.do(t, "POST", "/api/v1/chat/sessions", "", []byte(`{}`))
+	if code != http.StatusCreated {
+		t.Fatalf("create session: %d %v", code, out)
+	}
+	return out["id"].(string), out["token"].(string)
+}
+
+func msg(text string) []byte {
+	b, _ := json.Marshal(map[string]string{"text": text})
+	return b
+}
+
+func TestConversationOverHTTP(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	path := "/api/v1/chat/sessions/" + id + "/messages"
+	code, out := b.do(t, "POST", path, token, msg("cuanto es la pgu"))
+	if code != 200 || out["action"] != "answer" || out["aspect"] != "monto" {
+		t.Fatalf("%d %v", code, out)
+	}
+	fichas := out["fichas"].([]any)
+	first := fichas[0].(map[string]any)
+	if first["slug"] != "pension-garantizada-universal" || !strings.HasPrefix(first["url"].(string), "https://") {
+		t.Errorf("fichas: %v", fichas)
+	}
+	if !strings.Contains(out["reply"].(string), "Pensión Garantizada Universal") {
+		t.Errorf("reply: %v", out["reply"])
+	}
+	// The follow-up uses the state stored by the first turn.
+	code, out = b.do(t, "POST", path, token, msg("y los requisitos?"))
+	if code != 200 || out["aspect"] != "requisitos" || out["fichas"].([]any)[0].(map[string]any)["slug"] != "pension-garantizada-universal" {
+		t.Errorf("follow-up: %d %v", code, out)
+	}
+	msgs, err := b.store.Messages(context.Background(), id, 0)
+	if err != nil || len(msgs) != 4 || msgs[0].Text != "cuanto es la pgu" || msgs[1].Action != "answer" {
+		t.Errorf("stored: %d messages, %v", len(msgs), err)
+	}
+	code, out = b.do(t, "POST", path, token, msg("bono"))
+	if code != 200 || out["action"] != "clarify" || len(out["options"].([]any)) < 2 {
+		t.Errorf("clarify: %v", out)
+	}
+}
+
+func TestHandoffIsRecorded(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	code, out := b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("me quiero morir"))
+	if code != 200 || out["action"] != "emergency" || !strings.Contains(out["reply"].(string), "*4141") {
+		t.Fatalf("%d %v", code, out)
+	}
+	hs, err := b.store.Handoffs(context.Background(), id)
+	if err != nil || len(hs) != 1 || hs[0].Reason != bot.ReasonEmergency || hs[0].Priority < 100 {
+		t.Errorf("handoffs: %+v %v", hs, err)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	path := "/api/v1/chat/sessions/" + id + "/messages"
+	for _, c := range []struct {
+		name  string
+		path  string
+		token string
+		body  []byte
+		code  int
+	}{
+		{"no token", path, "", msg("hola"), 401},
+		{"wrong token", path, "not-the-token", msg("hola"), 401},
+		{"unknown session", "/api/v1/chat/sessions/nope/messages", token, msg("hola"), 404},
+		{"not json", path, token, []byte("hola"), 400},
+		{"empty body", path, token, nil, 400},
+		{"empty text", path, token, msg("   "), 400},
+		{"unknown field", path, token, []byte(`{"txt":"hola"}`), 400},
+		{"not utf-8", path, token, []byte("{\"text\":\"\xff\xfe\"}"), 400},
+		{"text too long", path, token, msg(strings.Repeat("a", 2001)), 413},
+		{"body too big", path, token, msg(strings.Repeat("a", 70000)), 413},
+		{"bad channel", "/api/v1/chat/sessions", "", []byte(`{"channel":"fax"}`), 400},
+	} {
+		code, out := b.do(t, "POST", c.path, c.token, c.body)
+		if code != c.code {
+			t.Errorf("%s: status %d, want %d (%v)", c.name, code, c.code, out)
+			continue
+		}
+		if msg, _ := out["error"].(string); msg == "" {
+			t.Errorf("%s: no error message", c.name)
+		}
+	}
+	msgs, _ := b.store.Messages(context.Background(), id, 0)
+	if len(msgs) != 0 {
+		t.Errorf("refused requests stored %d messages", len(msgs))
+	}
+	if code, _ := b.do(t, "POST", path, token, msg(strings.Repeat("á", 2000))); code != 200 {
+		t.Errorf("2000 characters (4000 bytes) refused: %d", code)
+	}
+}
+
+func TestClientIDMakesRetriesIdempotent(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	path := "/api/v1/chat/sessions/" + id + "/messages"
+	body := []byte(`{"text":"cuanto es la pgu","client_id":"abc-1"}`)
+	_, first := b.do(t, "POST", path, token, body)
+	code, again := b.do(t, "POST", path, token, body)
+	if code != 200 || again["reply"] != first["reply"] || again["action"] != "answer" {
+		t.Fatalf("retry: %d %v", code, again)
+	}
+	if again["fichas"].([]any)[0].(map[string]any)["slug"] != "pension-garantizada-universal" {
+		t.Errorf("retry fichas: %v", again["fichas"])
+	}
+	msgs, _ := b.store.Messages(context.Background(), id, 0)
+	if len(msgs) != 2 {
+		t.Errorf("a retried message ran %d turns", len(msgs)/2)
+	}
+}
+
+func TestConcurrentMessagesOfOneSession(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	path := "/api/v1/chat/sessions/" + id + "/messages"
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, out := b.do(t, "POST", path, token, msg("cuanto es la pgu")); code != 200 {
+				t.Errorf("%d %v", code, out)
+			}
+		}()
+	}
+	wg.Wait()
+	msgs, _ := b.store.Messages(context.Background(), id, 0)
+	c, _ := b.store.Conversation(context.Background(), id)
+	if len(msgs) != 16 || c.Version != 9 {
+		t.Errorf("%d messages, version %d; want 16 and 9", len(msgs), c.Version)
+	}
+}
+
+func TestPagesAndHealth(t *testing.T) {
+	b := setup(t)
+	for path, want := range map[string]string{"/": "widget.js", "/widget.js": "attachShadow", "/healthz": "ok", "/readyz": "ready"} {
+		resp, err := http.Get(b.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(buf.String(), want) {
+			t.Errorf("%s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if code, out := b.do(t, "GET", "/nope", "", nil); code != 404 || out["error"] == nil {
+		t.Errorf("unknown route: %d %v", code, out)
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type listed struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Deps       []string
+}
+
+func goList(t *testing.T) []listed {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "-deps=false", "github.com/atiende/atiende/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []listed
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p listed
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// TestDependencyDirection keeps the layering of docs/architecture.md: retrieval knows no
+// other package of ours, bot knows only retrieval, store knows nothing above it, and only
+// cmd/atiende wires everything.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/atiende/atiende/"
+	forbidden := map[string][]string{
+		"retrieval": {"bot", "channels", "handoff", "store", "eval"},
+		"bot":       {"channels", "handoff", "store", "eval"},
+		"store":     {"bot", "channels", "handoff", "retrieval", "eval"},
+		"handoff":   {"channels", "eval"},
+		"channels":  {"eval", "cmd"},
+	}
+	for _, p := range goList(t) {
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		top := strings.SplitN(rel, "/", 2)[0]
+		for _, imp := range p.Deps {
+			if !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			dep := strings.SplitN(strings.TrimPrefix(imp, mod), "/", 2)[0]
+			for _, bad := range forbidden[top] {
+				if dep == bad {
+					t.Errorf("%s depends on %s", rel, strings.TrimPrefix(imp, mod))
+				}
+			}
+		}
+	}
+}
+
+// TestEveryPackageHasADocComment: a package says what it is for.
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for _, p := range goList(t) {
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("%s has no package doc comment", p.ImportPath)
+		}
+	}
+}
