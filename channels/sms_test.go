@@ -7,11 +7,11 @@ import (
 
 func TestGSMText(t *testing.T) {
 	for in, want := range map[string]string{
-		"Pensión Garantizada":         "Pension Garantizada",
+		"Pensión Garantizada":            "Pension Garantizada",
 		"¿Qué día? ¡Sí! Ñuñoa, pingüino": "¿Qué dia? ¡Si! Ñuñoa, pingüino",
-		"Más información 👍 aquí":      "Mas informacion aqui",
-		"“comillas” – guion…":         "\"comillas\" - guion...",
-		"línea 1\nlínea 2":            "linea 1\nlinea 2",
+		"Más información 👍 aquí":         "Mas informacion aqui",
+		"“comillas” – guion…":            "\"comillas\" - guion...",
+		"línea 1\nlínea 2":               "linea 1\nlinea 2",
 	} {
 		if got := GSMText(in); got != want {
 			t.Errorf("GSMText(%q) = %q, want %q", in, got, want)
