@@ -210,7 +210,7 @@ func (ix *Index) analyze(text string, exact bool) Analysis {
 			}
 		}
 		for _, w := range extra {
-			a.Terms = append(a.Terms, ix.term(w, group, 0.8/math.Sqrt(float64(len(extra))), exact))
+			a.Terms = append(a.Terms, ix.term(w, group, 0.8/float64(len(extra)), exact))
 			added = true
 		}
 		if sp.English {
