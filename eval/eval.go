@@ -165,12 +165,13 @@ type Latency struct {
 	P99 float64 `json:"p99"`
 }
 
-// TagStat breaks the main figures down for one tag.
+// TagStat breaks the main figures down for one tag. A figure is null when no turn of the
+// tag had that expectation.
 type TagStat struct {
-	Turns          int     `json:"turns"`
-	HitAt1         float64 `json:"hit_at_1"`
-	ActionAccuracy float64 `json:"action_accuracy"`
-	AspectAccuracy float64 `json:"aspect_accuracy"`
+	Turns          int      `json:"turns"`
+	HitAt1         *float64 `json:"hit_at_1"`
+	ActionAccuracy *float64 `json:"action_accuracy"`
+	AspectAccuracy *float64 `json:"aspect_accuracy"`
 }
 
 // Failure is one turn that missed an expectation.
@@ -197,6 +198,15 @@ func (r ratio) value() float64 {
 		return 0
 	}
 	return round(r.ok / r.n)
+}
+
+// ptr is the value, or nil when there were no trials.
+func (r ratio) ptr() *float64 {
+	if r.n == 0 {
+		return nil
+	}
+	v := r.value()
+	return &v
 }
 
 func round(x float64) float64 { return math.Round(x*10000) / 10000 }
@@ -337,7 +347,7 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 	rep.Latency = latency(lat)
 	rep.ByTag = map[string]TagStat{}
 	for tag, x := range tags {
-		rep.ByTag[tag] = TagStat{Turns: x.turns, HitAt1: x.hit1.value(), ActionAccuracy: x.action.value(), AspectAccuracy: x.aspect.value()}
+		rep.ByTag[tag] = TagStat{Turns: x.turns, HitAt1: x.hit1.ptr(), ActionAccuracy: x.action.ptr(), AspectAccuracy: x.aspect.ptr()}
 	}
 	return rep
 }
@@ -395,9 +405,15 @@ func (r Report) WriteText(w io.Writer) {
 	}
 	sort.Strings(tags)
 	fmt.Fprintf(w, "%-18s %6s %8s %8s %8s\n", "tag", "turns", "hit@1", "action", "aspect")
+	cell := func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f", *v)
+	}
 	for _, t := range tags {
 		s := r.ByTag[t]
-		fmt.Fprintf(w, "%-18s %6d %8.3f %8.3f %8.3f\n", t, s.Turns, s.HitAt1, s.ActionAccuracy, s.AspectAccuracy)
+		fmt.Fprintf(w, "%-18s %6d %8s %8s %8s\n", t, s.Turns, cell(s.HitAt1), cell(s.ActionAccuracy), cell(s.AspectAccuracy))
 	}
 	fmt.Fprintf(w, "\n%d failing turns\n", len(r.Failures))
 	for _, f := range r.Failures {

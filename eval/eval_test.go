@@ -65,7 +65,7 @@ func TestRunComputesTheReport(t *testing.T) {
 	if rep.SMSSegmentsMean < 1 || rep.SMSUCS2Share != 0 {
 		t.Errorf("sms %v %v", rep.SMSSegmentsMean, rep.SMSUCS2Share)
 	}
-	if got := rep.ByTag["acronym"]; got.Turns != 2 || got.HitAt1 != 1 {
+	if got := rep.ByTag["acronym"]; got.Turns != 2 || got.HitAt1 == nil || *got.HitAt1 != 1 {
 		t.Errorf("by tag: %+v", got)
 	}
 	if len(rep.Failures) != 1 || rep.Failures[0].ID != "wrong" || !strings.Contains(rep.Failures[0].Why, "expected clarify got answer") {
