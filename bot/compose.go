@@ -168,3 +168,63 @@ func composeOptions(opts []Option, english bool) string {
 	}
 	return b.String()
 }
+
+// officeReply gives the offices nearest to a place, with address, hours and phone, and the
+// mobile offices of its region, within the channel's budget (at least one office).
+func (e *Engine) officeReply(p retrieval.Place, channel string, english bool) Reply {
+	near := e.offices.Nearest(p, 3)
+	r := Reply{Action: ActionAnswer, Aspect: retrieval.AspectComo, English: english, Fichas: []Hit{}}
+	var b strings.Builder
+	if len(near) == 0 {
+		if english {
+			fmt.Fprintf(&b, "I have no office listed near %s.", p.Name)
+		} else {
+			fmt.Fprintf(&b, "No tengo sucursales registradas cerca de %s.", p.Name)
+		}
+	} else if english {
+		fmt.Fprintf(&b, "ChileAtiende offices nearest to %s:", p.Name)
+	} else {
+		fmt.Fprintf(&b, "Sucursales ChileAtiende más cercanas a %s:", p.Name)
+	}
+	tail := "\nAntes de ir, confirme la dirección y el horario al 101 o en chileatiende.gob.cl."
+	if english {
+		tail = "\nBefore you go, confirm the address and hours by calling 101 or at chileatiende.gob.cl."
+	}
+	for i, o := range near {
+		address := strings.TrimRight(o.Address, ".")
+		if !o.Verified {
+			if english {
+				address += " (exact address to be confirmed)"
+			} else {
+				address += " (dirección exacta por confirmar)"
+			}
+		}
+		line := fmt.Sprintf("\n%d. %s: %s. %s.", i+1, o.Name, address, strings.TrimRight(o.Hours, "."))
+		if o.Comuna != p.Name && !p.IsRegion {
+			if english {
+				line += fmt.Sprintf(" (%s, %.0f km)", o.Comuna, o.Km)
+			} else {
+				line += fmt.Sprintf(" (%s, a %.0f km)", o.Comuna, o.Km)
+			}
+		}
+		if i > 0 && b.Len()+len(line)+len(tail) > budget[channel] {
+			break
+		}
+		b.WriteString(line)
+		r.Offices = append(r.Offices, o.ID)
+	}
+	for _, m := range e.offices.MobileIn(p.Region) {
+		line := "\n" + m.Name + ": "
+		if english {
+			line += "a mobile office that tours the region."
+		} else {
+			line += "oficina móvil que recorre la región."
+		}
+		if b.Len()+len(line)+len(tail) <= budget[channel] {
+			b.WriteString(line)
+		}
+	}
+	b.WriteString(tail)
+	r.Text = b.String()
+	return r
+}

@@ -93,18 +93,33 @@ type Reply struct {
 	// Emergency lists the kinds of emergency detected, most urgent first.
 	Emergency []string `json:"emergency,omitempty"`
 	English   bool     `json:"english,omitempty"`
+	// Offices lists the ids of the offices the reply gives.
+	Offices []string `json:"offices,omitempty"`
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
 const MaxText = 2000
 
-// Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
-type Engine struct {
-	r Retriever
+// Offices is what the engine needs of the in-person network.
+type Offices interface {
+	// Locate finds the comuna or region named in the text.
+	Locate(text string) (retrieval.Place, bool)
+	// Nearest returns the k offices closest to the place.
+	Nearest(p retrieval.Place, k int) []retrieval.Nearby
+	// MobileIn returns the mobile offices that tour a region.
+	MobileIn(region string) []retrieval.Mobile
 }
 
-// New returns an engine over the catalogue.
-func New(r Retriever) *Engine { return &Engine{r: r} }
+var _ Offices = (*retrieval.Network)(nil)
+
+// Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
+type Engine struct {
+	r       Retriever
+	offices Offices // nil: the engine does not answer where offices are
+}
+
+// New returns an engine over the catalogue; offices may be nil.
+func New(r Retriever, offices Offices) *Engine { return &Engine{r: r, offices: offices} }
 
 // Thresholds of the decisions, tuned on eval/cases (see docs/architecture.md).
 const (
@@ -190,6 +205,13 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 			return e.answer(st, slug, aspect, channel, english, nil)
 		}
 		st.Options = nil
+	}
+
+	if e.offices != nil && officeRe.MatchString(norm) {
+		if p, ok := e.offices.Locate(text); ok {
+			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
+			return e.officeReply(p, channel, english), st
+		}
 	}
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))

@@ -18,7 +18,11 @@ func engine(t testing.TB) *bot.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bot.New(ix)
+	net, err := retrieval.LoadNetwork(catalogue.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bot.New(ix, net)
 }
 
 // say runs the turns of one conversation and returns every reply.
@@ -252,5 +256,22 @@ func BenchmarkTurn(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		e.Turn(context.Background(), bot.State{}, qs[i%len(qs)], bot.ChannelSMS)
+	}
+}
+
+func TestOfficesNearAPlace(t *testing.T) {
+	e := engine(t)
+	r := say(t, e, bot.ChannelWeb, "donde hay una oficina chileatiende en temuco")[0]
+	if r.Action != bot.ActionAnswer || len(r.Offices) == 0 || !strings.Contains(r.Text, "Temuco") || !strings.Contains(r.Text, "Lunes a viernes") {
+		t.Errorf("temuco: %+v", r)
+	}
+	r = say(t, e, bot.ChannelSMS, "oficina mas cerca de puente alto")[0]
+	out := channels.Render(bot.ChannelSMS, r.Text)
+	if len(r.Offices) == 0 || out.Segments > 3 {
+		t.Errorf("puente alto by SMS: %d offices, %d segments:\n%s", len(r.Offices), out.Segments, out.Text)
+	}
+	// A place without a word about offices is not an office question.
+	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
+		t.Errorf("pgu in temuco answered with offices")
 	}
 }

@@ -105,6 +105,10 @@ var (
 	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
 )
 
+// officeRe: the citizen asks where to be served in person.
+var officeRe = re(`oficina\w*`, `sucursal\w*`, `chileatiende`, `chile atiende`, `ips`, `atencion presencial`, `presencial\w*`,
+	`donde (?:atienden|queda|quedan|hay)`, `mas cerca\w*`, `cercan\w*`, `office\w*`, `nearest`, `branch\w*`)
+
 // Aspect cues: phrases that say which part of a ficha is asked. Checked in this order.
 var aspectCues = []struct {
 	aspect string

@@ -5,7 +5,7 @@ package catalogue
 
 import "embed"
 
-// FS holds fichas/*.json and glossary.tsv.
+// FS holds fichas/*.json, glossary.tsv, offices.json and comunas.tsv.
 //
-//go:embed fichas/*.json glossary.tsv
+//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv
 var FS embed.FS

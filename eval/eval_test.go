@@ -52,7 +52,7 @@ func TestRunComputesTheReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := eval.Run(context.Background(), bot.New(ix), cases)
+	rep := eval.Run(context.Background(), bot.New(ix, nil), cases)
 	if rep.Cases != 4 || rep.Turns != 5 {
 		t.Fatalf("cases %d turns %d", rep.Cases, rep.Turns)
 	}

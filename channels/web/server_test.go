@@ -42,7 +42,7 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := web.New(web.Config{Engine: bot.New(ix), Store: db})
+	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}

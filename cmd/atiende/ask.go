@@ -26,6 +26,19 @@ func loadIndex(cfg config) (*retrieval.Index, error) {
 	return ix, nil
 }
 
+// loadEngine loads the catalogue and the office network and builds the engine.
+func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := retrieval.LoadNetwork(catalogue.FS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load office network: %w", err)
+	}
+	return bot.New(ix, net), ix, nil
+}
+
 func flags(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -57,6 +70,7 @@ type askOutput struct {
 	Aspect   string       `json:"aspect"`
 	Fichas   []askHit     `json:"fichas"`
 	Options  []bot.Option `json:"options,omitempty"`
+	Offices  []string     `json:"offices,omitempty"`
 	Segments int          `json:"segments,omitempty"`
 	Encoding string       `json:"encoding,omitempty"`
 }
@@ -83,7 +97,7 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if strings.TrimSpace(text) == "" {
 		return usageError{`ask: give the text, e.g. atiende ask "cuanto es la pgu"`}
 	}
-	ix, err := loadIndex(cfg)
+	e, ix, err := loadEngine(cfg)
 	if err != nil {
 		return err
 	}
@@ -94,14 +108,14 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 			fmt.Fprintf(stdout, "  %-45s score %6.3f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Coverage, r.Matched)
 		}
 	}
-	r, _ := bot.New(ix).Turn(ctx, bot.State{}, text, *channel)
+	r, _ := e.Turn(ctx, bot.State{}, text, *channel)
 	out := channels.Render(*channel, r.Text)
 	if !*asJSON {
 		fmt.Fprintln(stdout, out.Text)
 		return nil
 	}
 	o := askOutput{Action: r.Action, Reply: out.Text, Aspect: r.Aspect, Fichas: []askHit{}, Options: r.Options,
-		Segments: out.Segments, Encoding: out.Encoding}
+		Segments: out.Segments, Encoding: out.Encoding, Offices: r.Offices}
 	for _, h := range r.Fichas {
 		o.Fichas = append(o.Fichas, askHit(h))
 	}
@@ -137,11 +151,11 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 		}
 		cases = append(cases, cs...)
 	}
-	ix, err := loadIndex(cfg)
+	e, _, err := loadEngine(cfg)
 	if err != nil {
 		return err
 	}
-	rep := eval.Run(ctx, bot.New(ix), cases)
+	rep := eval.Run(ctx, e, cases)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -160,11 +174,10 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 	if err := validChannel(*channel); err != nil {
 		return err
 	}
-	ix, err := loadIndex(cfg)
+	e, _, err := loadEngine(cfg)
 	if err != nil {
 		return err
 	}
-	e := bot.New(ix)
 	var st bot.State
 	fmt.Fprintln(stdout, "Atiende — escriba su consulta (Ctrl-D para salir).")
 	sc := bufio.NewScanner(stdin)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/store/sqlite"
 )
@@ -45,7 +44,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	ix, err := loadIndex(cfg)
+	engine, ix, err := loadEngine(cfg)
 	if err != nil {
 		return err
 	}
@@ -54,7 +53,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
-	srv, err := web.New(web.Config{Engine: bot.New(ix), Store: db, Logger: log})
+	srv, err := web.New(web.Config{Engine: engine, Store: db, Logger: log})
 	if err != nil {
 		return err
 	}
