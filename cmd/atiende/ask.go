@@ -45,15 +45,34 @@ func flags(name string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+// parse parses flags wherever they stand among the arguments ("import FILE --out X" as well
+// as "import --out X FILE") and returns the other arguments, in order; "--" ends the flags.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usageError{err.Error()}
 		}
-		return usageError{err.Error()}
+		consumed := len(args) - len(fs.Args())
+		endOfFlags := consumed > 0 && args[consumed-1] == "--"
+		args = fs.Args()
+		if endOfFlags {
+			return append(rest, args...), nil
+		}
+		if len(args) == 0 {
+			break
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
 	}
-	return nil
+	return rest, nil
 }
+
+// errHelp: -h was asked for; the flag set printed its usage.
+var errHelp = errors.New("help shown")
 
 func validChannel(ch string) error {
 	switch ch {
@@ -87,13 +106,14 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	channel := fs.String("channel", "web", "render for web, sms or whatsapp")
 	asJSON := fs.Bool("json", false, "print JSON")
 	trace := fs.Bool("trace", false, "also print how retrieval ranked the fichas")
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	if err := validChannel(*channel); err != nil {
 		return err
 	}
-	text := strings.Join(fs.Args(), " ")
+	text := strings.Join(rest, " ")
 	if strings.TrimSpace(text) == "" {
 		return usageError{`ask: give the text, e.g. atiende ask "cuanto es la pgu"`}
 	}
@@ -128,10 +148,10 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	fs := flags("eval", stdout)
 	path := fs.String("cases", "", "a JSON Lines file of cases (../shared/eval/FORMAT.md)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := parse(fs, args); err != nil {
+	files, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	files := append([]string{}, fs.Args()...)
 	if *path != "" {
 		files = append([]string{*path}, files...)
 	}
@@ -168,7 +188,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flags("chat", stdout)
 	channel := fs.String("channel", "web", "render for web, sms or whatsapp")
-	if err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := validChannel(*channel); err != nil {
@@ -202,24 +222,4 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 			return nil
 		}
 	}
-}
-
-func cmdCatalogue(cfg config, args []string, stdout io.Writer) error {
-	if len(args) < 1 || args[0] != "validate" {
-		return usageError{"catalogue: usage: atiende catalogue validate [FILE|DIR]"}
-	}
-	var fichas []*retrieval.Ficha
-	var err error
-	if len(args) > 1 {
-		fichas, err = retrieval.LoadPath(args[1])
-	} else if cfg.Catalogue != "" {
-		fichas, err = retrieval.LoadPath(cfg.Catalogue)
-	} else {
-		fichas, err = retrieval.LoadFS(catalogue.FS, "fichas")
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "ok: %d fichas\n", len(fichas))
-	return nil
 }

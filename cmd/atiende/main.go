@@ -54,7 +54,7 @@ commands:
   chat       talk to the assistant on the terminal
   ask        run one turn: atiende ask [--channel web|sms|whatsapp] [--json] "texto"
   eval       run evaluation cases: atiende eval --cases FILE [--json]
-  catalogue  validate FILE|DIR: check a catalogue and list every problem
+  catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
   help       this text
 
@@ -70,7 +70,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	cmd, rest := args[0], args[1:]
+	err = dispatch(ctx, cfg, args[0], args[1:], stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, cfg, rest, stderr)
@@ -81,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "eval":
 		return cmdEval(ctx, cfg, rest, stdout)
 	case "catalogue", "catalog":
-		return cmdCatalogue(cfg, rest, stdout)
+		return cmdCatalogue(cfg, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, cfg, stdout)
 	case "help", "-h", "--help":

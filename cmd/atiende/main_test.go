@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,82 +127,238 @@ func TestPostgresNotYetIsRefused(t *testing.T) {
 	}
 }
 
-// TestServeEndToEnd builds the real binary, serves on a free port with a fresh data
-// directory, converses over HTTP, and stops it with SIGTERM.
-func TestServeEndToEnd(t *testing.T) {
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds the real binary once for the tests that run it.
+func binary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "atiende")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "atiende-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "atiende")
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
+	return binPath
+}
+
+// server is the real binary serving on a free port.
+type server struct {
+	base string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startServer(t *testing.T, env ...string) *server {
+	t.Helper()
+	bin := binary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	dataDir := t.TempDir()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+dataDir)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	cmd.Env = append(append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+t.TempDir()), env...)
+	s := &server{base: "http://" + addr, cmd: cmd, logs: &syncBuffer{}}
+	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	base := "http://" + addr
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := http.Get(s.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+			t.Fatalf("server did not start: %v\n%s", err, s.logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	post := func(path, token, body string) map[string]any {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s: %v: %s", path, err, b)
-		}
-		return m
+}
+
+func (s *server) post(t *testing.T, path, token, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	s := post("/api/v1/chat/sessions", "", "{}")
-	r := post(fmt.Sprintf("/api/v1/chat/sessions/%s/messages", s["id"]), s["token"].(string), `{"text":"cuanto es la pgu"}`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v: %s", path, err, b)
+	}
+	return m
+}
+
+// ask opens a session and asks one question.
+func (s *server) ask(t *testing.T, text string) map[string]any {
+	t.Helper()
+	sess := s.post(t, "/api/v1/chat/sessions", "", "{}")
+	body, _ := json.Marshal(map[string]string{"text": text})
+	return s.post(t, fmt.Sprintf("/api/v1/chat/sessions/%s/messages", sess["id"]), sess["token"].(string), string(body))
+}
+
+// TestServeEndToEnd serves the real binary on a free port with a fresh data directory,
+// converses over HTTP, and stops it with SIGTERM.
+func TestServeEndToEnd(t *testing.T) {
+	s := startServer(t)
+	r := s.ask(t, "cuanto es la pgu")
 	if r["action"] != "answer" || !strings.Contains(r["reply"].(string), "chileatiende.gob.cl") {
 		t.Errorf("reply: %v", r)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- s.cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+			t.Errorf("exit after SIGTERM: %v\n%s", err, s.logs.String())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("server did not stop on SIGTERM")
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "atiende.db")); err != nil {
-		t.Errorf("no database file: %v", err)
+}
+
+const oneFicha = `[{"slug":"%s","title":"%s","institution":"Instituto","topics":["pruebas"],"summary":"Un beneficio de prueba.",
+ "url":"https://example.gob.cl/x","valid_from":"2025-01-01","reviewed":"2026-11-27","sections":{"costo":["Es gratuito."]}}]`
+
+// TestReloadOnSIGHUP: a changed catalogue is served after SIGHUP; a broken one is refused and
+// the previous one keeps answering.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fichas.json")
+	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
+	s := startServer(t, "ATIENDE_CATALOGUE="+path)
+	if r := s.ask(t, "bono zanahoria"); r["action"] != "answer" {
+		t.Fatalf("before reload: %v", r)
+	}
+	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "subsidio-lechuga", "Subsidio Lechuga")), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(s.logs.String(), "catalogue reloaded") }, s.logs)
+	if r := s.ask(t, "subsidio lechuga"); r["action"] != "answer" {
+		t.Errorf("after reload: %v", r)
+	}
+	os.WriteFile(path, []byte(`[{"slug": "broken"`), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(s.logs.String(), "catalogue reload refused") }, s.logs)
+	if r := s.ask(t, "subsidio lechuga"); r["action"] != "answer" {
+		t.Errorf("after a refused reload: %v", r)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, logs *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServeRefusesSyntheticCatalogue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "synth.json")
+	if _, err := runCmd(t, nil, "catalogue", "synth", "--n", "3", "--out", path); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"ATIENDE_CATALOGUE": path, "ATIENDE_ADDR": "127.0.0.1:0", "ATIENDE_DATA_DIR": t.TempDir()}[k]
+	}, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "synthetic") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCatalogueStatsJSON(t *testing.T) {
+	out, err := runCmd(t, nil, "catalogue", "stats", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Fichas  int      `json:"fichas"`
+		Slugs   []string `json:"slugs"`
+		Offices int      `json:"offices"`
+		Regions int      `json:"regions"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Fichas < 250 || len(st.Slugs) != st.Fichas || st.Offices < 80 || st.Regions != 16 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestCatalogueImportCLI(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "imported.json")
+	report, err := runCmd(t, nil, "catalogue", "import", "--format", "chileatiende", "../../retrieval/testdata/chileatiende/list.json", "--out", out)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Errorf("err = %v, want exit 1 for the skipped records", err)
+	}
+	for _, want := range []string{`record 3 (id "8"): skipped: titulo`, "4 records: 2 imported, 2 skipped"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if v, err := runCmd(t, nil, "catalogue", "validate", out); err != nil || !strings.HasPrefix(v, "ok: 2 fichas") {
+		t.Errorf("imported file: %v %s", err, v)
+	}
+}
+
+func TestCatalogueSynthIsDeterministicAndValid(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	for _, p := range []string{a, b} {
+		if _, err := runCmd(t, nil, "catalogue", "synth", "--n", "300", "--seed", "7", "--out", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, _ := os.ReadFile(a)
+	db, _ := os.ReadFile(b)
+	if !bytes.Equal(da, db) {
+		t.Error("the same seed gave two catalogues")
+	}
+	if v, err := runCmd(t, nil, "catalogue", "validate", a); err != nil || !strings.HasPrefix(v, "ok: 300 fichas") {
+		t.Errorf("synthetic catalogue: %v %s", err, v)
 	}
 }

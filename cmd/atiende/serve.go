@@ -9,8 +9,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
+	"syscall"
 	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/retrieval"
 
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/store/sqlite"
@@ -28,6 +35,40 @@ func openStore(ctx context.Context, cfg config) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "atiende.db"))
 }
 
+// loadServable loads the catalogue to serve: a synthetic one (for benchmarks) is refused.
+func loadServable(cfg config) (*retrieval.Index, error) {
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range ix.Fichas() {
+		if slices.Contains(f.Topics, retrieval.SyntheticTopic) {
+			return nil, fmt.Errorf("load catalogue: ficha %q is synthetic (made by \"catalogue synth\" for benchmarks): it is never served", f.Slug)
+		}
+	}
+	return ix, nil
+}
+
+// reloadOnSignal rebuilds the index from the catalogue on each signal and swaps it in; the
+// old index serves until the new one is ready, and stays when the new catalogue is broken.
+func reloadOnSignal(ctx context.Context, cfg config, live *retrieval.Live, sig <-chan os.Signal, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+		}
+		start := time.Now()
+		ix, err := loadServable(cfg)
+		if err != nil {
+			log.Error("catalogue reload refused; the current catalogue stays", "error", err.Error())
+			continue
+		}
+		live.Swap(ix)
+		log.Info("catalogue reloaded", "fichas", len(ix.Fichas()), "took_ms", time.Since(start).Milliseconds())
+	}
+}
+
 func cmdMigrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -40,14 +81,24 @@ func cmdMigrate(ctx context.Context, cfg config, stdout io.Writer) error {
 
 func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flags("serve", stderr)
-	if err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	engine, ix, err := loadEngine(cfg)
+	ix, err := loadServable(cfg)
 	if err != nil {
 		return err
 	}
+	offices, err := retrieval.LoadNetwork(catalogue.FS)
+	if err != nil {
+		return fmt.Errorf("load office network: %w", err)
+	}
+	live := retrieval.NewLive(ix)
+	engine := bot.New(live, offices)
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGHUP)
+	defer signal.Stop(reload)
+	go reloadOnSignal(ctx, cfg, live, reload, log)
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
