@@ -76,12 +76,12 @@ var msgEmergency = map[string]phrase{
 		"What you feel matters and you do not have to go through it alone. Call the suicide prevention line *4141 now (free from mobile phones, every day, at any hour). If your life is in danger now, call SAMU 131.",
 	},
 	EmergencyWomen: {
-		"Si usted o alguien que conoce vive violencia, llame al 1455 (orientación en violencia contra la mujer, gratis, todos los días a toda hora) o escriba por WhatsApp al +56 9 9700 7000. Si hay peligro ahora, llame al 133 de Carabineros.",
-		"If you or someone you know is suffering violence, call 1455 (guidance on violence against women, free, every day at any hour) or write on WhatsApp to +56 9 9700 7000. If there is danger now, call Carabineros at 133.",
+		"Si hay peligro ahora, llame al 133 de Carabineros, a cualquier hora. Si usted o alguien que conoce vive violencia, llame al 1455 (orientación en violencia contra la mujer, gratis, de lunes a viernes de 8:00 a 24:00) o escriba por WhatsApp al +56 9 9700 7000.",
+		"If there is danger now, call Carabineros at 133, at any hour. If you or someone you know is suffering violence, call 1455 (guidance on violence against women, free, Monday to Friday 8:00 to 24:00) or write on WhatsApp to +56 9 9700 7000.",
 	},
 	EmergencyFamily: {
-		"Si hay violencia en la familia, llame al 149 (Fono Familia de Carabineros, todos los días a toda hora). Si alguien está en peligro ahora, llame al 133.",
-		"If there is violence in the family, call 149 (Carabineros' Family Line, every day at any hour). If someone is in danger now, call 133.",
+		"Si alguien está en peligro ahora, llame al 133 de Carabineros. Si hay violencia en la familia, llame al 149 (Fono Familia de Carabineros, gratis). Si la víctima es un niño, niña o adolescente, también puede llamar al 147 (Fono Niños, las 24 horas).",
+		"If someone is in danger now, call Carabineros at 133. If there is violence in the family, call 149 (Carabineros' Family Line, free). If the victim is a child, you can also call 147 (Children's Line, 24 hours).",
 	},
 	EmergencyDanger: {
 		"Si está en peligro ahora, llame de inmediato al 133 (Carabineros).",
