@@ -214,6 +214,11 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 		}
 	}
 
+	// "y el pasaporte?" after "cuanto cuesta el carnet" asks the same thing of another ficha.
+	if aspect == "" && st.Aspect != "" && (st.Slug != "" || len(offered) > 0) && isElliptic(norm) {
+		aspect = st.Aspect
+	}
+
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
 	q := retrieval.Query{Text: residual, Exact: english}
 	followUp := st.Slug != "" && isElliptic(norm)
@@ -387,14 +392,21 @@ func (e *Engine) choose(options []string, text, norm string) (string, bool) {
 			return options[i], true
 		}
 	}
-	found := e.r.Find(retrieval.Query{Text: strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " ")), Only: options}, 2)
+	text = strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
+	found := e.r.Find(retrieval.Query{Text: text, Only: options}, 2)
 	if len(found.Results) == 0 {
 		return "", false
 	}
-	if len(found.Results) == 1 || found.Results[1].Score < 0.8*found.Results[0].Score {
-		return found.Results[0].Ficha.Slug, true
+	best := found.Results[0]
+	if len(found.Results) > 1 && found.Results[1].Score >= 0.8*best.Score {
+		return "", false
 	}
-	return "", false
+	// Words that fit another ficha much better than any option are a new question ("y el
+	// pasaporte?" while choosing between cédulas), not a choice.
+	if all := e.r.Find(retrieval.Query{Text: text}, 1); len(all.Results) > 0 && best.Score < 0.8*all.Results[0].Score {
+		return "", false
+	}
+	return best.Ficha.Slug, true
 }
 
 func (e *Engine) answer(st State, slug, aspect, channel string, english bool, res []retrieval.Result) (Reply, State) {
