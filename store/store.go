@@ -40,6 +40,13 @@ type Conversation struct {
 	Version   int64           // bumped by every saved turn
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// OptOut: the citizen asked for no more messages (SMS, WhatsApp).
+	OptOut bool
+	// LastInboundAt is when the citizen last wrote: WhatsApp's 24-hour window runs from it.
+	LastInboundAt time.Time
+	// More holds the rest of a long SMS reply, sent when the citizen answers MAS.
+	More []string
 }
 
 // Message is one message in or out of a conversation.
@@ -55,6 +62,43 @@ type Message struct {
 	Aspect     string   // outbound: the aspect answered
 	Fichas     []string // outbound: slugs retrieved, best first
 	CreatedAt  time.Time
+
+	// Processed is false for an inbound message still waiting for its turn.
+	Processed bool
+	// ProviderAt is when the provider stamped the message (Twilio's date_created); inbound
+	// messages are handled in that order.
+	ProviderAt time.Time
+	// NumMedia counts the photos, voice notes or files attached.
+	NumMedia int
+}
+
+// Delivery statuses. A delivery is pending until a job takes it, sending while an attempt
+// is under way, sent once the provider accepted it, then as the provider's callbacks say.
+const (
+	DeliveryPending = "pending"
+	DeliverySending = "sending"
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed"
+	DeliverySkipped = "skipped" // not sent on purpose (opt-out, closed WhatsApp window)
+)
+
+// Delivery is one outbound message on its way to the citizen's channel.
+type Delivery struct {
+	ID             int64
+	MessageID      int64
+	ConversationID string
+	Channel        string
+	To             string
+	Body           string
+	Status         string
+	ProviderSID    string
+	ErrorCode      int
+	ErrorMessage   string
+	Attempts       int
+	Segments       int
+	Encoding       string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Handoff is a request for a person to take the conversation.
@@ -82,8 +126,50 @@ type Turn struct {
 	Handoff *Handoff // optional
 }
 
+// Tx is a store transaction: what fn does through it commits together or not at all.
+// Implementations also expose their driver's transaction for the job queue to enqueue in it.
+type Tx interface {
+	// Conversation returns the conversation, or ErrNotFound.
+	Conversation(ctx context.Context, id string) (*Conversation, error)
+	// ConversationByAddress returns the latest conversation of a channel address, or
+	// ErrNotFound.
+	ConversationByAddress(ctx context.Context, channel, address string) (*Conversation, error)
+	// CreateConversation is Store.CreateConversation inside the transaction.
+	CreateConversation(ctx context.Context, c *Conversation) error
+	// UpdateConversation writes State, OptOut, LastInboundAt and More if the stored version is
+	// still c.Version, and bumps it (c.Version too); otherwise ErrConflict.
+	UpdateConversation(ctx context.Context, c *Conversation) error
+	// InsertMessage stores a message and sets its ID and CreatedAt; ErrDuplicate when its
+	// provider id is already stored (nothing written).
+	InsertMessage(ctx context.Context, m *Message) error
+	// PendingInbound returns the conversation's inbound messages not yet processed, in the
+	// order the provider stamped them (then arrival).
+	PendingInbound(ctx context.Context, conversationID string) ([]Message, error)
+	// SetProviderAt records the provider's stamp of a message.
+	SetProviderAt(ctx context.Context, messageID int64, at time.Time) error
+	// MarkProcessed records that an inbound message had its turn.
+	MarkProcessed(ctx context.Context, messageID int64) error
+	// CountInboundSince counts the inbound messages of a conversation stored since t.
+	CountInboundSince(ctx context.Context, conversationID string, t time.Time) (int, error)
+	// InsertHandoff stores a handoff request.
+	InsertHandoff(ctx context.Context, h *Handoff) error
+	// InsertDelivery stores a delivery and sets its ID and times.
+	InsertDelivery(ctx context.Context, d *Delivery) error
+	// Delivery returns a delivery, or ErrNotFound.
+	Delivery(ctx context.Context, id int64) (*Delivery, error)
+	// DeliveryByProviderSID returns the delivery the provider knows by sid, or ErrNotFound.
+	DeliveryByProviderSID(ctx context.Context, sid string) (*Delivery, error)
+	// UpdateDelivery writes Status, ProviderSID, ErrorCode, ErrorMessage, Attempts, Segments
+	// and Encoding.
+	UpdateDelivery(ctx context.Context, d *Delivery) error
+}
+
 // Store is the persistence the channels need.
 type Store interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(Tx) error) error
+	// Deliveries returns a conversation's deliveries, oldest first.
+	Deliveries(ctx context.Context, conversationID string) ([]Delivery, error)
 	// CreateConversation stores a new conversation; c.ID must be set and unused. It sets
 	// CreatedAt, UpdatedAt and Version (1).
 	CreateConversation(ctx context.Context, c *Conversation) error

@@ -1,6 +1,6 @@
 // Package sqlite implements store.Store on an embedded SQLite file, through the pure-Go
 // driver modernc.org/sqlite (no cgo). It is the default of "make run": one file under
-// ATIENDE_DATA_DIR, nothing else to install.
+// ATIENDE_DATA_DIR, nothing else to install. The job queue (River) shares the database.
 package sqlite
 
 import (
@@ -34,7 +34,8 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // Open opens (creating it if needed) the SQLite file at path and brings its schema up to
-// date. Use ":memory:" only in tests, with a single connection.
+// date. SQLite allows one writer at a time, and River asks for a single connection: the
+// pool holds one, so work queues in the process instead of failing with SQLITE_BUSY.
 func Open(ctx context.Context, path string) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -46,9 +47,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if path == ":memory:" {
-		db.SetMaxOpenConns(1)
-	}
+	db.SetMaxOpenConns(1)
 	s := &DB{db: db, now: func() time.Time { return time.Now().UTC() }}
 	if err := s.Migrate(ctx); err != nil {
 		db.Close()
@@ -56,6 +55,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	return s, nil
 }
+
+// SQL returns the database handle, for the job queue's driver.
+func (s *DB) SQL() *sql.DB { return s.db }
 
 // Migrate applies the embedded migrations not yet applied, each in its own transaction.
 func (s *DB) Migrate(ctx context.Context) error {
@@ -77,7 +79,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
+		err = s.sqlTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
 				return err
@@ -88,7 +90,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("%s: %w", base, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.now().Format(time.RFC3339Nano))
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, ts(s.now()))
 			return err
 		})
 		if err != nil {
@@ -98,7 +100,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *DB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -110,7 +112,34 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// Tx is a store.Tx on an SQLite transaction.
+type Tx struct {
+	q   *sql.Tx
+	now func() time.Time
+}
+
+var _ store.Tx = (*Tx)(nil)
+
+// SQLTx returns the driver transaction, for the job queue to enqueue in it.
+func (t *Tx) SQLTx() *sql.Tx { return t.q }
+
+// Tx implements store.Store.
+func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.sqlTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{q: tx, now: s.now}) })
+}
+
+// reader is what the read queries need: the pool or a transaction.
+type reader interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
 
 func parseTS(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
@@ -132,18 +161,31 @@ func isUnique(err error) bool {
 	return false
 }
 
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
 // CreateConversation implements store.Store.
 func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation) error {
+	return s.Tx(ctx, func(tx store.Tx) error { return tx.CreateConversation(ctx, c) })
+}
+
+// CreateConversation implements store.Tx.
+func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) error {
 	if c.ID == "" {
 		return errors.New("create conversation: empty id")
 	}
-	now := s.now()
+	now := t.now()
 	state := c.State
 	if len(state) == 0 {
 		state = json.RawMessage(`{}`)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO conversations (id, channel, address, token_hash, state, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 1, ?, ?)`, c.ID, c.Channel, c.Address, c.TokenHash, string(state), ts(now), ts(now))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO conversations (id, channel, address, token_hash, state, version, created_at, updated_at, optout, last_inbound_at, more)
+		VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`, c.ID, c.Channel, c.Address, c.TokenHash, string(state), ts(now), ts(now), c.OptOut, ts(c.LastInboundAt), jsonList(c.More))
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("create conversation %s: %w", c.ID, store.ErrDuplicate)
@@ -154,87 +196,106 @@ func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation) erro
 	return nil
 }
 
-// Conversation implements store.Store.
-func (s *DB) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+const conversationCols = `id, channel, address, token_hash, state, version, created_at, updated_at, optout, last_inbound_at, more`
+
+func scanConversation(row *sql.Row) (*store.Conversation, error) {
 	var c store.Conversation
-	var state, created, updated string
-	err := s.db.QueryRowContext(ctx, `SELECT id, channel, address, token_hash, state, version, created_at, updated_at
-		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &created, &updated)
+	var state, created, updated, lastIn, more string
+	if err := row.Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &created, &updated, &c.OptOut, &lastIn, &more); err != nil {
+		return nil, err
+	}
+	c.State, c.CreatedAt, c.UpdatedAt, c.LastInboundAt = json.RawMessage(state), parseTS(created), parseTS(updated), parseTS(lastIn)
+	if err := json.Unmarshal([]byte(more), &c.More); err != nil {
+		return nil, fmt.Errorf("more: %w", err)
+	}
+	if len(c.More) == 0 {
+		c.More = nil
+	}
+	return &c, nil
+}
+
+func conversation(ctx context.Context, q reader, id string) (*store.Conversation, error) {
+	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("conversation %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("conversation %s: %w", id, err)
 	}
-	c.State, c.CreatedAt, c.UpdatedAt = json.RawMessage(state), parseTS(created), parseTS(updated)
-	return &c, nil
+	return c, nil
 }
 
-// SaveTurn implements store.Store.
-func (s *DB) SaveTurn(ctx context.Context, t *store.Turn) error {
-	now := s.now()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE conversations SET state = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
-			string(t.State), ts(now), t.ConversationID, t.Version)
-		if err != nil {
+// Conversation implements store.Store.
+func (s *DB) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+	return conversation(ctx, s.db, id)
+}
+
+// Conversation implements store.Tx.
+func (t *Tx) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+	return conversation(ctx, t.q, id)
+}
+
+// ConversationByAddress implements store.Tx.
+func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*store.Conversation, error) {
+	c, err := scanConversation(t.q.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations
+		WHERE channel = ? AND address = ? ORDER BY created_at DESC LIMIT 1`, channel, address))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("conversation of %s %s: %w", channel, address, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("conversation of %s: %w", channel, err)
+	}
+	return c, nil
+}
+
+// UpdateConversation implements store.Tx.
+func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) error {
+	state := c.State
+	if len(state) == 0 {
+		state = json.RawMessage(`{}`)
+	}
+	now := t.now()
+	res, err := t.q.ExecContext(ctx, `UPDATE conversations SET state = ?, optout = ?, last_inbound_at = ?, more = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`, string(state), c.OptOut, ts(c.LastInboundAt), jsonList(c.More), ts(now), c.ID, c.Version)
+	if err != nil {
+		return fmt.Errorf("update conversation %s: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := conversation(ctx, t.q, c.ID); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var exists int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE id = ?`, t.ConversationID).Scan(&exists); err != nil {
-				return err
-			}
-			if exists == 0 {
-				return store.ErrNotFound
-			}
-			return store.ErrConflict
-		}
-		for _, m := range []*store.Message{&t.In, &t.Out} {
-			m.ConversationID, m.CreatedAt = t.ConversationID, now
-			fichas, _ := json.Marshal(orEmpty(m.Fichas))
-			res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, string(fichas), ts(now))
-			if err != nil {
-				if isUnique(err) {
-					return store.ErrDuplicate
-				}
-				return err
-			}
-			m.ID, _ = res.LastInsertId()
-		}
-		if h := t.Handoff; h != nil {
-			h.ConversationID, h.CreatedAt = t.ConversationID, now
-			if h.Status == "" {
-				h.Status = store.HandoffQueued
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO handoffs (conversation_id, reason, priority, status, created_at) VALUES (?, ?, ?, ?, ?)`,
-				t.ConversationID, h.Reason, h.Priority, h.Status, ts(now))
-			if err != nil {
-				return err
-			}
-			h.ID, _ = res.LastInsertId()
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("save turn of %s: %w", t.ConversationID, err)
+		return fmt.Errorf("update conversation %s: %w", c.ID, store.ErrConflict)
 	}
+	c.Version++
+	c.UpdatedAt = now
 	return nil
 }
 
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
+// InsertMessage implements store.Tx.
+func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = t.now()
 	}
-	return s
+	res, err := t.q.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at, processed, provider_at, num_media)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, jsonList(m.Fichas),
+		ts(m.CreatedAt), m.Processed, ts(m.ProviderAt), m.NumMedia)
+	if err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("message %s: %w", m.ProviderID, store.ErrDuplicate)
+		}
+		return fmt.Errorf("insert message: %w", err)
+	}
+	m.ID, _ = res.LastInsertId()
+	return nil
 }
 
-const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at`
+const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media`
 
 func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
 	var m store.Message
-	var fichas, created string
-	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &created); err != nil {
+	var fichas, created, providerAt string
+	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &created,
+		&m.Processed, &providerAt, &m.NumMedia); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(fichas), &m.Fichas); err != nil {
@@ -243,8 +304,109 @@ func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
 	if len(m.Fichas) == 0 {
 		m.Fichas = nil
 	}
-	m.CreatedAt = parseTS(created)
+	m.CreatedAt, m.ProviderAt = parseTS(created), parseTS(providerAt)
 	return m, nil
+}
+
+func messages(ctx context.Context, q reader, query string, args ...any) ([]store.Message, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// PendingInbound implements store.Tx.
+func (t *Tx) PendingInbound(ctx context.Context, conversationID string) ([]store.Message, error) {
+	out, err := messages(ctx, t.q, `SELECT `+messageCols+` FROM messages WHERE conversation_id = ? AND direction = 'in' AND processed = 0
+		ORDER BY CASE WHEN provider_at = '' THEN created_at ELSE provider_at END, id`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("pending inbound of %s: %w", conversationID, err)
+	}
+	return out, nil
+}
+
+// SetProviderAt implements store.Tx.
+func (t *Tx) SetProviderAt(ctx context.Context, messageID int64, at time.Time) error {
+	if _, err := t.q.ExecContext(ctx, `UPDATE messages SET provider_at = ? WHERE id = ?`, ts(at), messageID); err != nil {
+		return fmt.Errorf("set provider time of message %d: %w", messageID, err)
+	}
+	return nil
+}
+
+// MarkProcessed implements store.Tx.
+func (t *Tx) MarkProcessed(ctx context.Context, messageID int64) error {
+	if _, err := t.q.ExecContext(ctx, `UPDATE messages SET processed = 1 WHERE id = ?`, messageID); err != nil {
+		return fmt.Errorf("mark message %d processed: %w", messageID, err)
+	}
+	return nil
+}
+
+// CountInboundSince implements store.Tx.
+func (t *Tx) CountInboundSince(ctx context.Context, conversationID string, since time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE conversation_id = ? AND direction = 'in' AND created_at >= ?`,
+		conversationID, ts(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count inbound of %s: %w", conversationID, err)
+	}
+	return n, nil
+}
+
+// InsertHandoff implements store.Tx.
+func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
+	h.CreatedAt = t.now()
+	if h.Status == "" {
+		h.Status = store.HandoffQueued
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO handoffs (conversation_id, reason, priority, status, created_at) VALUES (?, ?, ?, ?, ?)`,
+		h.ConversationID, h.Reason, h.Priority, h.Status, ts(h.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert handoff: %w", err)
+	}
+	h.ID, _ = res.LastInsertId()
+	return nil
+}
+
+// SaveTurn implements store.Store.
+func (s *DB) SaveTurn(ctx context.Context, t *store.Turn) error {
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		c, err := tx.Conversation(ctx, t.ConversationID)
+		if err != nil {
+			return err
+		}
+		if c.Version != t.Version {
+			return store.ErrConflict
+		}
+		c.State = t.State
+		if err := tx.UpdateConversation(ctx, c); err != nil {
+			return err
+		}
+		for _, m := range []*store.Message{&t.In, &t.Out} {
+			m.ConversationID, m.Processed, m.CreatedAt = t.ConversationID, true, time.Time{}
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		if t.Handoff != nil {
+			t.Handoff.ConversationID = t.ConversationID
+			return tx.InsertHandoff(ctx, t.Handoff)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save turn of %s: %w", t.ConversationID, err)
+	}
+	return nil
 }
 
 // MessageByProviderID implements store.Store.
@@ -264,21 +426,9 @@ func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT `+messageCols+` FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`,
+	out, err := messages(ctx, s.db, `SELECT * FROM (SELECT `+messageCols+` FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`,
 		conversationID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("messages of %s: %w", conversationID, err)
-	}
-	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("messages of %s: %w", conversationID, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("messages of %s: %w", conversationID, err)
 	}
 	return out, nil
@@ -300,6 +450,87 @@ func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Hando
 		}
 		h.CreatedAt = parseTS(created)
 		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+const deliveryCols = `id, message_id, conversation_id, channel, to_address, body, status, coalesce(provider_sid, ''), error_code, error_message,
+	attempts, segments, encoding, created_at, updated_at`
+
+func scanDelivery(sc interface{ Scan(...any) error }) (store.Delivery, error) {
+	var d store.Delivery
+	var created, updated string
+	err := sc.Scan(&d.ID, &d.MessageID, &d.ConversationID, &d.Channel, &d.To, &d.Body, &d.Status, &d.ProviderSID, &d.ErrorCode, &d.ErrorMessage,
+		&d.Attempts, &d.Segments, &d.Encoding, &created, &updated)
+	d.CreatedAt, d.UpdatedAt = parseTS(created), parseTS(updated)
+	return d, err
+}
+
+// InsertDelivery implements store.Tx.
+func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+	now := t.now()
+	if d.Status == "" {
+		d.Status = store.DeliveryPending
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO deliveries (message_id, conversation_id, channel, to_address, body, status, provider_sid, error_code, error_message,
+		attempts, segments, encoding, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.MessageID, d.ConversationID, d.Channel, d.To, d.Body, d.Status, nullable(d.ProviderSID), d.ErrorCode, d.ErrorMessage,
+		d.Attempts, d.Segments, d.Encoding, ts(now), ts(now))
+	if err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	d.ID, _ = res.LastInsertId()
+	d.CreatedAt, d.UpdatedAt = now, now
+	return nil
+}
+
+func delivery(ctx context.Context, q reader, where string, arg any) (*store.Delivery, error) {
+	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("delivery %v: %w", arg, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delivery %v: %w", arg, err)
+	}
+	return &d, nil
+}
+
+// Delivery implements store.Tx.
+func (t *Tx) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
+	return delivery(ctx, t.q, "id = ?", id)
+}
+
+// DeliveryByProviderSID implements store.Tx.
+func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Delivery, error) {
+	return delivery(ctx, t.q, "provider_sid = ?", sid)
+}
+
+// UpdateDelivery implements store.Tx.
+func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
+	now := t.now()
+	_, err := t.q.ExecContext(ctx, `UPDATE deliveries SET status = ?, provider_sid = ?, error_code = ?, error_message = ?, attempts = ?, segments = ?,
+		encoding = ?, updated_at = ? WHERE id = ?`, d.Status, nullable(d.ProviderSID), d.ErrorCode, d.ErrorMessage, d.Attempts, d.Segments, d.Encoding, ts(now), d.ID)
+	if err != nil {
+		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+	}
+	d.UpdatedAt = now
+	return nil
+}
+
+// Deliveries implements store.Store.
+func (s *DB) Deliveries(ctx context.Context, conversationID string) ([]store.Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE conversation_id = ? ORDER BY id`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var out []store.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("deliveries of %s: %w", conversationID, err)
+		}
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }

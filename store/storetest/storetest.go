@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/store"
 )
@@ -195,6 +196,171 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		wg.Wait()
 		if ok.Load() != 1 || conflict.Load() != 7 {
 			t.Errorf("ok %d, conflicts %d; want 1 and 7", ok.Load(), conflict.Load())
+		}
+	})
+
+	t.Run("TxRollsBackOnError", func(t *testing.T) {
+		s := setup(t)
+		boom := errors.New("boom")
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := s.Conversation(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("rolled-back conversation exists: %v", err)
+		}
+	})
+
+	t.Run("ConversationByAddressAndUpdate", func(t *testing.T) {
+		s := setup(t)
+		at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.ConversationByAddress(ctx, "sms", "+56911112222"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("before create: %v", err)
+			}
+			c := &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
+			if err := tx.CreateConversation(ctx, c); err != nil {
+				return err
+			}
+			got, err := tx.ConversationByAddress(ctx, "sms", "+56911112222")
+			if err != nil {
+				return err
+			}
+			got.OptOut, got.LastInboundAt, got.More, got.State = true, at, []string{"resto 1", "resto 2"}, json.RawMessage(`{"slug":"x"}`)
+			if err := tx.UpdateConversation(ctx, got); err != nil {
+				return err
+			}
+			if got.Version != 2 {
+				return fmt.Errorf("version after update %d", got.Version)
+			}
+			stale := *got
+			stale.Version = 1
+			if err := tx.UpdateConversation(ctx, &stale); !errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("stale update: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Conversation(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.OptOut || !c.LastInboundAt.Equal(at) || len(c.More) != 2 || c.More[1] != "resto 2" || string(c.State) != `{"slug":"x"}` {
+			t.Errorf("after update: %+v", c)
+		}
+	})
+
+	t.Run("PendingInboundInProviderOrder", func(t *testing.T) {
+		s := setup(t)
+		t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		var ids []int64
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
+				return err
+			}
+			// Arrive as b, a, c; stamped a < b < c.
+			for _, m := range []store.Message{
+				{Text: "b", ProviderID: "SMb", ProviderAt: t0.Add(2 * time.Second)},
+				{Text: "a", ProviderID: "SMa", ProviderAt: t0.Add(1 * time.Second)},
+				{Text: "c", ProviderID: "SMc"},
+			} {
+				m.ConversationID, m.Direction = "c1", store.Inbound
+				m.CreatedAt = t0.Add(time.Duration(len(ids)+1) * time.Hour)
+				if err := tx.InsertMessage(ctx, &m); err != nil {
+					return err
+				}
+				ids = append(ids, m.ID)
+			}
+			dup := store.Message{ConversationID: "c1", Direction: store.Inbound, Text: "a again", ProviderID: "SMa"}
+			if err := tx.InsertMessage(ctx, &dup); !errors.Is(err, store.ErrDuplicate) {
+				return fmt.Errorf("duplicate provider id: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			p, err := tx.PendingInbound(ctx, "c1")
+			if err != nil {
+				return err
+			}
+			if len(p) != 3 || p[0].Text != "a" || p[1].Text != "b" || p[2].Text != "c" {
+				return fmt.Errorf("order %+v", p)
+			}
+			if err := tx.MarkProcessed(ctx, p[0].ID); err != nil {
+				return err
+			}
+			if err := tx.SetProviderAt(ctx, p[2].ID, t0); err != nil {
+				return err
+			}
+			p, err = tx.PendingInbound(ctx, "c1")
+			if err != nil {
+				return err
+			}
+			if len(p) != 2 || p[0].Text != "c" || p[1].Text != "b" {
+				return fmt.Errorf("after processing a and stamping c first: %+v", p)
+			}
+			n, err := tx.CountInboundSince(ctx, "c1", t0.Add(90*time.Minute))
+			if err != nil || n != 2 {
+				return fmt.Errorf("count since: %d %v", n, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Deliveries", func(t *testing.T) {
+		s := setup(t)
+		c := newConv(t, s, "c1")
+		if err := s.SaveTurn(ctx, turn(c, 1)); err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := s.Messages(ctx, "c1", 0)
+		var id int64
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			d := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "hola", Segments: 1, Encoding: "GSM-7"}
+			if err := tx.InsertDelivery(ctx, d); err != nil {
+				return err
+			}
+			if d.Status != store.DeliveryPending || d.ID == 0 {
+				return fmt.Errorf("inserted %+v", d)
+			}
+			id = d.ID
+			d.Status, d.ProviderSID, d.Attempts = store.DeliverySent, "SM123", 1
+			return tx.UpdateDelivery(ctx, d)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			d, err := tx.DeliveryByProviderSID(ctx, "SM123")
+			if err != nil {
+				return err
+			}
+			if d.ID != id || d.Status != store.DeliverySent || d.Attempts != 1 || d.Encoding != "GSM-7" {
+				return fmt.Errorf("by sid: %+v", d)
+			}
+			if _, err := tx.Delivery(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("unknown delivery: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := s.Deliveries(ctx, "c1")
+		if err != nil || len(ds) != 1 || ds[0].ProviderSID != "SM123" {
+			t.Errorf("deliveries: %+v %v", ds, err)
 		}
 	})
 }
