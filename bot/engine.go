@@ -49,9 +49,10 @@ const (
 	ChannelWhatsApp = "whatsapp"
 )
 
-// budget is the length, in characters, an answer aims for on each channel: two SMS
-// segments, a short WhatsApp message, a web bubble.
-var budget = map[string]int{ChannelSMS: 300, ChannelWhatsApp: 900, ChannelWeb: 1200}
+// budget is the length, in characters, a composed answer may reach on each channel. The
+// channel's renderer then fits it: an SMS sends its first two segments with the link and
+// holds the rest for "MAS"; a WhatsApp message holds what passes 1,600 characters.
+var budget = map[string]int{ChannelSMS: 1200, ChannelWhatsApp: 1500, ChannelWeb: 1200}
 
 // State is what the engine remembers of a conversation between turns. It is stored as JSON
 // with the conversation.

@@ -1,19 +1,122 @@
 package channels
 
-// Rendered is a reply as a channel sends it.
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Rendered is a reply as a channel sends it: the first message, and what is left for the
+// citizen to ask for with MAS.
 type Rendered struct {
-	Text     string `json:"text"`
-	Segments int    `json:"segments,omitempty"`
-	Encoding string `json:"encoding,omitempty"`
+	Text     string   `json:"text"`
+	More     []string `json:"more,omitempty"`
+	Segments int      `json:"segments,omitempty"`
+	Encoding string   `json:"encoding,omitempty"`
 }
 
-// Render writes a reply's text for the channel: SMS in GSM-7 with its segment count;
-// WhatsApp and web as they are.
+// Limits of each channel.
+const (
+	// SMSSegments is how many segments a reply aims for: the essential answer and its link.
+	SMSSegments = 2
+	// WhatsAppMax is the most characters a WhatsApp message may hold.
+	WhatsAppMax = 1600
+)
+
+// Continuation prompts, appended when part of a reply waits for MAS.
+const (
+	moreSMS      = "Responde MAS para seguir."
+	moreWhatsApp = "Responda *MAS* para seguir."
+)
+
+// Render writes a reply for the channel. SMS: GSM-7 text within SMSSegments segments when it
+// can, the link kept in the first message, the rest held for MAS. WhatsApp: the title in
+// bold, at most WhatsAppMax characters, the rest held for MAS. Web: as it is.
 func Render(channel, text string) Rendered {
-	if channel != "sms" {
-		return Rendered{Text: text}
+	switch channel {
+	case "sms":
+		first, more := fit(strings.Split(GSMText(text), "\n"), moreSMS, func(s string) bool {
+			n, enc := Segments(s)
+			return n <= SMSSegments && enc == GSM7
+		})
+		n, enc := Segments(first)
+		return Rendered{Text: first, More: more, Segments: n, Encoding: enc}
+	case "whatsapp":
+		lines := strings.Split(text, "\n")
+		if len(lines) > 1 && strings.HasSuffix(lines[0], ":") && !strings.Contains(lines[0], "*") {
+			lines[0] = "*" + strings.TrimSuffix(lines[0], ":") + "*"
+		}
+		first, more := fit(lines, moreWhatsApp, func(s string) bool { return utf8.RuneCountInString(s) <= WhatsAppMax })
+		return Rendered{Text: first, More: more}
 	}
-	t := GSMText(text)
-	n, enc := Segments(t)
-	return Rendered{Text: t, Segments: n, Encoding: enc}
+	return Rendered{Text: text}
+}
+
+// RenderMore writes the next held part of a reply, with the prompt when more remains.
+func RenderMore(channel string, more []string) Rendered {
+	if len(more) == 0 {
+		return Rendered{}
+	}
+	text := more[0]
+	rest := more[1:]
+	prompt := moreSMS
+	if channel == "whatsapp" {
+		prompt = moreWhatsApp
+	}
+	if len(rest) > 0 {
+		text += "\n" + prompt
+	}
+	r := Rendered{Text: text, More: rest}
+	if channel == "sms" {
+		r.Segments, r.Encoding = Segments(text)
+	}
+	return r
+}
+
+// fit keeps as many lines as ok allows in the first message, always with the link line
+// (the one with "http"), and groups the others into further messages that ok allows too.
+// A single line longer than ok allows travels alone: text is never cut.
+func fit(lines []string, prompt string, ok func(string) bool) (string, []string) {
+	all := strings.Join(lines, "\n")
+	if ok(all) {
+		return all, nil
+	}
+	link := -1
+	for i, l := range lines {
+		if strings.Contains(l, "http") {
+			link = i
+		}
+	}
+	var body []string
+	for i, l := range lines {
+		if i != link {
+			body = append(body, l)
+		}
+	}
+	join := func(head []string) string {
+		parts := append([]string{}, head...)
+		if link >= 0 {
+			parts = append(parts, lines[link])
+		}
+		return strings.Join(append(parts, prompt), "\n")
+	}
+	n := 0
+	for n < len(body) && ok(join(body[:n+1])) {
+		n++
+	}
+	n = max(n, 1) // the first line goes even if long
+	first := join(body[:n])
+	var more []string
+	var cur []string
+	for _, l := range body[n:] {
+		next := strings.Join(append(append([]string{}, cur...), l, prompt), "\n")
+		if len(cur) > 0 && !ok(next) {
+			more = append(more, strings.Join(cur, "\n"))
+			cur = nil
+		}
+		cur = append(cur, l)
+	}
+	if len(cur) > 0 {
+		more = append(more, strings.Join(cur, "\n"))
+	}
+	return first, more
 }

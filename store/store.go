@@ -43,8 +43,6 @@ type Conversation struct {
 
 	// OptOut: the citizen asked for no more messages (SMS, WhatsApp).
 	OptOut bool
-	// LastInboundAt is when the citizen last wrote: WhatsApp's 24-hour window runs from it.
-	LastInboundAt time.Time
 	// More holds the rest of a long SMS reply, sent when the citizen answers MAS.
 	More []string
 }
@@ -136,7 +134,7 @@ type Tx interface {
 	ConversationByAddress(ctx context.Context, channel, address string) (*Conversation, error)
 	// CreateConversation is Store.CreateConversation inside the transaction.
 	CreateConversation(ctx context.Context, c *Conversation) error
-	// UpdateConversation writes State, OptOut, LastInboundAt and More if the stored version is
+	// UpdateConversation writes State, OptOut and More if the stored version is
 	// still c.Version, and bumps it (c.Version too); otherwise ErrConflict.
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	// InsertMessage stores a message and sets its ID and CreatedAt; ErrDuplicate when its
@@ -149,8 +147,12 @@ type Tx interface {
 	SetProviderAt(ctx context.Context, messageID int64, at time.Time) error
 	// MarkProcessed records that an inbound message had its turn.
 	MarkProcessed(ctx context.Context, messageID int64) error
-	// CountInboundSince counts the inbound messages of a conversation stored since t.
-	CountInboundSince(ctx context.Context, conversationID string, t time.Time) (int, error)
+	// CountInbound counts the inbound messages of a conversation stored from from to to,
+	// both included.
+	CountInbound(ctx context.Context, conversationID string, from, to time.Time) (int, error)
+	// LastInbound is when the citizen last wrote (zero if never): WhatsApp's 24-hour window
+	// runs from it.
+	LastInbound(ctx context.Context, conversationID string) (time.Time, error)
 	// InsertHandoff stores a handoff request.
 	InsertHandoff(ctx context.Context, h *Handoff) error
 	// InsertDelivery stores a delivery and sets its ID and times.
@@ -159,6 +161,9 @@ type Tx interface {
 	Delivery(ctx context.Context, id int64) (*Delivery, error)
 	// DeliveryByProviderSID returns the delivery the provider knows by sid, or ErrNotFound.
 	DeliveryByProviderSID(ctx context.Context, sid string) (*Delivery, error)
+	// UnsentBefore counts the conversation's deliveries older than id still pending or
+	// sending: replies reach the citizen in the order they were written.
+	UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error)
 	// UpdateDelivery writes Status, ProviderSID, ErrorCode, ErrorMessage, Attempts, Segments
 	// and Encoding.
 	UpdateDelivery(ctx context.Context, d *Delivery) error

@@ -17,6 +17,11 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/chat/sessions", s.handle(s.createSession))
 	api.POST("/chat/sessions/:id/messages", s.handle(s.postMessage))
 
+	// Other surfaces list their own routes (channels/twilio/webhook.go: /webhooks/twilio/...).
+	for _, m := range s.mounts {
+		m.Routes(r)
+	}
+
 	r.NoRoute(s.handle(func(c *gin.Context) error { return errStatus(http.StatusNotFound, "No existe esa dirección.") }))
 	r.NoMethod(s.handle(func(c *gin.Context) error { return errStatus(http.StatusMethodNotAllowed, "Método no permitido.") }))
 }

@@ -37,6 +37,13 @@ type Config struct {
 	Engine *bot.Engine
 	Store  store.Store
 	Logger *slog.Logger
+	// Mounts add the routes of other surfaces (the Twilio webhooks) to the same server.
+	Mounts []Mount
+}
+
+// Mount is a surface with routes of its own.
+type Mount interface {
+	Routes(r gin.IRouter)
 }
 
 // Server is the web chat's HTTP surface.
@@ -46,6 +53,7 @@ type Server struct {
 	log    *slog.Logger
 	locks  [256]sync.Mutex // turns of one conversation run one at a time in this process
 	gin    *gin.Engine
+	mounts []Mount
 }
 
 // New builds the server.
@@ -57,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, gin: gin.New()}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, gin: gin.New(), mounts: cfg.Mounts}
 	s.gin.Use(s.recover, s.securityHeaders)
 	s.routes(s.gin)
 	return s, nil

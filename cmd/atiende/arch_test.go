@@ -42,7 +42,8 @@ func TestDependencyDirection(t *testing.T) {
 		"bot":       {"channels", "handoff", "store", "eval"},
 		"store":     {"bot", "channels", "handoff", "retrieval", "eval"},
 		"handoff":   {"channels", "eval"},
-		"channels":  {"eval", "cmd"},
+		"channels":  {"eval", "cmd", "queue"},
+		"queue":     {"bot", "channels", "handoff", "retrieval", "eval"},
 	}
 	for _, p := range goList(t) {
 		rel := strings.TrimPrefix(p.ImportPath, mod)

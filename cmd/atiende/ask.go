@@ -90,6 +90,7 @@ type askOutput struct {
 	Fichas   []askHit     `json:"fichas"`
 	Options  []bot.Option `json:"options,omitempty"`
 	Offices  []string     `json:"offices,omitempty"`
+	More     []string     `json:"more,omitempty"`
 	Segments int          `json:"segments,omitempty"`
 	Encoding string       `json:"encoding,omitempty"`
 }
@@ -135,7 +136,7 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		return nil
 	}
 	o := askOutput{Action: r.Action, Reply: out.Text, Aspect: r.Aspect, Fichas: []askHit{}, Options: r.Options,
-		Segments: out.Segments, Encoding: out.Encoding, Offices: r.Offices}
+		Segments: out.Segments, Encoding: out.Encoding, Offices: r.Offices, More: out.More}
 	for _, h := range r.Fichas {
 		o.Fichas = append(o.Fichas, askHit(h))
 	}

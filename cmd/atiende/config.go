@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/atiende/atiende/channels/twilio"
 )
 
 // config is everything the environment sets, read and checked once at start.
@@ -13,6 +17,7 @@ type config struct {
 	DatabaseURL string // DATABASE_URL (production; not yet supported)
 	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
 	Origins     string // ATIENDE_WIDGET_ORIGINS
+	Twilio      twilio.Config
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -23,12 +28,41 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Catalogue:   getenv("ATIENDE_CATALOGUE"),
 		Origins:     getenv("ATIENDE_WIDGET_ORIGINS"),
 	}
+	c.Twilio = twilio.Config{
+		AccountSID:          getenv("TWILIO_ACCOUNT_SID"),
+		AuthToken:           getenv("TWILIO_AUTH_TOKEN"),
+		FromNumber:          getenv("TWILIO_FROM_NUMBER"),
+		MessagingServiceSID: getenv("TWILIO_MESSAGING_SERVICE_SID"),
+		WhatsAppFrom:        getenv("TWILIO_WHATSAPP_FROM"),
+		WhatsAppTemplateSID: getenv("TWILIO_WHATSAPP_TEMPLATE_SID"),
+		PublicURL:           getenv("ATIENDE_PUBLIC_URL"),
+		APIURL:              getenv("ATIENDE_TWILIO_API_URL"),
+		Settle:              time.Second,
+		RateLimit:           15,
+	}
+	if v := getenv("ATIENDE_TWILIO_INSECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("ATIENDE_TWILIO_INSECURE %q: want true or false", v)
+		}
+		c.Twilio.Insecure = b
+	}
+	if v := getenv("ATIENDE_TWILIO_SETTLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return c, fmt.Errorf("ATIENDE_TWILIO_SETTLE %q: want a duration such as 1s", v)
+		}
+		c.Twilio.Settle = d
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)
 	}
 	c.DataDir = filepath.Clean(c.DataDir)
 	return c, nil
 }
+
+// twilioOn reports whether the Twilio channels are configured to serve.
+func (c config) twilioOn() bool { return c.Twilio.AuthToken != "" || c.Twilio.Insecure }
 
 func or(v, def string) string {
 	if v == "" {

@@ -179,6 +179,13 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
+	return startServerIn(t, t.TempDir(), env...)
+}
+
+// startServerIn serves with the data directory given, so that a test can restart a server
+// on the same data.
+func startServerIn(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
 	bin := binary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -187,7 +194,7 @@ func startServer(t *testing.T, env ...string) *server {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+t.TempDir()), env...)
+	cmd.Env = append(append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+dataDir), env...)
 	s := &server{base: "http://" + addr, cmd: cmd, logs: &syncBuffer{}}
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {

@@ -17,7 +17,11 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/queue"
 	"github.com/atiende/atiende/retrieval"
+	"github.com/gin-gonic/gin"
+	"github.com/riverqueue/river"
 
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/store/sqlite"
@@ -104,7 +108,31 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
-	srv, err := web.New(web.Config{Engine: engine, Store: db, Logger: log})
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log}
+	workers := river.NewWorkers()
+	var tw *twilio.Service
+	if cfg.twilioOn() {
+		if tw, err = twilio.New(cfg.Twilio, db, engine, log); err != nil {
+			return err
+		}
+		tw.Register(workers)
+		webCfg.Mounts = append(webCfg.Mounts, tw)
+	} else {
+		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
+		webCfg.Mounts = append(webCfg.Mounts, twilioOff{})
+	}
+	var q *queue.SQLite
+	if tw != nil {
+		// The queue works the channel's jobs; with no channel that needs jobs, none runs.
+		if q, err = queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue")}); err != nil {
+			return err
+		}
+		tw.SetQueue(q)
+		if err := q.Start(ctx); err != nil {
+			return fmt.Errorf("start queue: %w", err)
+		}
+	}
+	srv, err := web.New(webCfg)
 	if err != nil {
 		return err
 	}
@@ -131,5 +159,24 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return hs.Shutdown(sctx)
+	err = hs.Shutdown(sctx)
+	// The jobs in hand finish; those not started wait in the database for the next start.
+	if q != nil {
+		if qerr := q.Stop(sctx); qerr != nil && err == nil {
+			err = qerr
+		}
+	}
+	return err
+}
+
+// twilioOff answers the Twilio webhooks when the channel is not configured: Twilio then
+// shows the failure in its console instead of a silent 404.
+type twilioOff struct{}
+
+func (twilioOff) Routes(r gin.IRouter) {
+	off := func(c *gin.Context) {
+		c.String(http.StatusServiceUnavailable, "SMS and WhatsApp are not configured on this server (TWILIO_AUTH_TOKEN)")
+	}
+	r.POST("/webhooks/twilio/messaging", off)
+	r.POST("/webhooks/twilio/status", off)
 }

@@ -184,8 +184,8 @@ func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) erro
 	if len(state) == 0 {
 		state = json.RawMessage(`{}`)
 	}
-	_, err := t.q.ExecContext(ctx, `INSERT INTO conversations (id, channel, address, token_hash, state, version, created_at, updated_at, optout, last_inbound_at, more)
-		VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`, c.ID, c.Channel, c.Address, c.TokenHash, string(state), ts(now), ts(now), c.OptOut, ts(c.LastInboundAt), jsonList(c.More))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO conversations (id, channel, address, token_hash, state, version, created_at, updated_at, optout, more)
+		VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`, c.ID, c.Channel, c.Address, c.TokenHash, string(state), ts(now), ts(now), c.OptOut, jsonList(c.More))
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("create conversation %s: %w", c.ID, store.ErrDuplicate)
@@ -196,15 +196,15 @@ func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) erro
 	return nil
 }
 
-const conversationCols = `id, channel, address, token_hash, state, version, created_at, updated_at, optout, last_inbound_at, more`
+const conversationCols = `id, channel, address, token_hash, state, version, created_at, updated_at, optout, more`
 
 func scanConversation(row *sql.Row) (*store.Conversation, error) {
 	var c store.Conversation
-	var state, created, updated, lastIn, more string
-	if err := row.Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &created, &updated, &c.OptOut, &lastIn, &more); err != nil {
+	var state, created, updated, more string
+	if err := row.Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &created, &updated, &c.OptOut, &more); err != nil {
 		return nil, err
 	}
-	c.State, c.CreatedAt, c.UpdatedAt, c.LastInboundAt = json.RawMessage(state), parseTS(created), parseTS(updated), parseTS(lastIn)
+	c.State, c.CreatedAt, c.UpdatedAt = json.RawMessage(state), parseTS(created), parseTS(updated)
 	if err := json.Unmarshal([]byte(more), &c.More); err != nil {
 		return nil, fmt.Errorf("more: %w", err)
 	}
@@ -255,8 +255,8 @@ func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) erro
 		state = json.RawMessage(`{}`)
 	}
 	now := t.now()
-	res, err := t.q.ExecContext(ctx, `UPDATE conversations SET state = ?, optout = ?, last_inbound_at = ?, more = ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND version = ?`, string(state), c.OptOut, ts(c.LastInboundAt), jsonList(c.More), ts(now), c.ID, c.Version)
+	res, err := t.q.ExecContext(ctx, `UPDATE conversations SET state = ?, optout = ?, more = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`, string(state), c.OptOut, jsonList(c.More), ts(now), c.ID, c.Version)
 	if err != nil {
 		return fmt.Errorf("update conversation %s: %w", c.ID, err)
 	}
@@ -351,15 +351,25 @@ func (t *Tx) MarkProcessed(ctx context.Context, messageID int64) error {
 	return nil
 }
 
-// CountInboundSince implements store.Tx.
-func (t *Tx) CountInboundSince(ctx context.Context, conversationID string, since time.Time) (int, error) {
+// CountInbound implements store.Tx.
+func (t *Tx) CountInbound(ctx context.Context, conversationID string, from, to time.Time) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE conversation_id = ? AND direction = 'in' AND created_at >= ?`,
-		conversationID, ts(since)).Scan(&n)
+	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE conversation_id = ? AND direction = 'in' AND created_at >= ? AND created_at <= ?`,
+		conversationID, ts(from), ts(to)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count inbound of %s: %w", conversationID, err)
 	}
 	return n, nil
+}
+
+// LastInbound implements store.Tx.
+func (t *Tx) LastInbound(ctx context.Context, conversationID string) (time.Time, error) {
+	var last sql.NullString
+	err := t.q.QueryRowContext(ctx, `SELECT max(created_at) FROM messages WHERE conversation_id = ? AND direction = 'in'`, conversationID).Scan(&last)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last inbound of %s: %w", conversationID, err)
+	}
+	return parseTS(last.String), nil
 }
 
 // InsertHandoff implements store.Tx.
@@ -503,6 +513,17 @@ func (t *Tx) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
 // DeliveryByProviderSID implements store.Tx.
 func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Delivery, error) {
 	return delivery(ctx, t.q, "provider_sid = ?", sid)
+}
+
+// UnsentBefore implements store.Tx.
+func (t *Tx) UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE conversation_id = ? AND id < ? AND status IN (?, ?)`,
+		conversationID, id, store.DeliveryPending, store.DeliverySending).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("unsent deliveries of %s: %w", conversationID, err)
+	}
+	return n, nil
 }
 
 // UpdateDelivery implements store.Tx.

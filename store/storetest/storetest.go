@@ -218,7 +218,6 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("ConversationByAddressAndUpdate", func(t *testing.T) {
 		s := setup(t)
-		at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 		err := s.Tx(ctx, func(tx store.Tx) error {
 			if _, err := tx.ConversationByAddress(ctx, "sms", "+56911112222"); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("before create: %v", err)
@@ -231,7 +230,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if err != nil {
 				return err
 			}
-			got.OptOut, got.LastInboundAt, got.More, got.State = true, at, []string{"resto 1", "resto 2"}, json.RawMessage(`{"slug":"x"}`)
+			got.OptOut, got.More, got.State = true, []string{"resto 1", "resto 2"}, json.RawMessage(`{"slug":"x"}`)
 			if err := tx.UpdateConversation(ctx, got); err != nil {
 				return err
 			}
@@ -252,7 +251,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !c.OptOut || !c.LastInboundAt.Equal(at) || len(c.More) != 2 || c.More[1] != "resto 2" || string(c.State) != `{"slug":"x"}` {
+		if !c.OptOut || len(c.More) != 2 || c.More[1] != "resto 2" || string(c.State) != `{"slug":"x"}` {
 			t.Errorf("after update: %+v", c)
 		}
 	})
@@ -308,9 +307,13 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if len(p) != 2 || p[0].Text != "c" || p[1].Text != "b" {
 				return fmt.Errorf("after processing a and stamping c first: %+v", p)
 			}
-			n, err := tx.CountInboundSince(ctx, "c1", t0.Add(90*time.Minute))
-			if err != nil || n != 2 {
-				return fmt.Errorf("count since: %d %v", n, err)
+			n, err := tx.CountInbound(ctx, "c1", t0.Add(90*time.Minute), t0.Add(150*time.Minute))
+			if err != nil || n != 1 {
+				return fmt.Errorf("count from 1h30 to 2h30: %d %v", n, err)
+			}
+			last, err := tx.LastInbound(ctx, "c1")
+			if err != nil || !last.Equal(t0.Add(3*time.Hour)) {
+				return fmt.Errorf("last inbound %v %v", last, err)
 			}
 			return nil
 		})
@@ -350,6 +353,20 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if d.ID != id || d.Status != store.DeliverySent || d.Attempts != 1 || d.Encoding != "GSM-7" {
 				return fmt.Errorf("by sid: %+v", d)
 			}
+			later := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "chao"}
+			if err := tx.InsertDelivery(ctx, later); err != nil {
+				return err
+			}
+			if n, err := tx.UnsentBefore(ctx, "c1", later.ID); err != nil || n != 0 {
+				return fmt.Errorf("unsent before a delivery after a sent one: %d %v", n, err)
+			}
+			again := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "otra"}
+			if err := tx.InsertDelivery(ctx, again); err != nil {
+				return err
+			}
+			if n, err := tx.UnsentBefore(ctx, "c1", again.ID); err != nil || n != 1 {
+				return fmt.Errorf("unsent before: %d %v", n, err)
+			}
 			if _, err := tx.Delivery(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("unknown delivery: %v", err)
 			}
@@ -359,7 +376,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 		ds, err := s.Deliveries(ctx, "c1")
-		if err != nil || len(ds) != 1 || ds[0].ProviderSID != "SM123" {
+		if err != nil || len(ds) != 3 || ds[0].ProviderSID != "SM123" {
 			t.Errorf("deliveries: %+v %v", ds, err)
 		}
 	})

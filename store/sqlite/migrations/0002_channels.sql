@@ -1,7 +1,6 @@
--- Twilio channels: opt-out, the WhatsApp window, SMS continuations, inbound ordering,
+-- Twilio channels: opt-out, SMS continuations, inbound ordering,
 -- media, and the delivery of every outbound message.
 ALTER TABLE conversations ADD COLUMN optout INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE conversations ADD COLUMN last_inbound_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN more TEXT NOT NULL DEFAULT '[]';
 
 ALTER TABLE messages ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;

@@ -1,0 +1,481 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
+	"github.com/riverqueue/river"
+	twclient "github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+)
+
+// TurnArgs asks for the pending messages of a conversation to be handled, oldest first.
+type TurnArgs struct {
+	ConversationID string `json:"conversation_id"`
+}
+
+// Kind implements river.JobArgs.
+func (TurnArgs) Kind() string { return "turn" }
+
+// Queues of the channel's jobs and how many of each run at once. A turn may wait for the
+// settle delay without holding anything but a goroutine, so many run at once.
+const (
+	QueueTurn    = "turn"
+	QueueDeliver = "deliver"
+)
+
+// Queues returns the channel's queues and their concurrency, for the queue's Config.
+func Queues() map[string]int { return map[string]int{QueueTurn: 100, QueueDeliver: 20} }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (TurnArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTurn, MaxAttempts: 10}
+}
+
+// DeliverArgs asks for one delivery to be sent.
+type DeliverArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "deliver" }
+
+// MaxDeliverAttempts bounds how often a delivery is tried.
+const MaxDeliverAttempts = 5
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: MaxDeliverAttempts}
+}
+
+// The channel's own words. They state no fact about a benefit.
+const (
+	msgMedia     = "Por ahora solo puedo leer texto: no puedo ver fotos ni escuchar audios. Escríbame su consulta, por favor."
+	msgMediaNote = "(Solo puedo leer texto, no fotos ni audios.)"
+	msgResume    = "Listo, volverá a recibir nuestras respuestas. ¿En qué le puedo ayudar?"
+	msgTooMany   = "Recibimos muchos mensajes suyos en poco tiempo. Espere un minuto y vuelva a escribir su consulta, por favor."
+	msgNoMore    = "No hay más texto de la respuesta anterior. ¿En qué más le puedo ayudar?"
+)
+
+var locks [256]sync.Mutex
+
+// lock serializes the turns of one conversation in this process; across processes the
+// conversation's version does.
+func lock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &locks[h.Sum32()%uint32(len(locks))]
+}
+
+type turnWorker struct {
+	river.WorkerDefaults[TurnArgs]
+	s *Service
+}
+
+// Work handles the conversation's pending messages one by one, each in its own
+// transaction: the reply, its delivery job and the message marked handled commit together,
+// so a crash in between redoes the turn and never sends it twice.
+func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
+	id := job.Args.ConversationID
+	mu := lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := w.s.settle(ctx, id); err != nil {
+		return err
+	}
+	w.s.stamp(ctx, id)
+	conflicts := 0
+	for range 1000 {
+		done, err := w.s.turnOnce(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrConflict) && conflicts < 20:
+			// Another replica handled a message of this conversation: read it again. River's
+			// snooze would wait for its five-second scheduler; a short pause here is enough.
+			conflicts++
+			if err := sleep(ctx, 50*time.Millisecond); err != nil {
+				return err
+			}
+		case errors.Is(err, store.ErrNotFound):
+			return river.JobCancel(err)
+		case err != nil:
+			return err
+		case done:
+			return nil
+		}
+	}
+	return nil
+}
+
+// settle waits until the oldest pending message has been stored for the settle delay, so
+// that a message Twilio stamped earlier but delivered later is there to go first.
+func (s *Service) settle(ctx context.Context, convID string) error {
+	if s.cfg.Settle <= 0 {
+		return nil
+	}
+	var pending []store.Message
+	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		pending, err = tx.PendingInbound(ctx, convID)
+		return err
+	}); err != nil {
+		return err
+	}
+	oldest := time.Time{}
+	for _, m := range pending {
+		if oldest.IsZero() || m.CreatedAt.Before(oldest) {
+			oldest = m.CreatedAt
+		}
+	}
+	if oldest.IsZero() {
+		return nil
+	}
+	return sleep(ctx, s.cfg.Settle-s.since(oldest))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stamp asks Twilio when it stamped the pending messages, when more than one waits: they are
+// then handled in that order even if their webhooks came out of order. A failure leaves the
+// arrival order.
+func (s *Service) stamp(ctx context.Context, convID string) {
+	var pending []store.Message
+	_ = s.store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		pending, err = tx.PendingInbound(ctx, convID)
+		return err
+	})
+	if len(pending) < 2 {
+		return
+	}
+	for _, m := range pending {
+		if !m.ProviderAt.IsZero() || m.ProviderID == "" {
+			continue
+		}
+		msg, err := s.api.FetchMessage(m.ProviderID, &openapi.FetchMessageParams{})
+		if err != nil || msg.DateCreated == nil {
+			s.log.Warn("twilio message time unknown; arrival order kept", "sid", m.ProviderID, "error", fmt.Sprint(err))
+			continue
+		}
+		at, err := time.Parse(time.RFC1123Z, *msg.DateCreated)
+		if err != nil {
+			continue
+		}
+		_ = s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) })
+	}
+}
+
+// reply is what a turn sends back, if anything.
+type reply struct {
+	r        channels.Rendered
+	action   string
+	aspect   string
+	fichas   []string
+	handoff  string
+	priority int
+}
+
+// turnOnce handles the oldest pending message of the conversation; done when none is left.
+func (s *Service) turnOnce(ctx context.Context, convID string) (done bool, err error) {
+	err = s.store.Tx(ctx, func(tx store.Tx) error {
+		conv, err := tx.Conversation(ctx, convID)
+		if err != nil {
+			return err
+		}
+		pending, err := tx.PendingInbound(ctx, convID)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			done = true
+			return nil
+		}
+		m := pending[0]
+		rep, err := s.decide(ctx, tx, conv, m)
+		if err != nil {
+			return err
+		}
+		if err := tx.MarkProcessed(ctx, m.ID); err != nil {
+			return err
+		}
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return err
+		}
+		if rep == nil {
+			return nil
+		}
+		out := &store.Message{ConversationID: convID, Direction: store.Outbound, Text: rep.r.Text, Action: rep.action, Aspect: rep.aspect,
+			Fichas: rep.fichas, Processed: true}
+		if err := tx.InsertMessage(ctx, out); err != nil {
+			return err
+		}
+		if rep.handoff != "" {
+			if err := tx.InsertHandoff(ctx, &store.Handoff{ConversationID: convID, Reason: rep.handoff, Priority: handoff.Priority(rep.handoff)}); err != nil {
+				return err
+			}
+		}
+		d := &store.Delivery{MessageID: out.ID, ConversationID: convID, Channel: conv.Channel, To: conv.Address, Body: rep.r.Text,
+			Segments: rep.r.Segments, Encoding: rep.r.Encoding}
+		if err := tx.InsertDelivery(ctx, d); err != nil {
+			return err
+		}
+		return s.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
+	})
+	return done, err
+}
+
+var (
+	resumeWords = map[string]bool{"start": true, "alta": true, "unstop": true, "reanudar": true, "volver": true, "yes": true}
+	moreWords   = map[string]bool{"mas": true, "more": true, "+": true, "seguir": true, "continuar": true}
+)
+
+// decide chooses the reply to one message, updating the conversation in memory; nil means
+// no reply (opted out, over the rate limit).
+func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message) (*reply, error) {
+	text := strings.TrimSpace(m.Text)
+	word := strings.Join(retrieval.Words(text), " ")
+	if strings.TrimSpace(text) == "+" {
+		word = "+"
+	}
+	fixed := func(action, t string) *reply {
+		return &reply{r: channels.Render(conv.Channel, t), action: action, aspect: retrieval.AspectGeneral}
+	}
+	if conv.OptOut {
+		if resumeWords[word] {
+			conv.OptOut = false
+			return fixed(bot.ActionGreet, msgResume), nil
+		}
+		return nil, nil // stored, not answered: the citizen asked for no more messages
+	}
+	n, err := tx.CountInbound(ctx, conv.ID, m.CreatedAt.Add(-time.Minute), m.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n == s.cfg.RateLimit+1:
+		return fixed("rate_limited", msgTooMany), nil
+	case n > s.cfg.RateLimit+1:
+		return nil, nil
+	}
+	if moreWords[word] {
+		if len(conv.More) == 0 {
+			return fixed(bot.ActionClarify, msgNoMore), nil
+		}
+		r := channels.RenderMore(conv.Channel, conv.More)
+		conv.More = r.More
+		return &reply{r: r, action: "more", aspect: retrieval.AspectGeneral}, nil
+	}
+	if m.NumMedia > 0 && text == "" {
+		return fixed("media", msgMedia), nil
+	}
+	var st bot.State
+	if len(conv.State) > 0 {
+		if err := json.Unmarshal(conv.State, &st); err != nil {
+			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err.Error())
+			st = bot.State{}
+		}
+	}
+	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
+	body := r.Text
+	if m.NumMedia > 0 {
+		body = msgMediaNote + "\n" + body
+	}
+	rendered := channels.Render(conv.Channel, body)
+	state, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	conv.State, conv.More = state, rendered.More
+	if r.Action == bot.ActionOptout {
+		conv.OptOut = true
+	}
+	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect, handoff: r.Handoff}
+	for _, h := range r.Fichas {
+		rep.fichas = append(rep.fichas, h.Slug)
+	}
+	return rep, nil
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	s *Service
+}
+
+// NextRetry backs off exponentially from one second, with jitter so that retries after a
+// Twilio outage do not arrive all at once.
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	base := time.Second << min(job.Attempt-1, 5)
+	jitter := time.Duration(rand.Int64N(int64(base / 2)))
+	return time.Now().Add(base*3/4 + jitter)
+}
+
+// Work sends one delivery. Twilio's 429 and 5xx, and network errors, are retried; other
+// errors (an invalid or unsubscribed number) are permanent: recorded, not retried.
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	s := w.s
+	var d *store.Delivery
+	var conv *store.Conversation
+	var last time.Time
+	var earlier int
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		if d, err = tx.Delivery(ctx, job.Args.DeliveryID); err != nil {
+			return err
+		}
+		if conv, err = tx.Conversation(ctx, d.ConversationID); err != nil {
+			return err
+		}
+		if earlier, err = tx.UnsentBefore(ctx, d.ConversationID, d.ID); err != nil {
+			return err
+		}
+		last, err = tx.LastInbound(ctx, d.ConversationID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if d.Status != store.DeliveryPending && d.Status != store.DeliverySending {
+		return nil // already sent, failed or skipped
+	}
+	for wait := 0; earlier > 0; wait++ {
+		// An earlier reply to this citizen goes first. Wait here a while (River's snooze
+		// would wait for its five-second scheduler), then let the job be retried.
+		if wait == 200 {
+			return fmt.Errorf("delivery %d waits for %d earlier one(s)", d.ID, earlier)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+		if err := s.store.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			earlier, err = tx.UnsentBefore(ctx, d.ConversationID, d.ID)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	params := &openapi.CreateMessageParams{}
+	params.SetTo(d.To)
+	params.SetBody(d.Body)
+	if s.cfg.PublicURL != "" {
+		params.SetStatusCallback(s.cfg.PublicURL + "/webhooks/twilio/status")
+	}
+	switch conv.Channel {
+	case bot.ChannelWhatsApp:
+		if s.cfg.WhatsAppFrom == "" {
+			return s.finish(ctx, d, store.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
+		}
+		params.SetFrom(s.cfg.WhatsAppFrom)
+		if s.since(last) > 24*time.Hour {
+			// Outside the customer-service window only an approved template may be sent.
+			if s.cfg.WhatsAppTemplateSID == "" {
+				return s.finish(ctx, d, store.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
+			}
+			params.Body = nil
+			params.SetContentSid(s.cfg.WhatsAppTemplateSID)
+		}
+	default:
+		if s.cfg.MessagingServiceSID != "" {
+			params.SetMessagingServiceSid(s.cfg.MessagingServiceSID)
+		} else if s.cfg.FromNumber != "" {
+			params.SetFrom(s.cfg.FromNumber)
+		} else {
+			return s.finish(ctx, d, store.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
+		}
+	}
+	if d.Status == store.DeliverySending {
+		// A previous attempt ended without knowing whether Twilio took the message (a crash, a
+		// timeout): look before sending it again.
+		if sid, ok := s.alreadySent(d); ok {
+			d.ProviderSID = sid
+			return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+		}
+	}
+	d.Status, d.Attempts = store.DeliverySending, d.Attempts+1
+	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
+		return err
+	}
+	msg, err := s.api.CreateMessage(params)
+	if err != nil {
+		var te *twclient.TwilioRestError
+		if errors.As(err, &te) && te.Status != 429 && te.Status < 500 {
+			s.log.Warn("delivery failed for good", "delivery", d.ID, "code", te.Code, "status", te.Status)
+			return s.finish(ctx, d, store.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
+		}
+		code, status := 0, store.DeliverySending // outcome unknown: look before the next try
+		if te != nil {
+			code, status = te.Code, store.DeliveryPending // Twilio answered: it did not take it
+		}
+		if job.Attempt >= job.MaxAttempts {
+			return s.finish(ctx, d, store.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
+		}
+		d.Status, d.ErrorCode = status, code
+		_ = s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
+		s.log.Info("delivery will be retried", "delivery", d.ID, "attempt", job.Attempt, "error", err.Error())
+		return err
+	}
+	if msg.Sid != nil {
+		d.ProviderSID = *msg.Sid
+	}
+	s.log.Info("delivered to twilio", "delivery", d.ID, "sid", d.ProviderSID, "segments", d.Segments, "encoding", d.Encoding)
+	return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+}
+
+// finish records the delivery's outcome and returns ret.
+func (s *Service) finish(ctx context.Context, d *store.Delivery, status string, code int, msg string, ret error) error {
+	d.Status, d.ErrorCode, d.ErrorMessage = status, code, msg
+	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
+		return err
+	}
+	return ret
+}
+
+// alreadySent looks for the delivery among the latest messages sent to its address.
+func (s *Service) alreadySent(d *store.Delivery) (string, bool) {
+	params := &openapi.ListMessageParams{}
+	params.SetTo(d.To)
+	params.SetPageSize(20)
+	params.SetLimit(20)
+	msgs, err := s.api.ListMessage(params)
+	if err != nil {
+		s.log.Warn("could not check for an earlier send; sending", "delivery", d.ID, "error", err.Error())
+		return "", false
+	}
+	for _, m := range msgs {
+		if m.Body != nil && *m.Body == d.Body && m.Sid != nil {
+			if m.DateCreated != nil {
+				if at, err := time.Parse(time.RFC1123Z, *m.DateCreated); err == nil && at.Before(d.CreatedAt.Add(-time.Minute)) {
+					continue
+				}
+			}
+			return *m.Sid, true
+		}
+	}
+	return "", false
+}

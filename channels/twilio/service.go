@@ -1,0 +1,147 @@
+// Package twilio connects SMS and WhatsApp, through Twilio, to the engine: signed webhooks
+// that store each message and its job in one transaction and answer at once; River jobs
+// that run the turn in order and deliver the reply with twilio-go, retrying what may pass
+// and recording what may not; status callbacks; opt-outs, the WhatsApp window, media and a
+// per-sender rate limit. See docs/channels.md.
+package twilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/store"
+	"github.com/riverqueue/river"
+	twilioapi "github.com/twilio/twilio-go"
+	twclient "github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+)
+
+// Config is the channel's configuration, from the environment (README).
+type Config struct {
+	AccountSID string // TWILIO_ACCOUNT_SID
+	AuthToken  string // TWILIO_AUTH_TOKEN
+	// Senders: an SMS number or a Messaging Service, and a WhatsApp sender.
+	FromNumber          string // TWILIO_FROM_NUMBER
+	MessagingServiceSID string // TWILIO_MESSAGING_SERVICE_SID
+	WhatsAppFrom        string // TWILIO_WHATSAPP_FROM, e.g. "whatsapp:+14155238886"
+	// WhatsAppTemplateSID is the approved template (ContentSid) sent instead of free text
+	// outside the 24-hour window (TWILIO_WHATSAPP_TEMPLATE_SID).
+	WhatsAppTemplateSID string
+	// PublicURL is the URL Twilio calls, for signatures and status callbacks
+	// (ATIENDE_PUBLIC_URL).
+	PublicURL string
+	// APIURL sends twilio-go's requests to another base URL (ATIENDE_TWILIO_API_URL: tests,
+	// atiende load); empty in production.
+	APIURL string
+	// Insecure turns the signature check off: development only, warned at every start
+	// (ATIENDE_TWILIO_INSECURE=1).
+	Insecure bool
+	// Settle is how long a turn waits after a message arrives, so that messages Twilio
+	// delivers out of order are handled in the order it stamped them.
+	Settle time.Duration
+	// RateLimit is how many messages a sender may have handled in a minute.
+	RateLimit int
+	// HTTPTimeout bounds every call to Twilio's API.
+	HTTPTimeout time.Duration
+}
+
+// Enqueuer adds a job inside a store transaction (queue.SQLite and its Postgres twin).
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+// Service is the Twilio channel.
+type Service struct {
+	cfg       Config
+	store     store.Store
+	engine    *bot.Engine
+	queue     Enqueuer
+	api       *openapi.ApiService
+	validator twclient.RequestValidator
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// ErrNotConfigured: TWILIO_AUTH_TOKEN is not set and the development flag is off.
+var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serve the Twilio webhooks (or ATIENDE_TWILIO_INSECURE=1 in development)")
+
+// New checks the configuration and builds the channel. The queue is set later (SetQueue),
+// since the queue needs the channel's workers first.
+func New(cfg Config, st store.Store, engine *bot.Engine, log *slog.Logger) (*Service, error) {
+	if cfg.AuthToken == "" && !cfg.Insecure {
+		return nil, ErrNotConfigured
+	}
+	if cfg.AccountSID == "" {
+		return nil, errors.New("twilio: TWILIO_ACCOUNT_SID is required")
+	}
+	if cfg.FromNumber == "" && cfg.MessagingServiceSID == "" && cfg.WhatsAppFrom == "" {
+		return nil, errors.New("twilio: set TWILIO_FROM_NUMBER, TWILIO_MESSAGING_SERVICE_SID or TWILIO_WHATSAPP_FROM")
+	}
+	if !cfg.Insecure {
+		u, err := url.Parse(cfg.PublicURL)
+		if cfg.PublicURL == "" || err != nil || u.Host == "" {
+			return nil, errors.New("twilio: ATIENDE_PUBLIC_URL (the URL Twilio calls, e.g. https://atiende.example.cl) is required to check signatures")
+		}
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Settle < 0 {
+		cfg.Settle = 0
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 15
+	}
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	httpClient := &http.Client{Timeout: cfg.HTTPTimeout}
+	if cfg.APIURL != "" {
+		base, err := url.Parse(cfg.APIURL)
+		if err != nil || base.Host == "" {
+			return nil, fmt.Errorf("twilio: ATIENDE_TWILIO_API_URL %q is not a URL", cfg.APIURL)
+		}
+		httpClient.Transport = rewrite{base: base, next: http.DefaultTransport}
+	}
+	c := &twclient.Client{Credentials: twclient.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: httpClient}
+	c.SetAccountSid(cfg.AccountSID)
+	rest := twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c})
+	s := &Service{cfg: cfg, store: st, engine: engine, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+		log: log, now: func() time.Time { return time.Now().UTC() }}
+	if cfg.Insecure {
+		log.Warn("Twilio signature checks are OFF (ATIENDE_TWILIO_INSECURE): never run so in production")
+	}
+	return s, nil
+}
+
+// SetQueue gives the channel the queue its webhook and jobs enqueue on.
+func (s *Service) SetQueue(q Enqueuer) { s.queue = q }
+
+// Register adds the channel's workers.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &turnWorker{s: s})
+	river.AddWorker(w, &deliverWorker{s: s})
+}
+
+// rewrite sends twilio-go's requests to another base URL: twilio-go has no base-URL option.
+type rewrite struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = r.base.Scheme, r.base.Host, r.base.Host
+	if p := strings.TrimRight(r.base.Path, "/"); p != "" {
+		req.URL.Path = p + req.URL.Path
+	}
+	return r.next.RoundTrip(req)
+}

@@ -1,0 +1,478 @@
+package twilio_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/queue"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/sqlite"
+	"github.com/gin-gonic/gin"
+	"github.com/riverqueue/river"
+)
+
+const (
+	accountSID = "AC00000000000000000000000000000001"
+	authToken  = "0123456789abcdef0123456789abcdef"
+	publicURL  = "https://atiende.example.cl"
+	ourNumber  = "+56229999999"
+	waSender   = "whatsapp:+14155238886"
+)
+
+var (
+	engineOnce sync.Once
+	engine     *bot.Engine
+)
+
+type bundle struct {
+	fake  *twiliotest.Fake
+	srv   *httptest.Server
+	store *sqlite.DB
+	svc   *twilio.Service
+}
+
+type option func(*twilio.Config)
+
+func setup(t *testing.T, opts ...option) *bundle {
+	t.Helper()
+	engineOnce.Do(func() {
+		ix, err := retrieval.Bundled(catalogue.FS, "")
+		if err != nil {
+			panic(err)
+		}
+		net, err := retrieval.LoadNetwork(catalogue.FS)
+		if err != nil {
+			panic(err)
+		}
+		engine = bot.New(ix, net)
+	})
+	ctx := context.Background()
+	fake := twiliotest.New(accountSID, authToken)
+	api := httptest.NewServer(fake)
+	t.Cleanup(api.Close)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "atiende.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber, WhatsAppFrom: waSender,
+		PublicURL: publicURL, APIURL: api.URL, RateLimit: 15}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := twilio.New(cfg, db, engine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	svc.Register(workers)
+	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetQueue(q)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	svc.Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(func() {
+		srv.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		q.Stop(sctx)
+		db.Close()
+	})
+	return &bundle{fake: fake, srv: srv, store: db, svc: svc}
+}
+
+var sidSeq struct {
+	sync.Mutex
+	n int
+}
+
+func newSid() string {
+	sidSeq.Lock()
+	defer sidSeq.Unlock()
+	sidSeq.n++
+	return fmt.Sprintf("SMin%030d", sidSeq.n)
+}
+
+func inbound(from, body, sid string) url.Values {
+	return url.Values{"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {accountSID}, "From": {from}, "To": {ourNumber}, "Body": {body}, "NumMedia": {"0"}}
+}
+
+// post sends a webhook signed for the public URL (signURL overrides it).
+func (b *bundle) post(t *testing.T, path string, form url.Values, signURL string) int {
+	t.Helper()
+	if signURL == "" {
+		signURL = publicURL + path
+	}
+	req, _ := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(authToken, signURL, form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (b *bundle) say(t *testing.T, from, body string) {
+	t.Helper()
+	if code := b.post(t, "/webhooks/twilio/messaging", inbound(from, body, newSid()), ""); code != 200 {
+		t.Fatalf("webhook: %d", code)
+	}
+}
+
+// waitSent waits until the fake has accepted n messages, and a little more to catch extras.
+func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(b.fake.Sent()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("sent %d messages, want %d", len(b.fake.Sent()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return b.fake.Sent()
+}
+
+func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
+	b := setup(t)
+	form := inbound("+56911112222", "cuanto es la pgu", newSid())
+	req, _ := http.NewRequest("POST", b.srv.URL+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(authToken, publicURL+"/webhooks/twilio/messaging", form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	buf := make([]byte, 512)
+	n, _ := resp.Body.Read(buf)
+	body.Write(buf[:n])
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(body.String(), "<Response") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+		t.Fatalf("webhook answer: %d %q %s", resp.StatusCode, body.String(), resp.Header.Get("Content-Type"))
+	}
+	sent := b.waitSent(t, 1)
+	if len(sent) != 1 {
+		t.Fatalf("%d replies", len(sent))
+	}
+	m := sent[0]
+	if m.To != "+56911112222" || m.From != ourNumber || !strings.Contains(m.Body, "Pension Garantizada Universal") || m.StatusCallback != publicURL+"/webhooks/twilio/status" {
+		t.Errorf("reply: %+v", m)
+	}
+	if strings.ContainsAny(m.Body, "áíóú") {
+		t.Errorf("SMS not in GSM-7: %q", m.Body)
+	}
+}
+
+func TestBadSignaturesAreRefused(t *testing.T) {
+	b := setup(t)
+	form := inbound("+56911112222", "hola", newSid())
+	tampered := url.Values{}
+	for k, v := range form {
+		tampered[k] = v
+	}
+	tampered.Set("Body", "hola, cambiado")
+	req, _ := http.NewRequest("POST", b.srv.URL+"/webhooks/twilio/messaging", strings.NewReader(tampered.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(authToken, publicURL+"/webhooks/twilio/messaging", form))
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("tampered body: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", b.srv.URL+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("no signature: %d", resp.StatusCode)
+	}
+	// Signed for another URL (a Host header rebuilt by a proxy) is refused too.
+	if code := b.post(t, "/webhooks/twilio/messaging", form, "https://evil.example.com/webhooks/twilio/messaging"); code != 403 {
+		t.Errorf("signed for another host: %d", code)
+	}
+	// Twilio's libraries sign with or without the default port: both are accepted.
+	if code := b.post(t, "/webhooks/twilio/messaging", inbound("+56911112222", "hola", newSid()), "https://atiende.example.cl:443/webhooks/twilio/messaging"); code != 200 {
+		t.Errorf("signed with :443: %d", code)
+	}
+	big := inbound("+56911112222", strings.Repeat("a", 70<<10), newSid())
+	if code := b.post(t, "/webhooks/twilio/messaging", big, ""); code != 413 {
+		t.Errorf("70 KiB body: %d", code)
+	}
+	if n := len(b.waitSent(t, 1)); n != 1 {
+		t.Errorf("%d replies; only the :443 one should be answered", n)
+	}
+}
+
+func TestDuplicateMessageSidIsAnsweredOnce(t *testing.T) {
+	b := setup(t)
+	form := inbound("+56933334444", "cuanto es la pgu", newSid())
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code := b.post(t, "/webhooks/twilio/messaging", form, ""); code != 200 {
+				t.Errorf("duplicate webhook: %d", code)
+			}
+		}()
+	}
+	wg.Wait()
+	if sent := b.waitSent(t, 1); len(sent) != 1 {
+		t.Errorf("%d replies to one MessageSid", len(sent))
+	}
+}
+
+func TestRetryOn429ThenDelivered(t *testing.T) {
+	b := setup(t)
+	b.fake.SetReply(func(n int, _ twiliotest.Message) (int, int) {
+		if n == 1 {
+			return 429, 20429
+		}
+		return 0, 0
+	})
+	b.say(t, "+56955556666", "cuanto es la pgu")
+	sent := b.waitSent(t, 1)
+	if len(sent) != 1 || b.fake.Attempts() != 2 {
+		t.Errorf("%d sent after %d attempts; want 1 after 2", len(sent), b.fake.Attempts())
+	}
+	ds := deliveries(t, b, "+56955556666")
+	if len(ds) != 1 || ds[0].Status != store.DeliverySent || ds[0].Attempts != 2 || ds[0].ProviderSID == "" {
+		t.Errorf("delivery: %+v", ds)
+	}
+}
+
+func TestPermanentErrorIsNotRetried(t *testing.T) {
+	b := setup(t)
+	b.fake.SetReply(func(int, twiliotest.Message) (int, int) { return 400, 21610 })
+	b.say(t, "+56977778888", "cuanto es la pgu")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds := deliveries(t, b, "+56977778888")
+		if len(ds) == 1 && ds[0].Status == store.DeliveryFailed {
+			if ds[0].ErrorCode != 21610 || ds[0].Attempts != 1 {
+				t.Errorf("delivery: %+v", ds[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery not failed: %+v", ds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := b.fake.Attempts(); n != 1 {
+		t.Errorf("a 21610 was tried %d times", n)
+	}
+}
+
+func TestStatusCallbackRecordsDelivery(t *testing.T) {
+	b := setup(t)
+	b.say(t, "+56912121212", "hola")
+	sent := b.waitSent(t, 1)
+	for _, st := range []string{"delivered", "sent"} { // out of order: "sent" must not undo "delivered"
+		form := url.Values{"MessageSid": {sent[0].Sid}, "MessageStatus": {st}, "AccountSid": {accountSID}}
+		if code := b.post(t, "/webhooks/twilio/status", form, ""); code != 200 {
+			t.Fatalf("status callback: %d", code)
+		}
+	}
+	ds := deliveries(t, b, "+56912121212")
+	if ds[0].Status != "delivered" {
+		t.Errorf("status %q", ds[0].Status)
+	}
+	failed := url.Values{"MessageSid": {sent[0].Sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}, "AccountSid": {accountSID}}
+	b.post(t, "/webhooks/twilio/status", failed, "")
+	if ds := deliveries(t, b, "+56912121212"); ds[0].ErrorCode != 30003 {
+		t.Errorf("error code not recorded: %+v", ds[0])
+	}
+	unknown := url.Values{"MessageSid": {"SMunknown"}, "MessageStatus": {"delivered"}, "AccountSid": {accountSID}}
+	if code := b.post(t, "/webhooks/twilio/status", unknown, ""); code != 200 {
+		t.Errorf("unknown sid: %d", code)
+	}
+	if code := b.post(t, "/webhooks/twilio/status", url.Values{"MessageSid": {"x"}}, ""); code != 400 {
+		t.Errorf("status without MessageStatus: %d", code)
+	}
+}
+
+func TestOptOutAndBack(t *testing.T) {
+	b := setup(t)
+	from := "+56913131313"
+	b.say(t, from, "STOP")
+	b.waitSent(t, 1)
+	b.say(t, from, "cuanto es la pgu")
+	time.Sleep(700 * time.Millisecond)
+	if n := len(b.fake.Sent()); n != 1 {
+		t.Fatalf("%d messages after opting out; only the confirmation should go", n)
+	}
+	b.say(t, from, "ALTA")
+	sent := b.waitSent(t, 2)
+	if len(sent) != 2 || !strings.Contains(sent[1].Body, "volvera a recibir") {
+		t.Errorf("after ALTA: %+v", sent)
+	}
+}
+
+func TestLongSMSIsContinuedOnMAS(t *testing.T) {
+	b := setup(t)
+	from := "+56914141414"
+	b.say(t, from, "MAS")
+	if got := b.waitSent(t, 1)[0].Body; !strings.Contains(got, "No hay mas texto") {
+		t.Errorf("MAS with nothing held: %q", got)
+	}
+	b.say(t, from, "requisitos de la pgu")
+	first := b.waitSent(t, 2)[1].Body
+	if !strings.Contains(first, "Responde MAS para seguir") || !strings.Contains(first, "https://") {
+		t.Fatalf("a long answer is not split for SMS:\n%s", first)
+	}
+	if n, enc := channels.Segments(first); n > 2 || enc != channels.GSM7 {
+		t.Errorf("first part: %d segments %s", n, enc)
+	}
+	b.say(t, from, "mas")
+	sent := b.waitSent(t, 3)
+	if len(sent) != 3 || strings.Contains(first, sent[2].Body) || sent[2].Body == "" {
+		t.Errorf("continuation: %q", sent[2].Body)
+	}
+}
+
+func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
+	b := setup(t)
+	from := "whatsapp:+56915151515"
+	b.say(t, from, "cuanto es el bono de invierno")
+	m := b.waitSent(t, 1)[0]
+	if m.From != waSender || m.To != from || !strings.HasPrefix(m.Body, "*") || len([]rune(m.Body)) > 1600 {
+		t.Errorf("whatsapp reply: %+v", m)
+	}
+	media := inbound(from, "", newSid())
+	media.Set("NumMedia", "1")
+	media.Set("MediaUrl0", "https://api.twilio.com/media/x")
+	if code := b.post(t, "/webhooks/twilio/messaging", media, ""); code != 200 {
+		t.Fatalf("media webhook: %d", code)
+	}
+	sent := b.waitSent(t, 2)
+	if !strings.Contains(sent[1].Body, "solo puedo leer texto") {
+		t.Errorf("media reply: %q", sent[1].Body)
+	}
+}
+
+func TestRateLimitPerSender(t *testing.T) {
+	b := setup(t)
+	from := "+56916161616"
+	for i := range 18 {
+		b.say(t, from, fmt.Sprintf("hola %d", i))
+	}
+	sent := b.waitSent(t, 16)
+	if len(sent) != 16 || !strings.Contains(sent[15].Body, "muchos mensajes") {
+		t.Errorf("%d replies; want 15 and one note", len(sent))
+	}
+	// Another sender is not slowed.
+	b.say(t, "+56917171717", "hola")
+	if sent := b.waitSent(t, 17); sent[16].To != "+56917171717" {
+		t.Errorf("other sender: %+v", sent[16])
+	}
+}
+
+func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
+	b := setup(t, func(c *twilio.Config) { c.Settle = 400 * time.Millisecond })
+	from := "+56918181818"
+	t0 := time.Now().Add(-time.Minute)
+	first, second := newSid(), newSid()
+	b.fake.AddInbound(first, from, "cuanto es la pgu", t0)
+	b.fake.AddInbound(second, from, "y los requisitos?", t0.Add(5*time.Second))
+	// The second arrives first.
+	b.post(t, "/webhooks/twilio/messaging", inbound(from, "y los requisitos?", second), "")
+	b.post(t, "/webhooks/twilio/messaging", inbound(from, "cuanto es la pgu", first), "")
+	sent := b.waitSent(t, 2)
+	if len(sent) != 2 || !strings.Contains(sent[0].Body, "Pension Garantizada") || !strings.Contains(sent[1].Body, "Pension Garantizada") {
+		t.Fatalf("replies: %+v", sent)
+	}
+	var aspects []string
+	for _, m := range messagesOf(t, b, from) {
+		if m.Direction == store.Outbound {
+			aspects = append(aspects, m.Aspect)
+		}
+	}
+	if strings.Join(aspects, ",") != "monto,requisitos" {
+		t.Errorf("turns out of Twilio's order: replies about %v", aspects)
+	}
+}
+
+func TestConfiguration(t *testing.T) {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil); err != twilio.ErrNotConfigured {
+		t.Errorf("no token: %v", err)
+	}
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil); err == nil {
+		t.Error("no public URL accepted")
+	}
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil); err != nil {
+		t.Errorf("development flag: %v", err)
+	}
+}
+
+func TestParseInbound(t *testing.T) {
+	in, err := twilio.ParseInbound(url.Values{"MessageSid": {"SM1"}, "From": {"whatsapp:+569"}, "Body": {"hola"}, "NumMedia": {"2"}})
+	if err != nil || in.Channel != bot.ChannelWhatsApp || in.NumMedia != 2 {
+		t.Errorf("%+v %v", in, err)
+	}
+	for _, bad := range []url.Values{{"From": {"+569"}}, {"MessageSid": {"SM1"}}, {"MessageSid": {"SM1"}, "From": {"+569"}, "NumMedia": {"x"}}} {
+		if _, err := twilio.ParseInbound(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func conversationOf(t *testing.T, b *bundle, address string) *store.Conversation {
+	t.Helper()
+	var c *store.Conversation
+	channel := bot.ChannelSMS
+	if strings.HasPrefix(address, "whatsapp:") {
+		channel = bot.ChannelWhatsApp
+	}
+	err := b.store.Tx(context.Background(), func(tx store.Tx) error {
+		var err error
+		c, err = tx.ConversationByAddress(context.Background(), channel, address)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func deliveries(t *testing.T, b *bundle, address string) []store.Delivery {
+	t.Helper()
+	ds, err := b.store.Deliveries(context.Background(), conversationOf(t, b, address).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func messagesOf(t *testing.T, b *bundle, address string) []store.Message {
+	t.Helper()
+	ms, err := b.store.Messages(context.Background(), conversationOf(t, b, address).ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

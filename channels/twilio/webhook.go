@@ -1,0 +1,250 @@
+package twilio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/store"
+	"github.com/gin-gonic/gin"
+	"github.com/twilio/twilio-go/twiml"
+)
+
+// MaxBody is the largest webhook body read; Twilio's are a few kilobytes.
+const MaxBody = 64 << 10
+
+// Routes lists the channel's routes.
+func (s *Service) Routes(r gin.IRouter) {
+	r.POST("/webhooks/twilio/messaging", s.messaging)
+	r.POST("/webhooks/twilio/status", s.status)
+}
+
+// Inbound is Twilio's incoming-message webhook: the form fields this service uses. Twilio
+// gives no Go type for it; this is the one place they are read.
+type Inbound struct {
+	MessageSid string
+	AccountSid string
+	From       string // "+56911112222", or "whatsapp:+56911112222"
+	To         string
+	Body       string
+	NumMedia   int
+	Channel    string // bot.ChannelSMS or bot.ChannelWhatsApp, from the From prefix
+}
+
+// ParseInbound reads an incoming-message webhook's form.
+func ParseInbound(form url.Values) (Inbound, error) {
+	in := Inbound{
+		MessageSid: strings.TrimSpace(form.Get("MessageSid")),
+		AccountSid: strings.TrimSpace(form.Get("AccountSid")),
+		From:       strings.TrimSpace(form.Get("From")),
+		To:         strings.TrimSpace(form.Get("To")),
+		Body:       form.Get("Body"),
+		Channel:    bot.ChannelSMS,
+	}
+	if in.MessageSid == "" {
+		in.MessageSid = strings.TrimSpace(form.Get("SmsSid"))
+	}
+	if in.MessageSid == "" || in.From == "" {
+		return in, errors.New("MessageSid and From are required")
+	}
+	if n := form.Get("NumMedia"); n != "" {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 {
+			return in, fmt.Errorf("NumMedia %q is not a count", n)
+		}
+		in.NumMedia = v
+	}
+	if strings.HasPrefix(in.From, "whatsapp:") {
+		in.Channel = bot.ChannelWhatsApp
+	}
+	return in, nil
+}
+
+// StatusUpdate is Twilio's message status callback.
+type StatusUpdate struct {
+	MessageSid    string
+	MessageStatus string
+	ErrorCode     int
+	ErrorMessage  string
+}
+
+// ParseStatus reads a status callback's form.
+func ParseStatus(form url.Values) (StatusUpdate, error) {
+	u := StatusUpdate{
+		MessageSid:    strings.TrimSpace(form.Get("MessageSid")),
+		MessageStatus: strings.TrimSpace(form.Get("MessageStatus")),
+		ErrorMessage:  form.Get("ErrorMessage"),
+	}
+	if u.MessageSid == "" || u.MessageStatus == "" {
+		return u, errors.New("MessageSid and MessageStatus are required")
+	}
+	if c := form.Get("ErrorCode"); c != "" {
+		v, err := strconv.Atoi(c)
+		if err != nil {
+			return u, fmt.Errorf("ErrorCode %q is not a number", c)
+		}
+		u.ErrorCode = v
+	}
+	return u, nil
+}
+
+var emptyTwiML = func() []byte {
+	x, err := twiml.Messages(nil)
+	if err != nil {
+		return []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+	}
+	return []byte(x)
+}()
+
+// readSigned reads the form under the size limit and checks Twilio's signature against the
+// configured public URL. It writes the error response itself and reports false then.
+func (s *Service) readSigned(c *gin.Context) (url.Values, bool) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			c.String(http.StatusRequestEntityTooLarge, "body too large")
+			return nil, false
+		}
+		c.String(http.StatusBadRequest, "bad form")
+		return nil, false
+	}
+	form := c.Request.PostForm
+	if s.cfg.Insecure {
+		return form, true
+	}
+	params := make(map[string]string, len(form))
+	for k, v := range form {
+		params[k] = v[0]
+	}
+	sig := c.GetHeader("X-Twilio-Signature")
+	if sig == "" || !s.validator.Validate(s.cfg.PublicURL+c.Request.URL.RequestURI(), params, sig) {
+		s.log.Warn("twilio webhook refused: bad or missing signature", "path", c.Request.URL.Path, "remote", c.ClientIP(), "has_signature", sig != "")
+		c.String(http.StatusForbidden, "bad signature")
+		return nil, false
+	}
+	if sid := form.Get("AccountSid"); sid != "" && sid != s.cfg.AccountSID {
+		s.log.Warn("twilio webhook refused: another account", "path", c.Request.URL.Path)
+		c.String(http.StatusForbidden, "wrong account")
+		return nil, false
+	}
+	return form, true
+}
+
+func (s *Service) messaging(c *gin.Context) {
+	form, ok := s.readSigned(c)
+	if !ok {
+		return
+	}
+	in, err := ParseInbound(form)
+	if err != nil {
+		c.String(http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := s.accept(c.Request.Context(), in); err != nil {
+		s.log.Error("twilio inbound not stored", "sid", in.MessageSid, "error", err.Error())
+		c.String(http.StatusInternalServerError, "try again")
+		return
+	}
+	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
+}
+
+// accept stores the message and its turn job in one transaction. A MessageSid already
+// stored (Twilio's retries, concurrent duplicates) changes nothing.
+func (s *Service) accept(ctx context.Context, in Inbound) error {
+	if s.queue == nil {
+		return errors.New("no queue")
+	}
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
+		if errors.Is(err, store.ErrNotFound) {
+			conv = &store.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
+			err = tx.CreateConversation(ctx, conv)
+		}
+		if err != nil {
+			return err
+		}
+		m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		return s.queue.InsertTx(ctx, tx, TurnArgs{ConversationID: conv.ID}, nil)
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		s.log.Info("twilio inbound already stored", "sid", in.MessageSid)
+		return nil
+	}
+	return err
+}
+
+func (s *Service) status(c *gin.Context) {
+	form, ok := s.readSigned(c)
+	if !ok {
+		return
+	}
+	u, err := ParseStatus(form)
+	if err != nil {
+		c.String(http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := c.Request.Context()
+	err = s.store.Tx(ctx, func(tx store.Tx) error {
+		d, err := tx.DeliveryByProviderSID(ctx, u.MessageSid)
+		if err != nil {
+			return err
+		}
+		if statusRank(u.MessageStatus) < statusRank(d.Status) {
+			return nil // callbacks arrive out of order: never step back
+		}
+		d.Status = u.MessageStatus
+		if u.ErrorCode != 0 {
+			d.ErrorCode, d.ErrorMessage = u.ErrorCode, u.ErrorMessage
+		}
+		return tx.UpdateDelivery(ctx, d)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.log.Info("twilio status for an unknown message", "sid", u.MessageSid)
+	case err != nil:
+		s.log.Error("twilio status not stored", "sid", u.MessageSid, "error", err.Error())
+		c.String(http.StatusInternalServerError, "try again")
+		return
+	default:
+		s.log.Info("delivery status", "sid", u.MessageSid, "status", u.MessageStatus, "error_code", u.ErrorCode)
+	}
+	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
+}
+
+// statusRank orders delivery statuses so that a late callback does not undo a later one.
+func statusRank(s string) int {
+	switch s {
+	case store.DeliveryPending:
+		return 0
+	case store.DeliverySending, "accepted", "scheduled", "queued":
+		return 1
+	case store.DeliverySent:
+		return 2
+	case "delivered", "undelivered", "failed", store.DeliverySkipped:
+		return 3
+	case "read":
+		return 4
+	}
+	return 1
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// since is time.Since on the service's clock.
+func (s *Service) since(t time.Time) time.Duration { return s.now().Sub(t) }
