@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,49 @@ func TestRenderSMSIsGSM7(t *testing.T) {
 	}
 	if w := Render("whatsapp", "Pensión 🎉"); w.Text != "Pensión 🎉" || w.Segments != 0 {
 		t.Errorf("whatsapp render changed the text: %+v", w)
+	}
+}
+
+func TestRenderSMSFitsTwoSegmentsAndHoldsTheRest(t *testing.T) {
+	lines := []string{"Título de la ficha:"}
+	for i := range 8 {
+		lines = append(lines, fmt.Sprintf("Requisito número %d: una oración de unos setenta caracteres para llenar.", i+1))
+	}
+	lines = append(lines, "Más información: https://www.chileatiende.gob.cl/fichas/123-ejemplo")
+	r := Render("sms", strings.Join(lines, "\n"))
+	if r.Segments > 2 || r.Encoding != GSM7 {
+		t.Errorf("first message: %d segments %s", r.Segments, r.Encoding)
+	}
+	if !strings.Contains(r.Text, "https://") || !strings.HasSuffix(r.Text, "Responde MAS para seguir.") || len(r.More) == 0 {
+		t.Errorf("first message lacks the link or the prompt:\n%s\nmore %q", r.Text, r.More)
+	}
+	// Nothing is lost: every requisito is in the first message or a later one.
+	all := r.Text + strings.Join(r.More, "\n")
+	for i := range 8 {
+		if !strings.Contains(all, fmt.Sprintf("numero %d", i+1)) {
+			t.Errorf("requisito %d lost", i+1)
+		}
+	}
+	for i, part := range r.More {
+		next := RenderMore("sms", r.More[i:])
+		if n, _ := Segments(next.Text); n > 2 || !strings.HasPrefix(next.Text, part) {
+			t.Errorf("part %d: %d segments", i, n)
+		}
+	}
+	short := Render("sms", "Hola:\nuna línea\nMás información: https://x.cl")
+	if len(short.More) != 0 || strings.Contains(short.Text, "MAS") {
+		t.Errorf("a short reply was split: %+v", short)
+	}
+}
+
+func TestRenderWhatsApp(t *testing.T) {
+	r := Render("whatsapp", "Bono de Invierno para pensionados:\nUn pago en mayo.\nMás información: https://x.cl")
+	if !strings.HasPrefix(r.Text, "*Bono de Invierno para pensionados*\n") || len(r.More) != 0 {
+		t.Errorf("%+v", r)
+	}
+	long := "Título:\n" + strings.Repeat("Una línea larga de contenido que ocupa espacio en el mensaje.\n", 40) + "Más información: https://x.cl"
+	r = Render("whatsapp", long)
+	if n := len([]rune(r.Text)); n > WhatsAppMax || len(r.More) == 0 || !strings.Contains(r.Text, "https://x.cl") {
+		t.Errorf("long whatsapp: %d characters, %d held", n, len(r.More))
 	}
 }

@@ -50,6 +50,8 @@ type Config struct {
 	RateLimit int
 	// HTTPTimeout bounds every call to Twilio's API.
 	HTTPTimeout time.Duration
+	// Now is the clock (tests move it); nil is time.Now.
+	Now func() time.Time
 }
 
 // Enqueuer adds a job inside a store transaction (queue.SQLite and its Postgres twin).
@@ -116,6 +118,9 @@ func New(cfg Config, st store.Store, engine *bot.Engine, log *slog.Logger) (*Ser
 	rest := twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c})
 	s := &Service{cfg: cfg, store: st, engine: engine, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }}
+	if cfg.Now != nil {
+		s.now = cfg.Now
+	}
 	if cfg.Insecure {
 		log.Warn("Twilio signature checks are OFF (ATIENDE_TWILIO_INSECURE): never run so in production")
 	}

@@ -375,6 +375,34 @@ func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
 	}
 }
 
+// TestWhatsAppWindow: more than 24 hours after the citizen's last message only the template
+// may go; without one, the delivery is recorded as skipped and nothing is sent.
+func TestWhatsAppWindow(t *testing.T) {
+	later := func() time.Time { return time.Now().Add(25 * time.Hour) }
+	b := setup(t, func(c *twilio.Config) { c.Now = later; c.WhatsAppTemplateSID = "HX00000000000000000000000000000001" })
+	b.say(t, "whatsapp:+56919191919", "hola")
+	m := b.waitSent(t, 1)[0]
+	if m.ContentSid != "HX00000000000000000000000000000001" || m.Body != "" {
+		t.Errorf("outside the window: %+v", m)
+	}
+	b = setup(t, func(c *twilio.Config) { c.Now = later })
+	b.say(t, "whatsapp:+56919191919", "hola")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds := deliveries(t, b, "whatsapp:+56919191919")
+		if len(ds) == 1 && ds[0].Status == store.DeliverySkipped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery not skipped: %+v", ds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := b.fake.Attempts(); n != 0 {
+		t.Errorf("%d sends outside the window without a template", n)
+	}
+}
+
 func TestRateLimitPerSender(t *testing.T) {
 	b := setup(t)
 	from := "+56916161616"
