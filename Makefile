@@ -3,7 +3,7 @@ GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
 export CGO_ENABLED ?= 0
 
-.PHONY: help run test lint bench eval build fmt
+.PHONY: help run test lint bench eval build fmt screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -14,7 +14,8 @@ run: ## serve the assistant on :8080 (embedded SQLite under ./data, bundled cata
 build: ## build bin/atiende
 	$(GO) build -o bin/atiende ./cmd/atiende
 
-test: ## run every test (what CI runs)
+test: ## run every test (what CI runs); installs Chromium for the browser tests when it can
+	@scripts/ensure-chromium.sh >/dev/null || [ "$$CI" != true ] || { echo "CI needs Chromium (scripts/ensure-chromium.sh)"; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) run ./cmd/atiende catalogue validate
@@ -26,6 +27,9 @@ lint: ## gofmt, go vet
 
 bench: ## retrieval and engine benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot
+
+screenshots: ## refresh docs/img/widget-*.png from the browser tests
+	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web
 
 eval: ## evaluation report over eval/cases
 	$(GO) run ./cmd/atiende eval $(CASES)

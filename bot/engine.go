@@ -224,12 +224,25 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	q := retrieval.Query{Text: residual, Exact: english}
 	followUp := st.Slug != "" && isElliptic(norm)
 	found := e.r.Find(q, topK)
-	if followUp && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
+	// A follow-up whose own words rank the ficha being talked about close to the best stays
+	// on it ("y para quien es?"); the context below must not make it sticky.
+	stays := followUp && staysOn(found.Results, st.Slug)
+	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
 		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
 		// ficha being talked about lends its title as context.
 		if f, ok := e.r.Ficha(st.Slug); ok {
 			q.Context = f.Title
-			found = e.r.Find(q, topK)
+			found = e.r.Find(q, topK+1)
+			// The context picks among the other fichas; it must not pull the conversation back
+			// to the current one unless the citizen's words stand in its title, keywords or
+			// summary ("certificado" after the PGU is not about the PGU).
+			kept := found.Results[:0]
+			for _, r := range found.Results {
+				if r.Ficha.Slug != st.Slug || r.Strong > 0 {
+					kept = append(kept, r)
+				}
+			}
+			found.Results = kept
 		}
 	}
 	if english || found.English {
@@ -259,9 +272,7 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 		return e.simple(ActionClarify, msgWhich, english), st
 	}
 	res := found.Results
-	// A follow-up whose best fichas include the one being talked about stays on it:
-	// "y para quien es?".
-	if followUp && staysOn(res, st.Slug) {
+	if stays {
 		return e.answer(st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
 	if len(res) == 0 || !confident(res[0]) {

@@ -110,6 +110,11 @@ func TestFollowUpStaysThenSwitches(t *testing.T) {
 	if rs[2].Ficha != "bono-invierno" {
 		t.Errorf("switch: ficha %s", rs[2].Ficha)
 	}
+	// A kind of thing after a ficha is a new question, not a follow-up on it.
+	rs = say(t, e, bot.ChannelWeb, "cuanto es la pgu", "certificado")
+	if rs[1].Action != bot.ActionClarify {
+		t.Errorf("certificado after the PGU: %s %s", rs[1].Action, rs[1].Ficha)
+	}
 	rs = say(t, e, bot.ChannelWeb, "como saco el certificado de nacimiento", "y el de matrimonio?")
 	if rs[1].Ficha != "certificado-matrimonio" {
 		t.Errorf("elliptic switch: ficha %s, want certificado-matrimonio", rs[1].Ficha)

@@ -130,7 +130,7 @@ var aspectCues = []struct {
 // cueWordsRe removes, before retrieval, the words that only say which aspect is asked.
 var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`, `cuestan`, `precio`, `monto`, `montos`, `fechas?`, `plazos?`,
 	`gratis`, `gratuito`, `valor`, `cuando`, `donde`, `como`, `pido`, `pedir`, `solicito`, `solicitar`, `saco`, `sacar`, `obtengo`, `obtener`,
-	`tramito`, `tramitar`, `hago`, `hacer`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
+	`tramito`, `tramitar`, `hago`, `hacer`, `postul\w*`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
 	`consiste`, `trata`, `cobrar`, `cobro`, `cobra`, `demora\w*`, `tarda\w*`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
 
 // detectAspect returns the aspect the text asks about, or "" when it names none.

@@ -10,12 +10,18 @@ import (
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/", s.page)
 	r.GET("/widget.js", s.widget)
+	r.GET("/widget/frame", s.frame)
+	r.GET("/widget/frame.js", s.frameScript)
+	r.GET("/widget/frame.css", s.frameStyle)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.handle(s.readyz))
 
 	api := r.Group("/api/v1", s.limitBody)
 	api.POST("/chat/sessions", s.handle(s.createSession))
 	api.POST("/chat/sessions/:id/messages", s.handle(s.postMessage))
+	api.GET("/chat/sessions/:id/messages", s.handle(s.listMessages))
+	api.GET("/chat/sessions/:id/events", s.handle(s.stream))
+	api.GET("/widget/check", s.handle(s.widgetCheck))
 
 	// Other surfaces list their own routes (channels/twilio/webhook.go: /webhooks/twilio/...).
 	for _, m := range s.mounts {

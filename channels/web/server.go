@@ -24,6 +24,7 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -37,6 +38,16 @@ type Config struct {
 	Engine *bot.Engine
 	Store  store.Store
 	Logger *slog.Logger
+	// Hub carries agents' messages to the widget's event streams; nil makes one.
+	Hub *events.Hub
+	// Origins may embed the widget besides the server's own (ATIENDE_WIDGET_ORIGINS), e.g.
+	// "https://www.chileatiende.gob.cl".
+	Origins []string
+	// RateLimit is how many messages a session may send in a minute (default 15).
+	RateLimit int
+	// StreamMax closes an event stream after this long (the browser reconnects at once), so
+	// that no connection lives forever (default 10 minutes).
+	StreamMax time.Duration
 	// Mounts add the routes of other surfaces (the Twilio webhooks) to the same server.
 	Mounts []Mount
 }
@@ -51,6 +62,8 @@ type Server struct {
 	engine *bot.Engine
 	store  store.Store
 	log    *slog.Logger
+	hub    *events.Hub
+	cfg    Config
 	locks  [256]sync.Mutex // turns of one conversation run one at a time in this process
 	gin    *gin.Engine
 	mounts []Mount
@@ -64,8 +77,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Hub == nil {
+		cfg.Hub = events.NewHub()
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 15
+	}
+	if cfg.StreamMax <= 0 {
+		cfg.StreamMax = 10 * time.Minute
+	}
+	for i, o := range cfg.Origins {
+		cfg.Origins[i] = strings.TrimRight(strings.TrimSpace(o), "/")
+	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, gin: gin.New(), mounts: cfg.Mounts}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts}
 	s.gin.Use(s.recover, s.securityHeaders)
 	s.routes(s.gin)
 	return s, nil
@@ -94,22 +119,6 @@ func (s *Server) securityHeaders(c *gin.Context) {
 func (s *Server) limitBody(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
 	c.Next()
-}
-
-//go:embed assets/index.html
-var indexHTML []byte
-
-//go:embed assets/widget.js
-var widgetJS []byte
-
-func (s *Server) page(c *gin.Context) {
-	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", indexHTML)
-}
-
-func (s *Server) widget(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.Data(http.StatusOK, "text/javascript; charset=utf-8", widgetJS)
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
@@ -173,6 +182,9 @@ func hashToken(token string) []byte {
 }
 
 func (s *Server) createSession(c *gin.Context) error {
+	if origin := c.GetHeader("Origin"); origin != "" && !s.allowedOrigin(c, origin) {
+		return errStatus(http.StatusForbidden, "Este sitio no puede abrir el chat de ChileAtiende.")
+	}
 	var req sessionRequest
 	if err := readBody(c, &req, true); err != nil {
 		return err
@@ -268,6 +280,9 @@ func (s *Server) postMessage(c *gin.Context) error {
 	defer mu.Unlock()
 
 	ctx := c.Request.Context()
+	if err := s.checkRate(ctx, conv.ID); err != nil {
+		return err
+	}
 	providerID := ""
 	if req.ClientID != "" {
 		providerID = "web:" + conv.ID + ":" + req.ClientID
@@ -294,6 +309,24 @@ func (s *Server) postMessage(c *gin.Context) error {
 			return err
 		}
 	}
+}
+
+// checkRate refuses a session's message beyond RateLimit a minute, as the other channels do.
+func (s *Server) checkRate(ctx context.Context, convID string) error {
+	var n int
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		now := time.Now().UTC()
+		n, err = tx.CountInbound(ctx, convID, now.Add(-time.Minute), now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n >= s.cfg.RateLimit {
+		return errStatus(http.StatusTooManyRequests, "Recibimos muchos mensajes seguidos. Espere un minuto y vuelva a escribir, por favor.")
+	}
+	return nil
 }
 
 // turn runs the engine on the conversation and saves the turn.

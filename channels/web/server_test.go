@@ -29,14 +29,19 @@ var (
 	ix     *retrieval.Index
 )
 
-func setup(t *testing.T) *bundle {
-	t.Helper()
+// loadIndex loads the bundled catalogue once for all the tests.
+func loadIndex() {
 	ixOnce.Do(func() {
 		var err error
 		if ix, err = retrieval.Bundled(catalogue.FS, ""); err != nil {
 			panic(err)
 		}
 	})
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -224,5 +229,90 @@ func TestPagesAndHealth(t *testing.T) {
 	}
 	if code, out := b.do(t, "GET", "/nope", "", nil); code != 404 || out["error"] == nil {
 		t.Errorf("unknown route: %d %v", code, out)
+	}
+}
+
+// TestWidgetIsSmall keeps the widget's weight in check: what a host page loads, and what
+// the chat frame loads when opened.
+func TestWidgetIsSmall(t *testing.T) {
+	b := setup(t)
+	total := 0
+	for path, max := range map[string]int{"/widget.js": 6 << 10, "/widget/frame": 2 << 10, "/widget/frame.js": 12 << 10, "/widget/frame.css": 4 << 10} {
+		resp, err := http.Get(b.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || buf.Len() > max {
+			t.Errorf("%s: %d, %d bytes (budget %d)", path, resp.StatusCode, buf.Len(), max)
+		}
+		total += buf.Len()
+	}
+	t.Logf("widget: %d bytes uncompressed in all", total)
+}
+
+func TestFrameHeaders(t *testing.T) {
+	b := setup(t)
+	resp, err := http.Get(b.srv.URL + "/widget/frame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"frame-ancestors 'self'", "script-src 'self'", "default-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP lacks %q: %s", want, csp)
+		}
+	}
+	req, _ := http.NewRequest("GET", b.srv.URL+"/api/v1/widget/check", nil)
+	req.Header.Set("Origin", "https://otro.example.com")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("check from a foreign origin: %d %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+func TestWebRateLimit(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	path := "/api/v1/chat/sessions/" + id + "/messages"
+	for i := range 15 {
+		if code, out := b.do(t, "POST", path, token, msg("hola")); code != 200 {
+			t.Fatalf("message %d: %d %v", i+1, code, out)
+		}
+	}
+	if code, _ := b.do(t, "POST", path, token, msg("hola")); code != 429 {
+		t.Errorf("16th message in a minute: %d", code)
+	}
+}
+
+func TestTranscriptAndEvents(t *testing.T) {
+	b := setup(t)
+	id, token := b.session(t)
+	b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("cuanto es la pgu"))
+	code, out := b.do(t, "GET", "/api/v1/chat/sessions/"+id+"/messages", token, nil)
+	ms, _ := out["messages"].([]any)
+	if code != 200 || len(ms) != 2 || ms[0].(map[string]any)["from"] != "citizen" || ms[1].(map[string]any)["from"] != "bot" {
+		t.Fatalf("transcript: %d %v", code, out)
+	}
+	if code, _ := b.do(t, "GET", "/api/v1/chat/sessions/"+id+"/messages", "wrong", nil); code != 401 {
+		t.Errorf("transcript with a wrong token: %d", code)
+	}
+	// The event stream opens with the token in the query (EventSource sends no headers).
+	resp, err := http.Get(b.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 64)
+	n, _ := resp.Body.Read(first)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(string(first[:n]), "retry:") {
+		t.Errorf("stream: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), first[:n])
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -108,7 +109,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log}
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
 	if cfg.twilioOn() {

@@ -1,0 +1,333 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/store/sqlite"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's Chromium through the project's script (which installs it when it
+// can). Without it the browser tests skip, except under CI=true, where they fail.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	out, err := exec.Command("../../scripts/ensure-chromium.sh").Output()
+	path := strings.TrimSpace(string(out))
+	if err != nil || path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true: scripts/ensure-chromium.sh: %v", err)
+		}
+		t.Skipf("Chromium is not available (scripts/ensure-chromium.sh: %v); browser tests skipped", err)
+	}
+	return path
+}
+
+func browser(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	path := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(int(width), int(height)), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+type site struct {
+	atiende *httptest.Server
+	host    *httptest.Server
+	store   *sqlite.DB
+	hub     *events.Hub
+}
+
+// hostPage is a page of another site that embeds the widget, with styles that would wreck
+// the widget if they reached it.
+const hostPage = `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Municipalidad de Ejemplo</title>
+<style>* { color: red !important; font-size: 28px !important; font-family: serif !important; } button { display: none !important; }</style></head>
+<body><h1>Municipalidad de Ejemplo</h1><p><a href="#inicio">Inicio</a></p><p>Trámites municipales.</p>
+%s</body></html>`
+
+// newSite serves Atiende and a host page on two origins; the host's origin is allowed when
+// allow is true.
+func newSite(t *testing.T, allow bool, extraHost string) *site {
+	t.Helper()
+	loadIndex()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &site{store: db, hub: events.NewHub()}
+	hostMux := http.NewServeMux()
+	st.host = httptest.NewServer(hostMux)
+	t.Cleanup(st.host.Close)
+	var origins []string
+	if allow {
+		origins = []string{st.host.URL}
+	}
+	srv, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.atiende = httptest.NewServer(srv)
+	t.Cleanup(st.atiende.Close)
+	hostMux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		tag := fmt.Sprintf(`<script src="%s/widget.js" data-title="ChileAtiende" async></script>`, st.atiende.URL)
+		fmt.Fprintf(w, hostPage, tag+strings.ReplaceAll(extraHost, "ATIENDE", st.atiende.URL))
+	})
+	return st
+}
+
+func (st *site) conversations(t *testing.T) []string {
+	t.Helper()
+	rows, err := st.store.SQL().Query(`SELECT id FROM conversations ORDER BY created_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("ATIENDE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWidgetEmbeddedOnAnotherSite loads a host page with hostile styles, opens the widget by
+// keyboard, asks a question and gets the answer, all through the real widget and iframe.
+func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
+	for _, size := range []struct {
+		w, h int64
+		name string
+	}{{1280, 800, "widget-1280.png"}, {360, 740, "widget-360.png"}} {
+		t.Run(size.name, func(t *testing.T) {
+			st := newSite(t, true, "")
+			ctx := browser(t, size.w, size.h)
+			err := chromedp.Do(ctx, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mounted := func() bool {
+				ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
+				return ok
+			}
+			waitFor(t, "the launcher", mounted)
+			// Keyboard only: the link, then the launcher.
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t")); err != nil {
+				t.Fatal(err)
+			}
+			onLauncher, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement && document.activeElement.hasAttribute("data-atiende")`))
+			if !onLauncher {
+				t.Fatal("Tab does not reach the launcher")
+			}
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
+				chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the answer to be stored", func() bool {
+				ids := st.conversations(t)
+				if len(ids) != 1 {
+					return false
+				}
+				msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
+				return len(msgs) == 2 && msgs[1].Action == "answer"
+			})
+			time.Sleep(500 * time.Millisecond)
+			screenshot(t, ctx, size.name)
+		})
+	}
+}
+
+// TestWidgetRefusedOnAnOriginNotAllowed: the launcher is not drawn, and a page that frames the
+// chat itself is refused by the browser: no session starts.
+func TestWidgetRefusedOnAnOriginNotAllowed(t *testing.T) {
+	st := newSite(t, false, `<iframe id="sneaky" src="ATIENDE/widget/frame" title="x"></iframe>
+<script>fetch("ATIENDE/api/v1/chat/sessions", {method: "POST", body: "{}"}).then(r => document.title = "status " + r.status, e => document.title = "blocked");</script>`)
+	ctx := browser(t, 1280, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body"), chromedp.Sleep(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mounted, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
+	if mounted {
+		t.Error("the launcher was drawn on an origin not allowed")
+	}
+	if ids := st.conversations(t); len(ids) != 0 {
+		t.Errorf("%d sessions started from an origin not allowed", len(ids))
+	}
+	// The server refuses the session itself, whatever the browser lets through.
+	req, _ := http.NewRequest("POST", st.atiende.URL+"/api/v1/chat/sessions", strings.NewReader("{}"))
+	req.Header.Set("Origin", st.host.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("session from a foreign origin: %d", resp.StatusCode)
+	}
+}
+
+// frame opens the chat page itself, as the iframe shows it.
+func frame(t *testing.T, ctx context.Context, st *site) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/widget/frame?title=ChileAtiende"), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%q in %s", want, sel), func() bool {
+		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
+		return strings.Contains(s, want)
+	})
+}
+
+func send(t *testing.T, ctx context.Context, msg string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Focus("#text"), chromedp.SendKeys("#text", msg), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWidgetConversation: answer with its ficha card, clarification by button, follow-up,
+// reload keeps the conversation, an agent's message arrives live after the stream drops,
+// and text that looks like HTML stays text.
+func TestWidgetConversation(t *testing.T) {
+	st := newSite(t, true, "")
+	ctx := browser(t, 420, 760)
+	frame(t, ctx, st)
+	send(t, ctx, "certificado")
+	waitText(t, ctx, ".opts", "Certificado de nacimiento")
+	if err := chromedp.Do(ctx, chromedp.Click(`//button[contains(., "Certificado de nacimiento")]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, ".card a", "Certificado de nacimiento")
+	send(t, ctx, "cuanto es la pgu")
+	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
+	waitText(t, ctx, "#log", "vigente desde")
+	send(t, ctx, "y los requisitos?")
+	waitText(t, ctx, "#log", "65 años")
+	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
+	waitText(t, ctx, "#log", "<img src=x")
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "pwned" {
+		t.Fatal("a message was injected as HTML")
+	}
+	imgs, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log img").length`))
+	if imgs != 0 {
+		t.Errorf("%d img elements in the log", imgs)
+	}
+	// Reload: the conversation is still there.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#log", "y los requisitos?")
+	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
+	// An agent writes; the stream (closed by the server every 2 s in this test) reconnects and
+	// delivers it, marked with the agent's first name.
+	ids := st.conversations(t)
+	if len(ids) != 1 {
+		t.Fatalf("%d conversations", len(ids))
+	}
+	time.Sleep(2500 * time.Millisecond) // past one forced reconnection
+	waitFor(t, "the event stream", func() bool { return st.hub.Subscribers(ids[0]) > 0 })
+	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Hola, soy María. Reviso su caso."})
+	waitText(t, ctx, "#log", "Reviso su caso")
+	waitText(t, ctx, ".agent .who", "María")
+}
+
+// TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, and the
+// log is a live region.
+func TestWidgetKeyboardAndLabels(t *testing.T) {
+	st := newSite(t, true, "")
+	ctx := browser(t, 360, 740)
+	frame(t, ctx, st)
+	send(t, ctx, "bono")
+	waitText(t, ctx, ".opts", "1.")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.blur(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for range 12 {
+		chromedp.Do(ctx, chromedp.KeyEvent("\t"))
+		id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(e){return e.id || (e.tagName + ":" + e.textContent.slice(0,20))})(document.activeElement)`))
+		order = append(order, id)
+	}
+	joined := strings.Join(order, " | ")
+	for _, want := range []string{"close", "log", "BUTTON:1.", "text", "send", "person"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("Tab never reaches %s: %s", want, joined)
+		}
+	}
+	unnamed, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("button, textarea, a")).filter(e =>
+		!(e.getAttribute("aria-label") || e.textContent.trim() || (e.id && document.querySelector("label[for='" + e.id + "']")))).length`))
+	if unnamed != 0 {
+		t.Errorf("%d controls without a label", unnamed)
+	}
+	live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("log").getAttribute("aria-live")`))
+	if live != "polite" {
+		t.Errorf("log aria-live = %q", live)
+	}
+	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if overflow {
+		t.Error("the chat overflows a 360 px screen sideways")
+	}
+}

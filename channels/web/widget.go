@@ -1,0 +1,219 @@
+package web
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/store"
+	"github.com/gin-gonic/gin"
+)
+
+// The widget is two parts. widget.js, on the host page, draws the launcher in a shadow root
+// (the host's styles cannot reach it) and opens the chat in an iframe served from this
+// server: the conversation, its token and its storage live in Atiende's origin, out of the
+// host page's scripts' reach, and the browser itself refuses to frame the chat on an origin
+// that is not allowed (CSP frame-ancestors).
+var (
+	//go:embed assets/index.html
+	indexHTML []byte
+	//go:embed assets/widget.js
+	widgetJS []byte
+	//go:embed assets/frame.html
+	frameHTML []byte
+	//go:embed assets/frame.js
+	frameJS []byte
+	//go:embed assets/frame.css
+	frameCSS []byte
+)
+
+// etag of an embedded asset, so that browsers revalidate cheaply.
+func etag(b []byte) string {
+	h := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(h[:8]) + `"`
+}
+
+
+func asset(c *gin.Context, body []byte, contentType, csp string) {
+	tag := etag(body)
+	if csp != "" {
+		c.Header("Content-Security-Policy", csp)
+	}
+	c.Header("ETag", tag)
+	c.Header("Cache-Control", "public, max-age=300")
+	if c.GetHeader("If-None-Match") == tag {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, contentType, body)
+}
+
+func (s *Server) page(c *gin.Context) {
+	asset(c, indexHTML, "text/html; charset=utf-8", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+}
+
+func (s *Server) widget(c *gin.Context) {
+	c.Header("Cross-Origin-Resource-Policy", "cross-origin")
+	asset(c, widgetJS, "text/javascript; charset=utf-8", "")
+}
+
+func (s *Server) frame(c *gin.Context) {
+	ancestors := append([]string{"'self'"}, s.cfg.Origins...)
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " +
+		strings.Join(ancestors, " ")
+	c.Header("Cache-Control", "no-cache")
+	asset(c, frameHTML, "text/html; charset=utf-8", csp)
+}
+
+func (s *Server) frameScript(c *gin.Context) { asset(c, frameJS, "text/javascript; charset=utf-8", "") }
+func (s *Server) frameStyle(c *gin.Context)  { asset(c, frameCSS, "text/css; charset=utf-8", "") }
+
+// allowedOrigin reports whether a browser origin may use the widget: the server's own, or a
+// configured one.
+func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
+	origin = strings.TrimRight(origin, "/")
+	if slices.Contains(s.cfg.Origins, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == c.Request.Host
+}
+
+// widgetCheck tells widget.js, before it draws anything, whether the page's origin may embed
+// the chat. Cross-origin: the answer carries CORS headers only for allowed origins.
+func (s *Server) widgetCheck(c *gin.Context) error {
+	origin := c.GetHeader("Origin")
+	if origin == "" || !s.allowedOrigin(c, origin) {
+		return errStatus(http.StatusForbidden, "Este sitio no puede mostrar el chat de ChileAtiende.")
+	}
+	c.Header("Access-Control-Allow-Origin", origin)
+	c.Header("Vary", "Origin")
+	c.JSON(http.StatusOK, gin.H{"ok": true})
+	return nil
+}
+
+type transcriptMessage struct {
+	ID     int64     `json:"id"`
+	From   string    `json:"from"` // citizen, bot or agent
+	Text   string    `json:"text"`
+	Action string    `json:"action,omitempty"`
+	Fichas []bot.Hit `json:"fichas,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// ActionAgent marks a message an agent wrote.
+const ActionAgent = "agent"
+
+func (s *Server) transcript(m store.Message) transcriptMessage {
+	t := transcriptMessage{ID: m.ID, From: "bot", Text: m.Text, Action: m.Action, At: m.CreatedAt}
+	switch {
+	case m.Direction == store.Inbound:
+		t.From, t.Action = "citizen", ""
+	case m.Action == ActionAgent:
+		t.From = "agent"
+	}
+	for _, slug := range m.Fichas {
+		if h, ok := s.engine.Ficha(slug); ok {
+			t.Fichas = append(t.Fichas, h)
+		}
+	}
+	return t
+}
+
+// listMessages returns the session's conversation, so that a reloaded page shows it again.
+func (s *Server) listMessages(c *gin.Context) error {
+	conv, err := s.authorize(c)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.store.Messages(c.Request.Context(), conv.ID, 200)
+	if err != nil {
+		return err
+	}
+	out := make([]transcriptMessage, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, s.transcript(m))
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": out})
+	return nil
+}
+
+// stream sends the session's events (agents' messages, handoff status) as server-sent
+// events. On reconnect (Last-Event-ID) it first replays the agent messages stored since.
+func (s *Server) stream(c *gin.Context) error {
+	conv, err := s.authorize(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	sub, cancel := s.hub.Subscribe(conv.ID)
+	defer cancel()
+	w := c.Writer
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	last := c.GetHeader("Last-Event-ID")
+	if last == "" {
+		last = c.Query("last")
+	}
+	if id, err := strconv.ParseInt(last, 10, 64); err == nil && id > 0 {
+		msgs, err := s.store.Messages(ctx, conv.ID, 200)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.ID > id && m.Direction == store.Outbound && m.Action == ActionAgent {
+				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Text: m.Text})
+			}
+		}
+	}
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	end := time.NewTimer(s.cfg.StreamMax)
+	defer end.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-end.C:
+			return nil // the browser reconnects, with Last-Event-ID
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case e := <-sub:
+			writeEvent(w, e)
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+	}
+}
+
+func writeEvent(w http.ResponseWriter, e events.Event) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	if e.ID > 0 {
+		fmt.Fprintf(w, "id: %d\n", e.ID)
+	}
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+}
+

@@ -1,0 +1,70 @@
+// Package events carries what happens in a conversation (an agent's message, a change of
+// handoff status) to the server-sent-event streams that show it: in-process here; across
+// replicas the Postgres deployment relays it over LISTEN/NOTIFY.
+package events
+
+import (
+	"sync"
+)
+
+// Event is one thing to show in a conversation's stream.
+type Event struct {
+	ID   int64  `json:"id"`             // the stored message's id, for Last-Event-ID; 0 when none
+	Type string `json:"type"`           // "message" or "handoff"
+	From string `json:"from,omitempty"` // "agent" for an agent's message
+	Name string `json:"name,omitempty"` // the agent's first name
+	Text string `json:"text,omitempty"`
+	// Status of the handoff: "queued", "assigned", "resolved".
+	Status string `json:"status,omitempty"`
+}
+
+// Hub fans events out to the subscribers of each conversation. A slow subscriber loses
+// events rather than slowing the publisher; the stream replays stored messages on reconnect.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[string]map[chan Event]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
+
+// Subscribe returns the conversation's events until cancel is called.
+func (h *Hub) Subscribe(conversationID string) (<-chan Event, func()) {
+	ch := make(chan Event, 16)
+	h.mu.Lock()
+	if h.subs[conversationID] == nil {
+		h.subs[conversationID] = map[chan Event]struct{}{}
+	}
+	h.subs[conversationID][ch] = struct{}{}
+	h.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.subs[conversationID], ch)
+			if len(h.subs[conversationID]) == 0 {
+				delete(h.subs, conversationID)
+			}
+			h.mu.Unlock()
+		})
+	}
+}
+
+// Publish sends the event to the conversation's subscribers.
+func (h *Hub) Publish(conversationID string, e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs[conversationID] {
+		select {
+		case ch <- e:
+		default: // full: the subscriber catches up from storage on reconnect
+		}
+	}
+}
+
+// Subscribers counts the open streams of a conversation.
+func (h *Hub) Subscribers(conversationID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[conversationID])
+}
