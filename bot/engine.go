@@ -464,3 +464,19 @@ func (e *Engine) Ficha(slug string) (Hit, bool) {
 	}
 	return hit(f, 0), true
 }
+
+// IsEmergency reports whether the text speaks of an emergency: the channels ask it before
+// keeping the engine silent while a person holds the conversation, so that the emergency
+// lines still go first.
+func (e *Engine) IsEmergency(text string) bool {
+	return len(detectEmergency(e.r.Normalize(text))) > 0
+}
+
+// TopicOf returns a ficha's main topic, or "".
+func (e *Engine) TopicOf(slug string) string {
+	f, ok := e.r.Ficha(slug)
+	if !ok || len(f.Topics) == 0 {
+		return ""
+	}
+	return f.Topics[0]
+}

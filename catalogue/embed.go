@@ -5,7 +5,7 @@ package catalogue
 
 import "embed"
 
-// FS holds fichas/*.json, glossary.tsv, offices.json and comunas.tsv.
+// FS holds fichas/*.json, glossary.tsv, offices.json, comunas.tsv and holidays.txt.
 //
-//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv
+//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt
 var FS embed.FS

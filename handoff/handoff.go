@@ -5,6 +5,7 @@ package handoff
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,12 +38,20 @@ type Packet struct {
 	ConversationID string
 	Reason         string
 	Priority       int
+	Queue          string
+	Status         string
 	Channel        string
 	Address        string
+	Language       string // "es" or "en"
 	Waiting        time.Duration
 	Question       string   // the citizen's first question of substance
+	Missing        []string // what the assistant could not answer
 	Fichas         []string // slugs shown to the citizen, in order, without repeats
-	Transcript     []Line
+	RUTs           []string // RUTs the citizen wrote (valid check digit): shown to the agent only
+	// WindowExpires is when WhatsApp's 24-hour window closes (zero on other channels): after
+	// it only a template may be sent.
+	WindowExpires time.Time
+	Transcript    []Line
 }
 
 // Line is one message of the transcript.
@@ -54,10 +63,21 @@ type Line struct {
 
 // NewPacket builds the packet of a handoff from the conversation and its messages.
 func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now time.Time) Packet {
-	p := Packet{ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Channel: c.Channel, Address: c.Address,
-		Waiting: now.Sub(h.CreatedAt)}
+	p := Packet{ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Queue: h.Queue, Status: h.Status, Channel: c.Channel,
+		Address: c.Address, Language: "es", Waiting: now.Sub(h.CreatedAt)}
+	if strings.Contains(string(c.State), `"english":true`) {
+		p.Language = "en"
+	}
 	seen := map[string]bool{}
-	for _, m := range msgs {
+	var lastIn time.Time
+	for i, m := range msgs {
+		if m.Direction == store.Inbound {
+			lastIn = m.CreatedAt
+			p.RUTs = append(p.RUTs, FindRUTs(m.Text)...)
+			if i+1 < len(msgs) && (msgs[i+1].Action == bot.ActionOutOfScope || msgs[i+1].Action == bot.ActionHandoff) {
+				p.Missing = append(p.Missing, m.Text)
+			}
+		}
 		from := "asistente"
 		if m.Direction == store.Inbound {
 			from = "ciudadano"
@@ -67,6 +87,9 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 			seen[m.Fichas[0]] = true
 			p.Fichas = append(p.Fichas, m.Fichas[0])
 		}
+	}
+	if c.Channel == bot.ChannelWhatsApp && !lastIn.IsZero() {
+		p.WindowExpires = lastIn.Add(24 * time.Hour)
 	}
 	for i, m := range msgs {
 		// The first question is the first inbound message the engine did not take as a
@@ -79,6 +102,51 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 	return p
 }
 
+var rutRe = regexp.MustCompile(`\b(\d{1,2})\.?(\d{3})\.?(\d{3})-?([\dkK])\b`)
+
+// FindRUTs returns the RUTs in a text whose check digit is right, as 12.345.678-5.
+func FindRUTs(text string) []string {
+	var out []string
+	for _, m := range rutRe.FindAllStringSubmatch(text, -1) {
+		body := m[1] + m[2] + m[3]
+		if checkDigit(body) == strings.ToUpper(m[4]) {
+			out = append(out, fmt.Sprintf("%s.%s.%s-%s", m[1], m[2], m[3], strings.ToUpper(m[4])))
+		}
+	}
+	return out
+}
+
+// MaskRUTs hides the RUTs of a text for logs: 12.345.678-5 becomes **.***.678-5.
+func MaskRUTs(text string) string {
+	return rutRe.ReplaceAllStringFunc(text, func(s string) string {
+		m := rutRe.FindStringSubmatch(s)
+		if checkDigit(m[1]+m[2]+m[3]) != strings.ToUpper(m[4]) {
+			return s
+		}
+		return "**.***." + m[3] + "-" + m[4]
+	})
+}
+
+// checkDigit computes a RUT's check digit (módulo 11).
+func checkDigit(body string) string {
+	sum, mul := 0, 2
+	for i := len(body) - 1; i >= 0; i-- {
+		sum += int(body[i]-'0') * mul
+		mul++
+		if mul > 7 {
+			mul = 2
+		}
+	}
+	switch r := 11 - sum%11; r {
+	case 11:
+		return "0"
+	case 10:
+		return "K"
+	default:
+		return fmt.Sprint(r)
+	}
+}
+
 // Summary is the packet in a few lines of plain text, for an agent's first look.
 func (p Packet) Summary() string {
 	var b strings.Builder
@@ -87,8 +155,14 @@ func (p Packet) Summary() string {
 	if p.Question != "" {
 		fmt.Fprintf(&b, "Consulta: %s\n", p.Question)
 	}
+	if len(p.Missing) > 0 {
+		fmt.Fprintf(&b, "Sin respuesta del asistente: %s\n", strings.Join(p.Missing, " / "))
+	}
 	if len(p.Fichas) > 0 {
 		fmt.Fprintf(&b, "Fichas mostradas: %s\n", strings.Join(p.Fichas, ", "))
+	}
+	if len(p.RUTs) > 0 {
+		fmt.Fprintf(&b, "RUT indicado: %s\n", strings.Join(p.RUTs, ", "))
 	}
 	fmt.Fprintf(&b, "Esperando: %s", p.Waiting.Round(time.Second))
 	return b.String()

@@ -68,6 +68,8 @@ type Message struct {
 	ProviderAt time.Time
 	// NumMedia counts the photos, voice notes or files attached.
 	NumMedia int
+	// AgentID is the agent who wrote an outbound message; 0 for the bot.
+	AgentID int64
 }
 
 // Delivery statuses. A delivery is pending until a job takes it, sending while an attempt
@@ -106,11 +108,58 @@ type Handoff struct {
 	Reason         string
 	Priority       int // higher first; emergencies highest
 	Status         string
+	Queue          string
+	AgentID        int64     // who took it; 0 while queued
+	AssignedAt     time.Time // when an agent took it
+	ClosedAt       time.Time // resolved or abandoned
+	CallbackAt     time.Time // out of hours: when the citizen was told a person would answer
+	Note           string    // the agent's note on resolving
+	NotifiedAt     time.Time // the last time the citizen was told their place in the queue
 	CreatedAt      time.Time
 }
 
-// Handoff statuses.
-const HandoffQueued = "queued"
+// Handoff statuses: queued → assigned → resolved, or abandoned (nobody answered in time),
+// or callback (asked out of hours: waits for the next opening).
+const (
+	HandoffQueued    = "queued"
+	HandoffAssigned  = "assigned"
+	HandoffResolved  = "resolved"
+	HandoffAbandoned = "abandoned"
+	HandoffCallback  = "callback"
+)
+
+// Open reports whether the handoff still holds the conversation: the bot stays silent.
+func (h *Handoff) Open() bool {
+	return h.Status == HandoffQueued || h.Status == HandoffAssigned || h.Status == HandoffCallback
+}
+
+// Agent is a person of the call center who works handoffs in the console.
+type Agent struct {
+	ID           int64
+	Username     string
+	Name         string
+	Role         string // "agent" or "supervisor"
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// FirstName is the name the citizen sees.
+func (a *Agent) FirstName() string {
+	for i, r := range a.Name {
+		if r == ' ' {
+			return a.Name[:i]
+		}
+	}
+	return a.Name
+}
+
+// AgentSession is a signed-in console session; the token itself is never stored.
+type AgentSession struct {
+	TokenHash string
+	AgentID   int64
+	CSRF      string
+	ExpiresAt time.Time
+}
 
 // Turn is everything one turn writes, in one transaction.
 type Turn struct {
@@ -153,8 +202,31 @@ type Tx interface {
 	// LastInbound is when the citizen last wrote (zero if never): WhatsApp's 24-hour window
 	// runs from it.
 	LastInbound(ctx context.Context, conversationID string) (time.Time, error)
-	// InsertHandoff stores a handoff request.
+	// InsertHandoff stores a handoff request (CreatedAt now unless set).
 	InsertHandoff(ctx context.Context, h *Handoff) error
+	// Handoff returns a handoff, or ErrNotFound.
+	Handoff(ctx context.Context, id int64) (*Handoff, error)
+	// OpenHandoff returns the conversation's open handoff (queued, assigned or callback), or
+	// ErrNotFound.
+	OpenHandoff(ctx context.Context, conversationID string) (*Handoff, error)
+	// UpdateHandoff writes Status, Queue, AgentID, AssignedAt, ClosedAt, CallbackAt, Note and
+	// NotifiedAt.
+	UpdateHandoff(ctx context.Context, h *Handoff) error
+	// HandoffsByStatus returns the handoffs in those statuses: highest priority first, then
+	// oldest.
+	HandoffsByStatus(ctx context.Context, statuses ...string) ([]Handoff, error)
+	// InsertAgent stores an agent; ErrDuplicate when the username is taken.
+	InsertAgent(ctx context.Context, a *Agent) error
+	// AgentByUsername and AgentByID return an agent, or ErrNotFound.
+	AgentByUsername(ctx context.Context, username string) (*Agent, error)
+	AgentByID(ctx context.Context, id int64) (*Agent, error)
+	// Agents lists every agent.
+	Agents(ctx context.Context) ([]Agent, error)
+	// InsertSession, SessionByTokenHash and DeleteSession keep console sessions; an expired
+	// session is ErrNotFound.
+	InsertSession(ctx context.Context, s *AgentSession) error
+	SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*AgentSession, error)
+	DeleteSession(ctx context.Context, hash string) error
 	// InsertDelivery stores a delivery and sets its ID and times.
 	InsertDelivery(ctx context.Context, d *Delivery) error
 	// Delivery returns a delivery, or ErrNotFound.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
-	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
@@ -190,12 +189,10 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 
 // reply is what a turn sends back, if anything.
 type reply struct {
-	r        channels.Rendered
-	action   string
-	aspect   string
-	fichas   []string
-	handoff  string
-	priority int
+	r      channels.Rendered
+	action string
+	aspect string
+	fichas []string
 }
 
 // turnOnce handles the oldest pending message of the conversation; done when none is left.
@@ -232,19 +229,31 @@ func (s *Service) turnOnce(ctx context.Context, convID string) (done bool, err e
 		if err := tx.InsertMessage(ctx, out); err != nil {
 			return err
 		}
-		if rep.handoff != "" {
-			if err := tx.InsertHandoff(ctx, &store.Handoff{ConversationID: convID, Reason: rep.handoff, Priority: handoff.Priority(rep.handoff)}); err != nil {
-				return err
-			}
-		}
-		d := &store.Delivery{MessageID: out.ID, ConversationID: convID, Channel: conv.Channel, To: conv.Address, Body: rep.r.Text,
-			Segments: rep.r.Segments, Encoding: rep.r.Encoding}
-		if err := tx.InsertDelivery(ctx, d); err != nil {
-			return err
-		}
-		return s.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
+		return s.deliverTx(ctx, tx, conv, out.ID, rep.r)
 	})
 	return done, err
+}
+
+// deliverTx stores a delivery of a rendered message and enqueues its job.
+func (s *Service) deliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
+	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
+		Segments: r.Segments, Encoding: r.Encoding}
+	if err := tx.InsertDelivery(ctx, d); err != nil {
+		return err
+	}
+	return s.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
+}
+
+// DeliverTx sends a message written outside a turn (an agent's words, a handoff notice) on
+// the conversation's channel: in GSM-7 for SMS, and whole: a person's words are not held
+// behind MAS.
+func (s *Service) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+	r := channels.Rendered{Text: m.Text}
+	if conv.Channel == bot.ChannelSMS {
+		r.Text = channels.GSMText(m.Text)
+		r.Segments, r.Encoding = channels.Segments(r.Text)
+	}
+	return s.deliverTx(ctx, tx, conv, m.ID, r)
 }
 
 var (
@@ -291,6 +300,17 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 	if m.NumMedia > 0 && text == "" {
 		return fixed("media", msgMedia), nil
 	}
+	// A person holds the conversation: the engine stays silent, but for emergencies.
+	held, notice, err := s.handoffs.Hold(ctx, tx, conv)
+	if err != nil {
+		return nil, err
+	}
+	if held && !s.engine.IsEmergency(text) {
+		if notice == "" {
+			return nil, nil
+		}
+		return fixed("held", notice), nil
+	}
 	var st bot.State
 	if len(conv.State) > 0 {
 		if err := json.Unmarshal(conv.State, &st); err != nil {
@@ -312,7 +332,20 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 	if r.Action == bot.ActionOptout {
 		conv.OptOut = true
 	}
-	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect, handoff: r.Handoff}
+	if r.Handoff != "" {
+		h, tell, err := s.handoffs.Start(ctx, tx, conv, r.Handoff, s.engine.TopicOf(st.Slug))
+		if err != nil {
+			return nil, err
+		}
+		if h.Status == store.HandoffCallback {
+			body = tell
+		} else {
+			body += "\n" + tell
+		}
+		rendered = channels.Render(conv.Channel, body)
+		conv.More = rendered.More
+	}
+	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect}
 	for _, h := range r.Fichas {
 		rep.fichas = append(rep.fichas, h.Slug)
 	}

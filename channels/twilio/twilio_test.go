@@ -17,6 +17,8 @@ import (
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/queue"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
@@ -73,7 +75,8 @@ func setup(t *testing.T, opts ...option) *bundle {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	svc, err := twilio.New(cfg, db, engine, nil)
+	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	svc, err := twilio.New(cfg, db, engine, hs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,13 +449,13 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 }
 
 func TestConfiguration(t *testing.T) {
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil); err != twilio.ErrNotConfigured {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil); err == nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil); err == nil {
 		t.Error("no public URL accepted")
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil); err != nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil); err != nil {
 		t.Errorf("development flag: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/chromedp/chromedp"
 )
@@ -86,7 +87,8 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 	if allow {
 		origins = []string{st.host.URL}
 	}
-	srv, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second})
+	srv, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
+		Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/events"
-	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
@@ -50,6 +49,17 @@ type Config struct {
 	StreamMax time.Duration
 	// Mounts add the routes of other surfaces (the Twilio webhooks) to the same server.
 	Mounts []Mount
+	// Handoffs runs the handoff to a person; required.
+	Handoffs Handoffs
+}
+
+// Handoffs is what the chat needs of the handoff service.
+type Handoffs interface {
+	// Start opens a handoff in the transaction and returns what to tell the citizen.
+	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
+	// Hold reports whether a person holds the conversation (the engine stays silent) and
+	// what to tell the citizen, if anything.
+	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
 }
 
 // Mount is a surface with routes of its own.
@@ -71,8 +81,8 @@ type Server struct {
 
 // New builds the server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Engine == nil || cfg.Store == nil {
-		return nil, errors.New("web: Engine and Store are required")
+	if cfg.Engine == nil || cfg.Store == nil || cfg.Handoffs == nil {
+		return nil, errors.New("web: Engine, Store and Handoffs are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -329,43 +339,88 @@ func (s *Server) checkRate(ctx context.Context, convID string) error {
 	return nil
 }
 
-// turn runs the engine on the conversation and saves the turn.
+// turn runs one turn in one transaction: the citizen's message, then either a person's hold
+// (the engine stays silent but for emergencies) or the engine's reply, with a handoff opened
+// when it asks for one; the new state. A changed conversation is ErrConflict.
 func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, providerID string) (messageResponse, error) {
-	var st bot.State
-	if len(conv.State) > 0 {
-		if err := json.Unmarshal(conv.State, &st); err != nil {
-			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
-			st = bot.State{}
+	var resp messageResponse
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.Conversation(ctx, conv.ID)
+		if err != nil {
+			return err
 		}
-	}
-	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
-	out := channels.Render(conv.Channel, r.Text)
-	state, err := json.Marshal(next)
+		if cur.Version != conv.Version {
+			return store.ErrConflict
+		}
+		in := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: text, ProviderID: providerID, Processed: true}
+		if err := tx.InsertMessage(ctx, in); err != nil {
+			return err
+		}
+		out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Processed: true}
+		if providerID != "" {
+			out.ProviderID = providerID + ":reply"
+		}
+		held, notice, err := s.cfg.Handoffs.Hold(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		if held && !s.engine.IsEmergency(text) {
+			resp = messageResponse{Action: ActionHeld, Reply: notice, Aspect: "general", Fichas: []bot.Hit{}, Options: []bot.Option{}}
+			out.Text, out.Action = notice, ActionHeld
+		} else {
+			var st bot.State
+			if len(cur.State) > 0 {
+				if err := json.Unmarshal(cur.State, &st); err != nil {
+					s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
+					st = bot.State{}
+				}
+			}
+			r, next := s.engine.Turn(ctx, st, text, cur.Channel)
+			reply := channels.Render(cur.Channel, r.Text).Text
+			if r.Handoff != "" {
+				h, tell, err := s.cfg.Handoffs.Start(ctx, tx, cur, r.Handoff, s.engine.TopicOf(st.Slug))
+				if err != nil {
+					return err
+				}
+				if h.Status == store.HandoffCallback {
+					reply = tell
+				} else {
+					reply += "\n" + tell
+				}
+			}
+			state, err := json.Marshal(next)
+			if err != nil {
+				return fmt.Errorf("encode state: %w", err)
+			}
+			cur.State = state
+			out.Text, out.Action, out.Aspect, out.Fichas = reply, r.Action, r.Aspect, slugs(r.Fichas)
+			resp = messageResponse{Action: r.Action, Reply: reply, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
+				Handoff: r.Handoff, Emergency: r.Emergency}
+		}
+		if out.Text != "" {
+			if err := tx.InsertMessage(ctx, out); err != nil {
+				return err
+			}
+		}
+		return tx.UpdateConversation(ctx, cur)
+	})
 	if err != nil {
-		return messageResponse{}, fmt.Errorf("encode state: %w", err)
-	}
-	t := &store.Turn{
-		ConversationID: conv.ID, Version: conv.Version, State: state,
-		In:  store.Message{Direction: store.Inbound, Text: text, ProviderID: providerID},
-		Out: store.Message{Direction: store.Outbound, Text: out.Text, Action: r.Action, Aspect: r.Aspect, Fichas: slugs(r.Fichas)},
-	}
-	if providerID != "" {
-		t.Out.ProviderID = providerID + ":reply"
-	}
-	if r.Handoff != "" {
-		t.Handoff = &store.Handoff{Reason: r.Handoff, Priority: handoff.Priority(r.Handoff)}
-	}
-	if err := s.store.SaveTurn(ctx, t); err != nil {
 		return messageResponse{}, err
 	}
-	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", r.Action, "aspect", r.Aspect, "ficha", r.Ficha)
-	return messageResponse{Action: r.Action, Reply: out.Text, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
-		Handoff: r.Handoff, Emergency: r.Emergency}, nil
+	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", resp.Action, "aspect", resp.Aspect)
+	return resp, nil
 }
+
+// ActionHeld marks the reply given while a person holds the conversation.
+const ActionHeld = "held"
 
 // replay answers a retried request with the reply already stored for it.
 func (s *Server) replay(ctx context.Context, providerID string) (messageResponse, error) {
 	m, err := s.store.MessageByProviderID(ctx, providerID+":reply")
+	if errors.Is(err, store.ErrNotFound) {
+		// The turn was held by a person and needed no reply.
+		return messageResponse{Action: ActionHeld, Aspect: "general", Fichas: []bot.Hit{}, Options: []bot.Option{}}, nil
+	}
 	if err != nil {
 		return messageResponse{}, fmt.Errorf("replay %s: %w", providerID, err)
 	}

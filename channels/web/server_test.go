@@ -14,6 +14,8 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
@@ -47,7 +49,7 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db})
+	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

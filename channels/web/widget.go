@@ -43,7 +43,6 @@ func etag(b []byte) string {
 	return `"` + hex.EncodeToString(h[:8]) + `"`
 }
 
-
 func asset(c *gin.Context, body []byte, contentType, csp string) {
 	tag := etag(body)
 	if csp != "" {
@@ -216,4 +215,3 @@ func writeEvent(w http.ResponseWriter, e events.Event) {
 	}
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
 }
-

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+	_ "time/tzdata" // America/Santiago on machines without a zone database
 
 	"github.com/atiende/atiende/channels/twilio"
 )
@@ -18,6 +19,10 @@ type config struct {
 	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
 	Origins     string // ATIENDE_WIDGET_ORIGINS
 	Twilio      twilio.Config
+	Timezone    *time.Location // ATIENDE_TIMEZONE: the call center's hours
+	Holidays    string         // ATIENDE_HOLIDAYS: a file of holidays instead of the bundled list
+	// HandoffTimeout: a handoff nobody takes in this long is abandoned (ATIENDE_HANDOFF_TIMEOUT).
+	HandoffTimeout time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -53,6 +58,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("ATIENDE_TWILIO_SETTLE %q: want a duration such as 1s", v)
 		}
 		c.Twilio.Settle = d
+	}
+	tz := or(getenv("ATIENDE_TIMEZONE"), "America/Santiago")
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return c, fmt.Errorf("ATIENDE_TIMEZONE %q: %w", tz, err)
+	}
+	c.Timezone, c.Holidays, c.HandoffTimeout = loc, getenv("ATIENDE_HOLIDAYS"), 30*time.Minute
+	if v := getenv("ATIENDE_HANDOFF_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("ATIENDE_HANDOFF_TIMEOUT %q: want a duration such as 30m", v)
+		}
+		c.HandoffTimeout = d
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)

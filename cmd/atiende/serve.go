@@ -19,6 +19,8 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/queue"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/gin-gonic/gin"
@@ -109,13 +111,22 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
+	hours, err := callCenterHours(cfg)
+	if err != nil {
+		return err
+	}
+	citizens, consoles := events.NewHub(), events.NewHub()
+	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs,
+		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
 	if cfg.twilioOn() {
-		if tw, err = twilio.New(cfg.Twilio, db, engine, log); err != nil {
+		if tw, err = twilio.New(cfg.Twilio, db, engine, handoffs, log); err != nil {
 			return err
 		}
+		handoffs.SetDeliverer(bot.ChannelSMS, tw)
+		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
 		webCfg.Mounts = append(webCfg.Mounts, tw)
 	} else {
@@ -150,6 +161,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		MaxHeaderBytes:    32 << 10,
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "fichas", len(ix.Fichas()), "data_dir", cfg.DataDir)
+	go sweep(ctx, handoffs, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -168,6 +180,39 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 	}
 	return err
+}
+
+// callCenterHours are the 101 line's hours in ATIENDE_TIMEZONE, closed on the holidays of
+// ATIENDE_HOLIDAYS or the bundled list.
+func callCenterHours(cfg config) (handoff.Hours, error) {
+	data, err := catalogue.FS.ReadFile("holidays.txt")
+	if cfg.Holidays != "" {
+		data, err = os.ReadFile(cfg.Holidays)
+	}
+	if err != nil {
+		return handoff.Hours{}, fmt.Errorf("holidays: %w", err)
+	}
+	days, err := handoff.ParseHolidays(data)
+	if err != nil {
+		return handoff.Hours{}, err
+	}
+	return handoff.DefaultHours(cfg.Timezone, days), nil
+}
+
+// sweep abandons the handoffs nobody took in time, every minute.
+func sweep(ctx context.Context, h *handoff.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := h.Sweep(ctx); err != nil {
+				log.Error("handoff sweep", "error", err.Error())
+			}
+		}
+	}
 }
 
 // twilioOff answers the Twilio webhooks when the channel is not configured: Twilio then

@@ -276,9 +276,9 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now()
 	}
-	res, err := t.q.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at, processed, provider_at, num_media)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, jsonList(m.Fichas),
-		ts(m.CreatedAt), m.Processed, ts(m.ProviderAt), m.NumMedia)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, jsonList(m.Fichas),
+		ts(m.CreatedAt), m.Processed, ts(m.ProviderAt), m.NumMedia, m.AgentID)
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s: %w", m.ProviderID, store.ErrDuplicate)
@@ -289,13 +289,13 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	return nil
 }
 
-const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media`
+const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id`
 
 func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
 	var m store.Message
 	var fichas, created, providerAt string
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &created,
-		&m.Processed, &providerAt, &m.NumMedia); err != nil {
+		&m.Processed, &providerAt, &m.NumMedia, &m.AgentID); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(fichas), &m.Fichas); err != nil {
@@ -374,16 +374,202 @@ func (t *Tx) LastInbound(ctx context.Context, conversationID string) (time.Time,
 
 // InsertHandoff implements store.Tx.
 func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
-	h.CreatedAt = t.now()
+	if h.CreatedAt.IsZero() {
+		h.CreatedAt = t.now()
+	}
 	if h.Status == "" {
 		h.Status = store.HandoffQueued
 	}
-	res, err := t.q.ExecContext(ctx, `INSERT INTO handoffs (conversation_id, reason, priority, status, created_at) VALUES (?, ?, ?, ?, ?)`,
-		h.ConversationID, h.Reason, h.Priority, h.Status, ts(h.CreatedAt))
+	if h.Queue == "" {
+		h.Queue = "general"
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO handoffs (conversation_id, reason, priority, status, created_at, queue, agent_id, assigned_at, closed_at, callback_at, note, notified_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, h.ConversationID, h.Reason, h.Priority, h.Status, ts(h.CreatedAt), h.Queue, h.AgentID,
+		ts(h.AssignedAt), ts(h.ClosedAt), ts(h.CallbackAt), h.Note, ts(h.NotifiedAt))
 	if err != nil {
 		return fmt.Errorf("insert handoff: %w", err)
 	}
 	h.ID, _ = res.LastInsertId()
+	return nil
+}
+
+const handoffCols = `id, conversation_id, reason, priority, status, created_at, queue, agent_id, assigned_at, closed_at, callback_at, note, notified_at`
+
+func scanHandoff(sc interface{ Scan(...any) error }) (store.Handoff, error) {
+	var h store.Handoff
+	var created, assigned, closed, callback, notified string
+	err := sc.Scan(&h.ID, &h.ConversationID, &h.Reason, &h.Priority, &h.Status, &created, &h.Queue, &h.AgentID, &assigned, &closed, &callback, &h.Note, &notified)
+	h.CreatedAt, h.AssignedAt, h.ClosedAt, h.CallbackAt, h.NotifiedAt = parseTS(created), parseTS(assigned), parseTS(closed), parseTS(callback), parseTS(notified)
+	return h, err
+}
+
+func handoffs(ctx context.Context, q reader, query string, args ...any) ([]store.Handoff, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Handoff
+	for rows.Next() {
+		h, err := scanHandoff(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func oneHandoff(ctx context.Context, q reader, what, query string, args ...any) (*store.Handoff, error) {
+	h, err := scanHandoff(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("handoff %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("handoff %s: %w", what, err)
+	}
+	return &h, nil
+}
+
+// Handoff implements store.Tx.
+func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
+	return oneHandoff(ctx, t.q, fmt.Sprint(id), `SELECT `+handoffCols+` FROM handoffs WHERE id = ?`, id)
+}
+
+// OpenHandoff implements store.Tx.
+func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Handoff, error) {
+	return oneHandoff(ctx, t.q, "of "+conversationID, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = ? AND status IN (?, ?, ?)
+		ORDER BY id DESC LIMIT 1`, conversationID, store.HandoffQueued, store.HandoffAssigned, store.HandoffCallback)
+}
+
+// UpdateHandoff implements store.Tx.
+func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE handoffs SET status = ?, queue = ?, agent_id = ?, assigned_at = ?, closed_at = ?, callback_at = ?, note = ?, notified_at = ?
+		WHERE id = ?`, h.Status, h.Queue, h.AgentID, ts(h.AssignedAt), ts(h.ClosedAt), ts(h.CallbackAt), h.Note, ts(h.NotifiedAt), h.ID)
+	if err != nil {
+		return fmt.Errorf("update handoff %d: %w", h.ID, err)
+	}
+	return nil
+}
+
+// HandoffsByStatus implements store.Tx.
+func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]store.Handoff, error) {
+	if len(statuses) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(statuses))
+	for i, st := range statuses {
+		args[i] = st
+	}
+	out, err := handoffs(ctx, t.q, `SELECT `+handoffCols+` FROM handoffs WHERE status IN (?`+strings.Repeat(", ?", len(statuses)-1)+`)
+		ORDER BY priority DESC, created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("handoffs by status: %w", err)
+	}
+	return out, nil
+}
+
+const agentCols = `id, username, name, role, password_hash, created_at`
+
+func scanAgent(sc interface{ Scan(...any) error }) (store.Agent, error) {
+	var a store.Agent
+	var created string
+	err := sc.Scan(&a.ID, &a.Username, &a.Name, &a.Role, &a.PasswordHash, &created)
+	a.CreatedAt = parseTS(created)
+	return a, err
+}
+
+// InsertAgent implements store.Tx.
+func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
+	a.CreatedAt = t.now()
+	if a.Role == "" {
+		a.Role = "agent"
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO agents (username, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.Username, a.Name, a.Role, a.PasswordHash, ts(a.CreatedAt))
+	if err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("agent %s: %w", a.Username, store.ErrDuplicate)
+		}
+		return fmt.Errorf("insert agent: %w", err)
+	}
+	a.ID, _ = res.LastInsertId()
+	return nil
+}
+
+func (t *Tx) agent(ctx context.Context, what, where string, arg any) (*store.Agent, error) {
+	a, err := scanAgent(t.q.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("agent %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", what, err)
+	}
+	return &a, nil
+}
+
+// AgentByUsername implements store.Tx.
+func (t *Tx) AgentByUsername(ctx context.Context, username string) (*store.Agent, error) {
+	return t.agent(ctx, username, "username = ?", username)
+}
+
+// AgentByID implements store.Tx.
+func (t *Tx) AgentByID(ctx context.Context, id int64) (*store.Agent, error) {
+	return t.agent(ctx, fmt.Sprint(id), "id = ?", id)
+}
+
+// Agents implements store.Tx.
+func (t *Tx) Agents(ctx context.Context) ([]store.Agent, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT `+agentCols+` FROM agents ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("agents: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Agent
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("agents: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// InsertSession implements store.Tx.
+func (t *Tx) InsertSession(ctx context.Context, s *store.AgentSession) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO agent_sessions (token_hash, agent_id, csrf, expires_at) VALUES (?, ?, ?, ?)`,
+		s.TokenHash, s.AgentID, s.CSRF, ts(s.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash implements store.Tx.
+func (t *Tx) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*store.AgentSession, error) {
+	var s store.AgentSession
+	var expires string
+	err := t.q.QueryRowContext(ctx, `SELECT token_hash, agent_id, csrf, expires_at FROM agent_sessions WHERE token_hash = ?`, hash).
+		Scan(&s.TokenHash, &s.AgentID, &s.CSRF, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	s.ExpiresAt = parseTS(expires)
+	if !now.Before(s.ExpiresAt) {
+		return nil, fmt.Errorf("session expired: %w", store.ErrNotFound)
+	}
+	return &s, nil
+}
+
+// DeleteSession implements store.Tx.
+func (t *Tx) DeleteSession(ctx context.Context, hash string) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM agent_sessions WHERE token_hash = ?`, hash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
 	return nil
 }
 
@@ -446,22 +632,11 @@ func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]
 
 // Handoffs implements store.Store.
 func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Handoff, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, conversation_id, reason, priority, status, created_at FROM handoffs WHERE conversation_id = ? ORDER BY id`, conversationID)
+	out, err := handoffs(ctx, s.db, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = ? ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("handoffs of %s: %w", conversationID, err)
 	}
-	defer rows.Close()
-	var out []store.Handoff
-	for rows.Next() {
-		var h store.Handoff
-		var created string
-		if err := rows.Scan(&h.ID, &h.ConversationID, &h.Reason, &h.Priority, &h.Status, &created); err != nil {
-			return nil, fmt.Errorf("handoffs of %s: %w", conversationID, err)
-		}
-		h.CreatedAt = parseTS(created)
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 const deliveryCols = `id, message_id, conversation_id, channel, to_address, body, status, coalesce(provider_sid, ''), error_code, error_message,

@@ -380,4 +380,80 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("deliveries: %+v %v", ds, err)
 		}
 	})
+
+	t.Run("HandoffLifecycle", func(t *testing.T) {
+		s := setup(t)
+		for _, id := range []string{"c1", "c2", "c3"} {
+			newConv(t, s, id)
+		}
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			for _, h := range []store.Handoff{
+				{ConversationID: "c1", Reason: "request", Priority: 10, Queue: "salud"},
+				{ConversationID: "c2", Reason: "emergency", Priority: 100, Queue: "salud"},
+				{ConversationID: "c3", Reason: "request", Priority: 10, Status: store.HandoffCallback},
+			} {
+				if err := tx.InsertHandoff(ctx, &h); err != nil {
+					return err
+				}
+			}
+			q, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
+			if err != nil {
+				return err
+			}
+			if len(q) != 2 || q[0].ConversationID != "c2" || q[1].Queue != "salud" {
+				return fmt.Errorf("queue order: %+v", q)
+			}
+			open, err := tx.OpenHandoff(ctx, "c1")
+			if err != nil || !open.Open() {
+				return fmt.Errorf("open handoff: %+v %v", open, err)
+			}
+			a := &store.Agent{Username: "maria", Name: "María José Pérez", PasswordHash: "x"}
+			if err := tx.InsertAgent(ctx, a); err != nil {
+				return err
+			}
+			if err := tx.InsertAgent(ctx, &store.Agent{Username: "maria", Name: "Otra", PasswordHash: "y"}); !errors.Is(err, store.ErrDuplicate) {
+				return fmt.Errorf("duplicate username: %v", err)
+			}
+			at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+			open.Status, open.AgentID, open.AssignedAt = store.HandoffAssigned, a.ID, at
+			if err := tx.UpdateHandoff(ctx, open); err != nil {
+				return err
+			}
+			got, err := tx.Handoff(ctx, open.ID)
+			if err != nil || got.Status != store.HandoffAssigned || got.AgentID != a.ID || !got.AssignedAt.Equal(at) {
+				return fmt.Errorf("after claim: %+v %v", got, err)
+			}
+			got.Status, got.ClosedAt, got.Note = store.HandoffResolved, at.Add(time.Minute), "resuelto"
+			if err := tx.UpdateHandoff(ctx, got); err != nil {
+				return err
+			}
+			if _, err := tx.OpenHandoff(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("a resolved handoff is still open: %v", err)
+			}
+			byName, err := tx.AgentByUsername(ctx, "maria")
+			if err != nil || byName.FirstName() != "María" || byName.Role != "agent" {
+				return fmt.Errorf("agent: %+v %v", byName, err)
+			}
+			sess := &store.AgentSession{TokenHash: "h1", AgentID: a.ID, CSRF: "c", ExpiresAt: at.Add(time.Hour)}
+			if err := tx.InsertSession(ctx, sess); err != nil {
+				return err
+			}
+			if got, err := tx.SessionByTokenHash(ctx, "h1", at); err != nil || got.AgentID != a.ID {
+				return fmt.Errorf("session: %+v %v", got, err)
+			}
+			if _, err := tx.SessionByTokenHash(ctx, "h1", at.Add(2*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("expired session: %v", err)
+			}
+			if err := tx.DeleteSession(ctx, "h1"); err != nil {
+				return err
+			}
+			if _, err := tx.SessionByTokenHash(ctx, "h1", at); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("deleted session: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -35,6 +35,7 @@
     log.appendChild(m); scroll();
   }
   function showBot(r, live) {
+    if (!(r.reply || r.text)) { scroll(); return; }
     var bubble = el("div", "msg bot", r.reply || r.text || "");
     log.appendChild(bubble);
     var f = (r.fichas || [])[0];

@@ -1,0 +1,99 @@
+package handoff
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Hours are the call center's opening hours in its time zone, with holidays closed.
+type Hours struct {
+	Loc      *time.Location
+	Week     [7][2]time.Duration // by weekday: opening and closing, as time since midnight; equal when closed
+	Holidays map[string]bool     // "2026-12-25"
+}
+
+// DefaultHours are the 101 line's: Monday to Thursday 8:00–20:00, Friday 8:00–18:00, in
+// America/Santiago, closed on weekends and holidays.
+func DefaultHours(loc *time.Location, holidays map[string]bool) Hours {
+	h := Hours{Loc: loc, Holidays: holidays}
+	for d := time.Monday; d <= time.Thursday; d++ {
+		h.Week[d] = [2]time.Duration{8 * time.Hour, 20 * time.Hour}
+	}
+	h.Week[time.Friday] = [2]time.Duration{8 * time.Hour, 18 * time.Hour}
+	return h
+}
+
+// AlwaysOpen is a call center that never closes (tests, 24-hour operations).
+func AlwaysOpen() Hours {
+	h := Hours{Loc: time.UTC}
+	for d := range h.Week {
+		h.Week[d] = [2]time.Duration{0, 24 * time.Hour}
+	}
+	return h
+}
+
+// ParseHolidays reads a list of dates YYYY-MM-DD, one a line; "#" starts a comment.
+func ParseHolidays(data []byte) (map[string]bool, error) {
+	out := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(strings.SplitN(sc.Text(), "#", 2)[0])
+		if line == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, line); err != nil {
+			return nil, fmt.Errorf("holidays:%d: %q is not a date YYYY-MM-DD", n, line)
+		}
+		out[line] = true
+	}
+	return out, sc.Err()
+}
+
+func (h Hours) day(t time.Time) (open, close time.Time, ok bool) {
+	t = t.In(h.Loc)
+	if h.Holidays[t.Format(time.DateOnly)] {
+		return time.Time{}, time.Time{}, false
+	}
+	w := h.Week[t.Weekday()]
+	if w[0] >= w[1] {
+		return time.Time{}, time.Time{}, false
+	}
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, h.Loc)
+	return midnight.Add(w[0]), midnight.Add(w[1]), true
+}
+
+// IsOpen reports whether a person can answer at t.
+func (h Hours) IsOpen(t time.Time) bool {
+	open, close, ok := h.day(t)
+	return ok && !t.Before(open) && t.Before(close)
+}
+
+// NextOpen returns when the call center next opens at or after t (t itself when open).
+func (h Hours) NextOpen(t time.Time) time.Time {
+	if h.IsOpen(t) {
+		return t
+	}
+	for i := 0; i < 30; i++ {
+		d := t.In(h.Loc).AddDate(0, 0, i)
+		open, _, ok := h.day(d)
+		if ok && (i > 0 || t.Before(open)) {
+			return open
+		}
+	}
+	return t
+}
+
+var weekdaysES = [...]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
+
+// Describe says a time the way a citizen reads it: "el lunes 30 de noviembre a las 8:00".
+func (h Hours) Describe(t time.Time) string {
+	t = t.In(h.Loc)
+	return fmt.Sprintf("el %s %d de %s a las %d:%02d", weekdaysES[t.Weekday()], t.Day(), monthsES[t.Month()-1], t.Hour(), t.Minute())
+}
+
+var monthsES = [...]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}

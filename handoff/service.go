@@ -1,0 +1,349 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/store"
+)
+
+// Deliverer sends an agent's (or the service's) message on a channel that needs delivery
+// jobs (SMS, WhatsApp), inside the transaction that stores it.
+type Deliverer interface {
+	DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error
+}
+
+// ConsoleTopic is the events topic the agents' consoles listen to.
+const ConsoleTopic = "console"
+
+// Config tunes the service.
+type Config struct {
+	Hours Hours
+	// AbandonAfter: a handoff nobody took in this long (while open) is closed as abandoned,
+	// and the citizen is told (ATIENDE_HANDOFF_TIMEOUT, default 30 minutes).
+	AbandonAfter time.Duration
+	// NotifyEvery: while waiting, the citizen is told their place at most this often.
+	NotifyEvery time.Duration
+	// AvgHandle is how long an agent takes with a conversation, for the expected wait.
+	AvgHandle time.Duration
+	Now       func() time.Time
+}
+
+// Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback.
+type Service struct {
+	store      store.Store
+	cfg        Config
+	citizens   *events.Hub // the citizens' streams (web widget)
+	console    *events.Hub // the agents' consoles
+	deliverers map[string]Deliverer
+	log        *slog.Logger
+}
+
+// Errors of the agent actions.
+var (
+	ErrTaken      = errors.New("another agent has this conversation")
+	ErrNotOpen    = errors.New("this handoff is closed")
+	ErrNotYours   = errors.New("this conversation is assigned to another agent")
+	ErrEmptyReply = errors.New("empty reply")
+)
+
+// New returns the service. citizens carries agent messages to web widgets; console carries
+// queue changes to the agents' consoles.
+func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Logger) *Service {
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.AbandonAfter <= 0 {
+		cfg.AbandonAfter = 30 * time.Minute
+	}
+	if cfg.NotifyEvery <= 0 {
+		cfg.NotifyEvery = 3 * time.Minute
+	}
+	if cfg.AvgHandle <= 0 {
+		cfg.AvgHandle = 4 * time.Minute
+	}
+	if cfg.Hours.Loc == nil {
+		cfg.Hours = DefaultHours(time.UTC, nil)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: map[string]Deliverer{}, log: log}
+}
+
+// SetDeliverer registers how a channel's messages are delivered.
+func (s *Service) SetDeliverer(channel string, d Deliverer) { s.deliverers[channel] = d }
+
+// Hours returns the call center's hours.
+func (s *Service) Hours() Hours { return s.cfg.Hours }
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// Start opens a handoff for the conversation, in the caller's transaction, and returns what
+// to tell the citizen besides the engine's words: the place in the queue and the expected
+// wait, or, out of hours, when a person will answer. A conversation already waiting keeps
+// its handoff.
+func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error) {
+	if h, err := tx.OpenHandoff(ctx, conv.ID); err == nil {
+		return h, s.waitingText(ctx, tx, h), nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, "", err
+	}
+	now := s.now()
+	h := &store.Handoff{ConversationID: conv.ID, Reason: reason, Priority: Priority(reason), Queue: QueueFor(topic), NotifiedAt: now, CreatedAt: now}
+	if reason == bot.ReasonEmergency {
+		h.Queue = "general"
+	}
+	if !s.cfg.Hours.IsOpen(now) && reason != bot.ReasonEmergency {
+		h.Status, h.CallbackAt = store.HandoffCallback, s.cfg.Hours.NextOpen(now)
+	}
+	if err := tx.InsertHandoff(ctx, h); err != nil {
+		return nil, "", err
+	}
+	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: h.Status})
+	return h, s.waitingText(ctx, tx, h), nil
+}
+
+// waitingText tells the citizen where they stand.
+func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff) string {
+	switch h.Status {
+	case store.HandoffCallback:
+		return fmt.Sprintf("Nuestro equipo atiende de lunes a jueves de 8:00 a 20:00 y los viernes de 8:00 a 18:00. Una persona le responderá por este mismo medio %s. Puede dejar su consulta escrita aquí.",
+			s.cfg.Hours.Describe(h.CallbackAt))
+	case store.HandoffAssigned:
+		return "Una persona de nuestro equipo ya tiene su conversación y le responderá por aquí."
+	}
+	place := s.place(ctx, tx, h)
+	wait := time.Duration(place) * s.cfg.AvgHandle
+	return fmt.Sprintf("Está en el lugar %d de la fila; la espera estimada es de unos %d minutos. Puede seguir escribiendo: la persona verá sus mensajes.",
+		place, max(1, int(wait.Minutes())))
+}
+
+// place is the handoff's position among the queued ones it waits behind (1 = next).
+func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int {
+	queued, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
+	if err != nil {
+		return 1
+	}
+	for i, q := range queued {
+		if q.ID == h.ID {
+			return i + 1
+		}
+	}
+	return len(queued) + 1
+}
+
+// Hold decides, in the caller's transaction, whether a person holds the conversation. When
+// one does, the engine stays silent; the reply, if not empty, is what the citizen is told
+// (their place, at most every NotifyEvery). The caller has stored the citizen's message.
+func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error) {
+	h, err := tx.OpenHandoff(ctx, conv.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	s.console.Publish(ConsoleTopic, events.Event{Type: "citizen", Text: conv.ID})
+	if h.Status == store.HandoffAssigned {
+		return true, "", nil
+	}
+	now := s.now()
+	if now.Sub(h.NotifiedAt) < s.cfg.NotifyEvery {
+		return true, "", nil
+	}
+	h.NotifiedAt = now
+	if err := tx.UpdateHandoff(ctx, h); err != nil {
+		return false, "", err
+	}
+	return true, s.waitingText(ctx, tx, h), nil
+}
+
+// Claim gives a queued handoff to the agent.
+func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error {
+	var convID string
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.Handoff(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case h.Status == store.HandoffAssigned && h.AgentID == agent.ID:
+			return nil
+		case h.Status == store.HandoffAssigned:
+			return ErrTaken
+		case !h.Open():
+			return ErrNotOpen
+		}
+		h.Status, h.AgentID, h.AssignedAt = store.HandoffAssigned, agent.ID, s.now()
+		convID = h.ConversationID
+		return tx.UpdateHandoff(ctx, h)
+	})
+	if err != nil {
+		return fmt.Errorf("claim handoff %d: %w", id, err)
+	}
+	if convID != "" {
+		s.citizens.Publish(convID, events.Event{Type: "handoff", Status: store.HandoffAssigned, Name: agent.FirstName()})
+		s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffAssigned})
+	}
+	return nil
+}
+
+// Reply sends the agent's words to the citizen on their channel.
+func (s *Service) Reply(ctx context.Context, agent *store.Agent, id int64, text string) error {
+	if len([]rune(text)) == 0 {
+		return ErrEmptyReply
+	}
+	var m *store.Message
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.Handoff(ctx, id)
+		if err != nil {
+			return err
+		}
+		if h.Status != store.HandoffAssigned {
+			return ErrNotOpen
+		}
+		if h.AgentID != agent.ID && agent.Role != "supervisor" {
+			return ErrNotYours
+		}
+		conv, err := tx.Conversation(ctx, h.ConversationID)
+		if err != nil {
+			return err
+		}
+		m, err = s.send(ctx, tx, conv, text, ActionAgent, agent.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reply to handoff %d: %w", id, err)
+	}
+	s.citizens.Publish(m.ConversationID, events.Event{ID: m.ID, Type: "message", From: "agent", Name: agent.FirstName(), Text: text})
+	return nil
+}
+
+// ActionAgent marks messages agents write; ActionNotice, the service's own.
+const (
+	ActionAgent  = "agent"
+	ActionNotice = "handoff_notice"
+)
+
+// send stores an outbound message and, on channels that need it, its delivery.
+func (s *Service) send(ctx context.Context, tx store.Tx, conv *store.Conversation, text, action string, agentID int64) (*store.Message, error) {
+	m := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: action, Processed: true, AgentID: agentID}
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		return nil, err
+	}
+	if d := s.deliverers[conv.Channel]; d != nil {
+		if err := d.DeliverTx(ctx, tx, conv, m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Transfer puts the handoff back in the queue, in another queue.
+func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
+	if !KnownQueue(queue) {
+		return fmt.Errorf("transfer handoff %d: unknown queue %q", id, queue)
+	}
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.Handoff(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !h.Open() {
+			return ErrNotOpen
+		}
+		h.Status, h.Queue, h.AgentID, h.AssignedAt = store.HandoffQueued, queue, 0, time.Time{}
+		return tx.UpdateHandoff(ctx, h)
+	})
+	if err != nil {
+		return fmt.Errorf("transfer handoff %d: %w", id, err)
+	}
+	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffQueued})
+	return nil
+}
+
+// Resolve closes the handoff with the agent's note; the assistant answers again, and the
+// citizen is told so.
+func (s *Service) Resolve(ctx context.Context, agent *store.Agent, id int64, note string) error {
+	return s.close(ctx, id, store.HandoffResolved, note,
+		"La persona que le atendió cerró la conversación. Si necesita algo más, escríbame: el asistente vuelve a responderle.")
+}
+
+func (s *Service) close(ctx context.Context, id int64, status, note, tell string) error {
+	var m *store.Message
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.Handoff(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !h.Open() {
+			return ErrNotOpen
+		}
+		h.Status, h.ClosedAt, h.Note = status, s.now(), note
+		if err := tx.UpdateHandoff(ctx, h); err != nil {
+			return err
+		}
+		conv, err := tx.Conversation(ctx, h.ConversationID)
+		if err != nil {
+			return err
+		}
+		m, err = s.send(ctx, tx, conv, tell, ActionNotice, 0)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s handoff %d: %w", status, id, err)
+	}
+	s.citizens.Publish(m.ConversationID, events.Event{ID: m.ID, Type: "handoff", Status: status, Text: tell})
+	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: status})
+	return nil
+}
+
+// Sweep abandons the handoffs nobody took in time, and moves callbacks whose time came into
+// the queue. The server runs it every minute.
+func (s *Service) Sweep(ctx context.Context) error {
+	var abandon []int64
+	now := s.now()
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		hs, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			switch {
+			case h.Status == store.HandoffCallback && !now.Before(h.CallbackAt):
+				h.Status = store.HandoffQueued
+				if err := tx.UpdateHandoff(ctx, &h); err != nil {
+					return err
+				}
+			case h.Status == store.HandoffQueued && s.cfg.Hours.IsOpen(now) && now.Sub(maxTime(h.CreatedAt, h.CallbackAt)) > s.cfg.AbandonAfter:
+				abandon = append(abandon, h.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range abandon {
+		err := s.close(ctx, id, store.HandoffAbandoned, "",
+			"Lo sentimos: no alcanzamos a atenderle a tiempo. Puede escribirnos de nuevo o llamar al 101. El asistente vuelve a responderle.")
+		if err != nil && !errors.Is(err, ErrNotOpen) {
+			return err
+		}
+		s.log.Warn("handoff abandoned: nobody took it in time", "handoff", id)
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

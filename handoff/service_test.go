@@ -1,0 +1,208 @@
+package handoff_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T, at time.Time) (*handoff.Service, *sqlite.DB, *clock, *events.Hub) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	loc, _ := time.LoadLocation("America/Santiago")
+	holidays, _ := handoff.ParseHolidays([]byte("2026-12-25 # Navidad\n"))
+	c := &clock{t: at}
+	citizens := events.NewHub()
+	s := handoff.New(db, handoff.Config{Hours: handoff.DefaultHours(loc, holidays), Now: c.now, AbandonAfter: 20 * time.Minute}, citizens, events.NewHub(), nil)
+	return s, db, c, citizens
+}
+
+func start(t *testing.T, s *handoff.Service, db *sqlite.DB, id, reason string) (*store.Handoff, string) {
+	t.Helper()
+	var h *store.Handoff
+	var tell string
+	err := db.Tx(context.Background(), func(tx store.Tx) error {
+		c := &store.Conversation{ID: id, Channel: "web"}
+		if err := tx.CreateConversation(context.Background(), c); err != nil {
+			return err
+		}
+		var err error
+		h, tell, err = s.Start(context.Background(), tx, c, reason, "pensiones")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, tell
+}
+
+func TestHoursAndHolidays(t *testing.T) {
+	loc, _ := time.LoadLocation("America/Santiago")
+	holidays, err := handoff.ParseHolidays([]byte("# x\n2026-12-25  # Navidad\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handoff.DefaultHours(loc, holidays)
+	at := func(s string) time.Time { v, _ := time.ParseInLocation("2006-01-02 15:04", s, loc); return v }
+	for s, open := range map[string]bool{
+		"2026-11-26 10:00": true,  // Thursday
+		"2026-11-26 20:30": false, // Thursday night
+		"2026-11-27 17:59": true,  // Friday
+		"2026-11-27 18:00": false, // Friday closes at 18
+		"2026-11-28 10:00": false, // Saturday
+		"2026-12-25 10:00": false, // Christmas, a Friday
+	} {
+		if got := h.IsOpen(at(s)); got != open {
+			t.Errorf("%s open = %v", s, got)
+		}
+	}
+	if next := h.NextOpen(at("2026-11-27 19:00")); !next.Equal(at("2026-11-30 08:00")) {
+		t.Errorf("next open after Friday evening: %v", next)
+	}
+	if d := h.Describe(at("2026-11-30 08:00")); d != "el lunes 30 de noviembre a las 8:00" {
+		t.Errorf("describe: %q", d)
+	}
+	if _, err := handoff.ParseHolidays([]byte("2026-13-40\n")); err == nil {
+		t.Error("a bad date was accepted")
+	}
+}
+
+func TestOutOfHoursIsACallback(t *testing.T) {
+	loc, _ := time.LoadLocation("America/Santiago")
+	saturday := time.Date(2026, 11, 28, 11, 0, 0, 0, loc)
+	s2, db2, _, _ := setup(t, saturday)
+	h, tell := start(t, s2, db2, "c1", bot.ReasonRequest)
+	if h.Status != store.HandoffCallback || !strings.Contains(tell, "el lunes 30 de noviembre a las 8:00") {
+		t.Errorf("out of hours: %s %q", h.Status, tell)
+	}
+	// Emergencies are queued whatever the hour.
+	e, _ := start(t, s2, db2, "c2", bot.ReasonEmergency)
+	if e.Status != store.HandoffQueued || e.Priority != handoff.PriorityEmergency {
+		t.Errorf("emergency out of hours: %+v", e)
+	}
+}
+
+func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
+	loc, _ := time.LoadLocation("America/Santiago")
+	thursday := time.Date(2026, 11, 26, 10, 0, 0, 0, loc)
+	s, db, c, citizens := setup(t, thursday)
+	ctx := context.Background()
+	h1, tell := start(t, s, db, "c1", bot.ReasonRequest)
+	if h1.Status != store.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1") {
+		t.Errorf("first: %+v %q", h1, tell)
+	}
+	_, tell = start(t, s, db, "c2", bot.ReasonRequest)
+	if !strings.Contains(tell, "lugar 2") {
+		t.Errorf("second: %q", tell)
+	}
+	// While queued, the citizen's messages are held; the place is told at most every 3 minutes.
+	hold := func(id string) (bool, string) {
+		var held bool
+		var notice string
+		db.Tx(ctx, func(tx store.Tx) error {
+			conv, _ := tx.Conversation(ctx, id)
+			var err error
+			held, notice, err = s.Hold(ctx, tx, conv)
+			return err
+		})
+		return held, notice
+	}
+	if held, notice := hold("c1"); !held || notice != "" {
+		t.Errorf("right after starting: %v %q", held, notice)
+	}
+	c.t = c.t.Add(4 * time.Minute)
+	if held, notice := hold("c1"); !held || !strings.Contains(notice, "lugar 1") {
+		t.Errorf("four minutes later: %v %q", held, notice)
+	}
+	var agent store.Agent
+	db.Tx(ctx, func(tx store.Tx) error {
+		agent = store.Agent{Username: "maria", Name: "María Pérez", PasswordHash: "x"}
+		return tx.InsertAgent(ctx, &agent)
+	})
+	sub, cancel := citizens.Subscribe("c1")
+	defer cancel()
+	if err := s.Claim(ctx, &agent, h1.ID); err != nil {
+		t.Fatal(err)
+	}
+	other := store.Agent{ID: 99, Name: "Otro"}
+	if err := s.Claim(ctx, &other, h1.ID); err == nil {
+		t.Error("a second agent claimed an assigned handoff")
+	}
+	if err := s.Reply(ctx, &agent, h1.ID, "Hola, soy María."); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reply(ctx, &other, h1.ID, "Intruso"); err == nil {
+		t.Error("another agent replied")
+	}
+	got := map[string]bool{}
+	for range 2 {
+		select {
+		case e := <-sub:
+			got[e.Type+":"+e.Name] = true
+		case <-time.After(time.Second):
+			t.Fatal("no event for the citizen")
+		}
+	}
+	if !got["handoff:María"] || !got["message:María"] {
+		t.Errorf("citizen events: %v", got)
+	}
+	if held, _ := hold("c1"); !held {
+		t.Error("an assigned conversation is not held")
+	}
+	if err := s.Resolve(ctx, &agent, h1.ID, "Se explicó la PGU"); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := hold("c1"); held {
+		t.Error("a resolved conversation is still held")
+	}
+	msgs, _ := db.Messages(ctx, "c1", 0)
+	if len(msgs) != 2 || msgs[0].Action != handoff.ActionAgent || msgs[0].AgentID != agent.ID || !strings.Contains(msgs[1].Text, "vuelve a responder") {
+		t.Errorf("messages: %+v", msgs)
+	}
+	// Transfer, then nobody takes it: abandoned after 20 minutes, and the citizen is told.
+	var h2 int64
+	db.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.OpenHandoff(ctx, "c2")
+		h2 = h.ID
+		return err
+	})
+	if err := s.Transfer(ctx, h2, "salud"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transfer(ctx, h2, "nada"); err == nil {
+		t.Error("transfer to an unknown queue")
+	}
+	c.t = c.t.Add(25 * time.Minute)
+	if err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs, _ := db.Handoffs(ctx, "c2")
+	if hs[0].Status != store.HandoffAbandoned || hs[0].Queue != "salud" {
+		t.Errorf("after the sweep: %+v", hs[0])
+	}
+}
+
+func TestRUTs(t *testing.T) {
+	if got := handoff.FindRUTs("mi rut es 12.345.678-5 y el de mi hijo 11111111-1, no 12.345.678-9"); strings.Join(got, ",") != "12.345.678-5,11.111.111-1" {
+		t.Errorf("FindRUTs = %v", got)
+	}
+	if got := handoff.MaskRUTs("rut 12.345.678-5"); got != "rut **.***.678-5" {
+		t.Errorf("MaskRUTs = %q", got)
+	}
+}
