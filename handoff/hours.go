@@ -26,6 +26,34 @@ func DefaultHours(loc *time.Location, holidays map[string]bool) Hours {
 	return h
 }
 
+// ParseWeek reads opening hours written as "1-4 08:00-20:00, 5 08:00-18:00": days of the
+// week (1 Monday … 7 Sunday), single or ranges, with their opening and closing times.
+// Days not named are closed.
+func ParseWeek(spec string) ([7][2]time.Duration, error) {
+	var week [7][2]time.Duration
+	for _, part := range strings.Split(spec, ",") {
+		f := strings.Fields(part)
+		if len(f) != 2 {
+			return week, fmt.Errorf("hours %q: want DAYS HH:MM-HH:MM", strings.TrimSpace(part))
+		}
+		var d1, d2 int
+		if n, _ := fmt.Sscanf(f[0], "%d-%d", &d1, &d2); n == 1 {
+			d2 = d1
+		} else if n != 2 {
+			return week, fmt.Errorf("hours %q: days must be 1-7 or a range such as 1-4", f[0])
+		}
+		var h1, m1, h2, m2 int
+		if n, _ := fmt.Sscanf(f[1], "%d:%d-%d:%d", &h1, &m1, &h2, &m2); n != 4 || d1 < 1 || d2 > 7 || d1 > d2 ||
+			h1*60+m1 >= h2*60+m2 || h2*60+m2 > 24*60 || m1 > 59 || m2 > 59 {
+			return week, fmt.Errorf("hours %q: want days 1-7 and HH:MM-HH:MM with opening before closing", strings.TrimSpace(part))
+		}
+		for d := d1; d <= d2; d++ {
+			week[d%7] = [2]time.Duration{time.Duration(h1)*time.Hour + time.Duration(m1)*time.Minute, time.Duration(h2)*time.Hour + time.Duration(m2)*time.Minute}
+		}
+	}
+	return week, nil
+}
+
 // AlwaysOpen is a call center that never closes (tests, 24-hour operations).
 func AlwaysOpen() Hours {
 	h := Hours{Loc: time.UTC}

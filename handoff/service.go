@@ -120,7 +120,7 @@ func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff
 	}
 	place := s.place(ctx, tx, h)
 	wait := time.Duration(place) * s.cfg.AvgHandle
-	return fmt.Sprintf("Está en el lugar %d de la fila; la espera estimada es de unos %d minutos. Puede seguir escribiendo: la persona verá sus mensajes.",
+	return fmt.Sprintf("Está en el lugar %d de la fila (espera aprox. %d min). Puede seguir escribiendo: la persona verá sus mensajes.",
 		place, max(1, int(wait.Minutes())))
 }
 

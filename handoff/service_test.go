@@ -104,7 +104,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	s, db, c, citizens := setup(t, thursday)
 	ctx := context.Background()
 	h1, tell := start(t, s, db, "c1", bot.ReasonRequest)
-	if h1.Status != store.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1") {
+	if h1.Status != store.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1 ") {
 		t.Errorf("first: %+v %q", h1, tell)
 	}
 	_, tell = start(t, s, db, "c2", bot.ReasonRequest)
@@ -204,5 +204,21 @@ func TestRUTs(t *testing.T) {
 	}
 	if got := handoff.MaskRUTs("rut 12.345.678-5"); got != "rut **.***.678-5" {
 		t.Errorf("MaskRUTs = %q", got)
+	}
+}
+
+func TestParseWeek(t *testing.T) {
+	w, err := handoff.ParseWeek("1-4 08:00-20:00, 5 08:00-18:00, 7 10:00-12:30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w[time.Monday][1] != 20*time.Hour || w[time.Friday][1] != 18*time.Hour || w[time.Saturday][0] != w[time.Saturday][1] ||
+		w[time.Sunday][1] != 12*time.Hour+30*time.Minute {
+		t.Errorf("week %v", w)
+	}
+	for _, bad := range []string{"lunes 8-20", "1-4 20:00-08:00", "0 08:00-10:00", "1-9 08:00-10:00", "1 08:00-25:00"} {
+		if _, err := handoff.ParseWeek(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -342,8 +342,18 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 		} else {
 			body += "\n" + tell
 		}
+		// What happens next is said whole, not held behind MAS.
 		rendered = channels.Render(conv.Channel, body)
-		conv.More = rendered.More
+		if len(rendered.More) > 0 {
+			rendered = channels.Rendered{Text: rendered.Text}
+			if conv.Channel == bot.ChannelSMS {
+				rendered.Text = channels.GSMText(body)
+				rendered.Segments, rendered.Encoding = channels.Segments(rendered.Text)
+			} else {
+				rendered.Text = body
+			}
+		}
+		conv.More = nil
 	}
 	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect}
 	for _, h := range r.Fichas {

@@ -21,6 +21,7 @@ type config struct {
 	Twilio      twilio.Config
 	Timezone    *time.Location // ATIENDE_TIMEZONE: the call center's hours
 	Holidays    string         // ATIENDE_HOLIDAYS: a file of holidays instead of the bundled list
+	Hours       string         // ATIENDE_HOURS: "1-4 08:00-20:00, 5 08:00-18:00" (the 101 line's by default)
 	// HandoffTimeout: a handoff nobody takes in this long is abandoned (ATIENDE_HANDOFF_TIMEOUT).
 	HandoffTimeout time.Duration
 }
@@ -64,7 +65,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("ATIENDE_TIMEZONE %q: %w", tz, err)
 	}
-	c.Timezone, c.Holidays, c.HandoffTimeout = loc, getenv("ATIENDE_HOLIDAYS"), 30*time.Minute
+	c.Timezone, c.Holidays, c.Hours, c.HandoffTimeout = loc, getenv("ATIENDE_HOLIDAYS"), getenv("ATIENDE_HOURS"), 30*time.Minute
 	if v := getenv("ATIENDE_HANDOFF_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -21,9 +21,15 @@ import (
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
 	t.Helper()
+	return runCmdIn(t, env, "", args...)
+}
+
+// runCmdIn runs the command with stdin.
+func runCmdIn(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	err := run(context.Background(), args, getenv, strings.NewReader(""), &out, &errOut)
+	err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
 	return out.String() + errOut.String(), err
 }
 

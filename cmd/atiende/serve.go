@@ -21,6 +21,7 @@ import (
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/handoff/console"
 	"github.com/atiende/atiende/queue"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/gin-gonic/gin"
@@ -117,7 +118,11 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	citizens, consoles := events.NewHub(), events.NewHub()
 	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs,
+	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Logger: log.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents},
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
@@ -196,7 +201,13 @@ func callCenterHours(cfg config) (handoff.Hours, error) {
 	if err != nil {
 		return handoff.Hours{}, err
 	}
-	return handoff.DefaultHours(cfg.Timezone, days), nil
+	hours := handoff.DefaultHours(cfg.Timezone, days)
+	if cfg.Hours != "" {
+		if hours.Week, err = handoff.ParseWeek(cfg.Hours); err != nil {
+			return handoff.Hours{}, fmt.Errorf("ATIENDE_HOURS: %w", err)
+		}
+	}
+	return hours, nil
 }
 
 // sweep abandons the handoffs nobody took in time, every minute.

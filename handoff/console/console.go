@@ -1,0 +1,592 @@
+// Package console is the agents' console at /agent: sign-in, the live queue, a
+// conversation with its handoff packet, replies that reach the citizen's channel, ready
+// answers from fichas, transfer, resolve, and a supervisor's page. Pages are rendered on the
+// server with html/template, so everything a citizen wrote is shown as text.
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+)
+
+//go:embed templates/*.html
+var templatesFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Catalogue is what the console needs to offer fichas as ready answers.
+type Catalogue interface {
+	Find(q retrieval.Query, k int) retrieval.Found
+	Ficha(slug string) (*retrieval.Ficha, bool)
+}
+
+// Config is what the console needs.
+type Config struct {
+	Store     store.Store
+	Handoffs  *handoff.Service
+	Catalogue Catalogue
+	Console   *events.Hub // queue changes (handoff.ConsoleTopic)
+	Logger    *slog.Logger
+	// SessionTTL is how long a sign-in lasts (default 12 hours).
+	SessionTTL time.Duration
+	Now        func() time.Time
+}
+
+// Console serves /agent.
+type Console struct {
+	cfg   Config
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// New parses the pages and returns the console.
+func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil || cfg.Handoffs == nil || cfg.Catalogue == nil || cfg.Console == nil {
+		return nil, errors.New("console: Store, Handoffs, Catalogue and Console are required")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger}
+	for _, name := range []string{"login", "queue", "handoff", "supervisor"} {
+		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console: %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	return c, nil
+}
+
+// Routes lists the console's routes.
+func (c *Console) Routes(r gin.IRouter) {
+	static, _ := fs.Sub(staticFS, "static")
+	g := r.Group("/agent", c.headers)
+	g.StaticFS("/static", http.FS(static))
+	g.GET("/login", c.loginPage)
+	g.POST("/login", c.login)
+	a := g.Group("", c.signedIn)
+	a.POST("/logout", c.checkCSRF, c.logout)
+	a.GET("", c.queue)
+	a.GET("/events", c.events)
+	a.GET("/h/:id", c.handoffPage)
+	a.POST("/h/:id/claim", c.checkCSRF, c.claim)
+	a.POST("/h/:id/reply", c.checkCSRF, c.reply)
+	a.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
+	a.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
+	a.GET("/supervisor", c.supervisor)
+}
+
+func (c *Console) headers(g *gin.Context) {
+	h := g.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	g.Next()
+}
+
+const cookieName = "atiende_agent"
+
+func hash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+func random() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// secure reports whether the request came over TLS (directly or through a proxy that says
+// so): the session cookie is then Secure.
+func secure(g *gin.Context) bool {
+	return g.Request.TLS != nil || strings.EqualFold(g.GetHeader("X-Forwarded-Proto"), "https")
+}
+
+type page struct {
+	Title string
+	Agent *store.Agent
+	CSRF  string
+	Flash string
+}
+
+func (c *Console) render(g *gin.Context, status int, name string, data any) {
+	g.Header("Content-Type", "text/html; charset=utf-8")
+	g.Status(status)
+	if err := c.pages[name].ExecuteTemplate(g.Writer, name+".html", data); err != nil {
+		c.log.Error("console page", "page", name, "error", err.Error())
+	}
+}
+
+func (c *Console) loginPage(g *gin.Context) {
+	c.render(g, http.StatusOK, "login", page{Title: "Ingresar"})
+}
+
+func (c *Console) login(g *gin.Context) {
+	ctx := g.Request.Context()
+	user := strings.TrimSpace(g.PostForm("username"))
+	pass := g.PostForm("password")
+	var agent *store.Agent
+	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		agent, err = tx.AgentByUsername(ctx, user)
+		return err
+	})
+	if err != nil || bcrypt.CompareHashAndPassword([]byte(agent.PasswordHash), []byte(pass)) != nil {
+		c.log.Warn("console sign-in refused", "username", user)
+		c.render(g, http.StatusUnauthorized, "login", page{Title: "Ingresar", Flash: "Usuario o contraseña incorrectos."})
+		return
+	}
+	token := random()
+	sess := &store.AgentSession{TokenHash: hash(token), AgentID: agent.ID, CSRF: random(), ExpiresAt: c.cfg.Now().Add(c.cfg.SessionTTL)}
+	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.InsertSession(ctx, sess) }); err != nil {
+		c.fail(g, err)
+		return
+	}
+	http.SetCookie(g.Writer, &http.Cookie{Name: cookieName, Value: token, Path: "/agent", HttpOnly: true, Secure: secure(g),
+		SameSite: http.SameSiteStrictMode, MaxAge: int(c.cfg.SessionTTL.Seconds())})
+	c.log.Info("console sign-in", "agent", agent.ID)
+	g.Redirect(http.StatusSeeOther, "/agent")
+}
+
+func (c *Console) fail(g *gin.Context, err error) {
+	c.log.Error("console", "path", g.Request.URL.Path, "error", err.Error())
+	g.AbortWithStatus(http.StatusInternalServerError)
+}
+
+// signedIn loads the session's agent, or sends to the sign-in page.
+func (c *Console) signedIn(g *gin.Context) {
+	ctx := g.Request.Context()
+	ck, err := g.Request.Cookie(cookieName)
+	var sess *store.AgentSession
+	var agent *store.Agent
+	if err == nil {
+		err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			if sess, err = tx.SessionByTokenHash(ctx, hash(ck.Value), c.cfg.Now()); err != nil {
+				return err
+			}
+			agent, err = tx.AgentByID(ctx, sess.AgentID)
+			return err
+		})
+	}
+	if err != nil {
+		if g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events" {
+			g.Redirect(http.StatusSeeOther, "/agent/login")
+		} else {
+			g.String(http.StatusUnauthorized, "Inicie sesión de nuevo.")
+		}
+		g.Abort()
+		return
+	}
+	g.Set("agent", agent)
+	g.Set("session", sess)
+	g.Next()
+}
+
+// checkCSRF requires the session's token in the form, and a same-origin Origin when the
+// browser sends one.
+func (c *Console) checkCSRF(g *gin.Context) {
+	sess := g.MustGet("session").(*store.AgentSession)
+	if o := g.GetHeader("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != g.Request.Host {
+			g.AbortWithStatus(http.StatusForbidden)
+			return
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(g.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
+		c.log.Warn("console request without a valid CSRF token", "path", g.Request.URL.Path)
+		g.AbortWithStatus(http.StatusForbidden)
+		return
+	}
+	g.Next()
+}
+
+func (c *Console) base(g *gin.Context, title string) page {
+	return page{Title: title, Agent: g.MustGet("agent").(*store.Agent), CSRF: g.MustGet("session").(*store.AgentSession).CSRF, Flash: g.Query("msg")}
+}
+
+func (c *Console) logout(g *gin.Context) {
+	ctx := g.Request.Context()
+	if ck, err := g.Request.Cookie(cookieName); err == nil {
+		_ = c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, hash(ck.Value)) })
+	}
+	http.SetCookie(g.Writer, &http.Cookie{Name: cookieName, Value: "", Path: "/agent", MaxAge: -1, HttpOnly: true, Secure: secure(g), SameSite: http.SameSiteStrictMode})
+	g.Redirect(http.StatusSeeOther, "/agent/login")
+}
+
+// row is a handoff as the queue lists it.
+type row struct {
+	ID        int64
+	Channel   string
+	Reason    string
+	QueueName string
+	Status    string
+	Priority  int
+	Waiting   string
+}
+
+func since(now, t time.Time) string {
+	d := now.Sub(t).Round(time.Minute)
+	if d < time.Minute {
+		return "menos de 1 min"
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
+func (c *Console) rows(ctx context.Context, tx store.Tx, hs []store.Handoff) []row {
+	now := c.cfg.Now()
+	var out []row
+	for _, h := range hs {
+		r := row{ID: h.ID, Reason: reasonES[h.Reason], QueueName: handoff.QueueName(h.Queue), Status: statusES[h.Status], Priority: h.Priority, Waiting: since(now, h.CreatedAt)}
+		if conv, err := tx.Conversation(ctx, h.ConversationID); err == nil {
+			r.Channel = conv.Channel
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+var reasonES = map[string]string{
+	"request": "pidió una persona", "repeated_failure": "el asistente no pudo responder", "personal_case": "caso personal",
+	"frustration": "molestia", "emergency": "EMERGENCIA",
+}
+
+var statusES = map[string]string{
+	store.HandoffQueued: "en espera", store.HandoffAssigned: "atendiendo", store.HandoffCallback: "devolver llamado",
+	store.HandoffResolved: "resuelta", store.HandoffAbandoned: "abandonada",
+}
+
+func (c *Console) queue(g *gin.Context) {
+	ctx := g.Request.Context()
+	agent := g.MustGet("agent").(*store.Agent)
+	data := struct {
+		page
+		Waiting, Mine []row
+	}{page: c.base(g, "Fila")}
+	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		waiting, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		if err != nil {
+			return err
+		}
+		assigned, err := tx.HandoffsByStatus(ctx, store.HandoffAssigned)
+		if err != nil {
+			return err
+		}
+		var mine []store.Handoff
+		for _, h := range assigned {
+			if h.AgentID == agent.ID {
+				mine = append(mine, h)
+			}
+		}
+		data.Waiting, data.Mine = c.rows(ctx, tx, waiting), c.rows(ctx, tx, mine)
+		return nil
+	})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "queue", data)
+}
+
+type fichaLink struct{ Title, URL string }
+
+type section struct{ Name, Text string }
+
+type found struct {
+	Title, URL string
+	Sections   []section
+}
+
+func (c *Console) handoffPage(g *gin.Context) {
+	ctx := g.Request.Context()
+	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
+	if err != nil {
+		g.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	agent := g.MustGet("agent").(*store.Agent)
+	data := struct {
+		page
+		H         *store.Handoff
+		P         handoff.Packet
+		Reason    string
+		QueueName string
+		Waiting   string
+		Window    string
+		Status    string
+		Fichas    []fichaLink
+		Mine      bool
+		Q         string
+		Found     []found
+		Queues    []handoff.Queue
+	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Queues: handoff.Queues}
+	err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		h, err := tx.Handoff(ctx, id)
+		if err != nil {
+			return err
+		}
+		data.H = h
+		data.Mine = h.AgentID == agent.ID
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		g.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	conv, err := c.cfg.Store.Conversation(ctx, data.H.ConversationID)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	msgs, err := c.cfg.Store.Messages(ctx, conv.ID, 500)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	now := c.cfg.Now()
+	data.P = handoff.NewPacket(conv, *data.H, msgs, now)
+	data.Status = statusES[data.H.Status]
+	data.Reason, data.QueueName, data.Waiting = reasonES[data.H.Reason], handoff.QueueName(data.H.Queue), since(now, data.H.CreatedAt)
+	if !data.P.WindowExpires.IsZero() {
+		data.Window = c.cfg.Handoffs.Hours().Describe(data.P.WindowExpires)
+	}
+	for _, slug := range data.P.Fichas {
+		if f, ok := c.cfg.Catalogue.Ficha(slug); ok {
+			data.Fichas = append(data.Fichas, fichaLink{f.Title, f.URL})
+		}
+	}
+	if q := strings.TrimSpace(data.Q); q != "" {
+		for _, r := range c.cfg.Catalogue.Find(retrieval.Query{Text: q}, 3).Results {
+			f := found{Title: r.Ficha.Title, URL: r.Ficha.URL}
+			for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo, retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
+				var lines []string
+				for _, it := range r.Ficha.Sections.Items(a) {
+					lines = append(lines, it.Text)
+				}
+				if len(lines) > 0 {
+					f.Sections = append(f.Sections, section{Name: a, Text: strings.Join(lines, "\n") + "\n" + r.Ficha.URL})
+				}
+			}
+			data.Found = append(data.Found, f)
+		}
+	}
+	c.render(g, http.StatusOK, "handoff", data)
+}
+
+func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error) {
+	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
+	if err != nil {
+		g.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	agent := g.MustGet("agent").(*store.Agent)
+	back := fmt.Sprintf("/agent/h/%d", id)
+	if err := do(g.Request.Context(), agent, id); err != nil {
+		msg := "No se pudo completar la acción."
+		switch {
+		case errors.Is(err, handoff.ErrTaken), errors.Is(err, handoff.ErrNotYours):
+			msg = "Otra persona ya atiende esta conversación."
+		case errors.Is(err, handoff.ErrNotOpen):
+			msg = "Esta conversación ya está cerrada."
+		case errors.Is(err, handoff.ErrEmptyReply):
+			msg = "Escriba una respuesta."
+		case errors.Is(err, store.ErrNotFound):
+			g.AbortWithStatus(http.StatusNotFound)
+			return
+		default:
+			c.log.Error("console action", "path", g.Request.URL.Path, "error", err.Error())
+		}
+		g.Redirect(http.StatusSeeOther, back+"?msg="+url.QueryEscape(msg))
+		return
+	}
+	g.Redirect(http.StatusSeeOther, back)
+}
+
+func (c *Console) claim(g *gin.Context) {
+	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
+}
+
+func (c *Console) reply(g *gin.Context) {
+	text := strings.TrimSpace(g.PostForm("text"))
+	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+		return c.cfg.Handoffs.Reply(ctx, a, id, text)
+	})
+}
+
+func (c *Console) transfer(g *gin.Context) {
+	queue := g.PostForm("queue")
+	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+		return c.cfg.Handoffs.Transfer(ctx, id, queue)
+	})
+}
+
+func (c *Console) resolve(g *gin.Context) {
+	note := strings.TrimSpace(g.PostForm("note"))
+	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+		return c.cfg.Handoffs.Resolve(ctx, a, id, note)
+	})
+}
+
+// events tells the open consoles, over server-sent events, that the queue changed.
+func (c *Console) events(g *gin.Context) {
+	sub, cancel := c.cfg.Console.Subscribe(handoff.ConsoleTopic)
+	defer cancel()
+	w := g.Writer
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 3000\n\n")
+	rc.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-g.Request.Context().Done():
+			return
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case e := <-sub:
+			fmt.Fprintf(w, "event: update\ndata: {\"type\":%q}\n\n", e.Type)
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func (c *Console) supervisor(g *gin.Context) {
+	ctx := g.Request.Context()
+	agent := g.MustGet("agent").(*store.Agent)
+	if agent.Role != "supervisor" {
+		g.AbortWithStatus(http.StatusForbidden)
+		return
+	}
+	type qrow struct {
+		Name                        string
+		Waiting, Callback, Assigned int
+		Oldest                      string
+	}
+	type arow struct {
+		Name, Role string
+		Assigned   int
+	}
+	data := struct {
+		page
+		Queues []qrow
+		Agents []arow
+	}{page: c.base(g, "Supervisión")}
+	now := c.cfg.Now()
+	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		open, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback, store.HandoffAssigned)
+		if err != nil {
+			return err
+		}
+		byAgent := map[int64]int{}
+		for _, q := range handoff.Queues {
+			r := qrow{Name: q.Name, Oldest: "—"}
+			var oldest time.Time
+			for _, h := range open {
+				if h.Queue != q.ID {
+					continue
+				}
+				switch h.Status {
+				case store.HandoffQueued:
+					r.Waiting++
+					if oldest.IsZero() || h.CreatedAt.Before(oldest) {
+						oldest = h.CreatedAt
+					}
+				case store.HandoffCallback:
+					r.Callback++
+				case store.HandoffAssigned:
+					r.Assigned++
+				}
+			}
+			if !oldest.IsZero() {
+				r.Oldest = since(now, oldest)
+			}
+			data.Queues = append(data.Queues, r)
+		}
+		for _, h := range open {
+			if h.Status == store.HandoffAssigned {
+				byAgent[h.AgentID]++
+			}
+		}
+		agents, err := tx.Agents(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range agents {
+			data.Agents = append(data.Agents, arow{Name: a.Name, Role: a.Role, Assigned: byAgent[a.ID]})
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "supervisor", data)
+}
+
+// AddAgent creates an agent account with a bcrypt hash of the password.
+func AddAgent(ctx context.Context, st store.Store, username, name, role, password string) (*store.Agent, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || strings.TrimSpace(name) == "" {
+		return nil, errors.New("agent: username and name are required")
+	}
+	if len(password) < 10 {
+		return nil, errors.New("agent: the password needs at least 10 characters")
+	}
+	if role == "" {
+		role = "agent"
+	}
+	if role != "agent" && role != "supervisor" {
+		return nil, fmt.Errorf("agent: role %q: want agent or supervisor", role)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	a := &store.Agent{Username: username, Name: strings.TrimSpace(name), Role: role, PasswordHash: string(h)}
+	if err := st.Tx(ctx, func(tx store.Tx) error { return tx.InsertAgent(ctx, a) }); err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,202 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/handoff/console"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/sqlite"
+	"github.com/gin-gonic/gin"
+)
+
+type bundle struct {
+	srv *httptest.Server
+	db  *sqlite.DB
+	hs  *handoff.Service
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := events.NewHub()
+	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
+	c, err := console.New(console.Config{Store: db, Handoffs: hs, Catalogue: ix, Console: hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][3]string{{"ana", "Ana Rojas", "agent"}, {"sofia", "Sofía Díaz", "supervisor"}} {
+		if _, err := console.AddAgent(ctx, db, a[0], a[1], a[2], "una-clave-larga"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	c.Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	err = db.Tx(ctx, func(tx store.Tx) error {
+		conv := &store.Conversation{ID: "c1", Channel: "web"}
+		if err := tx.CreateConversation(ctx, conv); err != nil {
+			return err
+		}
+		if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "c1", Direction: store.Inbound, Text: `<script>alert(1)</script> mi rut es 12.345.678-5`}); err != nil {
+			return err
+		}
+		_, _, err := hs.Start(ctx, tx, conv, "personal_case", "salud")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{srv: srv, db: db, hs: hs}
+}
+
+func signIn(t *testing.T, b *bundle, user string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar}
+	resp, err := cl.PostForm(b.srv.URL+"/agent/login", url.Values{"username": {user}, "password": {"una-clave-larga"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("sign in: %d", resp.StatusCode)
+	}
+	return cl, m[1]
+}
+
+func TestSessionCookie(t *testing.T) {
+	b := setup(t)
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.PostForm(b.srv.URL+"/agent/login", url.Values{"username": {"ana"}, "password": {"una-clave-larga"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "atiende_agent" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure || ck.Path != "/agent" {
+		t.Errorf("cookie: %+v", ck)
+	}
+	// Behind TLS (a proxy saying so), the cookie is Secure.
+	req, _ := http.NewRequest("POST", b.srv.URL+"/agent/login", strings.NewReader("username=ana&password=una-clave-larga"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err = cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := resp.Cookies(); len(c) == 0 || !c[0].Secure {
+		t.Errorf("cookie over TLS: %+v", c)
+	}
+	// Without a session, pages send to the sign-in.
+	resp, _ = cl.Get(b.srv.URL + "/agent")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/login" {
+		t.Errorf("unsigned: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestPacketPageShowsTextAndRUT(t *testing.T) {
+	b := setup(t)
+	cl, csrf := signIn(t, b, "ana")
+	resp, _ := cl.Get(b.srv.URL + "/agent")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := regexp.MustCompile(`/agent/h/(\d+)/claim`).FindStringSubmatch(string(body))
+	if id == nil || !strings.Contains(string(body), "caso personal") || !strings.Contains(string(body), "Salud, licencias") {
+		t.Fatalf("queue:\n%s", body)
+	}
+	resp, _ = cl.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/claim", url.Values{"csrf": {csrf}})
+	resp.Body.Close()
+	resp, _ = cl.Get(b.srv.URL + "/agent/h/" + id[1] + "?q=pension+garantizada")
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("a citizen's message is not shown as text")
+	}
+	if !strings.Contains(page, "12.345.678-5") {
+		t.Error("the RUT is not shown to the agent")
+	}
+	if !strings.Contains(page, "Insertar requisitos") || !strings.Contains(page, "Pensión Garantizada Universal") {
+		t.Error("no ficha to insert")
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP %q", csp)
+	}
+	// Transfer puts it back in the queue, in another one.
+	resp, _ = cl.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/transfer", url.Values{"csrf": {csrf}, "queue": {"educacion"}})
+	resp.Body.Close()
+	var h *store.Handoff
+	b.db.Tx(context.Background(), func(tx store.Tx) error {
+		var err error
+		h, err = tx.OpenHandoff(context.Background(), "c1")
+		return err
+	})
+	if h.Status != store.HandoffQueued || h.Queue != "educacion" || h.AgentID != 0 {
+		t.Errorf("after transfer: %+v", h)
+	}
+}
+
+func TestSupervisorPage(t *testing.T) {
+	b := setup(t)
+	agent, _ := signIn(t, b, "ana")
+	resp, _ := agent.Get(b.srv.URL + "/agent/supervisor")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an agent on the supervisor page: %d", resp.StatusCode)
+	}
+	sup, _ := signIn(t, b, "sofia")
+	resp, _ = sup.Get(b.srv.URL + "/agent/supervisor")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Salud, licencias médicas y Fonasa") || !strings.Contains(string(body), "Ana Rojas") {
+		t.Errorf("supervisor page: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestAddAgentRules(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := console.AddAgent(ctx, b.db, "x", "X", "agent", "corta"); err == nil {
+		t.Error("a short password was accepted")
+	}
+	if _, err := console.AddAgent(ctx, b.db, "x", "X", "jefe", "una-clave-larga"); err == nil {
+		t.Error("an unknown role was accepted")
+	}
+	a, err := console.AddAgent(ctx, b.db, "x", "X Y", "", "una-clave-larga")
+	if err != nil || strings.Contains(a.PasswordHash, "una-clave") || !strings.HasPrefix(a.PasswordHash, "$2") {
+		t.Errorf("stored hash %q %v", a.PasswordHash, err)
+	}
+}
