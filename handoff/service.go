@@ -41,6 +41,8 @@ type Service struct {
 	citizens   *events.Hub // the citizens' streams (web widget)
 	console    *events.Hub // the agents' consoles
 	deliverers map[string]Deliverer
+	backend    Backend  // besides the console; nil when none
+	queue      Enqueuer // for the backend's jobs
 	log        *slog.Logger
 }
 
@@ -104,6 +106,11 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversati
 	}
 	if err := tx.InsertHandoff(ctx, h); err != nil {
 		return nil, "", err
+	}
+	if s.backend != nil && s.queue != nil {
+		if err := s.queue.InsertTx(ctx, tx, NotifyArgs{HandoffID: h.ID}, nil); err != nil {
+			return nil, "", err
+		}
 	}
 	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: h.Status})
 	return h, s.waitingText(ctx, tx, h), nil

@@ -115,6 +115,27 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rest, err := NewRestClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, engine: engine, handoffs: handoffs, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+		log: log, now: func() time.Time { return time.Now().UTC() }}
+	if cfg.Now != nil {
+		s.now = cfg.Now
+	}
+	if cfg.Insecure {
+		log.Warn("Twilio signature checks are OFF (ATIENDE_TWILIO_INSECURE): never run so in production")
+	}
+	return s, nil
+}
+
+// NewRestClient builds twilio-go's client with a timeout and, when cfg.APIURL is set, a
+// transport that sends every request there (twilio-go has no base-URL option).
+func NewRestClient(cfg Config) (*twilioapi.RestClient, error) {
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = 10 * time.Second
+	}
 	httpClient := &http.Client{Timeout: cfg.HTTPTimeout}
 	if cfg.APIURL != "" {
 		base, err := url.Parse(cfg.APIURL)
@@ -125,16 +146,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 	}
 	c := &twclient.Client{Credentials: twclient.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: httpClient}
 	c.SetAccountSid(cfg.AccountSID)
-	rest := twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c})
-	s := &Service{cfg: cfg, store: st, engine: engine, handoffs: handoffs, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
-		log: log, now: func() time.Time { return time.Now().UTC() }}
-	if cfg.Now != nil {
-		s.now = cfg.Now
-	}
-	if cfg.Insecure {
-		log.Warn("Twilio signature checks are OFF (ATIENDE_TWILIO_INSECURE): never run so in production")
-	}
-	return s, nil
+	return twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c}), nil
 }
 
 // SetQueue gives the channel the queue its webhook and jobs enqueue on.

@@ -24,6 +24,13 @@ type config struct {
 	Hours       string         // ATIENDE_HOURS: "1-4 08:00-20:00, 5 08:00-18:00" (the 101 line's by default)
 	// HandoffTimeout: a handoff nobody takes in this long is abandoned (ATIENDE_HANDOFF_TIMEOUT).
 	HandoffTimeout time.Duration
+	// Backend also sends handoffs to "taskrouter" or "webhook" (ATIENDE_HANDOFF_BACKEND);
+	// the built-in console always has them.
+	Backend       string
+	WebhookURL    string // ATIENDE_HANDOFF_WEBHOOK_URL
+	WebhookSecret string // ATIENDE_HANDOFF_WEBHOOK_SECRET
+	Workspace     string // TWILIO_TASKROUTER_WORKSPACE_SID
+	Workflow      string // TWILIO_TASKROUTER_WORKFLOW_SID
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -72,6 +79,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("ATIENDE_HANDOFF_TIMEOUT %q: want a duration such as 30m", v)
 		}
 		c.HandoffTimeout = d
+	}
+	c.Backend, c.WebhookURL, c.WebhookSecret = or(getenv("ATIENDE_HANDOFF_BACKEND"), "console"), getenv("ATIENDE_HANDOFF_WEBHOOK_URL"), getenv("ATIENDE_HANDOFF_WEBHOOK_SECRET")
+	c.Workspace, c.Workflow = getenv("TWILIO_TASKROUTER_WORKSPACE_SID"), getenv("TWILIO_TASKROUTER_WORKFLOW_SID")
+	switch c.Backend {
+	case "console":
+	case "webhook":
+		if c.WebhookURL == "" || len(c.WebhookSecret) < 16 {
+			return c, fmt.Errorf("ATIENDE_HANDOFF_BACKEND=webhook needs ATIENDE_HANDOFF_WEBHOOK_URL and a secret of 16 characters or more in ATIENDE_HANDOFF_WEBHOOK_SECRET")
+		}
+	case "taskrouter":
+		if c.Workspace == "" || c.Workflow == "" || c.Twilio.AccountSID == "" || c.Twilio.AuthToken == "" {
+			return c, fmt.Errorf("ATIENDE_HANDOFF_BACKEND=taskrouter needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_TASKROUTER_WORKSPACE_SID and TWILIO_TASKROUTER_WORKFLOW_SID")
+		}
+	default:
+		return c, fmt.Errorf("ATIENDE_HANDOFF_BACKEND %q: want console, taskrouter or webhook", c.Backend)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)

@@ -138,13 +138,26 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
 		webCfg.Mounts = append(webCfg.Mounts, twilioOff{})
 	}
+	backend, err := handoffBackend(cfg)
+	if err != nil {
+		return err
+	}
+	if backend != nil {
+		handoffs.Register(workers)
+		log.Info("handoffs also go to a backend", "backend", backend.Name())
+	}
 	var q *queue.SQLite
-	if tw != nil {
-		// The queue works the channel's jobs; with no channel that needs jobs, none runs.
+	if tw != nil || backend != nil {
+		// The queue works the jobs of the channels and backends that need them.
 		if q, err = queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue")}); err != nil {
 			return err
 		}
-		tw.SetQueue(q)
+		if tw != nil {
+			tw.SetQueue(q)
+		}
+		if backend != nil {
+			handoffs.SetBackend(backend, q)
+		}
 		if err := q.Start(ctx); err != nil {
 			return fmt.Errorf("start queue: %w", err)
 		}
@@ -208,6 +221,22 @@ func callCenterHours(cfg config) (handoff.Hours, error) {
 		}
 	}
 	return hours, nil
+}
+
+// handoffBackend builds the backend ATIENDE_HANDOFF_BACKEND names, or nil for the console
+// alone.
+func handoffBackend(cfg config) (handoff.Backend, error) {
+	switch cfg.Backend {
+	case "webhook":
+		return &handoff.Webhook{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret}, nil
+	case "taskrouter":
+		rest, err := twilio.NewRestClient(cfg.Twilio)
+		if err != nil {
+			return nil, err
+		}
+		return &handoff.TaskRouter{API: rest.TaskrouterV1, Workspace: cfg.Workspace, Workflow: cfg.Workflow}, nil
+	}
+	return nil, nil
 }
 
 // sweep abandons the handoffs nobody took in time, every minute.

@@ -39,6 +39,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	sent     []Message
+	tasks    []Task
 	known    map[string]Message
 	attempts int
 	reply    Reply
@@ -79,11 +80,28 @@ func (f *Fake) Attempts() int {
 	return f.attempts
 }
 
-// ServeHTTP implements the Messages resource of API 2010-04-01.
+// Task is a TaskRouter task created through the fake.
+type Task struct {
+	Workspace, Workflow, Attributes, Channel string
+	Priority                                 int
+}
+
+// Tasks returns the TaskRouter tasks created so far.
+func (f *Fake) Tasks() []Task {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Task(nil), f.tasks...)
+}
+
+// ServeHTTP implements the Messages resource of API 2010-04-01 and TaskRouter v1's Tasks.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || user != f.AccountSID || pass != f.AuthToken {
 		writeErr(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/Workspaces/") && strings.HasSuffix(r.URL.Path, "/Tasks") {
+		f.createTask(w, r)
 		return
 	}
 	prefix := "/2010-04-01/Accounts/" + f.AccountSID + "/Messages"
@@ -137,6 +155,26 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	f.known[m.Sid] = m
 	f.mu.Unlock()
 	writeJSON(w, http.StatusCreated, f.resource(m))
+}
+
+func (f *Fake) createTask(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeErr(w, http.StatusBadRequest, 20001, "bad form")
+		return
+	}
+	ws := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/Workspaces/"), "/Tasks")
+	t := Task{Workspace: ws, Workflow: r.PostForm.Get("WorkflowSid"), Attributes: r.PostForm.Get("Attributes"), Channel: r.PostForm.Get("TaskChannel")}
+	fmt.Sscan(r.PostForm.Get("Priority"), &t.Priority)
+	if t.Workflow == "" || t.Attributes == "" {
+		writeErr(w, http.StatusBadRequest, 20001, "WorkflowSid and Attributes are required")
+		return
+	}
+	f.mu.Lock()
+	f.tasks = append(f.tasks, t)
+	n := len(f.tasks)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"sid": fmt.Sprintf("WT%032d", n), "workspace_sid": ws, "workflow_sid": t.Workflow,
+		"attributes": t.Attributes, "priority": t.Priority, "assignment_status": "pending", "account_sid": f.AccountSID})
 }
 
 func (f *Fake) list(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,157 @@
+package handoff_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/queue"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/sqlite"
+	"github.com/riverqueue/river"
+)
+
+// withBackend runs a handoff service whose backend is b, with a real River queue, and opens
+// one handoff.
+func withBackend(t *testing.T, b handoff.Backend) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	workers := river.NewWorkers()
+	s.Register(workers)
+	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetBackend(b, q)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		q.Stop(sctx)
+		db.Close()
+	})
+	err = db.Tx(ctx, func(tx store.Tx) error {
+		conv := &store.Conversation{ID: "c1", Channel: "whatsapp", Address: "whatsapp:+56944445555"}
+		if err := tx.CreateConversation(ctx, conv); err != nil {
+			return err
+		}
+		if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "c1", Direction: store.Inbound, Text: "necesito que revisen mi caso, rut 12.345.678-5"}); err != nil {
+			return err
+		}
+		_, _, err := s.Start(ctx, tx, conv, bot.ReasonPersonal, "pensiones")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWebhookBackendSignsAndRetries(t *testing.T) {
+	const secret = "s3cret-compartido"
+	var mu sync.Mutex
+	var got []handoff.PacketJSON
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := handoff.VerifyWebhook(secret, r.Header.Get("X-Atiende-Timestamp"), r.Header.Get("X-Atiende-Signature"), body, time.Now(), 5*time.Minute); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable) // the first try fails; the job retries
+			return
+		}
+		var p handoff.PacketJSON
+		json.Unmarshal(body, &p)
+		got = append(got, p)
+	}))
+	defer srv.Close()
+	withBackend(t, &handoff.Webhook{URL: srv.URL, Secret: secret})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook never received the packet")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p := got[0]
+	if p.HandoffID == 0 || p.Reason != bot.ReasonPersonal || p.Queue != "prevision-trabajo" || p.Channel != "whatsapp" ||
+		len(p.RUTs) != 1 || p.WindowExpires == nil || len(p.Transcript) != 1 || !strings.Contains(p.Summary, "caso personal") {
+		t.Errorf("packet: %+v", p)
+	}
+}
+
+func TestVerifyWebhook(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	now := time.Unix(1_800_000_000, 0)
+	sig := handoff.SignWebhook("k", now.Unix(), body)
+	ts := "1800000000"
+	if err := handoff.VerifyWebhook("k", ts, sig, body, now, time.Minute); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+	if err := handoff.VerifyWebhook("k", ts, sig, []byte(`{"a":2}`), now, time.Minute); err != handoff.ErrBadSignature {
+		t.Errorf("tampered: %v", err)
+	}
+	if err := handoff.VerifyWebhook("otra", ts, sig, body, now, time.Minute); err != handoff.ErrBadSignature {
+		t.Errorf("wrong secret: %v", err)
+	}
+	if err := handoff.VerifyWebhook("k", ts, sig, body, now.Add(10*time.Minute), time.Minute); err != handoff.ErrStale {
+		t.Errorf("replayed later: %v", err)
+	}
+}
+
+func TestTaskRouterBackend(t *testing.T) {
+	const sid, token = "AC00000000000000000000000000000003", "00112233445566778899aabbccddeeff"
+	fake := twiliotest.New(sid, token)
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	rest, err := twilio.NewRestClient(twilio.Config{AccountSID: sid, AuthToken: token, APIURL: api.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBackend(t, &handoff.TaskRouter{API: rest.TaskrouterV1, Workspace: "WS00000000000000000000000000000001", Workflow: "WW00000000000000000000000000000001"})
+	deadline := time.Now().Add(20 * time.Second)
+	for len(fake.Tasks()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no TaskRouter task")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	task := fake.Tasks()[0]
+	var attrs handoff.PacketJSON
+	if err := json.Unmarshal([]byte(task.Attributes), &attrs); err != nil {
+		t.Fatal(err)
+	}
+	if task.Workspace != "WS00000000000000000000000000000001" || task.Workflow != "WW00000000000000000000000000000001" ||
+		attrs.Reason != bot.ReasonPersonal || attrs.Address != "whatsapp:+56944445555" || task.Priority != handoff.PriorityPersonal {
+		t.Errorf("task: %+v %+v", task, attrs)
+	}
+}
