@@ -28,8 +28,9 @@ lint: ## gofmt, go vet
 bench: ## retrieval and engine benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot
 
-screenshots: ## refresh docs/img/widget-*.png from the browser tests
+screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web
+	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestHandoffInTheBrowser ./cmd/atiende
 
 eval: ## evaluation report over eval/cases
 	$(GO) run ./cmd/atiende eval $(CASES)

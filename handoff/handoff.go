@@ -74,13 +74,16 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 		if m.Direction == store.Inbound {
 			lastIn = m.CreatedAt
 			p.RUTs = append(p.RUTs, FindRUTs(m.Text)...)
-			if i+1 < len(msgs) && (msgs[i+1].Action == bot.ActionOutOfScope || msgs[i+1].Action == bot.ActionHandoff) {
+			if i+1 < len(msgs) && msgs[i+1].Action == bot.ActionOutOfScope {
 				p.Missing = append(p.Missing, m.Text)
 			}
 		}
 		from := "asistente"
-		if m.Direction == store.Inbound {
+		switch {
+		case m.Direction == store.Inbound:
 			from = "ciudadano"
+		case m.Action == ActionAgent:
+			from = "agente"
 		}
 		p.Transcript = append(p.Transcript, Line{From: from, Text: m.Text, At: m.CreatedAt})
 		if m.Direction == store.Outbound && m.Action == bot.ActionAnswer && len(m.Fichas) > 0 && !seen[m.Fichas[0]] {

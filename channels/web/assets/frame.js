@@ -92,7 +92,9 @@
     });
     source.addEventListener("handoff", function (e) {
       var d; try { d = JSON.parse(e.data); } catch (x) { return; }
+      if (d.id) { lastEvent = Math.max(lastEvent, d.id); }
       if (d.status === "assigned" && d.name) { log.appendChild(el("div", "msg bot", d.name + " le está atendiendo.")); scroll(); }
+      else if (d.text) { log.appendChild(el("div", "msg bot", d.text)); scroll(); }
     });
   }
 

@@ -11,8 +11,12 @@
     });
   });
   if (!window.EventSource || !document.querySelector("header nav")) { return; }
-  var es = new EventSource("/agent/events");
+  var es = new EventSource("/agent/events"), leaving = false;
+  // A form being sent takes the agent elsewhere: no reload may race it.
+  document.addEventListener("submit", function () { leaving = true; es.close(); }, true);
+  window.addEventListener("beforeunload", function () { leaving = true; es.close(); });
   es.addEventListener("update", function () {
+    if (leaving) { return; }
     // Reload at once unless the agent is writing; then say there is news.
     if (text && text.value.trim() !== "") { document.getElementById("fresh").hidden = false; return; }
     location.reload();

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	out, err := exec.Command("../../scripts/ensure-chromium.sh").Output()
+	path := strings.TrimSpace(string(out))
+	if err != nil || path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true: %v", err)
+		}
+		t.Skipf("Chromium is not available (%v); browser test skipped", err)
+	}
+	return path
+}
+
+// browsers opens two browsers: one for the citizen, one for the agent (a tab in the
+// background would be throttled).
+func browsers(t *testing.T) (citizen, agent context.Context) {
+	t.Helper()
+	path := chromiumPath(t)
+	open := func() context.Context {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.WindowSize(1280, 860), chromedp.UserDataDir(t.TempDir()))
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelC := chromedp.NewContext(actx)
+		ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+		t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860)); err != nil {
+			t.Fatal(err)
+		}
+		return ctx
+	}
+	return open(), open()
+}
+
+func pageHas(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
+		if strings.Contains(s, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never appeared in %s; it shows:\n%s", want, sel, s)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("ATIENDE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.WriteFile(filepath.Join(dir, name), png, 0o644)
+}
+
+// TestHandoffInTheBrowser: a citizen in the real web widget asks for a person; an agent in
+// the real console signs in, claims and answers; the citizen sees the agent's words, marked
+// with her first name; an HTML-looking message stays text in the console; after resolve the
+// assistant answers again.
+func TestHandoffInTheBrowser(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "otra-clave-segura\n",
+		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	citizen, agent := browsers(t)
+	say := func(text string) {
+		t.Helper()
+		if err := chromedp.Do(citizen, chromedp.Focus("#text"), chromedp.SendKeys("#text", text), chromedp.KeyEvent("\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(citizen, chromedp.Navigate(s.base+"/widget/frame?title=ChileAtiende"), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+	say("quiero hablar con una persona")
+	pageHas(t, citizen, "#log", "lugar 1")
+
+	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(agent, chromedp.SendKeys("#username", "camila"), chromedp.SendKeys("#password", "otra-clave-segura"),
+		chromedp.Click(`main button[type="submit"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "main", "pidió una persona")
+	shot(t, agent, "console-queue.png")
+	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "main", "Respuesta (llega al ciudadano")
+	pageHas(t, agent, ".transcript", "quiero hablar con una persona")
+	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Hola, soy Camila. ¿Qué trámite necesita?"), chromedp.Click(`form.reply button`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
+	pageHas(t, citizen, ".agent .who", "Camila")
+	say(`<img src=x onerror="document.title='pwned'">`)
+	pageHas(t, agent, ".transcript", "<img src=x onerror")
+	if title, _ := chromedp.Run(agent, chromedp.Title()); title == "pwned" {
+		t.Fatal("the console ran a citizen's HTML")
+	}
+	shot(t, agent, "console-conversation.png")
+	shot(t, citizen, "widget-agent.png")
+	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, citizen, "#log", "vuelve a responderle")
+	say("cuanto es la pgu")
+	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
+}
