@@ -58,6 +58,7 @@ var budget = map[string]int{ChannelSMS: 1200, ChannelWhatsApp: 1500, ChannelWeb:
 // with the conversation.
 type State struct {
 	Slug    string   `json:"slug,omitempty"`    // the ficha the conversation is about
+	Asked   []string `json:"asked,omitempty"`   // the citizen's last questions, for a writer's context
 	Aspect  string   `json:"aspect,omitempty"`  // the aspect last asked
 	Options []string `json:"options,omitempty"` // fichas offered in a clarification
 	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
@@ -96,6 +97,9 @@ type Reply struct {
 	English   bool     `json:"english,omitempty"`
 	// Offices lists the ids of the offices the reply gives.
 	Offices []string `json:"offices,omitempty"`
+	// Written is "model" when a language model wrote the answer and it passed the check,
+	// "fallback:<reason>" when it was discarded for the extractive one, "" without a model.
+	Written string `json:"written,omitempty"`
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
@@ -116,7 +120,8 @@ var _ Offices = (*retrieval.Network)(nil)
 // Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
 type Engine struct {
 	r       Retriever
-	offices Offices // nil: the engine does not answer where offices are
+	offices Offices      // nil: the engine does not answer where offices are
+	writer  *writerState // nil: answers are extractive only
 }
 
 // New returns an engine over the catalogue; offices may be nil.
@@ -152,7 +157,8 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	if n := []rune(text); len(n) > MaxText {
 		text = string(n[:MaxText])
 	}
-	norm := e.r.Normalize(text)
+	norm := e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+	tc := turnCtx{ctx: ctx, text: text}
 	english := detectEnglish(norm)
 	if norm == "" {
 		english = st.English
@@ -203,7 +209,7 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 				aspect = st.Aspect
 			}
 			st.Options = nil
-			return e.answer(st, slug, aspect, channel, english, nil)
+			return e.answer(tc, st, slug, aspect, channel, english, nil)
 		}
 		st.Options = nil
 	}
@@ -256,7 +262,7 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 			if aspect == "" {
 				aspect = retrieval.AspectGeneral
 			}
-			return e.answer(st, st.Slug, aspect, channel, english, nil)
+			return e.answer(tc, st, st.Slug, aspect, channel, english, nil)
 		}
 		if len(offered) > 0 {
 			// "que documentos piden?" while choosing: offer the same options again.
@@ -273,18 +279,18 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	}
 	res := found.Results
 	if stays {
-		return e.answer(st, st.Slug, orGeneral(aspect), channel, english, res)
+		return e.answer(tc, st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
 	if len(res) == 0 || !confident(res[0]) {
 		if followUp && aspect != "" {
-			return e.answer(st, st.Slug, aspect, channel, english, res)
+			return e.answer(tc, st, st.Slug, aspect, channel, english, res)
 		}
 		return e.miss(st, english)
 	}
 	if ambiguous(found, st.Slug) {
 		return e.clarify(st, res, aspect, english)
 	}
-	return e.answer(st, res[0].Ficha.Slug, aspect, channel, english, res)
+	return e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
 }
 
 // staysOn reports whether the current ficha scores close to the best one.
@@ -421,7 +427,13 @@ func (e *Engine) choose(options []string, text, norm string) (string, bool) {
 	return best.Ficha.Slug, true
 }
 
-func (e *Engine) answer(st State, slug, aspect, channel string, english bool, res []retrieval.Result) (Reply, State) {
+// turnCtx is what answer needs of the turn beyond the state.
+type turnCtx struct {
+	ctx  context.Context
+	text string // the citizen's words
+}
+
+func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, english bool, res []retrieval.Result) (Reply, State) {
 	f, ok := e.r.Ficha(slug)
 	if !ok {
 		return e.miss(st, english)
@@ -429,6 +441,18 @@ func (e *Engine) answer(st State, slug, aspect, channel string, english bool, re
 	aspect = orGeneral(aspect)
 	r := Reply{Action: ActionAnswer, Aspect: aspect, Ficha: slug, English: english,
 		Text: composeAnswer(f, aspect, english, budget[channel])}
+	if e.writer != nil {
+		text, reason := e.write(tc.ctx, f, aspect, tc.text, st.Asked, english, channel, res, r.Text)
+		r.Text, r.Written = text, "model"
+		if reason != "" {
+			r.Written = "fallback:" + reason
+		}
+		// The last questions give the model the conversation's thread (kept only with one).
+		st.Asked = append(st.Asked, tc.text)
+		if len(st.Asked) > 3 {
+			st.Asked = st.Asked[len(st.Asked)-3:]
+		}
+	}
 	score := 0.0
 	for _, x := range res {
 		if x.Ficha.Slug == slug {

@@ -98,7 +98,9 @@ var (
 		`tu configuracion`, `configuracion (?:interna|del sistema)`, `muestrame tu`, `revela\w*`, `ahora eres`, `eres ahora`, `a partir de ahora eres`,
 		`actua como`, `act as`, `pretend`, `finge`, `jailbreak`, `dan mode`, `modo (?:desarrollador|developer|dios)`, `developer mode`,
 		`roleplay`, `juego de rol`, `ignore (?:all |your |previous |the )`, `disregard`, `your instructions`, `tus instrucciones`, `tus reglas`,
-		`habla como`, `responde como`, `como pirata`, `api key`, `contrasena del sistema`, `codigo fuente`, `system prompt`)
+		`habla como`, `responde como`, `como pirata`, `tu personaje`, `hazte pasar`, `haz de cuenta`, `se mi (?:abogado|contador|novio|novia|amigo)`,
+		`you are (?:now |an? |my )`, `let s play`, `maintenance mode`, `new instructions`, `hidden rules`, `nuevas instrucciones`, `reglas ocultas`,
+		`sin reglas`, `without (?:rules|restrictions)`, `unrestricted`, `api key`, `contrasena del sistema`, `codigo fuente`, `system prompt`)
 	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
 		`datos personales de`, `rut de`, `someone else s`, `my neighbor s`, `other people s data`)
 	greetRe   = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
@@ -165,3 +167,7 @@ func detectEnglish(t string) bool {
 	}
 	return en > es && en > 0
 }
+
+// personalDataRe finds what identifies a person (RUTs, phone numbers, e-mail addresses):
+// it says nothing about which ficha is meant and is left out of the search.
+var personalDataRe = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK]\b|(?:\+?56\s?)?\b9\s?\d{4}\s?\d{4}\b|\+\d[\d\s]{8,}\d`)

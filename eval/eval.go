@@ -156,6 +156,8 @@ type Report struct {
 	Latency          Latency            `json:"latency_ms"`
 	ByTag            map[string]TagStat `json:"by_tag"`
 	Failures         []Failure          `json:"failures"`
+	// LLM counts the language model's answers used and discarded (only with a model).
+	LLM *bot.WriterStats `json:"llm,omitempty"`
 }
 
 // Latency percentiles of one turn, in milliseconds.
@@ -399,6 +401,9 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "%-20s %8.3f\n", row.name, row.v)
 	}
 	fmt.Fprintf(w, "%-20s p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n\n", "latency", r.Latency.P50, r.Latency.P95, r.Latency.P99)
+	if r.LLM != nil {
+		fmt.Fprintf(w, "language model: %d calls, %d answers used, %d fallbacks %v\n\n", r.LLM.Calls, r.LLM.Used, r.LLM.Fallbacks, r.LLM.Reasons)
+	}
 	var tags []string
 	for t := range r.ByTag {
 		tags = append(tags, t)

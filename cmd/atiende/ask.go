@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/bot/llm"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/eval"
@@ -36,7 +37,24 @@ func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load office network: %w", err)
 	}
-	return bot.New(ix, net), ix, nil
+	e := bot.New(ix, net)
+	if err := withWriter(cfg, e); err != nil {
+		return nil, nil, err
+	}
+	return e, ix, nil
+}
+
+// withWriter gives the engine a language model when ATIENDE_LLM asks for one.
+func withWriter(cfg config, e *bot.Engine) error {
+	if cfg.LLM.Provider == "none" {
+		return nil
+	}
+	w, err := llm.New(cfg.LLM)
+	if err != nil {
+		return err
+	}
+	e.SetWriter(w, cfg.LLM.Timeout)
+	return nil
 }
 
 func flags(name string, out io.Writer) *flag.FlagSet {
@@ -177,6 +195,10 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 		return err
 	}
 	rep := eval.Run(ctx, e, cases)
+	if cfg.LLM.Provider != "none" {
+		stats := e.WriterStats()
+		rep.LLM = &stats
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

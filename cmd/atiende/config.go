@@ -8,6 +8,7 @@ import (
 	"time"
 	_ "time/tzdata" // America/Santiago on machines without a zone database
 
+	"github.com/atiende/atiende/bot/llm"
 	"github.com/atiende/atiende/channels/twilio"
 )
 
@@ -31,6 +32,8 @@ type config struct {
 	WebhookSecret string // ATIENDE_HANDOFF_WEBHOOK_SECRET
 	Workspace     string // TWILIO_TASKROUTER_WORKSPACE_SID
 	Workflow      string // TWILIO_TASKROUTER_WORKFLOW_SID
+	// LLM writes answers with a language model when Provider is openai or ollama (ATIENDE_LLM).
+	LLM llm.Config
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -94,6 +97,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	default:
 		return c, fmt.Errorf("ATIENDE_HANDOFF_BACKEND %q: want console, taskrouter or webhook", c.Backend)
+	}
+	c.LLM = llm.Config{Provider: or(getenv("ATIENDE_LLM"), "none"), BaseURL: getenv("ATIENDE_LLM_BASE_URL"), Model: getenv("ATIENDE_LLM_MODEL"),
+		APIKey: getenv("ATIENDE_LLM_API_KEY"), Timeout: 8 * time.Second}
+	if v := getenv("ATIENDE_LLM_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("ATIENDE_LLM_TIMEOUT %q: want a duration such as 8s", v)
+		}
+		c.LLM.Timeout = d
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"net/http/httptest"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/atiende/atiende/bot/llm/llmtest"
 	"io"
 	"net"
 	"net/http"
@@ -373,5 +376,38 @@ func TestCatalogueSynthIsDeterministicAndValid(t *testing.T) {
 	}
 	if v, err := runCmd(t, nil, "catalogue", "validate", a); err != nil || !strings.HasPrefix(v, "ok: 300 fichas") {
 		t.Errorf("synthetic catalogue: %v %s", err, v)
+	}
+}
+
+// TestEvalInLLMMode runs the eval against a fake OpenAI-compatible server and reports the
+// model's fallbacks.
+func TestEvalInLLMMode(t *testing.T) {
+	fake := llmtest.New(func(system, user string) (string, time.Duration) {
+		if strings.Contains(llmtest.Between(user, "<consulta>", "</consulta>"), "bono") {
+			return "Son $123.456.\nFUENTES: F1", 0 // invented: discarded
+		}
+		return "Encontré esta información en la ficha.\nFUENTES: F1", 0
+	})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "cases.jsonl")
+	os.WriteFile(path, []byte(`{"id":"a","turns":[{"user":"cuanto es la pgu","expect":{"action":"answer"}}]}
+{"id":"b","turns":[{"user":"cuanto es el bono de invierno","expect":{"action":"answer"}}]}
+`), 0o644)
+	out, err := runCmd(t, map[string]string{"ATIENDE_LLM": "openai", "ATIENDE_LLM_BASE_URL": srv.URL, "ATIENDE_LLM_MODEL": "m"}, "eval", "--cases", path, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		LLM struct {
+			Calls, Used, Fallbacks int
+			Reasons                map[string]int `json:"fallback_reasons"`
+		} `json:"llm"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.LLM.Calls != 2 || rep.LLM.Used != 1 || rep.LLM.Fallbacks != 1 || rep.LLM.Reasons["unsupported_number"] != 1 {
+		t.Errorf("llm report: %+v", rep.LLM)
 	}
 }

@@ -103,6 +103,12 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	live := retrieval.NewLive(ix)
 	engine := bot.New(live, offices)
+	if err := withWriter(cfg, engine); err != nil {
+		return err
+	}
+	if cfg.LLM.Provider != "none" {
+		log.Info("answers are written by a language model, checked against the fichas", "provider", cfg.LLM.Provider, "model", cfg.LLM.Model)
+	}
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGHUP)
 	defer signal.Stop(reload)
