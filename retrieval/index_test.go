@@ -2,9 +2,11 @@ package retrieval_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
@@ -157,5 +159,25 @@ func BenchmarkFind(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		ix.Find(retrieval.Query{Text: qs[i%len(qs)]}, 5)
+	}
+}
+
+// BenchmarkFindAtScale searches synthetic catalogues (catalogue synth) of growing size, to
+// see how the in-memory index scales beyond the bundled one.
+func BenchmarkFindAtScale(b *testing.B) {
+	real := bundled(b).Fichas()
+	g, _ := retrieval.ParseGlossary("g", nil)
+	qs := []string{"cuanto es la pgu", "kiero saber dl bono invierno xfa", "sertificado de nasimiento", "como saco la clave unica", "receta de empanadas"}
+	for _, n := range []int{2500, 25000} {
+		fichas := append(append([]*retrieval.Ficha{}, real...), retrieval.Synthesize(real, n-len(real), 1)...)
+		start := time.Now()
+		ix := retrieval.NewIndex(fichas, g)
+		b.Logf("%d fichas: index built in %v", n, time.Since(start).Round(time.Millisecond))
+		b.Run(fmt.Sprintf("fichas=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ix.Find(retrieval.Query{Text: qs[i%len(qs)]}, 5)
+			}
+		})
 	}
 }
