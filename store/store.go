@@ -161,18 +161,6 @@ type AgentSession struct {
 	ExpiresAt time.Time
 }
 
-// Turn is everything one turn writes, in one transaction.
-type Turn struct {
-	ConversationID string
-	// Version is the conversation's version when the turn read it; the save fails with
-	// ErrConflict if it moved on.
-	Version int64
-	State   json.RawMessage
-	In      Message
-	Out     Message
-	Handoff *Handoff // optional
-}
-
 // Tx is a store transaction: what fn does through it commits together or not at all.
 // Implementations also expose their driver's transaction for the job queue to enqueue in it.
 type Tx interface {
@@ -252,11 +240,6 @@ type Store interface {
 	CreateConversation(ctx context.Context, c *Conversation) error
 	// Conversation returns the conversation, or ErrNotFound.
 	Conversation(ctx context.Context, id string) (*Conversation, error)
-	// SaveTurn writes the inbound and outbound messages, the new state and the handoff, if
-	// any, atomically. It returns ErrNotFound for an unknown conversation, ErrConflict when
-	// the version moved on, ErrDuplicate when the inbound provider id is already stored; in
-	// every error case nothing is written. On success it sets the messages' ids and times.
-	SaveTurn(ctx context.Context, t *Turn) error
 	// MessageByProviderID returns the message with that provider id, or ErrNotFound.
 	MessageByProviderID(ctx context.Context, providerID string) (*Message, error)
 	// Messages returns the last limit messages of a conversation, oldest first (all when

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,45 +12,15 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/chromedp/chromedp"
 )
 
-// chromium finds Debian's Chromium through the project's script (which installs it when it
-// can). Without it the browser tests skip, except under CI=true, where they fail.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser tests are not short")
-	}
-	out, err := exec.Command("../../scripts/ensure-chromium.sh").Output()
-	path := strings.TrimSpace(string(out))
-	if err != nil || path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI=true: scripts/ensure-chromium.sh: %v", err)
-		}
-		t.Skipf("Chromium is not available (scripts/ensure-chromium.sh: %v); browser tests skipped", err)
-	}
-	return path
-}
-
 func browser(t *testing.T, width, height int64) context.Context {
-	t.Helper()
-	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(int(width), int(height)), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	return browsertest.Browser(t, width, height)
 }
 
 type site struct {
@@ -129,20 +97,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("ATIENDE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
 // TestWidgetEmbeddedOnAnotherSite loads a host page with hostile styles, opens the widget by
 // keyboard, asks a question and gets the answer, all through the real widget and iframe.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
@@ -110,15 +111,12 @@ type transcriptMessage struct {
 	At     time.Time `json:"at"`
 }
 
-// ActionAgent marks a message an agent wrote.
-const ActionAgent = "agent"
-
 func (s *Server) transcript(m store.Message) transcriptMessage {
 	t := transcriptMessage{ID: m.ID, From: "bot", Text: m.Text, Action: m.Action, At: m.CreatedAt}
 	switch {
 	case m.Direction == store.Inbound:
 		t.From, t.Action = "citizen", ""
-	case m.Action == ActionAgent:
+	case m.Action == handoff.ActionAgent:
 		t.From = "agent"
 	}
 	for _, slug := range m.Fichas {
@@ -176,7 +174,7 @@ func (s *Server) stream(c *gin.Context) error {
 			return err
 		}
 		for _, m := range msgs {
-			if m.ID > id && m.Direction == store.Outbound && m.Action == ActionAgent {
+			if m.ID > id && m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
 				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Text: m.Text})
 			}
 		}

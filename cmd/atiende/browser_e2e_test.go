@@ -3,52 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser tests are not short")
-	}
-	out, err := exec.Command("../../scripts/ensure-chromium.sh").Output()
-	path := strings.TrimSpace(string(out))
-	if err != nil || path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI=true: %v", err)
-		}
-		t.Skipf("Chromium is not available (%v); browser test skipped", err)
-	}
-	return path
-}
-
-// browsers opens two browsers: one for the citizen, one for the agent (a tab in the
-// background would be throttled).
-func browsers(t *testing.T) (citizen, agent context.Context) {
-	t.Helper()
-	path := chromiumPath(t)
-	open := func() context.Context {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.WindowSize(1280, 860), chromedp.UserDataDir(t.TempDir()))
-		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelC := chromedp.NewContext(actx)
-		ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-		t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860)); err != nil {
-			t.Fatal(err)
-		}
-		return ctx
-	}
-	return open(), open()
-}
 
 func pageHas(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
@@ -65,19 +26,6 @@ func pageHas(t *testing.T, ctx context.Context, sel, want string) {
 	}
 }
 
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("ATIENDE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	os.WriteFile(filepath.Join(dir, name), png, 0o644)
-}
-
 // TestHandoffInTheBrowser: a citizen in the real web widget asks for a person; an agent in
 // the real console signs in, claims and answers; the citizen sees the agent's words, marked
 // with her first name; an HTML-looking message stays text in the console; after resolve the
@@ -89,7 +37,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)
 	}
-	citizen, agent := browsers(t)
+	citizen, agent := browsertest.Browser(t, 1280, 860), browsertest.Browser(t, 1280, 860)
 	say := func(text string) {
 		t.Helper()
 		if err := chromedp.Do(citizen, chromedp.Focus("#text"), chromedp.SendKeys("#text", text), chromedp.KeyEvent("\r")); err != nil {
@@ -110,7 +58,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageHas(t, agent, "main", "pidió una persona")
-	shot(t, agent, "console-queue.png")
+	browsertest.Screenshot(t, agent, "console-queue.png")
 	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar"]`)); err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +74,8 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if title, _ := chromedp.Run(agent, chromedp.Title()); title == "pwned" {
 		t.Fatal("the console ran a citizen's HTML")
 	}
-	shot(t, agent, "console-conversation.png")
-	shot(t, citizen, "widget-agent.png")
+	browsertest.Screenshot(t, agent, "console-conversation.png")
+	browsertest.Screenshot(t, citizen, "widget-agent.png")
 	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
 		t.Fatal(err)
 	}

@@ -573,38 +573,6 @@ func (t *Tx) DeleteSession(ctx context.Context, hash string) error {
 	return nil
 }
 
-// SaveTurn implements store.Store.
-func (s *DB) SaveTurn(ctx context.Context, t *store.Turn) error {
-	err := s.Tx(ctx, func(tx store.Tx) error {
-		c, err := tx.Conversation(ctx, t.ConversationID)
-		if err != nil {
-			return err
-		}
-		if c.Version != t.Version {
-			return store.ErrConflict
-		}
-		c.State = t.State
-		if err := tx.UpdateConversation(ctx, c); err != nil {
-			return err
-		}
-		for _, m := range []*store.Message{&t.In, &t.Out} {
-			m.ConversationID, m.Processed, m.CreatedAt = t.ConversationID, true, time.Time{}
-			if err := tx.InsertMessage(ctx, m); err != nil {
-				return err
-			}
-		}
-		if t.Handoff != nil {
-			t.Handoff.ConversationID = t.ConversationID
-			return tx.InsertHandoff(ctx, t.Handoff)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("save turn of %s: %w", t.ConversationID, err)
-	}
-	return nil
-}
-
 // MessageByProviderID implements store.Store.
 func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*store.Message, error) {
 	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE provider_id = ?`, providerID))

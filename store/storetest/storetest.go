@@ -15,6 +15,45 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
+// turnRecord is what one web turn writes: the citizen's message, the reply, the new state
+// and, at times, a handoff.
+type turnRecord struct {
+	ConversationID string
+	Version        int64
+	State          json.RawMessage
+	In, Out        store.Message
+	Handoff        *store.Handoff
+}
+
+// saveTurn writes a turn the way the web channel does, through the Tx primitives: the
+// conversation's version must not have moved, and everything commits or nothing does.
+func saveTurn(ctx context.Context, s store.Store, t *turnRecord) error {
+	return s.Tx(ctx, func(tx store.Tx) error {
+		c, err := tx.Conversation(ctx, t.ConversationID)
+		if err != nil {
+			return err
+		}
+		if c.Version != t.Version {
+			return store.ErrConflict
+		}
+		c.State = t.State
+		if err := tx.UpdateConversation(ctx, c); err != nil {
+			return err
+		}
+		for _, m := range []*store.Message{&t.In, &t.Out} {
+			m.ConversationID, m.Processed = t.ConversationID, true
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		if t.Handoff != nil {
+			t.Handoff.ConversationID = t.ConversationID
+			return tx.InsertHandoff(ctx, t.Handoff)
+		}
+		return nil
+	})
+}
+
 // Exercise runs the suite. open returns an empty store for one test; the suite closes it.
 func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
@@ -32,8 +71,8 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		return c
 	}
-	turn := func(c *store.Conversation, n int) *store.Turn {
-		return &store.Turn{
+	turn := func(c *store.Conversation, n int) *turnRecord {
+		return &turnRecord{
 			ConversationID: c.ID, Version: c.Version, State: json.RawMessage(fmt.Sprintf(`{"turns":%d}`, n)),
 			In:  store.Message{Direction: store.Inbound, Text: fmt.Sprintf("pregunta %d", n), ProviderID: fmt.Sprintf("%s-in-%d", c.ID, n)},
 			Out: store.Message{Direction: store.Outbound, Text: fmt.Sprintf("respuesta %d", n), Action: "answer", Aspect: "monto", Fichas: []string{"a", "b"}},
@@ -75,7 +114,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		c := newConv(t, s, "c1")
 		tr := turn(c, 1)
 		tr.Handoff = &store.Handoff{Reason: "request", Priority: 1}
-		if err := s.SaveTurn(ctx, tr); err != nil {
+		if err := saveTurn(ctx, s, tr); err != nil {
 			t.Fatal(err)
 		}
 		if tr.In.ID == 0 || tr.Out.ID <= tr.In.ID || tr.Handoff.ID == 0 || tr.Handoff.Status != store.HandoffQueued {
@@ -108,11 +147,11 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SaveTurnStaleVersion", func(t *testing.T) {
 		s := setup(t)
 		c := newConv(t, s, "c1")
-		if err := s.SaveTurn(ctx, turn(c, 1)); err != nil {
+		if err := saveTurn(ctx, s, turn(c, 1)); err != nil {
 			t.Fatal(err)
 		}
 		stale := turn(c, 2) // still version 1
-		if err := s.SaveTurn(ctx, stale); !errors.Is(err, store.ErrConflict) {
+		if err := saveTurn(ctx, s, stale); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("err = %v, want ErrConflict", err)
 		}
 		msgs, _ := s.Messages(ctx, "c1", 0)
@@ -123,7 +162,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("SaveTurnUnknownConversation", func(t *testing.T) {
 		s := setup(t)
-		if err := s.SaveTurn(ctx, turn(&store.Conversation{ID: "ghost", Version: 1}, 1)); !errors.Is(err, store.ErrNotFound) {
+		if err := saveTurn(ctx, s, turn(&store.Conversation{ID: "ghost", Version: 1}, 1)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("err = %v, want ErrNotFound", err)
 		}
 	})
@@ -131,13 +170,13 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SaveTurnDuplicateProviderID", func(t *testing.T) {
 		s := setup(t)
 		c := newConv(t, s, "c1")
-		if err := s.SaveTurn(ctx, turn(c, 1)); err != nil {
+		if err := saveTurn(ctx, s, turn(c, 1)); err != nil {
 			t.Fatal(err)
 		}
 		c, _ = s.Conversation(ctx, "c1")
 		again := turn(c, 1) // same provider id, fresh version
 		again.Handoff = &store.Handoff{Reason: "request"}
-		if err := s.SaveTurn(ctx, again); !errors.Is(err, store.ErrDuplicate) {
+		if err := saveTurn(ctx, s, again); !errors.Is(err, store.ErrDuplicate) {
 			t.Fatalf("err = %v, want ErrDuplicate", err)
 		}
 		got, _ := s.Conversation(ctx, "c1")
@@ -159,7 +198,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		s := setup(t)
 		c := newConv(t, s, "c1")
 		for i := 1; i <= 5; i++ {
-			if err := s.SaveTurn(ctx, turn(c, i)); err != nil {
+			if err := saveTurn(ctx, s, turn(c, i)); err != nil {
 				t.Fatal(err)
 			}
 			c.Version++
@@ -183,7 +222,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			go func() {
 				defer wg.Done()
 				tr := turn(c, 100+i)
-				switch err := s.SaveTurn(ctx, tr); {
+				switch err := saveTurn(ctx, s, tr); {
 				case err == nil:
 					ok.Add(1)
 				case errors.Is(err, store.ErrConflict):
@@ -325,7 +364,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Deliveries", func(t *testing.T) {
 		s := setup(t)
 		c := newConv(t, s, "c1")
-		if err := s.SaveTurn(ctx, turn(c, 1)); err != nil {
+		if err := saveTurn(ctx, s, turn(c, 1)); err != nil {
 			t.Fatal(err)
 		}
 		msgs, _ := s.Messages(ctx, "c1", 0)

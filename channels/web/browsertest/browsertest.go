@@ -1,0 +1,70 @@
+// Package browsertest starts Debian's Chromium for the browser tests, through chromedp.
+// Without Chromium the tests skip, except under CI=true, where they fail.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Chromium returns Chromium's path, installing it with scripts/ensure-chromium.sh when it can.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	_, here, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(here), "..", "..", "..", "scripts", "ensure-chromium.sh")
+	out, err := exec.Command(script).Output()
+	path := strings.TrimSpace(string(out))
+	if err != nil || path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true: scripts/ensure-chromium.sh: %v", err)
+		}
+		t.Skipf("Chromium is not available (scripts/ensure-chromium.sh: %v); browser tests skipped", err)
+	}
+	return path
+}
+
+// Browser starts a headless Chromium of its own with a viewport of width × height and
+// returns its context, ended with the test.
+func Browser(t testing.TB, width, height int64) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(Chromium(t)), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(int(width), int(height)), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// Screenshot saves the page as a PNG in ATIENDE_SCREENSHOTS (a temporary directory when
+// unset; "make screenshots" sets docs/img).
+func Screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("ATIENDE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
