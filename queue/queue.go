@@ -1,19 +1,22 @@
 // Package queue runs the background jobs (River, github.com/riverqueue/river) on the store's
 // own database, so that a message and the job that handles it are written in one
-// transaction and nothing is lost on a crash. The embedded default uses River's SQLite
-// driver; the Postgres one follows the same shape.
+// transaction and nothing is lost on a crash: River's SQLite driver in the embedded default,
+// its pgx driver on Postgres.
 package queue
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/atiende/atiende/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -30,17 +33,23 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// SQLite is a River queue on the embedded SQLite store.
-type SQLite struct {
-	client *river.Client[*sql.Tx]
+// Queue is a River client on the store's database; TTx is the driver's transaction type.
+type Queue[TTx any] struct {
+	client *river.Client[TTx]
+	// unwrap finds the driver's transaction inside a store transaction.
+	unwrap func(store.Tx) (TTx, bool)
+	name   string
 }
 
-// sqlTxer is what the SQLite store's transactions expose for River.
-type sqlTxer interface{ SQLTx() *sql.Tx }
+// SQLite is a River queue on the embedded SQLite store.
+type SQLite = Queue[*sql.Tx]
 
-// NewSQLite brings River's tables up to date in db and builds the client.
-func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
-	driver := riversqlite.New(db)
+// Postgres is a River queue on the production database: any replica may take any job, and
+// River's rescuer returns the jobs of a replica that died.
+type Postgres = Queue[pgx.Tx]
+
+// newQueue migrates River's tables and builds the client with the settings both drivers share.
+func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config, tune func(*river.Config)) (*river.Client[TTx], error) {
 	migrator, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("queue migrations: %w", err)
@@ -52,11 +61,29 @@ func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
 	for name, n := range cfg.Queues {
 		queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
 	}
+	rc := &river.Config{Queues: queues, Workers: cfg.Workers, Logger: cfg.Logger, JobTimeout: 2 * time.Minute}
+	tune(rc)
+	client, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	return client, nil
+}
+
+// NewSQLite brings River's tables up to date in db and builds the client.
+func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := newQueue(ctx, riversqlite.New(db), cfg, func(rc *river.Config) {
+		rc.FetchPollInterval = cfg.PollInterval
+		rc.FetchCooldown = min(cfg.PollInterval, 50*time.Millisecond)
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The SQLite file belongs to one process: a job still marked running was left by a
 	// process that died (kill -9, power cut). Make it available again now rather than wait for
@@ -69,34 +96,53 @@ func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
 	if n, _ := res.RowsAffected(); n > 0 {
 		cfg.Logger.Warn("jobs left running by a previous process made available again", "jobs", n)
 	}
-	client, err := river.NewClient(driver, &river.Config{
-		Queues:            queues,
-		Workers:           cfg.Workers,
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 50*time.Millisecond),
-		Logger:            cfg.Logger,
-		JobTimeout:        2 * time.Minute,
+	unwrap := func(tx store.Tx) (*sql.Tx, bool) {
+		st, ok := tx.(interface{ SQLTx() *sql.Tx })
+		if !ok {
+			return nil, false
+		}
+		return st.SQLTx(), true
+	}
+	return &SQLite{client: client, unwrap: unwrap, name: "SQLite"}, nil
+}
+
+// NewPostgres brings River's tables up to date in the pool's database and builds the client.
+// A job a dead replica held is rescued after three minutes, longer than the job timeout, so
+// a slow but live turn never runs twice at once.
+func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := newQueue(ctx, riverpgxv5.New(pool), cfg, func(rc *river.Config) {
+		rc.RescueStuckJobsAfter = 3 * time.Minute
 	})
 	if err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
+		return nil, err
 	}
-	return &SQLite{client: client}, nil
+	unwrap := func(tx store.Tx) (pgx.Tx, bool) {
+		pt, ok := tx.(interface{ PgxTx() pgx.Tx })
+		if !ok {
+			return nil, false
+		}
+		return pt.PgxTx(), true
+	}
+	return &Postgres{client: client, unwrap: unwrap, name: "Postgres"}, nil
 }
 
 // Start works jobs until Stop.
-func (q *SQLite) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
 
 // Stop lets the jobs in hand finish (until ctx ends) and stops.
-func (q *SQLite) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+func (q *Queue[TTx]) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
 
 // InsertTx enqueues a job inside a store transaction: the job exists if and only if the
 // transaction commits.
-func (q *SQLite) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-	st, ok := tx.(sqlTxer)
+func (q *Queue[TTx]) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	dtx, ok := q.unwrap(tx)
 	if !ok {
-		return errors.New("queue: the SQLite queue needs an SQLite store transaction")
+		return fmt.Errorf("queue: the %s queue needs a %s store transaction", q.name, q.name)
 	}
-	if _, err := q.client.InsertTx(ctx, st.SQLTx(), args, opts); err != nil {
+	if _, err := q.client.InsertTx(ctx, dtx, args, opts); err != nil {
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	return nil

@@ -180,9 +180,31 @@ func (s *Service) accept(ctx context.Context, in Inbound) error {
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		s.log.Info("twilio inbound already stored", "sid", in.MessageSid)
-		return nil
+		return s.retryTurn(ctx, in)
 	}
 	return err
+}
+
+// retryTurn asks for the turn again when a retried message is still unanswered: the replica
+// that accepted it may have died with the turn in hand, and River would only rescue that
+// job after RescueStuckJobsAfter. Turns are idempotent, so a second job costs nothing.
+func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
+	return s.store.Tx(ctx, func(tx store.Tx) error {
+		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
+		if err != nil {
+			return err
+		}
+		pending, err := tx.PendingInbound(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range pending {
+			if m.ProviderID == in.MessageSid {
+				return s.queue.InsertTx(ctx, tx, TurnArgs{ConversationID: conv.ID}, nil)
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Service) status(c *gin.Context) {

@@ -16,7 +16,7 @@ import (
 type config struct {
 	Addr        string // ATIENDE_ADDR
 	DataDir     string // ATIENDE_DATA_DIR
-	DatabaseURL string // DATABASE_URL (production; not yet supported)
+	DatabaseURL string // DATABASE_URL: Postgres (production) instead of the embedded SQLite file
 	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
 	Origins     string // ATIENDE_WIDGET_ORIGINS
 	Twilio      twilio.Config

@@ -129,9 +129,11 @@ func TestCatalogueValidate(t *testing.T) {
 	}
 }
 
-func TestPostgresNotYetIsRefused(t *testing.T) {
-	_, err := runCmd(t, map[string]string{"DATABASE_URL": "postgres://x", "ATIENDE_DATA_DIR": t.TempDir()}, "migrate")
-	if err == nil || !strings.Contains(err.Error(), "not implemented") {
+// TestUnreachablePostgresIsAClearError: a DATABASE_URL that does not answer stops the
+// command with an error naming Postgres, never a fallback to the SQLite file.
+func TestUnreachablePostgresIsAClearError(t *testing.T) {
+	_, err := runCmd(t, map[string]string{"DATABASE_URL": "postgres://atiende@127.0.0.1:1/atiende?connect_timeout=2", "ATIENDE_DATA_DIR": t.TempDir()}, "migrate")
+	if err == nil || !strings.Contains(err.Error(), "open postgres") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,19 +27,55 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/postgres"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
-// openStore opens the embedded SQLite store under the data directory. Production Postgres
-// (DATABASE_URL) is not implemented yet: it is refused rather than ignored.
-func openStore(ctx context.Context, cfg config) (*sqlite.DB, error) {
+// database is the store and how to run jobs on it: Postgres when DATABASE_URL is set, the
+// embedded SQLite file otherwise.
+type database interface {
+	store.Store
+	// queue builds the job queue on the same database.
+	queue(ctx context.Context, cfg queue.Config) (jobQueue, error)
+}
+
+// jobQueue is what serve needs of a queue.
+type jobQueue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+type sqliteDB struct{ *sqlite.DB }
+
+func (d sqliteDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
+	return queue.NewSQLite(ctx, d.SQL(), cfg)
+}
+
+type postgresDB struct{ *postgres.DB }
+
+func (d postgresDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
+	return queue.NewPostgres(ctx, d.Pool(), cfg)
+}
+
+// openStore opens the store and brings its schema up to date.
+func openStore(ctx context.Context, cfg config) (database, error) {
 	if cfg.DatabaseURL != "" {
-		return nil, errors.New("DATABASE_URL is set, but the Postgres store is not implemented yet; unset it to use the embedded SQLite store")
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		return postgresDB{db}, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "atiende.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "atiende.db"))
+	if err != nil {
+		return nil, err
+	}
+	return sqliteDB{db}, nil
 }
 
 // loadServable loads the catalogue to serve: a synthetic one (for benchmarks) is refused.
@@ -152,10 +187,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		handoffs.Register(workers)
 		log.Info("handoffs also go to a backend", "backend", backend.Name())
 	}
-	var q *queue.SQLite
+	var q jobQueue
 	if tw != nil || backend != nil {
 		// The queue works the jobs of the channels and backends that need them.
-		if q, err = queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue")}); err != nil {
+		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue")}); err != nil {
 			return err
 		}
 		if tw != nil {

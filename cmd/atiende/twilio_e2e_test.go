@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/store/postgres/pgtest"
 )
 
 const (
@@ -60,17 +61,23 @@ func TestCrashBetweenWebhookAndReply(t *testing.T) {
 	if code := s.webhook(t, form); code != 200 {
 		t.Fatalf("retried webhook: %d", code)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	expectOneReply(t, fake, s, "Pension Garantizada Universal")
+}
+
+// expectOneReply waits for the fake Twilio to be asked to send a reply, then a while more,
+// and checks that exactly one was sent and that it says want.
+func expectOneReply(t *testing.T, fake *twiliotest.Fake, s *server, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for len(fake.Sent()) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no reply after restart:\n%s", s.logs.String())
+			t.Fatalf("no reply:\n%s", s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
-	sent := fake.Sent()
-	if len(sent) != 1 || !strings.Contains(sent[0].Body, "Pension Garantizada Universal") {
-		t.Errorf("replies after restart: %+v", sent)
+	if sent := fake.Sent(); len(sent) != 1 || !strings.Contains(sent[0].Body, want) {
+		t.Errorf("replies: %+v", sent)
 	}
 }
 
@@ -85,4 +92,28 @@ func TestTwilioRoutesNeedAToken(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d", resp.StatusCode)
 	}
+}
+
+// TestTwoReplicasOnPostgres: two servers share one Postgres. A message reaches replica A,
+// which is killed before it replies; replica B, which never saw the webhook, delivers the
+// reply once when Twilio retries the webhook there (and only once: turns are idempotent).
+func TestTwoReplicasOnPostgres(t *testing.T) {
+	dbURL := pgtest.Database(t)
+	fake := twiliotest.New(e2eAccount, e2eToken)
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=2s", "DATABASE_URL="+dbURL)
+	a := startServerIn(t, t.TempDir(), env...)
+	b := startServerIn(t, t.TempDir(), env...)
+	form := url.Values{"MessageSid": {"SM00000000000000000000000000000pg1"}, "AccountSid": {e2eAccount}, "From": {"+56911113333"},
+		"To": {"+56229999999"}, "Body": {"cuanto es la pgu"}, "NumMedia": {"0"}}
+	if code := a.webhook(t, form); code != 200 {
+		t.Fatalf("webhook to A: %d\n%s", code, a.logs.String())
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	if code := b.webhook(t, form); code != 200 {
+		t.Fatalf("retried webhook to B: %d", code)
+	}
+	expectOneReply(t, fake, b, "Pension Garantizada Universal")
 }
