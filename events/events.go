@@ -1,6 +1,6 @@
 // Package events carries what happens in a conversation (an agent's message, a change of
-// handoff status) to the server-sent-event streams that show it: in-process here; across
-// replicas the Postgres deployment relays it over LISTEN/NOTIFY.
+// handoff status) to the server-sent-event streams that show it: in-process, and across
+// replicas through a Relay (events/pgrelay, over Postgres LISTEN/NOTIFY).
 package events
 
 import (
@@ -21,9 +21,19 @@ type Event struct {
 // Hub fans events out to the subscribers of each conversation. A slow subscriber loses
 // events rather than slowing the publisher; the stream replays stored messages on reconnect.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan Event]struct{}
+	mu    sync.Mutex
+	subs  map[string]map[chan Event]struct{}
+	relay Relay
 }
+
+// Relay carries a published event to the hubs of every replica, this one included, which
+// then Deliver it (events/pgrelay does it over Postgres LISTEN/NOTIFY).
+type Relay interface {
+	Send(topic string, e Event) error
+}
+
+// SetRelay makes Publish go through r; call it before the hub is in use.
+func (h *Hub) SetRelay(r Relay) { h.relay = r }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
@@ -50,8 +60,17 @@ func (h *Hub) Subscribe(conversationID string) (<-chan Event, func()) {
 	}
 }
 
-// Publish sends the event to the conversation's subscribers.
+// Publish sends the event to the conversation's subscribers, on every replica when the hub
+// has a relay. When the relay fails, this replica's subscribers still get it.
 func (h *Hub) Publish(conversationID string, e Event) {
+	if h.relay != nil && h.relay.Send(conversationID, e) == nil {
+		return
+	}
+	h.Deliver(conversationID, e)
+}
+
+// Deliver sends the event to this replica's subscribers of the conversation.
+func (h *Hub) Deliver(conversationID string, e Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[conversationID] {

@@ -19,6 +19,7 @@ import (
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/events/pgrelay"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/console"
 	"github.com/atiende/atiende/queue"
@@ -38,6 +39,9 @@ type database interface {
 	store.Store
 	// queue builds the job queue on the same database.
 	queue(ctx context.Context, cfg queue.Config) (jobQueue, error)
+	// relay carries the hubs' events to the other replicas (a no-op for the single-process
+	// SQLite mode) until ctx ends.
+	relay(ctx context.Context, citizens, consoles *events.Hub, log *slog.Logger) error
 }
 
 // jobQueue is what serve needs of a queue.
@@ -53,7 +57,16 @@ func (d sqliteDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error)
 	return queue.NewSQLite(ctx, d.SQL(), cfg)
 }
 
+func (sqliteDB) relay(context.Context, *events.Hub, *events.Hub, *slog.Logger) error { return nil }
+
 type postgresDB struct{ *postgres.DB }
+
+func (d postgresDB) relay(ctx context.Context, citizens, consoles *events.Hub, log *slog.Logger) error {
+	r := pgrelay.New(d.Pool(), log.With("component", "events"))
+	r.Attach("atiende_citizens", citizens)
+	r.Attach("atiende_console", consoles)
+	return r.Start(ctx)
+}
 
 func (d postgresDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
 	return queue.NewPostgres(ctx, d.Pool(), cfg)
@@ -158,6 +171,9 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	citizens, consoles := events.NewHub(), events.NewHub()
+	if err := db.relay(ctx, citizens, consoles, log); err != nil {
+		return err
+	}
 	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
 	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Logger: log.With("component", "console")})
 	if err != nil {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/store/postgres/pgtest"
+)
+
+// TestThreeReplicasOnPostgres: three servers on one database. The same webhook posted to all
+// three at once is answered once; an agent's console stream on replica C shows, live, a
+// web citizen's handoff and message that arrived at replica A.
+func TestThreeReplicasOnPostgres(t *testing.T) {
+	dbURL := pgtest.Database(t)
+	fake := twiliotest.New(e2eAccount, e2eToken)
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00", "DATABASE_URL="+dbURL)
+	var replicas []*server
+	for range 3 {
+		replicas = append(replicas, startServerIn(t, t.TempDir(), env...))
+	}
+	a, c := replicas[0], replicas[2]
+	if out, err := runCmdIn(t, map[string]string{"DATABASE_URL": dbURL}, "contrasena-de-prueba\n",
+		"agent", "add", "--username", "ana", "--name", "Ana Rojas"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	citizen := "+56933334444"
+	form := func(sid, body string) url.Values {
+		return url.Values{"MessageSid": {sid}, "AccountSid": {e2eAccount}, "From": {citizen},
+			"To": {"+56229999999"}, "Body": {body}, "NumMedia": {"0"}}
+	}
+
+	// The same message to the three replicas at once.
+	first := form("SM000000000000000000000000000three1", "quiero hablar con una persona")
+	var wg sync.WaitGroup
+	for _, s := range replicas {
+		wg.Go(func() {
+			if code := s.webhook(t, first); code != 200 {
+				t.Errorf("webhook: %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	expectOneReply(t, fake, a, "lugar 1")
+
+	// Ana signs in on replica C and listens to its console stream.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(c.base+"/agent/login", url.Values{"username": {"ana"}, "password": {"contrasena-de-prueba"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign in: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/agent/events", nil)
+	stream, err := browser.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("console stream: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	if l := <-lines; !strings.HasPrefix(l, "retry:") {
+		t.Fatalf("stream starts with %q", l)
+	}
+
+	// A web citizen, whose turns replica A runs in the request, asks for a person and then
+	// writes again: C's stream hears of both, live.
+	sess := a.post(t, "/api/v1/chat/sessions", "", "{}")
+	say := func(text string) {
+		body, _ := json.Marshal(map[string]string{"text": text})
+		a.post(t, fmt.Sprintf("/api/v1/chat/sessions/%s/messages", sess["id"]), sess["token"].(string), string(body))
+	}
+	awaitEvent := func(kind string) {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("stream closed:\n%s", c.logs.String())
+				}
+				if strings.Contains(l, `"type":"`+kind+`"`) {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("replica C's console never heard of the %s event from A:\n%s", kind, c.logs.String())
+			}
+		}
+	}
+	say("quiero hablar con una persona")
+	awaitEvent("queue")
+	say("sigo esperando, gracias")
+	awaitEvent("citizen")
+	page, _ := browser.Get(c.base + "/agent")
+	b, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(b), "pidió una persona") {
+		t.Errorf("C's queue lacks the handoff:\n%s", b)
+	}
+}
