@@ -3,7 +3,7 @@
 # a throwaway database per test). Uses TEST_DATABASE_URL, or a server already running on
 # 127.0.0.1:5432; otherwise, as root, installs Debian's postgresql and starts it.
 # Exit status 1 when no server can be had: the Postgres tests then skip locally and fail under
-# CI=true. (pgvector, for the retrieval in Postgres, is not needed by these tests yet.)
+# CI=true. `make test` runs it once before the tests, then scripts/ensure-pgvector.sh.
 set -u
 url=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 ready() { psql "$url" -qAtc 'select 1' >/dev/null 2>&1; }
