@@ -32,9 +32,22 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// DefaultMaxConns is the size of a replica's connection pool unless DATABASE_URL sets
+// pool_max_conns.
+const DefaultMaxConns = 16
+
 // Open connects to the database at url and brings the schema up to date.
 func Open(ctx context.Context, url string) (*DB, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (the larger of 4 and the CPU count) is small for a replica whose
+		// turns hold a connection while they publish events through another one.
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
