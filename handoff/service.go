@@ -112,7 +112,8 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversati
 			return nil, "", err
 		}
 	}
-	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: h.Status})
+	status := h.Status
+	tx.AfterCommit(func() { s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: status}) })
 	return h, s.waitingText(ctx, tx, h), nil
 }
 
@@ -156,7 +157,8 @@ func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversatio
 	if err != nil {
 		return false, "", err
 	}
-	s.console.Publish(ConsoleTopic, events.Event{Type: "citizen", Text: conv.ID})
+	convID := conv.ID
+	tx.AfterCommit(func() { s.console.Publish(ConsoleTopic, events.Event{Type: "citizen", Text: convID}) })
 	if h.Status == store.HandoffAssigned {
 		return true, "", nil
 	}

@@ -164,6 +164,9 @@ type AgentSession struct {
 // Tx is a store transaction: what fn does through it commits together or not at all.
 // Implementations also expose their driver's transaction for the job queue to enqueue in it.
 type Tx interface {
+	// AfterCommit runs f once the transaction has committed, never when it rolls back: for
+	// what others should learn only when it is true, such as events to the live streams.
+	AfterCommit(f func())
 	// Conversation returns the conversation, or ErrNotFound.
 	Conversation(ctx context.Context, id string) (*Conversation, error)
 	// ConversationByAddress returns the latest conversation of a channel address, or
@@ -251,4 +254,18 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+}
+
+// AfterCommitHooks keeps a transaction's AfterCommit functions; the stores embed it in their
+// Tx and call Run after a successful commit.
+type AfterCommitHooks struct{ after []func() }
+
+// AfterCommit implements Tx.
+func (h *AfterCommitHooks) AfterCommit(f func()) { h.after = append(h.after, f) }
+
+// Run calls the functions in the order they were added.
+func (h *AfterCommitHooks) Run() {
+	for _, f := range h.after {
+		f()
+	}
 }

@@ -111,6 +111,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 
 // Tx is a store.Tx on a pgx transaction.
 type Tx struct {
+	store.AfterCommitHooks
 	q   pgx.Tx
 	now func() time.Time
 }
@@ -122,7 +123,12 @@ func (t *Tx) PgxTx() pgx.Tx { return t.q }
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Tx{q: tx, now: s.now}) })
+	var t *Tx
+	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) }); err != nil {
+		return err
+	}
+	t.Run()
+	return nil
 }
 
 type querier interface {

@@ -114,6 +114,7 @@ func (s *DB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Tx is a store.Tx on an SQLite transaction.
 type Tx struct {
+	store.AfterCommitHooks
 	q   *sql.Tx
 	now func() time.Time
 }
@@ -125,7 +126,12 @@ func (t *Tx) SQLTx() *sql.Tx { return t.q }
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.sqlTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{q: tx, now: s.now}) })
+	var t *Tx
+	if err := s.sqlTx(ctx, func(tx *sql.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) }); err != nil {
+		return err
+	}
+	t.Run()
+	return nil
 }
 
 // reader is what the read queries need: the pool or a transaction.

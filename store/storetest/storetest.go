@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,6 +266,32 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("AfterCommitOnlyOnCommit", func(t *testing.T) {
+		s := setup(t)
+		var ran []string
+		boom := errors.New("boom")
+		s.Tx(ctx, func(tx store.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "rolled back") })
+			return boom
+		})
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			tx.AfterCommit(func() {
+				// Committed: what the transaction wrote is there to read.
+				_, err := s.Conversation(ctx, "c1")
+				ran = append(ran, fmt.Sprintf("committed, conversation readable: %v", err == nil))
+			})
+			if len(ran) != 0 {
+				t.Error("AfterCommit ran before the commit")
+			}
+			return tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"committed, conversation readable: true"}; !slices.Equal(ran, want) {
+			t.Errorf("ran %q, want %q", ran, want)
+		}
+	})
 	t.Run("ConversationByAddressAndUpdate", func(t *testing.T) {
 		s := setup(t)
 		err := s.Tx(ctx, func(tx store.Tx) error {
