@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -112,5 +113,26 @@ func TestShippedCasesParse(t *testing.T) {
 	}
 	if n < 150 {
 		t.Errorf("%d conversations, want at least 150", n)
+	}
+}
+
+func TestCompareRankers(t *testing.T) {
+	cases := []eval.Case{
+		{ID: "a", Turns: []eval.Turn{{User: "uno", Expect: eval.Expect{Fichas: []string{"x"}}}}},
+		{ID: "b", Turns: []eval.Turn{{User: "dos", Expect: eval.Expect{Fichas: []string{"y"}}}}},
+		{ID: "c", Turns: []eval.Turn{{User: "sin fichas"}}},
+	}
+	fixed := func(out ...string) eval.Ranker {
+		return func(context.Context, string) ([]string, error) { return out, nil }
+	}
+	scores, err := eval.CompareRankers(context.Background(), cases, []string{"good", "bad"},
+		map[string]eval.Ranker{"good": fixed("x", "y"), "bad": fixed("z", "w", "v", "x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// good: x first for a (hit@1), y second for b (hit@3, MRR 1/2). bad: x fourth for a only.
+	want := []eval.ModeScore{{Mode: "good", Turns: 2, Hit1: 0.5, Hit3: 1, MRR: 0.75}, {Mode: "bad", Turns: 2, Hit1: 0, Hit3: 0, MRR: 0.125}}
+	if !reflect.DeepEqual(scores, want) {
+		t.Errorf("scores %+v, want %+v", scores, want)
 	}
 }

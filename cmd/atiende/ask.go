@@ -167,6 +167,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	fs := flags("eval", stdout)
 	path := fs.String("cases", "", "a JSON Lines file of cases (../shared/eval/FORMAT.md)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	modes := fs.Bool("retrieval-modes", false, "compare lexical, vector and hybrid retrieval on the cases' first turns instead")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -189,6 +190,9 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 			return exitError{2, err}
 		}
 		cases = append(cases, cs...)
+	}
+	if *modes {
+		return compareRetrieval(ctx, cfg, cases, *asJSON, stdout)
 	}
 	e, _, err := loadEngine(cfg)
 	if err != nil {
@@ -245,4 +249,53 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 			return nil
 		}
 	}
+}
+
+// compareRetrieval measures the lexical index, the local embedder's vectors and their
+// reciprocal rank fusion on the same cases (docs/eval.md has the figures).
+func compareRetrieval(ctx context.Context, cfg config, cases []eval.Case, asJSON bool, stdout io.Writer) error {
+	ix, err := loadIndex(cfg)
+	if err != nil {
+		return err
+	}
+	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+	if err != nil {
+		return err
+	}
+	slugs := func(fs []*retrieval.Ficha) []string {
+		out := make([]string, len(fs))
+		for i, f := range fs {
+			out[i] = f.Slug
+		}
+		return out
+	}
+	lexical := func(text string) []*retrieval.Ficha {
+		var out []*retrieval.Ficha
+		for _, r := range ix.Search(ix.Analyze(text), 20) {
+			out = append(out, r.Ficha)
+		}
+		return out
+	}
+	rankers := map[string]eval.Ranker{
+		"lexical": func(_ context.Context, text string) ([]string, error) { return slugs(lexical(text)), nil },
+		"vector": func(ctx context.Context, text string) ([]string, error) {
+			v, err := vs.Search(ctx, text, 20)
+			return slugs(v), err
+		},
+		"hybrid": func(ctx context.Context, text string) ([]string, error) {
+			v, err := vs.Search(ctx, text, 20)
+			return slugs(retrieval.FuseRRF(lexical(text), v)), err
+		},
+	}
+	scores, err := eval.CompareRankers(ctx, cases, []string{"lexical", "vector", "hybrid"}, rankers)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(scores)
+	}
+	eval.WriteModes(stdout, scores)
+	return nil
 }

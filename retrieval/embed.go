@@ -1,0 +1,186 @@
+package retrieval
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tmc/langchaingo/embeddings"
+)
+
+// HashEmbedder is the local, deterministic embedder: no model, no download, no network. A
+// text becomes the signed hashes of its words' index keys (stem and sound, as the lexical
+// index uses them) and of their character trigrams, so that misspellings the keys miss
+// still land near; the glossary's spellings and aliases are applied first, as for the
+// lexical index. It implements langchaingo's embeddings.Embedder.
+type HashEmbedder struct {
+	Dims  int
+	Gloss *Glossary
+}
+
+var _ embeddings.Embedder = HashEmbedder{}
+
+// EmbedQuery implements embeddings.Embedder.
+func (e HashEmbedder) EmbedQuery(_ context.Context, text string) ([]float32, error) {
+	return e.embed(text), nil
+}
+
+// EmbedDocuments implements embeddings.Embedder.
+func (e HashEmbedder) EmbedDocuments(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = e.embed(t)
+	}
+	return out, nil
+}
+
+func (e HashEmbedder) embed(text string) []float32 {
+	dims := e.Dims
+	if dims <= 0 {
+		dims = 512
+	}
+	v := make([]float64, dims)
+	add := func(feature string, w float64) {
+		h := fnv.New64a()
+		h.Write([]byte(feature))
+		x := h.Sum64()
+		sign := 1.0
+		if x>>63 == 1 {
+			sign = -1
+		}
+		v[x%uint64(dims)] += sign * w
+	}
+	words := Words(text)
+	if e.Gloss != nil {
+		words = nil
+		for _, sp := range e.Gloss.Apply(Words(text)) {
+			if sp.Replaced != nil {
+				words = append(words, sp.Replaced...)
+			} else {
+				words = append(words, sp.Words...)
+			}
+			words = append(words, sp.Added...)
+		}
+	}
+	for _, w := range words {
+		if IsStopword(w) {
+			continue
+		}
+		add("k:"+Key(w), 1)
+		g := "#" + Fold(w) + "#"
+		r := []rune(g)
+		for i := 0; i+3 <= len(r); i++ {
+			add("g:"+string(r[i:i+3]), 0.4)
+		}
+	}
+	var norm float64
+	for _, x := range v {
+		norm += x * x
+	}
+	out := make([]float32, dims)
+	if norm == 0 {
+		return out
+	}
+	norm = math.Sqrt(norm)
+	for i, x := range v {
+		out[i] = float32(x / norm)
+	}
+	return out
+}
+
+// FichaText is what a ficha's vector is made from: its title (twice, as it weighs most),
+// keywords and summary.
+func FichaText(f *Ficha) string {
+	return strings.Join([]string{f.Title, f.Title, strings.Join(f.Keywords, " "), f.Summary}, " ")
+}
+
+// Vectors is an in-memory vector index of the fichas, searched by cosine similarity.
+type Vectors struct {
+	emb    embeddings.Embedder
+	fichas []*Ficha
+	vecs   [][]float32
+}
+
+// NewVectors embeds every ficha with emb.
+func NewVectors(ctx context.Context, emb embeddings.Embedder, fichas []*Ficha) (*Vectors, error) {
+	texts := make([]string, len(fichas))
+	for i, f := range fichas {
+		texts[i] = FichaText(f)
+	}
+	vecs, err := emb.EmbedDocuments(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	return &Vectors{emb: emb, fichas: fichas, vecs: vecs}, nil
+}
+
+// Search returns the k fichas nearest the query.
+func (vs *Vectors) Search(ctx context.Context, query string, k int) ([]*Ficha, error) {
+	q, err := vs.emb.EmbedQuery(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	type hit struct {
+		i int
+		s float64
+	}
+	hits := make([]hit, len(vs.vecs))
+	for i, v := range vs.vecs {
+		var dot, nq, nv float64
+		for j := range min(len(v), len(q)) {
+			dot += float64(v[j]) * float64(q[j])
+			nq += float64(q[j]) * float64(q[j])
+			nv += float64(v[j]) * float64(v[j])
+		}
+		if nq > 0 && nv > 0 {
+			dot /= math.Sqrt(nq * nv)
+		}
+		hits[i] = hit{i, dot}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int {
+		switch {
+		case a.s > b.s:
+			return -1
+		case a.s < b.s:
+			return 1
+		}
+		return 0
+	})
+	out := make([]*Ficha, 0, k)
+	for _, h := range hits[:min(k, len(hits))] {
+		if h.s > 0 {
+			out = append(out, vs.fichas[h.i])
+		}
+	}
+	return out, nil
+}
+
+// FuseRRF merges ranked lists by reciprocal rank fusion (k = 60, as in Cormack et al.): a
+// ficha's score is the sum of 1/(60+rank) over the lists it appears in.
+func FuseRRF(lists ...[]*Ficha) []*Ficha {
+	score := map[*Ficha]float64{}
+	var order []*Ficha
+	for _, l := range lists {
+		for r, f := range l {
+			if _, ok := score[f]; !ok {
+				order = append(order, f)
+			}
+			score[f] += 1 / float64(60+r+1)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b *Ficha) int {
+		switch {
+		case score[a] > score[b]:
+			return -1
+		case score[a] < score[b]:
+			return 1
+		}
+		return 0
+	})
+	return order
+}
+
+// Glossary returns the index's glossary, for an embedder that should read as the index does.
+func (ix *Index) Glossary() *Glossary { return ix.gloss }

@@ -1,0 +1,64 @@
+package retrieval_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/atiende/atiende/retrieval"
+)
+
+func cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+func TestHashEmbedder(t *testing.T) {
+	ctx := context.Background()
+	e := retrieval.HashEmbedder{Dims: 256}
+	docs, err := e.EmbedDocuments(ctx, []string{"bono de invierno", "bono de invierno", "licencia de conducir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 3 || len(docs[0]) != 256 {
+		t.Fatalf("shape %d×%d", len(docs), len(docs[0]))
+	}
+	if c := cosine(docs[0], docs[1]); c < 0.9999 {
+		t.Errorf("not deterministic: cosine %f", c)
+	}
+	q, _ := e.EmbedQuery(ctx, "bono d imbierno")
+	if near, far := cosine(q, docs[0]), cosine(q, docs[2]); near <= far+0.2 {
+		t.Errorf("a misspelled query is not nearer its ficha: %f vs %f", near, far)
+	}
+	z, _ := e.EmbedQuery(ctx, "de la")
+	for _, x := range z {
+		if x != 0 {
+			t.Fatal("stopwords alone should embed to the zero vector")
+		}
+	}
+}
+
+func TestVectorsAndFusion(t *testing.T) {
+	ix := bundled(t)
+	ctx := context.Background()
+	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := vs.Search(ctx, "kiero saber dl bono invierno xfa", 5)
+	if err != nil || len(got) == 0 || got[0].Slug != "bono-invierno" {
+		t.Fatalf("vector search: %v %v", got, err)
+	}
+	a, b := ix.Fichas()[0], ix.Fichas()[1]
+	c := ix.Fichas()[2]
+	// b is second in both lists, a first in one only, c first in the other only.
+	fused := retrieval.FuseRRF([]*retrieval.Ficha{a, b}, []*retrieval.Ficha{c, b})
+	if len(fused) != 3 || fused[0] != b {
+		t.Errorf("fused order: %s %s %s", fused[0].Slug, fused[1].Slug, fused[2].Slug)
+	}
+}
