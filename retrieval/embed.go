@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"cmp"
 	"context"
 	"hash/fnv"
 	"math"
@@ -101,6 +102,7 @@ type Vectors struct {
 	emb    embeddings.Embedder
 	fichas []*Ficha
 	vecs   [][]float32
+	bySlug map[string]int
 }
 
 // NewVectors embeds every ficha with emb.
@@ -113,7 +115,53 @@ func NewVectors(ctx context.Context, emb embeddings.Embedder, fichas []*Ficha) (
 	if err != nil {
 		return nil, err
 	}
-	return &Vectors{emb: emb, fichas: fichas, vecs: vecs}, nil
+	bySlug := make(map[string]int, len(fichas))
+	for i, f := range fichas {
+		bySlug[f.Slug] = i
+	}
+	return &Vectors{emb: emb, fichas: fichas, vecs: vecs, bySlug: bySlug}, nil
+}
+
+// SetVectors makes Find lift each lexical score by (1 + weight × cosine) with the question:
+// the hybrid ranking of the embedded mode. The vectors must be of this index's fichas; nil
+// turns it off. Call it before the index is shared.
+func (ix *Index) SetVectors(vs *Vectors, weight float64) {
+	ix.vectors, ix.vectorWeight = vs, weight
+}
+
+// lift multiplies each result's score by (1 + weight × its cosine with the text) and
+// re-sorts: the lexical evidence stays the base, so the engine's score ratios keep their
+// meaning, and the vectors settle which of close candidates the question is nearest.
+func (vs *Vectors) lift(text string, res []Result, weight float64) {
+	q, err := vs.emb.EmbedQuery(context.Background(), text)
+	if err != nil {
+		return // the lexical ranking stands
+	}
+	for i := range res {
+		j, ok := vs.bySlug[res[i].Ficha.Slug]
+		if !ok {
+			continue
+		}
+		if c := cos(q, vs.vecs[j]); c > 0 {
+			res[i].Score *= 1 + weight*c
+		}
+	}
+	slices.SortStableFunc(res, func(a, b Result) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
+	})
+}
+
+func cos(a, b []float32) float64 {
+	var dot, na, nb float64
+	for j := range min(len(a), len(b)) {
+		dot += float64(a[j]) * float64(b[j])
+		na += float64(a[j]) * float64(a[j])
+		nb += float64(b[j]) * float64(b[j])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
 }
 
 // Search returns the k fichas nearest the query.
@@ -128,26 +176,9 @@ func (vs *Vectors) Search(ctx context.Context, query string, k int) ([]*Ficha, e
 	}
 	hits := make([]hit, len(vs.vecs))
 	for i, v := range vs.vecs {
-		var dot, nq, nv float64
-		for j := range min(len(v), len(q)) {
-			dot += float64(v[j]) * float64(q[j])
-			nq += float64(q[j]) * float64(q[j])
-			nv += float64(v[j]) * float64(v[j])
-		}
-		if nq > 0 && nv > 0 {
-			dot /= math.Sqrt(nq * nv)
-		}
-		hits[i] = hit{i, dot}
+		hits[i] = hit{i, cos(q, v)}
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int {
-		switch {
-		case a.s > b.s:
-			return -1
-		case a.s < b.s:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.s, a.s) })
 	out := make([]*Ficha, 0, k)
 	for _, h := range hits[:min(k, len(hits))] {
 		if h.s > 0 {
@@ -170,15 +201,7 @@ func FuseRRF(lists ...[]*Ficha) []*Ficha {
 			score[f] += 1 / float64(60+r+1)
 		}
 	}
-	slices.SortStableFunc(order, func(a, b *Ficha) int {
-		switch {
-		case score[a] > score[b]:
-			return -1
-		case score[a] < score[b]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(order, func(a, b *Ficha) int { return cmp.Compare(score[b], score[a]) })
 	return order
 }
 

@@ -62,3 +62,38 @@ func TestVectorsAndFusion(t *testing.T) {
 		t.Errorf("fused order: %s %s %s", fused[0].Slug, fused[1].Slug, fused[2].Slug)
 	}
 }
+
+// TestSetVectorsLiftsScores: with vectors, Find keeps the lexical candidates and only lifts
+// their scores (never lowers them), so the engine's thresholds keep their meaning.
+func TestSetVectorsLiftsScores(t *testing.T) {
+	ctx := context.Background()
+	plain := bundled(t)
+	lifted := bundled(t)
+	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: lifted.Glossary()}, lifted.Fichas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lifted.SetVectors(vs, 0.5)
+	q := retrieval.Query{Text: "requisitos para el subsidio de arriendo"}
+	a, b := plain.Find(q, 0), lifted.Find(q, 0)
+	if len(a.Results) != len(b.Results) || len(a.Results) < 2 {
+		t.Fatalf("candidates %d vs %d", len(a.Results), len(b.Results))
+	}
+	before := map[string]float64{}
+	for _, r := range a.Results {
+		before[r.Ficha.Slug] = r.Score
+	}
+	lift := false
+	for i, r := range b.Results {
+		if r.Score < before[r.Ficha.Slug] {
+			t.Errorf("%s lowered: %f < %f", r.Ficha.Slug, r.Score, before[r.Ficha.Slug])
+		}
+		lift = lift || r.Score > before[r.Ficha.Slug]
+		if i > 0 && r.Score > b.Results[i-1].Score {
+			t.Errorf("not sorted at %d", i)
+		}
+	}
+	if !lift {
+		t.Error("no score was lifted")
+	}
+}

@@ -73,6 +73,9 @@ func (ix *Index) Find(q Query, k int) Found {
 		}
 	}
 	res := ix.Search(a, 0)
+	if ix.vectors != nil && len(res) > 1 {
+		ix.vectors.lift(q.Text, res, ix.vectorWeight)
+	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
 		for _, s := range q.Only {

@@ -57,6 +57,10 @@ type posting struct {
 // Index is an in-memory BM25F index over the fichas, with Spanish analysis, the glossary and
 // typo tolerance. It is safe for concurrent searches once built.
 type Index struct {
+	// vectors, when set, lift the lexical scores of the fichas nearest the question.
+	vectors      *Vectors
+	vectorWeight float64
+
 	fichas   []*Ficha
 	bySlug   map[string]int
 	postings map[string][]posting

@@ -1,6 +1,7 @@
 package retrieval_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -154,6 +155,23 @@ func TestGlossaryErrors(t *testing.T) {
 
 func BenchmarkFind(b *testing.B) {
 	ix := bundled(b)
+	qs := []string{"cuanto es la pgu", "kiero saber dl bono invierno xfa", "sertificado de nasimiento", "como saco la clave unica", "receta de empanadas"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ix.Find(retrieval.Query{Text: qs[i%len(qs)]}, 5)
+	}
+}
+
+// BenchmarkFindWithVectors is BenchmarkFind with the local embedder's lift
+// (ATIENDE_EMBEDDER=local).
+func BenchmarkFindWithVectors(b *testing.B) {
+	ix := bundled(b)
+	vs, err := retrieval.NewVectors(context.Background(), retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix.SetVectors(vs, 0.5)
 	qs := []string{"cuanto es la pgu", "kiero saber dl bono invierno xfa", "sertificado de nasimiento", "como saco la clave unica", "receta de empanadas"}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -24,8 +24,19 @@ func loadIndex(cfg config) (*retrieval.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue: %w", err)
 	}
+	if cfg.Embedder == "local" {
+		vs, err := retrieval.NewVectors(context.Background(), retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+		if err != nil {
+			return nil, err
+		}
+		ix.SetVectors(vs, localVectorWeight)
+	}
 	return ix, nil
 }
+
+// localVectorWeight is how much the local embedder's cosine lifts a lexical score
+// (ATIENDE_EMBEDDER=local); docs/eval.md has the measurements behind it.
+const localVectorWeight = 0.5
 
 // loadEngine loads the catalogue and the office network and builds the engine.
 func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {

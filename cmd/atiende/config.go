@@ -19,10 +19,13 @@ type config struct {
 	DatabaseURL string // DATABASE_URL: Postgres (production) instead of the embedded SQLite file
 	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
 	Origins     string // ATIENDE_WIDGET_ORIGINS
-	Twilio      twilio.Config
-	Timezone    *time.Location // ATIENDE_TIMEZONE: the call center's hours
-	Holidays    string         // ATIENDE_HOLIDAYS: a file of holidays instead of the bundled list
-	Hours       string         // ATIENDE_HOURS: "1-4 08:00-20:00, 5 08:00-18:00" (the 101 line's by default)
+	// Embedder is "none" (the lexical index alone, the default: docs/eval.md says why) or
+	// "local" (the hashed embedder lifts the lexical scores) (ATIENDE_EMBEDDER).
+	Embedder string
+	Twilio   twilio.Config
+	Timezone *time.Location // ATIENDE_TIMEZONE: the call center's hours
+	Holidays string         // ATIENDE_HOLIDAYS: a file of holidays instead of the bundled list
+	Hours    string         // ATIENDE_HOURS: "1-4 08:00-20:00, 5 08:00-18:00" (the 101 line's by default)
 	// HandoffTimeout: a handoff nobody takes in this long is abandoned (ATIENDE_HANDOFF_TIMEOUT).
 	HandoffTimeout time.Duration
 	// Backend also sends handoffs to "taskrouter" or "webhook" (ATIENDE_HANDOFF_BACKEND);
@@ -43,6 +46,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		Catalogue:   getenv("ATIENDE_CATALOGUE"),
 		Origins:     getenv("ATIENDE_WIDGET_ORIGINS"),
+		Embedder:    or(getenv("ATIENDE_EMBEDDER"), "none"),
+	}
+	switch c.Embedder {
+	case "none", "local":
+	case "openai", "ollama":
+		return c, fmt.Errorf("ATIENDE_EMBEDDER=%s: embeddings through a model server are not built yet; use local or none", c.Embedder)
+	default:
+		return c, fmt.Errorf("ATIENDE_EMBEDDER=%q: want none or local", c.Embedder)
 	}
 	c.Twilio = twilio.Config{
 		AccountSID:          getenv("TWILIO_ACCOUNT_SID"),

@@ -129,6 +129,20 @@ func TestCatalogueValidate(t *testing.T) {
 	}
 }
 
+// TestEmbedderSetting: ATIENDE_EMBEDDER=local answers through the hybrid lift; a provider not
+// built yet, or a typo, stops with an error naming the variable.
+func TestEmbedderSetting(t *testing.T) {
+	out, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": "local"}, "ask", "--json", "kiero saber dl bono invierno xfa")
+	if err != nil || !strings.Contains(out, "bono-invierno") {
+		t.Errorf("local embedder: %v %s", err, out)
+	}
+	for _, v := range []string{"ollama", "locale"} {
+		if _, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": v}, "ask", "hola"); err == nil || !strings.Contains(err.Error(), "ATIENDE_EMBEDDER") {
+			t.Errorf("ATIENDE_EMBEDDER=%s: %v", v, err)
+		}
+	}
+}
+
 // TestUnreachablePostgresIsAClearError: a DATABASE_URL that does not answer stops the
 // command with an error naming Postgres, never a fallback to the SQLite file.
 func TestUnreachablePostgresIsAClearError(t *testing.T) {
