@@ -157,17 +157,33 @@ func (s *Service) messaging(c *gin.Context) {
 	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
 }
 
+// errNewConversationRace: another replica created the conversation of a new number while
+// this one was creating it too; the transaction is redone with the other's conversation.
+var errNewConversationRace = errors.New("conversation created concurrently")
+
 // accept stores the message and its turn job in one transaction. A MessageSid already
 // stored (Twilio's retries, concurrent duplicates) changes nothing.
 func (s *Service) accept(ctx context.Context, in Inbound) error {
 	if s.queue == nil {
 		return errors.New("no queue")
 	}
+	for attempt := 0; ; attempt++ {
+		err := s.acceptOnce(ctx, in)
+		if errors.Is(err, errNewConversationRace) && attempt < 3 {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Service) acceptOnce(ctx context.Context, in Inbound) error {
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
 		if errors.Is(err, store.ErrNotFound) {
 			conv = &store.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
-			err = tx.CreateConversation(ctx, conv)
+			if err = tx.CreateConversation(ctx, conv); errors.Is(err, store.ErrDuplicate) {
+				return errNewConversationRace
+			}
 		}
 		if err != nil {
 			return err

@@ -56,6 +56,37 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	wg.Wait()
 	expectOneReply(t, fake, a, "lugar 1")
 
+	// Two different first messages of a new number reach two replicas at once: both
+	// replicas create its conversation, one wins, the other redoes its transaction on the
+	// winner's; neither message is lost.
+	newcomer := "+56955556666"
+	for i, s := range replicas[:2] {
+		wg.Go(func() {
+			f := url.Values{"MessageSid": {fmt.Sprintf("SM00000000000000000000000000newc%d", i)}, "AccountSid": {e2eAccount},
+				"From": {newcomer}, "To": {"+56229999999"}, "Body": {[]string{"cuanto es la pgu", "y el bono de invierno"}[i]}, "NumMedia": {"0"}}
+			if code := s.webhook(t, f); code != 200 {
+				t.Errorf("webhook: %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := 0
+		for _, m := range fake.Sent() {
+			if m.To == newcomer {
+				n++
+			}
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d replies to the new number, want 2:\n%s", n, a.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// Ana signs in on replica C and listens to its console stream.
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
