@@ -198,8 +198,14 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	})
 }
 
+// send types a message and presses Enter, once the previous reply has arrived: the widget
+// ignores Enter while it waits for one (its typing indicator shows).
 func send(t *testing.T, ctx context.Context, msg string) {
 	t.Helper()
+	waitFor(t, "the previous reply", func() bool {
+		idle, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("typing").hidden`))
+		return idle
+	})
 	if err := chromedp.Do(ctx, chromedp.Focus("#text"), chromedp.SendKeys("#text", msg), chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
