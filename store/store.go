@@ -195,7 +195,9 @@ type Tx interface {
 	LastInbound(ctx context.Context, conversationID string) (time.Time, error)
 	// InsertHandoff stores a handoff request (CreatedAt now unless set).
 	InsertHandoff(ctx context.Context, h *Handoff) error
-	// Handoff returns a handoff, or ErrNotFound.
+	// Handoff returns a handoff, or ErrNotFound. It is read for update: another transaction
+	// reading the same handoff waits until this one ends, then sees what it wrote, so two
+	// agents (or two replicas' sweeps) cannot both take or close it.
 	Handoff(ctx context.Context, id int64) (*Handoff, error)
 	// OpenHandoff returns the conversation's open handoff (queued, assigned or callback), or
 	// ErrNotFound.

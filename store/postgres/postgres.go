@@ -449,7 +449,7 @@ func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
 
 // Handoff implements store.Tx.
 func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
-	h, err := scanHandoff(t.q.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs WHERE id = $1`, id))
+	h, err := scanHandoff(t.q.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs WHERE id = $1 FOR UPDATE`, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprint("handoff ", id))
 	}
@@ -459,7 +459,7 @@ func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
 // OpenHandoff implements store.Tx.
 func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Handoff, error) {
 	h, err := scanHandoff(t.q.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = $1 AND status IN ($2, $3, $4)
-		ORDER BY id DESC LIMIT 1`, conversationID, store.HandoffQueued, store.HandoffAssigned, store.HandoffCallback))
+		ORDER BY id DESC LIMIT 1 FOR UPDATE`, conversationID, store.HandoffQueued, store.HandoffAssigned, store.HandoffCallback))
 	if err != nil {
 		return nil, notFound(err, "open handoff of "+conversationID)
 	}

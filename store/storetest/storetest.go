@@ -457,6 +457,45 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("HandoffClaimedOnce", func(t *testing.T) {
+		s := setup(t)
+		newConv(t, s, "c1")
+		h := &store.Handoff{ConversationID: "c1", Reason: "request", Queue: "general"}
+		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.InsertHandoff(ctx, h) }); err != nil {
+			t.Fatal(err)
+		}
+		// Two agents claim at once: each reads the handoff, sees it queued, and takes it
+		// unless it is taken already. Exactly one may win.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for agent := int64(1); agent <= 2; agent++ {
+			wg.Go(func() {
+				err := s.Tx(ctx, func(tx store.Tx) error {
+					got, err := tx.Handoff(ctx, h.ID)
+					if err != nil {
+						return err
+					}
+					if got.Status != store.HandoffQueued {
+						return nil
+					}
+					time.Sleep(100 * time.Millisecond) // both read before either writes, unless reads wait
+					got.Status, got.AgentID = store.HandoffAssigned, agent
+					mu.Lock()
+					won++
+					mu.Unlock()
+					return tx.UpdateHandoff(ctx, got)
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 {
+			t.Errorf("%d agents took the handoff", won)
+		}
+	})
 	t.Run("HandoffLifecycle", func(t *testing.T) {
 		s := setup(t)
 		for _, id := range []string{"c1", "c2", "c3"} {
