@@ -260,12 +260,9 @@ func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
 		return fmt.Errorf("transfer handoff %d: unknown queue %q", id, queue)
 	}
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		h, err := tx.Handoff(ctx, id)
+		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if !h.Open() {
-			return ErrNotOpen
 		}
 		h.Status, h.Queue, h.AgentID, h.AssignedAt = store.HandoffQueued, queue, 0, time.Time{}
 		return tx.UpdateHandoff(ctx, h)
@@ -275,6 +272,18 @@ func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
 	}
 	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffQueued})
 	return nil
+}
+
+// openByID reads the handoff for update; ErrNotOpen when it is closed already.
+func openByID(ctx context.Context, tx store.Tx, id int64) (*store.Handoff, error) {
+	h, err := tx.Handoff(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !h.Open() {
+		return nil, ErrNotOpen
+	}
+	return h, nil
 }
 
 // Resolve closes the handoff with the agent's note; the assistant answers again, and the
@@ -287,12 +296,9 @@ func (s *Service) Resolve(ctx context.Context, agent *store.Agent, id int64, not
 func (s *Service) close(ctx context.Context, id int64, status, note, tell string) error {
 	var m *store.Message
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		h, err := tx.Handoff(ctx, id)
+		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if !h.Open() {
-			return ErrNotOpen
 		}
 		h.Status, h.ClosedAt, h.Note = status, s.now(), note
 		if err := tx.UpdateHandoff(ctx, h); err != nil {

@@ -97,6 +97,15 @@ func FichaText(f *Ficha) string {
 	return strings.Join([]string{f.Title, f.Title, strings.Join(f.Keywords, " "), f.Summary}, " ")
 }
 
+// LocalDims is the size of the local embedder's vectors.
+const LocalDims = 1024
+
+// LocalVectors embeds the index's fichas with the local embedder, reading as the index does
+// (its glossary).
+func LocalVectors(ctx context.Context, ix *Index) (*Vectors, error) {
+	return NewVectors(ctx, HashEmbedder{Dims: LocalDims, Gloss: ix.gloss}, ix.fichas)
+}
+
 // Vectors is an in-memory vector index of the fichas, searched by cosine similarity.
 type Vectors struct {
 	emb    embeddings.Embedder
@@ -204,6 +213,3 @@ func FuseRRF(lists ...[]*Ficha) []*Ficha {
 	slices.SortStableFunc(order, func(a, b *Ficha) int { return cmp.Compare(score[b], score[a]) })
 	return order
 }
-
-// Glossary returns the index's glossary, for an embedder that should read as the index does.
-func (ix *Index) Glossary() *Glossary { return ix.gloss }

@@ -46,7 +46,7 @@ func TestHashEmbedder(t *testing.T) {
 func TestVectorsAndFusion(t *testing.T) {
 	ix := bundled(t)
 	ctx := context.Background()
-	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+	vs, err := retrieval.LocalVectors(ctx, ix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestSetVectorsLiftsScores(t *testing.T) {
 	ctx := context.Background()
 	plain := bundled(t)
 	lifted := bundled(t)
-	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: lifted.Glossary()}, lifted.Fichas())
+	vs, err := retrieval.LocalVectors(ctx, lifted)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func loadIndex(cfg config) (*retrieval.Index, error) {
 		return nil, fmt.Errorf("load catalogue: %w", err)
 	}
 	if cfg.Embedder == "local" {
-		vs, err := retrieval.NewVectors(context.Background(), retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+		vs, err := retrieval.LocalVectors(context.Background(), ix)
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +269,7 @@ func compareRetrieval(ctx context.Context, cfg config, cases []eval.Case, asJSON
 	if err != nil {
 		return err
 	}
-	vs, err := retrieval.NewVectors(ctx, retrieval.HashEmbedder{Dims: 1024, Gloss: ix.Glossary()}, ix.Fichas())
+	vs, err := retrieval.LocalVectors(ctx, ix)
 	if err != nil {
 		return err
 	}
