@@ -152,6 +152,9 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 // Fichas returns every indexed ficha, in load order.
 func (ix *Index) Fichas() []*Ficha { return ix.fichas }
 
+// LocalEmbedder is the local embedder reading as the index does (its glossary).
+func (ix *Index) LocalEmbedder() HashEmbedder { return HashEmbedder{Dims: LocalDims, Gloss: ix.gloss} }
+
 // Ficha returns the ficha with that slug.
 func (ix *Index) Ficha(slug string) (*Ficha, bool) {
 	d, ok := ix.bySlug[slug]
