@@ -55,6 +55,7 @@ type Config struct {
 // concurrent use.
 type Searcher struct {
 	cfg       Config
+	sql       string
 	fallbacks atomic.Int64
 }
 
@@ -68,7 +69,10 @@ func New(cfg Config) (*Searcher, error) {
 	}
 	cfg.Depth = cmp.Or(cfg.Depth, 50)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 2*time.Second)
-	return &Searcher{cfg: cfg}, nil
+	// The limits are written into the query, not bound: with a bound LIMIT, a prepared
+	// statement's generic plan cannot see that few rows are wanted and scans every chunk
+	// instead of walking the HNSW index.
+	return &Searcher{cfg: cfg, sql: fmt.Sprintf(hybridSQL, cfg.Depth, 4*cfg.Depth)}, nil
 }
 
 // Hit is one ficha of the fused ranking, with its rank in each list (0 when absent).
@@ -94,7 +98,7 @@ func (s *Searcher) Hybrid(ctx context.Context, q retrieval.Query) ([]Hit, error)
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(100, 4*s.cfg.Depth))); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, hybridSQL, words, pgvector.NewVector(vec), s.cfg.Depth, 4*s.cfg.Depth)
+		rows, err := tx.Query(ctx, s.sql, words, pgvector.NewVector(vec))
 		if err != nil {
 			return err
 		}
@@ -119,21 +123,21 @@ func (s *Searcher) Hybrid(ctx context.Context, q retrieval.Query) ([]Hit, error)
 }
 
 // hybridSQL: $1 the question's words joined by " | " (any may match, as in the index), $2 the
-// question's vector, $3 how many of each ranking, $4 how many chunks to fetch.
+// question's vector; formatted with how many of each ranking, and how many chunks to fetch.
 const hybridSQL = `
 WITH q AS (SELECT to_tsquery('atiende_es', $1) AS q),
 text_hits AS (
 	SELECT slug, row_number() OVER (ORDER BY ts_rank_cd(tsv, q.q) DESC, slug) AS r
 	FROM catalogue_fichas, q
 	WHERE $1 <> '' AND tsv @@ q.q
-	ORDER BY r LIMIT $3),
+	ORDER BY r LIMIT %[1]d),
 near_chunks AS (
 	SELECT slug, embedding <=> $2 AS d FROM catalogue_chunks
-	ORDER BY embedding <=> $2 LIMIT $4),
+	ORDER BY embedding <=> $2 LIMIT %[2]d),
 vec_hits AS (
 	SELECT slug, row_number() OVER (ORDER BY min(d), slug) AS r
 	FROM near_chunks GROUP BY slug
-	ORDER BY r LIMIT $3)
+	ORDER BY r LIMIT %[1]d)
 SELECT slug, (coalesce(1.0 / (60 + t.r), 0) + coalesce(1.0 / (60 + v.r), 0))::float8 AS score, t.r, v.r
 FROM text_hits t FULL JOIN vec_hits v USING (slug)
 ORDER BY score DESC, slug`
@@ -393,8 +397,9 @@ VALUES ($1, $2, $3, $4, $5,
 ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, url = EXCLUDED.url, doc = EXCLUDED.doc,
 	hash = EXCLUDED.hash, tsv = EXCLUDED.tsv, imported_at = EXCLUDED.imported_at`
 
-const schemaSQL = `
-CREATE EXTENSION IF NOT EXISTS vector;
+// TextSearchSQL creates, when missing, the unaccent extension and the atiende_es text search
+// configuration (accents folded, then the spanish stemmer); full-text baselines use it too.
+const TextSearchSQL = `
 CREATE EXTENSION IF NOT EXISTS unaccent;
 DO $$ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'atiende_es') THEN
@@ -402,7 +407,10 @@ DO $$ BEGIN
 		ALTER TEXT SEARCH CONFIGURATION atiende_es
 			ALTER MAPPING FOR hword, hword_part, word WITH unaccent, spanish_stem;
 	END IF;
-END $$;
+END $$;`
+
+const schemaSQL = TextSearchSQL + `
+CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE IF NOT EXISTS catalogue_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS catalogue_fichas (
 	slug        text PRIMARY KEY,
@@ -424,7 +432,9 @@ CREATE TABLE catalogue_chunks (
 	body      text NOT NULL,
 	embedding vector(%d) NOT NULL,
 	PRIMARY KEY (slug, ord)
-);`
+);
+-- Kept in the row, not compressed or moved out: a search reads many vectors.
+ALTER TABLE catalogue_chunks ALTER COLUMN embedding SET STORAGE PLAIN;`
 
 // hnswSQL indexes the chunks' vectors; a new chunks table is filled first and indexed after,
 // which builds the graph far faster than inserting into it row by row.
