@@ -70,6 +70,10 @@ type Message struct {
 	NumMedia int
 	// AgentID is the agent who wrote an outbound message; 0 for the bot.
 	AgentID int64
+	// Reason is the handoff reason of a bot turn whose action is handoff; "" otherwise.
+	Reason string
+	// Score is the retrieval score of the first ficha of a bot turn; 0 when none.
+	Score float64
 }
 
 // Delivery statuses. A delivery is pending until a job takes it, sending while an attempt
@@ -254,8 +258,76 @@ type Store interface {
 	Handoffs(ctx context.Context, conversationID string) ([]Handoff, error)
 	// Ping checks the store can serve.
 	Ping(ctx context.Context) error
+
+	// Reports (supervisors' and editors' pages, handoff/report). Each reads the range
+	// [from, to) by creation time; none writes.
+
+	// Volume counts, per hour and channel, the citizens' messages, the conversations started
+	// and the handoffs requested; hours with nothing are left out. Ordered by hour, channel.
+	Volume(ctx context.Context, from, to time.Time) ([]VolumeHour, error)
+	// HandoffWaits returns the handoffs requested in the range with their channel, oldest
+	// first.
+	HandoffWaits(ctx context.Context, from, to time.Time) ([]HandoffWait, error)
+	// TopFichas counts the bot's turns with action by the first ficha they showed, most first
+	// (then by slug), at most limit (all when limit <= 0).
+	TopFichas(ctx context.Context, from, to time.Time, action string, limit int) ([]FichaCount, error)
+	// Unanswered returns the bot's turns that did not answer (see UnansweredQuery), each with
+	// the citizen's message before it, oldest first, at most q.Limit (all when it is <= 0).
+	Unanswered(ctx context.Context, q UnansweredQuery) ([]UnansweredTurn, error)
 	// Close releases the store.
 	Close() error
+}
+
+// Reports: what the aggregate queries of Store return.
+
+// VolumeHour is one hour of one channel's traffic.
+type VolumeHour struct {
+	Hour     time.Time // the start of the hour, UTC
+	Channel  string
+	Inbound  int // citizens' messages
+	Started  int // conversations started
+	Handoffs int // handoffs requested
+}
+
+// HandoffWait is a handoff as the reports read it: how long it waited for an agent.
+type HandoffWait struct {
+	ID         int64
+	Channel    string
+	Reason     string
+	Status     string
+	CreatedAt  time.Time
+	AssignedAt time.Time // zero if no agent took it
+	ClosedAt   time.Time
+}
+
+// FichaCount is how many turns showed a ficha first.
+type FichaCount struct {
+	Slug  string
+	Count int
+}
+
+// UnansweredQuery says which bot turns did not answer: those whose action is in Actions, a
+// handoff whose reason is in Reasons, or an answer whose score is above 0 and below
+// LowScore (0: no score counts as low).
+type UnansweredQuery struct {
+	From, To time.Time
+	Actions  []string
+	Reasons  []string
+	LowScore float64
+	Limit    int
+}
+
+// UnansweredTurn is one bot turn that did not answer, with the question it got.
+type UnansweredTurn struct {
+	MessageID      int64
+	ConversationID string
+	Channel        string
+	Question       string // the citizen's last message before the turn; "" if none
+	Action         string
+	Reason         string
+	Score          float64
+	Fichas         []string
+	CreatedAt      time.Time
 }
 
 // AfterCommitHooks keeps a transaction's AfterCommit functions; the stores embed it in their

@@ -90,6 +90,8 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	}
 
+	reports(t, setup)
+
 	t.Run("ConversationRoundTrip", func(t *testing.T) {
 		s := setup(t)
 		c := newConv(t, s, "c1")

@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/atiende/atiende/store"
+)
+
+// Times are stored as RFC 3339 text in UTC, so the first 13 characters name the hour.
+
+// Volume implements store.Store.
+func (s *DB) Volume(ctx context.Context, from, to time.Time) ([]store.VolumeHour, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT h, channel, sum(inbound), sum(started), sum(handoffs) FROM (
+		SELECT substr(m.created_at, 1, 13) AS h, c.channel AS channel, count(*) AS inbound, 0 AS started, 0 AS handoffs
+			FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.direction = 'in' AND m.created_at >= ?1 AND m.created_at < ?2 GROUP BY 1, 2
+		UNION ALL
+		SELECT substr(created_at, 1, 13), channel, 0, count(*), 0
+			FROM conversations WHERE created_at >= ?1 AND created_at < ?2 GROUP BY 1, 2
+		UNION ALL
+		SELECT substr(h.created_at, 1, 13), c.channel, 0, 0, count(*)
+			FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
+			WHERE h.created_at >= ?1 AND h.created_at < ?2 GROUP BY 1, 2
+	) GROUP BY h, channel ORDER BY h, channel`, ts(from), ts(to))
+	if err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	defer rows.Close()
+	var out []store.VolumeHour
+	for rows.Next() {
+		var v store.VolumeHour
+		var hour string
+		if err := rows.Scan(&hour, &v.Channel, &v.Inbound, &v.Started, &v.Handoffs); err != nil {
+			return nil, fmt.Errorf("volume: %w", err)
+		}
+		if v.Hour, err = time.Parse(time.RFC3339, hour+":00:00Z"); err != nil {
+			return nil, fmt.Errorf("volume: hour %q: %w", hour, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	return out, nil
+}
+
+// HandoffWaits implements store.Store.
+func (s *DB) HandoffWaits(ctx context.Context, from, to time.Time) ([]store.HandoffWait, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT h.id, c.channel, h.reason, h.status, h.created_at, h.assigned_at, h.closed_at
+		FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
+		WHERE h.created_at >= ? AND h.created_at < ? ORDER BY h.created_at, h.id`, ts(from), ts(to))
+	if err != nil {
+		return nil, fmt.Errorf("handoff waits: %w", err)
+	}
+	defer rows.Close()
+	var out []store.HandoffWait
+	for rows.Next() {
+		var w store.HandoffWait
+		var created, assigned, closed string
+		if err := rows.Scan(&w.ID, &w.Channel, &w.Reason, &w.Status, &created, &assigned, &closed); err != nil {
+			return nil, fmt.Errorf("handoff waits: %w", err)
+		}
+		w.CreatedAt, w.AssignedAt, w.ClosedAt = parseTS(created), parseTS(assigned), parseTS(closed)
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("handoff waits: %w", err)
+	}
+	return out, nil
+}
+
+// TopFichas implements store.Store.
+func (s *DB) TopFichas(ctx context.Context, from, to time.Time, action string, limit int) ([]store.FichaCount, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT json_extract(fichas, '$[0]') AS slug, count(*) AS n FROM messages
+		WHERE direction = 'out' AND agent_id = 0 AND action = ? AND fichas <> '[]' AND created_at >= ? AND created_at < ?
+		GROUP BY slug ORDER BY n DESC, slug LIMIT ?`, action, ts(from), ts(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("top fichas: %w", err)
+	}
+	defer rows.Close()
+	var out []store.FichaCount
+	for rows.Next() {
+		var f store.FichaCount
+		if err := rows.Scan(&f.Slug, &f.Count); err != nil {
+			return nil, fmt.Errorf("top fichas: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("top fichas: %w", err)
+	}
+	return out, nil
+}
+
+// Unanswered implements store.Store.
+func (s *DB) Unanswered(ctx context.Context, q store.UnansweredQuery) ([]store.UnansweredTurn, error) {
+	if q.Limit <= 0 {
+		q.Limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.conversation_id, c.channel,
+			coalesce((SELECT i.body FROM messages i WHERE i.conversation_id = o.conversation_id AND i.direction = 'in' AND i.id < o.id
+				ORDER BY i.id DESC LIMIT 1), ''),
+			o.action, o.reason, o.score, o.fichas, o.created_at
+		FROM messages o JOIN conversations c ON c.id = o.conversation_id
+		WHERE o.direction = 'out' AND o.agent_id = 0 AND o.created_at >= ?1 AND o.created_at < ?2
+			AND (o.action IN (SELECT value FROM json_each(?3)) OR o.reason IN (SELECT value FROM json_each(?4))
+				OR (o.score > 0 AND o.score < ?5))
+		ORDER BY o.id LIMIT ?6`, ts(q.From), ts(q.To), jsonList(q.Actions), jsonList(q.Reasons), q.LowScore, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("unanswered: %w", err)
+	}
+	defer rows.Close()
+	var out []store.UnansweredTurn
+	for rows.Next() {
+		var u store.UnansweredTurn
+		var fichas, created string
+		if err := rows.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &created); err != nil {
+			return nil, fmt.Errorf("unanswered: %w", err)
+		}
+		if err := json.Unmarshal([]byte(fichas), &u.Fichas); err != nil {
+			return nil, fmt.Errorf("unanswered: message %d: fichas: %w", u.MessageID, err)
+		}
+		if len(u.Fichas) == 0 {
+			u.Fichas = nil
+		}
+		u.CreatedAt = parseTS(created)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unanswered: %w", err)
+	}
+	return out, nil
+}
