@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -262,9 +263,12 @@ type Store interface {
 	// Reports (supervisors' and editors' pages, handoff/report). Each reads the range
 	// [from, to) by creation time; none writes.
 
-	// Volume counts, per hour and channel, the citizens' messages, the conversations started
-	// and the handoffs requested; hours with nothing are left out. Ordered by hour, channel.
-	Volume(ctx context.Context, from, to time.Time) ([]VolumeHour, error)
+	// Volume counts, per bucket and channel, the citizens' messages, the conversations they
+	// came from, the conversations started and the handoffs requested. The n+1 instants of
+	// bounds, ascending, delimit n buckets [bounds[i], bounds[i+1]) (days in a time zone, say);
+	// bounds out of order are an error. Buckets and channels with nothing are left out; the
+	// rest come ordered by bucket, then channel.
+	Volume(ctx context.Context, bounds []time.Time) ([]VolumeBucket, error)
 	// HandoffWaits returns the handoffs requested in the range with their channel, oldest
 	// first.
 	HandoffWaits(ctx context.Context, from, to time.Time) ([]HandoffWait, error)
@@ -280,13 +284,27 @@ type Store interface {
 
 // Reports: what the aggregate queries of Store return.
 
-// VolumeHour is one hour of one channel's traffic.
-type VolumeHour struct {
-	Hour     time.Time // the start of the hour, UTC
+// VolumeBucket is one bucket of time of one channel's traffic.
+type VolumeBucket struct {
+	Bucket   int // the index of the bucket's start in the bounds
 	Channel  string
 	Inbound  int // citizens' messages
+	Active   int // conversations with a citizen's message
 	Started  int // conversations started
 	Handoffs int // handoffs requested
+}
+
+// CheckBounds returns an error unless bounds delimit at least one bucket, in ascending order.
+func CheckBounds(bounds []time.Time) error {
+	if len(bounds) < 2 {
+		return errors.New("bounds: want at least two instants")
+	}
+	for i := 1; i < len(bounds); i++ {
+		if !bounds[i].After(bounds[i-1]) {
+			return fmt.Errorf("bounds: %s is not after %s", bounds[i].Format(time.RFC3339), bounds[i-1].Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // HandoffWait is a handoff as the reports read it: how long it waited for an agent.

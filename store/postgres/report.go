@@ -10,31 +10,36 @@ import (
 )
 
 // Volume implements store.Store.
-func (s *DB) Volume(ctx context.Context, from, to time.Time) ([]store.VolumeHour, error) {
-	rows, err := s.pool.Query(ctx, `SELECT h, channel, sum(inbound)::int, sum(started)::int, sum(handoffs)::int FROM (
-		SELECT date_trunc('hour', m.created_at AT TIME ZONE 'UTC') AS h, c.channel AS channel, count(*) AS inbound, 0 AS started, 0 AS handoffs
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.direction = 'in' AND m.created_at >= $1 AND m.created_at < $2 GROUP BY 1, 2
+func (s *DB) Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBucket, error) {
+	if err := store.CheckBounds(bounds); err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	lo, hi := make([]time.Time, len(bounds)-1), make([]time.Time, len(bounds)-1)
+	for i := range lo {
+		lo[i], hi[i] = bounds[i].UTC(), bounds[i+1].UTC()
+	}
+	rows, err := s.pool.Query(ctx, `WITH b AS (SELECT (t.i - 1)::int AS i, t.lo, t.hi FROM unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS t(lo, hi, i))
+	SELECT i, channel, sum(inbound)::int, sum(active)::int, sum(started)::int, sum(handoffs)::int FROM (
+		SELECT b.i AS i, c.channel AS channel, count(*) AS inbound, count(DISTINCT m.conversation_id) AS active, 0 AS started, 0 AS handoffs
+			FROM b JOIN messages m ON m.created_at >= b.lo AND m.created_at < b.hi JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.direction = 'in' GROUP BY 1, 2
 		UNION ALL
-		SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC'), channel, 0, count(*), 0
-			FROM conversations WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2
+		SELECT b.i, c.channel, 0, 0, count(*), 0
+			FROM b JOIN conversations c ON c.created_at >= b.lo AND c.created_at < b.hi GROUP BY 1, 2
 		UNION ALL
-		SELECT date_trunc('hour', h.created_at AT TIME ZONE 'UTC'), c.channel, 0, 0, count(*)
-			FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
-			WHERE h.created_at >= $1 AND h.created_at < $2 GROUP BY 1, 2
-	) x GROUP BY h, channel ORDER BY h, channel`, from.UTC(), to.UTC())
+		SELECT b.i, c.channel, 0, 0, 0, count(*)
+			FROM b JOIN handoffs h ON h.created_at >= b.lo AND h.created_at < b.hi JOIN conversations c ON c.id = h.conversation_id GROUP BY 1, 2
+	) x GROUP BY i, channel ORDER BY i, channel COLLATE "C"`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("volume: %w", err)
 	}
 	defer rows.Close()
-	var out []store.VolumeHour
+	var out []store.VolumeBucket
 	for rows.Next() {
-		var v store.VolumeHour
-		if err := rows.Scan(&v.Hour, &v.Channel, &v.Inbound, &v.Started, &v.Handoffs); err != nil {
+		var v store.VolumeBucket
+		if err := rows.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs); err != nil {
 			return nil, fmt.Errorf("volume: %w", err)
 		}
-		// A timestamp without time zone, read as the UTC it was truncated in.
-		v.Hour = time.Date(v.Hour.Year(), v.Hour.Month(), v.Hour.Day(), v.Hour.Hour(), 0, 0, 0, time.UTC)
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {

@@ -9,35 +9,38 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
-// Times are stored as RFC 3339 text in UTC, so the first 13 characters name the hour.
-
-// Volume implements store.Store.
-func (s *DB) Volume(ctx context.Context, from, to time.Time) ([]store.VolumeHour, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT h, channel, sum(inbound), sum(started), sum(handoffs) FROM (
-		SELECT substr(m.created_at, 1, 13) AS h, c.channel AS channel, count(*) AS inbound, 0 AS started, 0 AS handoffs
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.direction = 'in' AND m.created_at >= ?1 AND m.created_at < ?2 GROUP BY 1, 2
+// Volume implements store.Store. Times are stored as RFC 3339 text in UTC, so the buckets'
+// bounds compare as text.
+func (s *DB) Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBucket, error) {
+	if err := store.CheckBounds(bounds); err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	pairs := make([][2]string, len(bounds)-1)
+	for i := range pairs {
+		pairs[i] = [2]string{ts(bounds[i]), ts(bounds[i+1])}
+	}
+	b, _ := json.Marshal(pairs)
+	rows, err := s.db.QueryContext(ctx, `WITH b AS (SELECT CAST(key AS INTEGER) AS i, json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi FROM json_each(?1))
+	SELECT i, channel, sum(inbound), sum(active), sum(started), sum(handoffs) FROM (
+		SELECT b.i AS i, c.channel AS channel, count(*) AS inbound, count(DISTINCT m.conversation_id) AS active, 0 AS started, 0 AS handoffs
+			FROM b JOIN messages m ON m.created_at >= b.lo AND m.created_at < b.hi JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.direction = 'in' GROUP BY 1, 2
 		UNION ALL
-		SELECT substr(created_at, 1, 13), channel, 0, count(*), 0
-			FROM conversations WHERE created_at >= ?1 AND created_at < ?2 GROUP BY 1, 2
+		SELECT b.i, c.channel, 0, 0, count(*), 0
+			FROM b JOIN conversations c ON c.created_at >= b.lo AND c.created_at < b.hi GROUP BY 1, 2
 		UNION ALL
-		SELECT substr(h.created_at, 1, 13), c.channel, 0, 0, count(*)
-			FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
-			WHERE h.created_at >= ?1 AND h.created_at < ?2 GROUP BY 1, 2
-	) GROUP BY h, channel ORDER BY h, channel`, ts(from), ts(to))
+		SELECT b.i, c.channel, 0, 0, 0, count(*)
+			FROM b JOIN handoffs h ON h.created_at >= b.lo AND h.created_at < b.hi JOIN conversations c ON c.id = h.conversation_id GROUP BY 1, 2
+	) GROUP BY i, channel ORDER BY i, channel`, string(b))
 	if err != nil {
 		return nil, fmt.Errorf("volume: %w", err)
 	}
 	defer rows.Close()
-	var out []store.VolumeHour
+	var out []store.VolumeBucket
 	for rows.Next() {
-		var v store.VolumeHour
-		var hour string
-		if err := rows.Scan(&hour, &v.Channel, &v.Inbound, &v.Started, &v.Handoffs); err != nil {
+		var v store.VolumeBucket
+		if err := rows.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs); err != nil {
 			return nil, fmt.Errorf("volume: %w", err)
-		}
-		if v.Hour, err = time.Parse(time.RFC3339, hour+":00:00Z"); err != nil {
-			return nil, fmt.Errorf("volume: hour %q: %w", hour, err)
 		}
 		out = append(out, v)
 	}
