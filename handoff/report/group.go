@@ -26,8 +26,8 @@ type Group struct {
 	Last   time.Time `json:"last"`
 	seed   set
 	words  map[string]map[string]int // key → written word → times
-	slugs  map[string]int // slug → turns that showed it
-	rank   map[string]int // slug → its best place among a turn's fichas
+	slugs  map[string]int            // slug → turns that showed it
+	rank   map[string]int            // slug → its best place among a turn's fichas
 	seen   map[string]bool
 	recent []string
 }

@@ -27,7 +27,9 @@ func TestBuild(t *testing.T) {
 	}
 	now := time.Now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	yesterday := func(h, m int) time.Time { return today.AddDate(0, 0, -1).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	yesterday := func(h, m int) time.Time {
+		return today.AddDate(0, 0, -1).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	err = db.Tx(ctx, func(tx store.Tx) error {
 		for _, c := range []*store.Conversation{{ID: "w1", Channel: "web"}, {ID: "w2", Channel: "web"}, {ID: "w3", Channel: "web"}, {ID: "s1", Channel: "sms", Address: "+56911112222"}} {
 			if err := tx.CreateConversation(ctx, c); err != nil {
