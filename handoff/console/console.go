@@ -1,6 +1,7 @@
 // Package console is the agents' console at /agent: sign-in, the live queue, a
 // conversation with its handoff packet, replies that reach the citizen's channel, ready
-// answers from fichas, transfer, resolve, and a supervisor's page. Pages are rendered on the
+// answers from fichas, transfer, resolve, a supervisor's page, and the supervisors' reports
+// with charts drawn as inline SVG (also as JSON and CSV). Pages are rendered on the
 // server with html/template, so everything a citizen wrote is shown as text.
 package console
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/handoff/report"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -37,10 +39,12 @@ var templatesFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Catalogue is what the console needs to offer fichas as ready answers.
+// Catalogue is what the console needs to offer fichas as ready answers, and the reports to
+// name fichas and normalize questions.
 type Catalogue interface {
 	Find(q retrieval.Query, k int) retrieval.Found
 	Ficha(slug string) (*retrieval.Ficha, bool)
+	Normalize(text string) string
 }
 
 // Config is what the console needs.
@@ -53,6 +57,8 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// Location is the time zone of the reports' days (default UTC): ATIENDE_TIMEZONE.
+	Location *time.Location
 }
 
 // Console serves /agent.
@@ -76,8 +82,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger}
-	for _, name := range []string{"login", "queue", "handoff", "supervisor"} {
+	for _, name := range []string{"login", "queue", "handoff", "supervisor", "reports"} {
 		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: %s: %w", name, err)
@@ -104,6 +113,11 @@ func (c *Console) Routes(r gin.IRouter) {
 	a.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
 	a.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
 	a.GET("/supervisor", c.supervisor)
+	s := a.Group("", c.supervisorOnly)
+	s.GET("/reports", c.reports)
+	s.GET("/reports.json", c.reportJSON)
+	s.GET("/reports/days.csv", c.reportCSV((*report.Report).WriteDaysCSV, "dias"))
+	s.GET("/reports/unanswered.csv", c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta"))
 }
 
 func (c *Console) headers(g *gin.Context) {

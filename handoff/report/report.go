@@ -44,8 +44,13 @@ const (
 	DefaultMaxTurns = 5000
 )
 
-// ErrDays: Options.Days is out of range.
-var ErrDays = fmt.Errorf("days must be between 1 and %d", MaxDays)
+// Errors of Build's options.
+var (
+	// ErrDays: Options.Days is out of range.
+	ErrDays = fmt.Errorf("days must be between 1 and %d", MaxDays)
+	// ErrLowScore: Options.LowScore is negative or not a number.
+	ErrLowScore = errors.New("low score must be a number, 0 or more")
+)
 
 // Options say what to report on.
 type Options struct {
@@ -135,8 +140,8 @@ func Build(ctx context.Context, src Source, cat Catalogue, o Options) (*Report, 
 	if o.Days < 1 || o.Days > MaxDays {
 		return nil, ErrDays
 	}
-	if o.LowScore < 0 || math.IsNaN(o.LowScore) {
-		return nil, errors.New("low score must not be negative")
+	if o.LowScore < 0 || math.IsNaN(o.LowScore) || math.IsInf(o.LowScore, 0) {
+		return nil, ErrLowScore
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
