@@ -26,11 +26,13 @@ type bars struct {
 	Series  []series
 	Stacked bool
 	Format  func(float64) string
+	// Integer: the values are counts, so the axis marks no half.
+	Integer bool
 }
 
 const (
-	chartW      = 760
-	chartH      = 240
+	chartW      = 960
+	chartH      = 220
 	chartLeft   = 56
 	chartRight  = 12
 	chartTop    = 30
@@ -80,7 +82,11 @@ func (b bars) SVG() template.HTML {
 		x := chartLeft + j*170
 		fmt.Fprintf(&w, `<rect class="s%d" x="%d" y="8" width="12" height="12"/><text class="legend" x="%d" y="18">%s</text>`, j%4, x, x+16, esc(s.Name))
 	}
-	for _, v := range []float64{0, top / 2, top} {
+	marks := []float64{0, top / 2, top}
+	if b.Integer && top/2 != math.Trunc(top/2) {
+		marks = []float64{0, top}
+	}
+	for _, v := range marks {
 		fmt.Fprintf(&w, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/><text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`,
 			chartLeft, chartW-chartRight, y(v), y(v), chartLeft-6, y(v)+4, esc(b.Format(v)))
 	}

@@ -110,7 +110,7 @@ func (c *Console) reports(g *gin.Context) {
 	for i, d := range r.Days {
 		labels[i] = shortDate(d.Date)
 	}
-	volume := bars{Title: "Mensajes de ciudadanos por canal y día", Labels: labels, Stacked: true, Format: count}
+	volume := bars{Title: "Mensajes de ciudadanos por canal y día", Labels: labels, Stacked: true, Format: count, Integer: true}
 	for _, ch := range r.Channels {
 		s := series{Name: ch, Values: make([]float64, n)}
 		for i, d := range r.Days {
@@ -122,7 +122,7 @@ func (c *Console) reports(g *gin.Context) {
 		Series: []series{{Name: "derivaciones / conversaciones", Values: make([]float64, n)}}}
 	waits := bars{Title: "Espera hasta que una persona toma la conversación", Labels: labels, Format: minutes,
 		Series: []series{{Name: "mediana", Values: make([]float64, n)}, {Name: "percentil 90", Values: make([]float64, n)}}}
-	abandoned := bars{Title: "Derivaciones abandonadas por día", Labels: labels, Format: count,
+	abandoned := bars{Title: "Derivaciones abandonadas por día", Labels: labels, Format: count, Integer: true,
 		Series: []series{{Name: "abandonadas", Values: make([]float64, n)}}}
 	for i, d := range r.Days {
 		rate.Series[0].Values[i] = d.Rate
