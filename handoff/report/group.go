@@ -75,8 +75,18 @@ func keyWords(cat Catalogue, text string) (set, map[string]string) {
 func GroupTurns(turns []store.UnansweredTurn, cat Catalogue, examples int) []Group {
 	var gs []*Group
 	var empty *Group
+	type keyed struct {
+		keys    set
+		written map[string]string
+	}
+	memo := map[string]keyed{} // the same questions come back often
 	for _, t := range turns {
-		keys, written := keyWords(cat, t.Question)
+		k, ok := memo[t.Question]
+		if !ok {
+			k.keys, k.written = keyWords(cat, t.Question)
+			memo[t.Question] = k
+		}
+		keys, written := k.keys, k.written
 		var g *Group
 		if len(keys) == 0 {
 			if empty == nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
-func bundled(t *testing.T) *retrieval.Index {
+func bundled(t testing.TB) *retrieval.Index {
 	t.Helper()
 	ix, err := retrieval.Bundled(catalogue.FS, "")
 	if err != nil {
