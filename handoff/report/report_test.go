@@ -2,9 +2,11 @@ package report_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +124,21 @@ func TestBuild(t *testing.T) {
 		} else if bad.Days != 0 && !errors.Is(err, report.ErrDays) {
 			t.Errorf("%+v: %v, want ErrDays", bad, err)
 		}
+	}
+}
+
+func TestGroupsCSVQuotesFormulas(t *testing.T) {
+	r := &report.Report{Groups: []report.Group{{Count: 2, Words: []string{"bono"}, Examples: []string{"=HYPERLINK(\"http://x\")", "bono"},
+		Actions: map[string]int{"out_of_scope": 1, "clarify": 1}}}}
+	var b strings.Builder
+	if err := r.WriteGroupsCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%q %v", rows, err)
+	}
+	if got := rows[1]; got[0] != "2" || got[2] != `'=HYPERLINK("http://x") | bono` || got[4] != "clarify=1 out_of_scope=1" {
+		t.Errorf("row: %q", got)
 	}
 }

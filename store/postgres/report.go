@@ -7,7 +7,28 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/store"
+	"github.com/jackc/pgx/v5"
 )
+
+// collect reads every row of a report's query with scan; what names the query in errors.
+func collect[T any](what string, rows pgx.Rows, err error, scan func(pgx.Rows, *T) error) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
 
 // Volume implements store.Store.
 func (s *DB) Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBucket, error) {
@@ -30,22 +51,9 @@ func (s *DB) Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBuck
 		SELECT b.i, c.channel, 0, 0, 0, count(*)
 			FROM b JOIN handoffs h ON h.created_at >= b.lo AND h.created_at < b.hi JOIN conversations c ON c.id = h.conversation_id GROUP BY 1, 2
 	) x GROUP BY i, channel ORDER BY i, channel COLLATE "C"`, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("volume: %w", err)
-	}
-	defer rows.Close()
-	var out []store.VolumeBucket
-	for rows.Next() {
-		var v store.VolumeBucket
-		if err := rows.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs); err != nil {
-			return nil, fmt.Errorf("volume: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("volume: %w", err)
-	}
-	return out, nil
+	return collect("volume", rows, err, func(r pgx.Rows, v *store.VolumeBucket) error {
+		return r.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs)
+	})
 }
 
 // HandoffWaits implements store.Store.
@@ -53,24 +61,14 @@ func (s *DB) HandoffWaits(ctx context.Context, from, to time.Time) ([]store.Hand
 	rows, err := s.pool.Query(ctx, `SELECT h.id, c.channel, h.reason, h.status, h.created_at, h.assigned_at, h.closed_at
 		FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
 		WHERE h.created_at >= $1 AND h.created_at < $2 ORDER BY h.created_at, h.id`, from.UTC(), to.UTC())
-	if err != nil {
-		return nil, fmt.Errorf("handoff waits: %w", err)
-	}
-	defer rows.Close()
-	var out []store.HandoffWait
-	for rows.Next() {
-		var w store.HandoffWait
+	return collect("handoff waits", rows, err, func(r pgx.Rows, w *store.HandoffWait) error {
 		var assigned, closed *time.Time
-		if err := rows.Scan(&w.ID, &w.Channel, &w.Reason, &w.Status, &w.CreatedAt, &assigned, &closed); err != nil {
-			return nil, fmt.Errorf("handoff waits: %w", err)
+		if err := r.Scan(&w.ID, &w.Channel, &w.Reason, &w.Status, &w.CreatedAt, &assigned, &closed); err != nil {
+			return err
 		}
 		w.CreatedAt, w.AssignedAt, w.ClosedAt = w.CreatedAt.UTC(), timeOf(assigned), timeOf(closed)
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("handoff waits: %w", err)
-	}
-	return out, nil
+		return nil
+	})
 }
 
 func limitOf(n int) any {
@@ -85,22 +83,7 @@ func (s *DB) TopFichas(ctx context.Context, from, to time.Time, action string, l
 	rows, err := s.pool.Query(ctx, `SELECT fichas->>0 AS slug, count(*)::int AS n FROM messages
 		WHERE direction = 'out' AND agent_id = 0 AND action = $1 AND jsonb_array_length(fichas) > 0 AND created_at >= $2 AND created_at < $3
 		GROUP BY 1 ORDER BY n DESC, (fichas->>0) COLLATE "C" LIMIT $4`, action, from.UTC(), to.UTC(), limitOf(limit))
-	if err != nil {
-		return nil, fmt.Errorf("top fichas: %w", err)
-	}
-	defer rows.Close()
-	var out []store.FichaCount
-	for rows.Next() {
-		var f store.FichaCount
-		if err := rows.Scan(&f.Slug, &f.Count); err != nil {
-			return nil, fmt.Errorf("top fichas: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("top fichas: %w", err)
-	}
-	return out, nil
+	return collect("top fichas", rows, err, func(r pgx.Rows, f *store.FichaCount) error { return r.Scan(&f.Slug, &f.Count) })
 }
 
 // Unanswered implements store.Store.
@@ -120,28 +103,18 @@ func (s *DB) Unanswered(ctx context.Context, q store.UnansweredQuery) ([]store.U
 		WHERE o.direction = 'out' AND o.agent_id = 0 AND o.created_at >= $1 AND o.created_at < $2
 			AND (o.action = ANY($3) OR o.reason = ANY($4) OR (o.score > 0 AND o.score < $5))
 		ORDER BY o.id LIMIT $6`, q.From.UTC(), q.To.UTC(), actions, reasons, q.LowScore, limitOf(q.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("unanswered: %w", err)
-	}
-	defer rows.Close()
-	var out []store.UnansweredTurn
-	for rows.Next() {
-		var u store.UnansweredTurn
+	return collect("unanswered", rows, err, func(r pgx.Rows, u *store.UnansweredTurn) error {
 		var fichas []byte
-		if err := rows.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &u.CreatedAt); err != nil {
-			return nil, fmt.Errorf("unanswered: %w", err)
+		if err := r.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &u.CreatedAt); err != nil {
+			return err
 		}
 		if err := json.Unmarshal(fichas, &u.Fichas); err != nil {
-			return nil, fmt.Errorf("unanswered: message %d: fichas: %w", u.MessageID, err)
+			return fmt.Errorf("message %d: fichas: %w", u.MessageID, err)
 		}
 		if len(u.Fichas) == 0 {
 			u.Fichas = nil
 		}
 		u.CreatedAt = u.CreatedAt.UTC()
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unanswered: %w", err)
-	}
-	return out, nil
+		return nil
+	})
 }

@@ -2,12 +2,33 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/atiende/atiende/store"
 )
+
+// collect reads every row of a report's query with scan; what names the query in errors.
+func collect[T any](what string, rows *sql.Rows, err error, scan func(*sql.Rows, *T) error) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
 
 // Volume implements store.Store. Times are stored as RFC 3339 text in UTC, so the buckets'
 // bounds compare as text. CROSS JOIN keeps the few buckets as the outer loop, each a range
@@ -33,22 +54,9 @@ func (s *DB) Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBuck
 		SELECT b.i, c.channel, 0, 0, 0, count(*)
 			FROM b CROSS JOIN handoffs h ON h.created_at >= b.lo AND h.created_at < b.hi JOIN conversations c ON c.id = h.conversation_id GROUP BY 1, 2
 	) GROUP BY i, channel ORDER BY i, channel`, string(b))
-	if err != nil {
-		return nil, fmt.Errorf("volume: %w", err)
-	}
-	defer rows.Close()
-	var out []store.VolumeBucket
-	for rows.Next() {
-		var v store.VolumeBucket
-		if err := rows.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs); err != nil {
-			return nil, fmt.Errorf("volume: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("volume: %w", err)
-	}
-	return out, nil
+	return collect("volume", rows, err, func(r *sql.Rows, v *store.VolumeBucket) error {
+		return r.Scan(&v.Bucket, &v.Channel, &v.Inbound, &v.Active, &v.Started, &v.Handoffs)
+	})
 }
 
 // HandoffWaits implements store.Store.
@@ -56,24 +64,14 @@ func (s *DB) HandoffWaits(ctx context.Context, from, to time.Time) ([]store.Hand
 	rows, err := s.db.QueryContext(ctx, `SELECT h.id, c.channel, h.reason, h.status, h.created_at, h.assigned_at, h.closed_at
 		FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
 		WHERE h.created_at >= ? AND h.created_at < ? ORDER BY h.created_at, h.id`, ts(from), ts(to))
-	if err != nil {
-		return nil, fmt.Errorf("handoff waits: %w", err)
-	}
-	defer rows.Close()
-	var out []store.HandoffWait
-	for rows.Next() {
-		var w store.HandoffWait
+	return collect("handoff waits", rows, err, func(r *sql.Rows, w *store.HandoffWait) error {
 		var created, assigned, closed string
-		if err := rows.Scan(&w.ID, &w.Channel, &w.Reason, &w.Status, &created, &assigned, &closed); err != nil {
-			return nil, fmt.Errorf("handoff waits: %w", err)
+		if err := r.Scan(&w.ID, &w.Channel, &w.Reason, &w.Status, &created, &assigned, &closed); err != nil {
+			return err
 		}
 		w.CreatedAt, w.AssignedAt, w.ClosedAt = parseTS(created), parseTS(assigned), parseTS(closed)
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("handoff waits: %w", err)
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // TopFichas implements store.Store.
@@ -84,22 +82,7 @@ func (s *DB) TopFichas(ctx context.Context, from, to time.Time, action string, l
 	rows, err := s.db.QueryContext(ctx, `SELECT json_extract(fichas, '$[0]') AS slug, count(*) AS n FROM messages
 		WHERE direction = 'out' AND agent_id = 0 AND action = ? AND fichas <> '[]' AND created_at >= ? AND created_at < ?
 		GROUP BY slug ORDER BY n DESC, slug LIMIT ?`, action, ts(from), ts(to), limit)
-	if err != nil {
-		return nil, fmt.Errorf("top fichas: %w", err)
-	}
-	defer rows.Close()
-	var out []store.FichaCount
-	for rows.Next() {
-		var f store.FichaCount
-		if err := rows.Scan(&f.Slug, &f.Count); err != nil {
-			return nil, fmt.Errorf("top fichas: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("top fichas: %w", err)
-	}
-	return out, nil
+	return collect("top fichas", rows, err, func(r *sql.Rows, f *store.FichaCount) error { return r.Scan(&f.Slug, &f.Count) })
 }
 
 // Unanswered implements store.Store.
@@ -116,28 +99,18 @@ func (s *DB) Unanswered(ctx context.Context, q store.UnansweredQuery) ([]store.U
 			AND (o.action IN (SELECT value FROM json_each(?3)) OR o.reason IN (SELECT value FROM json_each(?4))
 				OR (o.score > 0 AND o.score < ?5))
 		ORDER BY o.id LIMIT ?6`, ts(q.From), ts(q.To), jsonList(q.Actions), jsonList(q.Reasons), q.LowScore, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("unanswered: %w", err)
-	}
-	defer rows.Close()
-	var out []store.UnansweredTurn
-	for rows.Next() {
-		var u store.UnansweredTurn
+	return collect("unanswered", rows, err, func(r *sql.Rows, u *store.UnansweredTurn) error {
 		var fichas, created string
-		if err := rows.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &created); err != nil {
-			return nil, fmt.Errorf("unanswered: %w", err)
+		if err := r.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &created); err != nil {
+			return err
 		}
 		if err := json.Unmarshal([]byte(fichas), &u.Fichas); err != nil {
-			return nil, fmt.Errorf("unanswered: message %d: fichas: %w", u.MessageID, err)
+			return fmt.Errorf("message %d: fichas: %w", u.MessageID, err)
 		}
 		if len(u.Fichas) == 0 {
 			u.Fichas = nil
 		}
 		u.CreatedAt = parseTS(created)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unanswered: %w", err)
-	}
-	return out, nil
+		return nil
+	})
 }
