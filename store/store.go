@@ -143,10 +143,18 @@ type Agent struct {
 	ID           int64
 	Username     string
 	Name         string
-	Role         string // "agent" or "supervisor"
+	Role         string // RoleAgent, RoleSupervisor or RoleEditor
 	PasswordHash string
 	CreatedAt    time.Time
 }
+
+// Roles of the console's accounts: agents work the queue, supervisors also see the
+// supervision page and the reports, editors (of the catalogue) see only the reports.
+const (
+	RoleAgent      = "agent"
+	RoleSupervisor = "supervisor"
+	RoleEditor     = "editor"
+)
 
 // FirstName is the name the citizen sees.
 func (a *Agent) FirstName() string {

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,19 +106,38 @@ func (c *Console) Routes(r gin.IRouter) {
 	g.POST("/login", c.login)
 	a := g.Group("", c.signedIn)
 	a.POST("/logout", c.checkCSRF, c.logout)
-	a.GET("", c.queue)
-	a.GET("/events", c.events)
-	a.GET("/h/:id", c.handoffPage)
-	a.POST("/h/:id/claim", c.checkCSRF, c.claim)
-	a.POST("/h/:id/reply", c.checkCSRF, c.reply)
-	a.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
-	a.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
-	a.GET("/supervisor", c.supervisor)
-	s := a.Group("", c.supervisorOnly)
-	s.GET("/reports", c.reports)
-	s.GET("/reports.json", c.reportJSON)
-	s.GET("/reports/days.csv", c.reportCSV((*report.Report).WriteDaysCSV, "dias"))
-	s.GET("/reports/unanswered.csv", c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta"))
+	q := a.Group("", c.roles(store.RoleAgent, store.RoleSupervisor))
+	q.GET("", c.queue)
+	q.GET("/events", c.events)
+	q.GET("/h/:id", c.handoffPage)
+	q.POST("/h/:id/claim", c.checkCSRF, c.claim)
+	q.POST("/h/:id/reply", c.checkCSRF, c.reply)
+	q.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
+	q.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
+	a.GET("/supervisor", c.roles(store.RoleSupervisor), c.supervisor)
+	rep := a.Group("", c.roles(store.RoleSupervisor, store.RoleEditor))
+	rep.GET("/reports", c.reports)
+	rep.GET("/reports.json", c.reportJSON)
+	rep.GET("/reports/days.csv", c.reportCSV((*report.Report).WriteDaysCSV, "dias"))
+	rep.GET("/reports/unanswered.csv", c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta"))
+}
+
+// roles lets the signed-in accounts of those roles through. The others get 403, but an
+// editor opening the console's home goes to the reports, the one page an editor has.
+func (c *Console) roles(roles ...string) gin.HandlerFunc {
+	return func(g *gin.Context) {
+		a := g.MustGet("agent").(*store.Agent)
+		if slices.Contains(roles, a.Role) {
+			g.Next()
+			return
+		}
+		if a.Role == store.RoleEditor && g.Request.Method == http.MethodGet && g.FullPath() == "/agent" {
+			g.Redirect(http.StatusSeeOther, "/agent/reports")
+			g.Abort()
+			return
+		}
+		g.AbortWithStatus(http.StatusForbidden)
+	}
 }
 
 func (c *Console) headers(g *gin.Context) {
@@ -508,11 +528,6 @@ func (c *Console) events(g *gin.Context) {
 
 func (c *Console) supervisor(g *gin.Context) {
 	ctx := g.Request.Context()
-	agent := g.MustGet("agent").(*store.Agent)
-	if agent.Role != "supervisor" {
-		g.AbortWithStatus(http.StatusForbidden)
-		return
-	}
 	type qrow struct {
 		Name                        string
 		Waiting, Callback, Assigned int
@@ -589,10 +604,10 @@ func AddAgent(ctx context.Context, st store.Store, username, name, role, passwor
 		return nil, errors.New("agent: the password needs at least 10 characters")
 	}
 	if role == "" {
-		role = "agent"
+		role = store.RoleAgent
 	}
-	if role != "agent" && role != "supervisor" {
-		return nil, fmt.Errorf("agent: role %q: want agent or supervisor", role)
+	if role != store.RoleAgent && role != store.RoleSupervisor && role != store.RoleEditor {
+		return nil, fmt.Errorf("agent: role %q: want agent, supervisor or editor", role)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {

@@ -14,18 +14,8 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/handoff/report"
-	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
-
-// supervisorOnly lets supervisors through; other agents get 403.
-func (c *Console) supervisorOnly(g *gin.Context) {
-	if g.MustGet("agent").(*store.Agent).Role != "supervisor" {
-		g.AbortWithStatus(http.StatusForbidden)
-		return
-	}
-	g.Next()
-}
 
 // badQuery is a request whose parameters cannot be read; Msg is safe to show.
 type badQuery struct{ Msg string }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -115,6 +116,30 @@ func TestReports(t *testing.T) {
 	}
 	if _, sup, _ := get(t, sofia, b.srv.URL+"/agent/supervisor"); !strings.Contains(sup, `href="/agent/reports"`) {
 		t.Error("the supervisor page does not link the reports")
+	}
+
+	// An editor of the catalogue has the reports and nothing of the queue.
+	elena, csrf := signIn(t, b, "elena")
+	if code, page, _ := get(t, elena, b.srv.URL+"/agent"); code != 200 || !strings.Contains(page, "<h1 data-static>Informes</h1>") || strings.Contains(page, `href="/agent/supervisor"`) {
+		t.Errorf("editor's home: %d, want the reports without the supervision link", code)
+	}
+	for _, path := range []string{"/agent/reports.json", "/agent/reports/unanswered.csv"} {
+		if code, _, _ := get(t, elena, b.srv.URL+path); code != 200 {
+			t.Errorf("editor GET %s: %d", path, code)
+		}
+	}
+	for _, path := range []string{"/agent/h/1", "/agent/supervisor", "/agent/events"} {
+		if code, _, _ := get(t, elena, b.srv.URL+path); code != http.StatusForbidden {
+			t.Errorf("editor GET %s: %d, want 403", path, code)
+		}
+	}
+	resp, err := elena.PostForm(b.srv.URL+"/agent/h/1/claim", url.Values{"csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("editor claims: %d, want 403", resp.StatusCode)
 	}
 
 	code, body, _ := get(t, sofia, b.srv.URL+"/agent/reports.json?days=14")

@@ -204,3 +204,33 @@ func reports(t *testing.T, setup func(t *testing.T) store.Store) {
 		}
 	})
 }
+
+// agentRoles: an editor account is stored like the others; an unknown role is refused.
+func agentRoles(t *testing.T, setup func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	t.Run("AgentRoles", func(t *testing.T) {
+		s := setup(t)
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			for _, role := range []string{store.RoleAgent, store.RoleSupervisor, store.RoleEditor} {
+				if err := tx.InsertAgent(ctx, &store.Agent{Username: role, Name: "Cuenta " + role, Role: role, PasswordHash: "x"}); err != nil {
+					return err
+				}
+			}
+			ed, err := tx.AgentByUsername(ctx, store.RoleEditor)
+			if err != nil || ed.Role != store.RoleEditor {
+				t.Errorf("editor: %+v %v", ed, err)
+				return nil
+			}
+			return tx.InsertSession(ctx, &store.AgentSession{TokenHash: "e", AgentID: ed.ID, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			return tx.InsertAgent(ctx, &store.Agent{Username: "jefa", Name: "Jefa", Role: "boss", PasswordHash: "x"})
+		})
+		if err == nil {
+			t.Error("an agent with role boss was stored")
+		}
+	})
+}

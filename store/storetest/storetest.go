@@ -91,6 +91,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 
 	reports(t, setup)
+	agentRoles(t, setup)
 
 	t.Run("ConversationRoundTrip", func(t *testing.T) {
 		s := setup(t)
