@@ -133,4 +133,8 @@ func TestReportsInTheBrowser(t *testing.T) {
 		t.Errorf("charts: %q, want 6 charts wider than 600 px, bars in the console's blue", drawn)
 	}
 	browsertest.Screenshot(t, b, "console-reports.png")
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports#sin-respuesta"), chromedp.WaitVisible("table.groups")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, b, "console-reports-unanswered.png")
 }

@@ -34,9 +34,10 @@ type Group struct {
 
 type set map[string]bool
 
-func jaccard(a, b set) float64 {
+// jaccard is |a ∩ b| / |a ∪ b|, and the size of the intersection.
+func jaccard(a, b set) (float64, int) {
 	if len(a) == 0 && len(b) == 0 {
-		return 1
+		return 1, 0
 	}
 	in := 0
 	for k := range a {
@@ -44,7 +45,15 @@ func jaccard(a, b set) float64 {
 			in++
 		}
 	}
-	return float64(in) / float64(len(a)+len(b)-in)
+	return float64(in) / float64(len(a)+len(b)-in), in
+}
+
+// similar: a question joins a group when its key words and the group's first question's have
+// a Jaccard similarity of at least Similar and share two words, or are the same words: a
+// lone "bono" is not "bono mascota".
+func similar(a, b set) (float64, bool) {
+	j, in := jaccard(a, b)
+	return j, j >= Similar && (in >= 2 || j == 1)
 }
 
 // keyWords normalizes a question as retrieval does (folded, split, respelled by the
@@ -68,8 +77,8 @@ func keyWords(cat Catalogue, text string) (set, map[string]string) {
 }
 
 // GroupTurns groups the turns by their questions, in order: each question joins the group
-// whose first question's key words it is most similar to (Jaccard at least Similar; the
-// earliest group on a tie), or starts a group. Questions without key words form one group
+// whose first question's key words it is most similar to (see similar; the earliest group on
+// a tie), or starts a group. Questions without key words form one group
 // with no words. Groups come largest first, then most recent, then by words; the result
 // depends only on the turns and their order.
 func GroupTurns(turns []store.UnansweredTurn, cat Catalogue, examples int) []Group {
@@ -100,7 +109,7 @@ func GroupTurns(turns []store.UnansweredTurn, cat Catalogue, examples int) []Gro
 				if x == empty {
 					continue
 				}
-				if s := jaccard(keys, x.seed); s >= Similar && s > best {
+				if s, ok := similar(keys, x.seed); ok && s > best {
 					g, best = x, s
 				}
 			}

@@ -47,6 +47,12 @@ func TestGroupTurns(t *testing.T) {
 			want:      [][]string{{"subsidio de arriendo"}, {"bono de invierno"}, {"bono por hijo"}},
 		},
 		{
+			name:      "a lone word joins only itself; two shared of four is enough",
+			questions: []string{"el bono para mascotas", "bono", "bono mascota como se pide", "bono", "bono invierno cobro", "bono invierno monto"},
+			// Three groups of two: the most recent first.
+			want: [][]string{{"bono invierno monto", "bono invierno cobro"}, {"bono"}, {"bono mascota como se pide", "el bono para mascotas"}},
+		},
+		{
 			name:      "questions without key words together, repeats counted once as examples",
 			questions: []string{"?", "hola", "?", "pasaporte vencido"},
 			want:      [][]string{{"?", "hola"}, {"pasaporte vencido"}},
