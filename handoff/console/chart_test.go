@@ -64,7 +64,11 @@ func TestBarsSVG(t *testing.T) {
 			}
 		})
 	}
-	if (bars{Format: count}).SVG() != "" {
-		t.Error("a chart without labels is drawn")
+	if (bars{Format: count}).SVG() != "" || hbars("t", nil, count) != "" {
+		t.Error("a chart without data is drawn")
+	}
+	h := string(hbars("t", []bar{{"<i>una ficha con un título muy largo que no cabe en la columna de la izquierda</i>", 3}, {"otra", 0}}, count))
+	if !strings.Contains(h, "&lt;i&gt;una ficha") || !strings.Contains(h, "…</text>") || strings.Count(h, "<rect") != 2 {
+		t.Errorf("hbars: %s", h)
 	}
 }

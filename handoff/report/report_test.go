@@ -142,3 +142,24 @@ func TestGroupsCSVQuotesFormulas(t *testing.T) {
 		t.Errorf("row: %q", got)
 	}
 }
+
+// TestBuildEmpty: a new installation has a report of empty days, not an error.
+func TestBuildEmpty(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := report.Build(ctx, db, bundled(t), report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Days) != report.DefaultDays || r.Total.Messages != 0 || r.Total.Rate != 0 || r.Total.Median != 0 || len(r.Groups) != 0 || len(r.Channels) != 0 {
+		t.Errorf("empty report: %+v", r)
+	}
+	var b strings.Builder
+	if err := r.WriteDaysCSV(&b); err != nil || strings.Count(b.String(), "\n") != report.DefaultDays+1 {
+		t.Errorf("days csv of an empty report: %v %q", err, b.String())
+	}
+}
