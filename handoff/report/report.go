@@ -178,6 +178,9 @@ func Build(ctx context.Context, src Source, cat Catalogue, o Options) (*Report, 
 	}
 	channels := map[string]bool{}
 	for _, v := range vol {
+		if v.Bucket < 0 || v.Bucket >= o.Days {
+			return nil, fmt.Errorf("report: volume: bucket %d of %d", v.Bucket, o.Days)
+		}
 		d := &r.Days[v.Bucket]
 		channels[v.Channel] = true
 		for _, x := range []*Day{d, &r.Total} {
