@@ -27,11 +27,11 @@ lint: ## gofmt, go vet
 	$(GO) vet ./...
 
 bench: ## retrieval and engine benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot
+	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report
 
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web
-	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestHandoffInTheBrowser ./cmd/atiende
+	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestHandoffInTheBrowser|TestReportsInTheBrowser' ./cmd/atiende
 
 eval: ## evaluation report over eval/cases
 	$(GO) run ./cmd/atiende eval $(CASES)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -70,6 +71,10 @@ type Message struct {
 	NumMedia int
 	// AgentID is the agent who wrote an outbound message; 0 for the bot.
 	AgentID int64
+	// Reason is the handoff reason of a bot turn whose action is handoff; "" otherwise.
+	Reason string
+	// Score is the retrieval score of the first ficha of a bot turn; 0 when none.
+	Score float64
 }
 
 // Delivery statuses. A delivery is pending until a job takes it, sending while an attempt
@@ -138,10 +143,18 @@ type Agent struct {
 	ID           int64
 	Username     string
 	Name         string
-	Role         string // "agent" or "supervisor"
+	Role         string // RoleAgent, RoleSupervisor or RoleEditor
 	PasswordHash string
 	CreatedAt    time.Time
 }
+
+// Roles of the console's accounts: agents work the queue, supervisors also see the
+// supervision page and the reports, editors (of the catalogue) see only the reports.
+const (
+	RoleAgent      = "agent"
+	RoleSupervisor = "supervisor"
+	RoleEditor     = "editor"
+)
 
 // FirstName is the name the citizen sees.
 func (a *Agent) FirstName() string {
@@ -254,8 +267,93 @@ type Store interface {
 	Handoffs(ctx context.Context, conversationID string) ([]Handoff, error)
 	// Ping checks the store can serve.
 	Ping(ctx context.Context) error
+
+	// Reports (supervisors' and editors' pages, handoff/report). Each reads the range
+	// [from, to) by creation time; none writes.
+
+	// Volume counts, per bucket and channel, the citizens' messages, the conversations they
+	// came from, the conversations started and the handoffs requested. The n+1 instants of
+	// bounds, ascending, delimit n buckets [bounds[i], bounds[i+1]) (days in a time zone, say);
+	// bounds out of order are an error. Buckets and channels with nothing are left out; the
+	// rest come ordered by bucket, then channel.
+	Volume(ctx context.Context, bounds []time.Time) ([]VolumeBucket, error)
+	// HandoffWaits returns the handoffs requested in the range with their channel, oldest
+	// first.
+	HandoffWaits(ctx context.Context, from, to time.Time) ([]HandoffWait, error)
+	// TopFichas counts the bot's turns with action by the first ficha they showed, most first
+	// (then by slug), at most limit (all when limit <= 0).
+	TopFichas(ctx context.Context, from, to time.Time, action string, limit int) ([]FichaCount, error)
+	// Unanswered returns the bot's turns that did not answer (see UnansweredQuery), each with
+	// the citizen's message before it, oldest first, at most q.Limit (all when it is <= 0).
+	Unanswered(ctx context.Context, q UnansweredQuery) ([]UnansweredTurn, error)
 	// Close releases the store.
 	Close() error
+}
+
+// Reports: what the aggregate queries of Store return.
+
+// VolumeBucket is one bucket of time of one channel's traffic.
+type VolumeBucket struct {
+	Bucket   int // the index of the bucket's start in the bounds
+	Channel  string
+	Inbound  int // citizens' messages
+	Active   int // conversations with a citizen's message
+	Started  int // conversations started
+	Handoffs int // handoffs requested
+}
+
+// CheckBounds returns an error unless bounds delimit at least one bucket, in ascending order.
+func CheckBounds(bounds []time.Time) error {
+	if len(bounds) < 2 {
+		return errors.New("bounds: want at least two instants")
+	}
+	for i := 1; i < len(bounds); i++ {
+		if !bounds[i].After(bounds[i-1]) {
+			return fmt.Errorf("bounds: %s is not after %s", bounds[i].Format(time.RFC3339), bounds[i-1].Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// HandoffWait is a handoff as the reports read it: how long it waited for an agent.
+type HandoffWait struct {
+	ID         int64
+	Channel    string
+	Reason     string
+	Status     string
+	CreatedAt  time.Time
+	AssignedAt time.Time // zero if no agent took it
+	ClosedAt   time.Time
+}
+
+// FichaCount is how many turns showed a ficha first.
+type FichaCount struct {
+	Slug  string
+	Count int
+}
+
+// UnansweredQuery says which bot turns did not answer: those whose action is in Actions, a
+// handoff whose reason is in Reasons, or an answer whose score is above 0 and below
+// LowScore (0: no score counts as low).
+type UnansweredQuery struct {
+	From, To time.Time
+	Actions  []string
+	Reasons  []string
+	LowScore float64
+	Limit    int
+}
+
+// UnansweredTurn is one bot turn that did not answer, with the question it got.
+type UnansweredTurn struct {
+	MessageID      int64
+	ConversationID string
+	Channel        string
+	Question       string // the citizen's last message before the turn; "" if none
+	Action         string
+	Reason         string
+	Score          float64
+	Fichas         []string
+	CreatedAt      time.Time
 }
 
 // AfterCommitHooks keeps a transaction's AfterCommit functions; the stores embed it in their

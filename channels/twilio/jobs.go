@@ -193,6 +193,8 @@ type reply struct {
 	action string
 	aspect string
 	fichas []string
+	reason string  // the handoff reason, if any
+	score  float64 // the first ficha's score
 }
 
 // turnOnce handles the oldest pending message of the conversation; done when none is left.
@@ -225,7 +227,7 @@ func (s *Service) turnOnce(ctx context.Context, convID string) (done bool, err e
 			return nil
 		}
 		out := &store.Message{ConversationID: convID, Direction: store.Outbound, Text: rep.r.Text, Action: rep.action, Aspect: rep.aspect,
-			Fichas: rep.fichas, Processed: true}
+			Fichas: rep.fichas, Reason: rep.reason, Score: rep.score, Processed: true}
 		if err := tx.InsertMessage(ctx, out); err != nil {
 			return err
 		}
@@ -355,7 +357,10 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 		}
 		conv.More = nil
 	}
-	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect}
+	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect, reason: r.Handoff}
+	if len(r.Fichas) > 0 {
+		rep.score = r.Fichas[0].Score
+	}
 	for _, h := range r.Fichas {
 		rep.fichas = append(rep.fichas, h.Slug)
 	}

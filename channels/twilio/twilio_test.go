@@ -187,6 +187,11 @@ func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
 	if strings.ContainsAny(m.Body, "áíóú") {
 		t.Errorf("SMS not in GSM-7: %q", m.Body)
 	}
+	// The turn's trace keeps the first ficha's score for the reports.
+	ms := messagesOf(t, b, "+56911112222")
+	if out := ms[len(ms)-1]; out.Action != "answer" || out.Score <= 0 || out.Reason != "" {
+		t.Errorf("stored reply: %+v", out)
+	}
 }
 
 func TestBadSignaturesAreRefused(t *testing.T) {

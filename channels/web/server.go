@@ -394,6 +394,10 @@ func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, provi
 			}
 			cur.State = state
 			out.Text, out.Action, out.Aspect, out.Fichas = reply, r.Action, r.Aspect, slugs(r.Fichas)
+			out.Reason = r.Handoff
+			if len(r.Fichas) > 0 {
+				out.Score = r.Fichas[0].Score
+			}
 			resp = messageResponse{Action: r.Action, Reply: reply, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
 				Handoff: r.Handoff, Emergency: r.Emergency}
 		}

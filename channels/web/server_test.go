@@ -111,7 +111,7 @@ func TestConversationOverHTTP(t *testing.T) {
 		t.Errorf("follow-up: %d %v", code, out)
 	}
 	msgs, err := b.store.Messages(context.Background(), id, 0)
-	if err != nil || len(msgs) != 4 || msgs[0].Text != "cuanto es la pgu" || msgs[1].Action != "answer" {
+	if err != nil || len(msgs) != 4 || msgs[0].Text != "cuanto es la pgu" || msgs[1].Action != "answer" || msgs[1].Score <= 0 {
 		t.Errorf("stored: %d messages, %v", len(msgs), err)
 	}
 	code, out = b.do(t, "POST", path, token, msg("bono"))
@@ -130,6 +130,10 @@ func TestHandoffIsRecorded(t *testing.T) {
 	hs, err := b.store.Handoffs(context.Background(), id)
 	if err != nil || len(hs) != 1 || hs[0].Reason != bot.ReasonEmergency || hs[0].Priority < 100 {
 		t.Errorf("handoffs: %+v %v", hs, err)
+	}
+	// The reply keeps the handoff's reason, for the reports.
+	if ms, err := b.store.Messages(context.Background(), id, 0); err != nil || len(ms) != 2 || ms[1].Reason != bot.ReasonEmergency {
+		t.Errorf("stored reply: %+v %v", ms, err)
 	}
 }
 

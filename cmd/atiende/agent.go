@@ -16,12 +16,12 @@ import (
 // line of standard input, so that it stays out of the shell's history and process list.
 func cmdAgent(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return usageError{`agent: usage: echo 'PASSWORD' | atiende agent add --username U --name "Nombre Apellido" [--role supervisor]`}
+		return usageError{`agent: usage: echo 'PASSWORD' | atiende agent add --username U --name "Nombre Apellido" [--role supervisor|editor]`}
 	}
 	fs := flags("agent add", stdout)
 	username := fs.String("username", "", "the sign-in name")
 	name := fs.String("name", "", "the name the citizen sees (first name) and the console shows")
-	role := fs.String("role", "agent", "agent or supervisor")
+	role := fs.String("role", "agent", "agent, supervisor (also the supervision page and reports) or editor (the reports only)")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -83,3 +83,58 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	say("cuanto es la pgu")
 	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
 }
+
+// TestReportsInTheBrowser: citizens talk to the real server; a supervisor opens the reports
+// in Chromium; the charts are drawn (inline SVG styled by the console's stylesheet under its
+// CSP) and the unanswered questions are grouped.
+func TestReportsInTheBrowser(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-supervision\n",
+		"agent", "add", "--username", "sofia", "--name", "Sofía Díaz", "--role", "supervisor"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	for _, talk := range [][]string{
+		{"cuanto es la pgu", "y los requisitos?"},
+		{"kiero saber dl bono invierno", "bono de invierno como lo cobro"},
+		{"el bono para mascotas", "bono mascota como se pide"},
+		{"bono"},
+		{"quiero arrendar un departamento en la playa"},
+		{"quiero hablar con una persona"},
+	} {
+		sess := s.post(t, "/api/v1/chat/sessions", "", "{}")
+		for _, text := range talk {
+			s.post(t, "/api/v1/chat/sessions/"+sess["id"].(string)+"/messages", sess["token"].(string), fmt.Sprintf(`{"text":%q}`, text))
+		}
+	}
+	b := browsertest.Browser(t, 1280, 1900)
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "sofia"), chromedp.SendKeys("#password", "clave-de-supervision"),
+		chromedp.Click(`main button[type="submit"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, b, "header", "Informes")
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, b, "main", "bono · mascota")
+	// Drawn, sized and coloured by console.css: nothing was blocked.
+	drawn, err := chromedp.Run(b, chromedp.Evaluate[string](`(() => {
+		const svgs = document.querySelectorAll("svg.chart"), bar = document.querySelector("svg.chart rect.s0");
+		return svgs.length + " " + Math.round(svgs[0].getBoundingClientRect().width) + " " + getComputedStyle(bar).fill;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var charts, width int
+	var fill string
+	fmt.Sscanf(drawn, "%d %d %s", &charts, &width, &fill)
+	if charts != 6 || width < 600 || !strings.HasPrefix(fill, "rgb(10,") {
+		t.Errorf("charts: %q, want 6 charts wider than 600 px, bars in the console's blue", drawn)
+	}
+	browsertest.Screenshot(t, b, "console-reports.png")
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports#sin-respuesta"), chromedp.WaitVisible("table.groups")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, b, "console-reports-unanswered.png")
+}

@@ -56,7 +56,7 @@ commands:
   eval       run evaluation cases: atiende eval --cases FILE [--json]
   catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
-  agent      add --username U --name "N" [--role supervisor]: an agent account (password on stdin)
+  agent      add --username U --name "N" [--role supervisor|editor]: a console account (password on stdin)
   help       this text
 
 configuration comes from the environment; see README.md.

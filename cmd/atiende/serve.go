@@ -192,7 +192,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
-	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Logger: log.With("component", "console")})
+	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
+		Logger: log.With("component", "console")})
 	if err != nil {
 		return err
 	}

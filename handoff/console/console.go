@@ -1,6 +1,7 @@
 // Package console is the agents' console at /agent: sign-in, the live queue, a
 // conversation with its handoff packet, replies that reach the citizen's channel, ready
-// answers from fichas, transfer, resolve, and a supervisor's page. Pages are rendered on the
+// answers from fichas, transfer, resolve, a supervisor's page, and the supervisors' reports
+// with charts drawn as inline SVG (also as JSON and CSV). Pages are rendered on the
 // server with html/template, so everything a citizen wrote is shown as text.
 package console
 
@@ -19,12 +20,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/handoff/report"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -37,10 +40,12 @@ var templatesFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Catalogue is what the console needs to offer fichas as ready answers.
+// Catalogue is what the console needs to offer fichas as ready answers, and the reports to
+// name fichas and normalize questions.
 type Catalogue interface {
 	Find(q retrieval.Query, k int) retrieval.Found
 	Ficha(slug string) (*retrieval.Ficha, bool)
+	Normalize(text string) string
 }
 
 // Config is what the console needs.
@@ -53,6 +58,8 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// Location is the time zone of the reports' days (default UTC): ATIENDE_TIMEZONE.
+	Location *time.Location
 }
 
 // Console serves /agent.
@@ -76,8 +83,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger}
-	for _, name := range []string{"login", "queue", "handoff", "supervisor"} {
+	for _, name := range []string{"login", "queue", "handoff", "supervisor", "reports"} {
 		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: %s: %w", name, err)
@@ -96,14 +106,38 @@ func (c *Console) Routes(r gin.IRouter) {
 	g.POST("/login", c.login)
 	a := g.Group("", c.signedIn)
 	a.POST("/logout", c.checkCSRF, c.logout)
-	a.GET("", c.queue)
-	a.GET("/events", c.events)
-	a.GET("/h/:id", c.handoffPage)
-	a.POST("/h/:id/claim", c.checkCSRF, c.claim)
-	a.POST("/h/:id/reply", c.checkCSRF, c.reply)
-	a.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
-	a.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
-	a.GET("/supervisor", c.supervisor)
+	q := a.Group("", c.roles(store.RoleAgent, store.RoleSupervisor))
+	q.GET("", c.queue)
+	q.GET("/events", c.events)
+	q.GET("/h/:id", c.handoffPage)
+	q.POST("/h/:id/claim", c.checkCSRF, c.claim)
+	q.POST("/h/:id/reply", c.checkCSRF, c.reply)
+	q.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
+	q.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
+	a.GET("/supervisor", c.roles(store.RoleSupervisor), c.supervisor)
+	rep := a.Group("", c.roles(store.RoleSupervisor, store.RoleEditor))
+	rep.GET("/reports", c.reports)
+	rep.GET("/reports.json", c.reportJSON)
+	rep.GET("/reports/days.csv", c.reportCSV((*report.Report).WriteDaysCSV, "dias"))
+	rep.GET("/reports/unanswered.csv", c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta"))
+}
+
+// roles lets the signed-in accounts of those roles through. The others get 403, but an
+// editor opening the console's home goes to the reports, the one page an editor has.
+func (c *Console) roles(roles ...string) gin.HandlerFunc {
+	return func(g *gin.Context) {
+		a := g.MustGet("agent").(*store.Agent)
+		if slices.Contains(roles, a.Role) {
+			g.Next()
+			return
+		}
+		if a.Role == store.RoleEditor && g.Request.Method == http.MethodGet && g.FullPath() == "/agent" {
+			g.Redirect(http.StatusSeeOther, "/agent/reports")
+			g.Abort()
+			return
+		}
+		g.AbortWithStatus(http.StatusForbidden)
+	}
 }
 
 func (c *Console) headers(g *gin.Context) {
@@ -494,11 +528,6 @@ func (c *Console) events(g *gin.Context) {
 
 func (c *Console) supervisor(g *gin.Context) {
 	ctx := g.Request.Context()
-	agent := g.MustGet("agent").(*store.Agent)
-	if agent.Role != "supervisor" {
-		g.AbortWithStatus(http.StatusForbidden)
-		return
-	}
 	type qrow struct {
 		Name                        string
 		Waiting, Callback, Assigned int
@@ -575,10 +604,10 @@ func AddAgent(ctx context.Context, st store.Store, username, name, role, passwor
 		return nil, errors.New("agent: the password needs at least 10 characters")
 	}
 	if role == "" {
-		role = "agent"
+		role = store.RoleAgent
 	}
-	if role != "agent" && role != "supervisor" {
-		return nil, fmt.Errorf("agent: role %q: want agent or supervisor", role)
+	if role != store.RoleAgent && role != store.RoleSupervisor && role != store.RoleEditor {
+		return nil, fmt.Errorf("agent: role %q: want agent, supervisor or editor", role)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {

@@ -46,7 +46,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range [][3]string{{"ana", "Ana Rojas", "agent"}, {"sofia", "Sofía Díaz", "supervisor"}} {
+	for _, a := range [][3]string{{"ana", "Ana Rojas", "agent"}, {"sofia", "Sofía Díaz", "supervisor"}, {"elena", "Elena Mora", "editor"}} {
 		if _, err := console.AddAgent(ctx, db, a[0], a[1], a[2], "una-clave-larga"); err != nil {
 			t.Fatal(err)
 		}

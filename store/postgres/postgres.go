@@ -281,9 +281,9 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	}
 	// A savepoint, so that a duplicate leaves the transaction usable for the caller to decide.
 	err := pgx.BeginFunc(ctx, t.q, func(sp pgx.Tx) error {
-		return sp.QueryRow(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, processed, provider_at, num_media, agent_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID),
-			m.Action, m.Aspect, jsonList(m.Fichas), m.Processed, nullTime(m.ProviderAt), m.NumMedia, m.AgentID, m.CreatedAt.UTC()).Scan(&m.ID)
+		return sp.QueryRow(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, processed, provider_at, num_media, agent_id, created_at, reason, score)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID),
+			m.Action, m.Aspect, jsonList(m.Fichas), m.Processed, nullTime(m.ProviderAt), m.NumMedia, m.AgentID, m.CreatedAt.UTC(), m.Reason, m.Score).Scan(&m.ID)
 	})
 	if err != nil {
 		if isUnique(err) {
@@ -294,14 +294,14 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	return nil
 }
 
-const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, processed, provider_at, num_media, agent_id, created_at`
+const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, processed, provider_at, num_media, agent_id, created_at, reason, score`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
 	var fichas []byte
 	var providerAt *time.Time
 	if err := row.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &m.Processed,
-		&providerAt, &m.NumMedia, &m.AgentID, &m.CreatedAt); err != nil {
+		&providerAt, &m.NumMedia, &m.AgentID, &m.CreatedAt, &m.Reason, &m.Score); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal(fichas, &m.Fichas); err != nil {

@@ -282,9 +282,9 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now()
 	}
-	res, err := t.q.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, jsonList(m.Fichas),
-		ts(m.CreatedAt), m.Processed, ts(m.ProviderAt), m.NumMedia, m.AgentID)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, body, provider_id, action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id, reason, score)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ConversationID, m.Direction, m.Text, nullable(m.ProviderID), m.Action, m.Aspect, jsonList(m.Fichas),
+		ts(m.CreatedAt), m.Processed, ts(m.ProviderAt), m.NumMedia, m.AgentID, m.Reason, m.Score)
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s: %w", m.ProviderID, store.ErrDuplicate)
@@ -295,13 +295,13 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 	return nil
 }
 
-const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id`
+const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id, reason, score`
 
 func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
 	var m store.Message
 	var fichas, created, providerAt string
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &created,
-		&m.Processed, &providerAt, &m.NumMedia, &m.AgentID); err != nil {
+		&m.Processed, &providerAt, &m.NumMedia, &m.AgentID, &m.Reason, &m.Score); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(fichas), &m.Fichas); err != nil {

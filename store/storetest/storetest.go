@@ -90,6 +90,9 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	}
 
+	reports(t, setup)
+	agentRoles(t, setup)
+
 	t.Run("ConversationRoundTrip", func(t *testing.T) {
 		s := setup(t)
 		c := newConv(t, s, "c1")

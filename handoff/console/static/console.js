@@ -10,7 +10,9 @@
       text.focus();
     });
   });
-  if (!window.EventSource || !document.querySelector("header nav")) { return; }
+  // The reports (and pages without the menu) do not follow the queue: a reload there would
+  // rebuild the report for nothing, and an editor may not read the queue's events.
+  if (!window.EventSource || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
   var es = new EventSource("/agent/events"), leaving = false;
   // A form being sent takes the agent elsewhere: no reload may race it.
   document.addEventListener("submit", function () { leaving = true; es.close(); }, true);
