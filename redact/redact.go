@@ -24,7 +24,13 @@ var phone = regexp.MustCompile(`\+\d(?:[ -]?\d){7,14}\b|\b(?:56[ -]?)?9[ -]?\d{4
 
 // String returns s with its RUTs and phone numbers masked.
 func String(s string) string {
-	if !strings.ContainsAny(s, "0123456789") {
+	digits := 0
+	for i := 0; i < len(s) && digits < 7; i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits++
+		}
+	}
+	if digits < 7 { // the shortest RUT or phone number has seven digits or more
 		return s
 	}
 	var b strings.Builder

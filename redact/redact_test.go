@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -78,5 +79,24 @@ func TestHandler(t *testing.T) {
 		rec.G.Err != "twilio: the 'To' number +569****5555 is not valid" || rec.G.Who != "+569****7777" ||
 		rec.G.Nested.Phone != "+569****9999" || rec.G.Delivery != 4242 {
 		t.Errorf("record = %+v", rec)
+	}
+}
+
+// BenchmarkHandler: the cost of masking one typical log line (a webhook's), against the JSON
+// handler alone.
+func BenchmarkHandler(b *testing.B) {
+	for _, bb := range []struct {
+		name string
+		h    slog.Handler
+	}{
+		{"json", slog.NewJSONHandler(io.Discard, nil)},
+		{"masked", redact.NewHandler(slog.NewJSONHandler(io.Discard, nil))},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			log := slog.New(bb.h)
+			for b.Loop() {
+				log.Info("twilio inbound", "sid", "SM0123456789abcdef0123456789abcdef", "channel", "whatsapp", "from", "whatsapp:+56912345678")
+			}
+		})
 	}
 }
