@@ -1,10 +1,13 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/atiende/atiende/bot"
 )
 
 // Ranker ranks fichas (by slug, best first) for a citizen's text.
@@ -65,4 +68,39 @@ func WriteModes(w io.Writer, scores []ModeScore) {
 	for _, s := range scores {
 		fmt.Fprintf(w, "%-8s %6d %8.3f %8.3f %6.3f\n", s.Mode, s.Turns, s.Hit1, s.Hit3, s.MRR)
 	}
+}
+
+// Agreement is how often two engines (two retrieval paths) pick the same ficha.
+type Agreement struct {
+	Turns int     `json:"turns"`
+	Same  int     `json:"same"`
+	Rate  float64 `json:"rate"`
+	// Differ lists the turns where they differ: "case#turn: text: a-slug vs b-slug".
+	Differ []string `json:"differ"`
+}
+
+// Agree runs every case through both engines, each keeping its own conversation state, and
+// compares the ficha each reply is grounded on, turn by turn ("" when a reply names none:
+// two replies without a ficha agree).
+func Agree(ctx context.Context, a, b *bot.Engine, cases []Case) Agreement {
+	ag := Agreement{Differ: []string{}}
+	for _, c := range cases {
+		channel := cmp.Or(c.Channel, bot.ChannelWeb)
+		var sa, sb bot.State
+		for i, t := range c.Turns {
+			var ra, rb bot.Reply
+			ra, sa = a.Turn(ctx, sa, t.User, channel)
+			rb, sb = b.Turn(ctx, sb, t.User, channel)
+			ag.Turns++
+			if ra.Ficha == rb.Ficha {
+				ag.Same++
+				continue
+			}
+			ag.Differ = append(ag.Differ, fmt.Sprintf("%s#%d: %q: %s vs %s", c.ID, i+1, t.User, cmp.Or(ra.Ficha, "none"), cmp.Or(rb.Ficha, "none")))
+		}
+	}
+	if ag.Turns > 0 {
+		ag.Rate = round(float64(ag.Same) / float64(ag.Turns))
+	}
+	return ag
 }

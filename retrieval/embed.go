@@ -103,7 +103,7 @@ const LocalDims = 1024
 // LocalVectors embeds the index's fichas with the local embedder, reading as the index does
 // (its glossary).
 func LocalVectors(ctx context.Context, ix *Index) (*Vectors, error) {
-	return NewVectors(ctx, HashEmbedder{Dims: LocalDims, Gloss: ix.gloss}, ix.fichas)
+	return NewVectors(ctx, ix.LocalEmbedder(), ix.fichas)
 }
 
 // Vectors is an in-memory vector index of the fichas, searched by cosine similarity.

@@ -89,6 +89,8 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		byLen:    map[int][]string{},
 		gloss:    g,
 	}
+	// Stemming dominates the build; a catalogue repeats its words, so each is stemmed once.
+	keys := map[string]string{}
 	for d, f := range fichas {
 		ix.bySlug[f.Slug] = d
 		tfs := map[string]*[nFields]float32{}
@@ -97,7 +99,11 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 				if IsStopword(w) {
 					continue
 				}
-				k := Key(w)
+				k, ok := keys[w]
+				if !ok {
+					k = Key(w)
+					keys[w] = k
+				}
 				if tfs[k] == nil {
 					tfs[k] = new([nFields]float32)
 				}
@@ -151,6 +157,9 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 
 // Fichas returns every indexed ficha, in load order.
 func (ix *Index) Fichas() []*Ficha { return ix.fichas }
+
+// LocalEmbedder is the local embedder reading as the index does (its glossary).
+func (ix *Index) LocalEmbedder() HashEmbedder { return HashEmbedder{Dims: LocalDims, Gloss: ix.gloss} }
 
 // Ficha returns the ficha with that slug.
 func (ix *Index) Ficha(slug string) (*Ficha, bool) {

@@ -179,6 +179,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	path := fs.String("cases", "", "a JSON Lines file of cases (../shared/eval/FORMAT.md)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	modes := fs.Bool("retrieval-modes", false, "compare lexical, vector and hybrid retrieval on the cases' first turns instead")
+	onPG := fs.Bool("postgres", false, "import the catalogue into DATABASE_URL and compare the Postgres retrieval path with the embedded one instead")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -204,6 +205,9 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	}
 	if *modes {
 		return compareRetrieval(ctx, cfg, cases, *asJSON, stdout)
+	}
+	if *onPG {
+		return comparePostgres(ctx, cfg, cases, *asJSON, stdout)
 	}
 	e, _, err := loadEngine(cfg)
 	if err != nil {

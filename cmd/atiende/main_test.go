@@ -211,13 +211,19 @@ func startServer(t *testing.T, env ...string) *server {
 // on the same data.
 func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
-	bin := binary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	return startServerAt(t, addr, dataDir, env...)
+}
+
+// startServerAt serves on addr.
+func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
+	t.Helper()
+	bin := binary(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+dataDir), env...)
 	s := &server{base: "http://" + addr, cmd: cmd, logs: &syncBuffer{}}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -23,14 +24,30 @@ import (
 // three at once is answered once; an agent's console stream on replica C shows, live, a
 // web citizen's handoff and message that arrived at replica A.
 func TestThreeReplicasOnPostgres(t *testing.T) {
-	dbURL := pgtest.Database(t)
+	dbURL := pgtest.VectorDatabase(t)
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00", "DATABASE_URL="+dbURL)
+	// The replicas listen on 8081–8083, as an operator would run them, when those ports are
+	// free on this machine; otherwise on any free ports.
+	addrs := []string{"127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083"}
+	for _, addr := range addrs {
+		if ln, err := net.Listen("tcp", addr); err != nil {
+			t.Logf("%s is taken (%v): the replicas listen on free ports instead", addr, err)
+			addrs = []string{"127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"}
+			break
+		} else {
+			ln.Close()
+		}
+	}
 	var replicas []*server
-	for range 3 {
-		replicas = append(replicas, startServerIn(t, t.TempDir(), env...))
+	for _, addr := range addrs {
+		if addr == "127.0.0.1:0" {
+			replicas = append(replicas, startServerIn(t, t.TempDir(), env...))
+		} else {
+			replicas = append(replicas, startServerAt(t, addr, t.TempDir(), env...))
+		}
 	}
 	a, c := replicas[0], replicas[2]
 	if out, err := runCmdIn(t, map[string]string{"DATABASE_URL": dbURL}, "contrasena-de-prueba\n",

@@ -108,7 +108,8 @@ func loadServable(cfg config) (*retrieval.Index, error) {
 
 // reloadOnSignal rebuilds the index from the catalogue on each signal and swaps it in; the
 // old index serves until the new one is ready, and stays when the new catalogue is broken.
-func reloadOnSignal(ctx context.Context, cfg config, live *retrieval.Live, sig <-chan os.Signal, log *slog.Logger) {
+// imp, when set, first brings the catalogue in Postgres to the new one.
+func reloadOnSignal(ctx context.Context, cfg config, live *retrieval.Live, sig <-chan os.Signal, log *slog.Logger, imp func(context.Context, *retrieval.Index) error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,6 +121,12 @@ func reloadOnSignal(ctx context.Context, cfg config, live *retrieval.Live, sig <
 		if err != nil {
 			log.Error("catalogue reload refused; the current catalogue stays", "error", err.Error())
 			continue
+		}
+		if imp != nil {
+			if err := imp(ctx, ix); err != nil {
+				log.Error("catalogue reload: import into postgres failed; the current catalogue stays", "error", err.Error())
+				continue
+			}
 		}
 		live.Swap(ix)
 		log.Info("catalogue reloaded", "fichas", len(ix.Fichas()), "took_ms", time.Since(start).Milliseconds())
@@ -152,7 +159,23 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return fmt.Errorf("load office network: %w", err)
 	}
 	live := retrieval.NewLive(ix)
-	engine := bot.New(m.timed(live), offices)
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m.watchHandoffs(db)
+	// On Postgres the catalogue is imported there and searched there (pgsearch); a reload
+	// imports the new catalogue before this replica serves it.
+	var retriever bot.Retriever = live
+	var imp func(context.Context, *retrieval.Index) error
+	if pg, ok := db.(postgresDB); ok {
+		if retriever, err = postgresSearcher(ctx, pg.Pool(), live, log); err != nil {
+			return err
+		}
+		imp = func(ctx context.Context, ix *retrieval.Index) error { return importCatalogue(ctx, pg.Pool(), ix, log) }
+	}
+	engine := bot.New(m.timed(retriever), offices)
 	engine.SetObserver(m)
 	if err := withWriter(cfg, engine); err != nil {
 		return err
@@ -163,13 +186,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGHUP)
 	defer signal.Stop(reload)
-	go reloadOnSignal(ctx, cfg, live, reload, log)
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	m.watchHandoffs(db)
+	go reloadOnSignal(ctx, cfg, live, reload, log, imp)
 	hours, err := callCenterHours(cfg)
 	if err != nil {
 		return err

@@ -98,7 +98,7 @@ func TestTwilioRoutesNeedAToken(t *testing.T) {
 // which is killed before it replies; replica B, which never saw the webhook, delivers the
 // reply once when Twilio retries the webhook there (and only once: turns are idempotent).
 func TestTwoReplicasOnPostgres(t *testing.T) {
-	dbURL := pgtest.Database(t)
+	dbURL := pgtest.VectorDatabase(t)
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()

@@ -77,3 +77,23 @@ func Database(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// VectorDatabase is Database with the pgvector extension created, for the tests of the
+// retrieval in Postgres. Without pgvector it skips, except under CI=true, where it fails.
+func VectorDatabase(t testing.TB) string {
+	t.Helper()
+	dbURL := Database(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pgvector is required under CI=true (scripts/ensure-pgvector.sh): %v", err)
+		}
+		t.Skipf("no pgvector (run scripts/ensure-pgvector.sh as root): %v", err)
+	}
+	return dbURL
+}

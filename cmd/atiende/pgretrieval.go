@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tmc/langchaingo/embeddings"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/eval"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/pgsearch"
+	"github.com/atiende/atiende/store/postgres"
+)
+
+// catalogueEmbedder is the embedder of the catalogue's vectors in Postgres and its name
+// there: the local one (the fichas' vectors are recall only; a model server's would be
+// worth storing there once, see docs/architecture.md).
+func catalogueEmbedder(ix *retrieval.Index) (embeddings.Embedder, string) {
+	return ix.LocalEmbedder(), "local"
+}
+
+// importCatalogue brings the catalogue in Postgres to the index's fichas.
+func importCatalogue(ctx context.Context, pool *pgxpool.Pool, ix *retrieval.Index, log *slog.Logger) error {
+	emb, name := catalogueEmbedder(ix)
+	start := time.Now()
+	st, err := pgsearch.Import(ctx, pool, ix.Fichas(), emb, name)
+	if err != nil {
+		return err
+	}
+	log.Info("catalogue in postgres", "added", st.Added, "updated", st.Updated, "removed", st.Removed,
+		"unchanged", st.Unchanged, "reembedded", st.Reembedded, "took_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// postgresSearcher imports the catalogue and returns the searcher over it.
+func postgresSearcher(ctx context.Context, pool *pgxpool.Pool, live *retrieval.Live, log *slog.Logger) (*pgsearch.Searcher, error) {
+	if err := importCatalogue(ctx, pool, live.Index(), log); err != nil {
+		return nil, err
+	}
+	emb, _ := catalogueEmbedder(live.Index())
+	return pgsearch.New(pgsearch.Config{Pool: pool, Catalogue: live, Embedder: emb, Logger: log.With("component", "retrieval")})
+}
+
+// postgresComparison is what `atiende eval --postgres` prints.
+type postgresComparison struct {
+	// Agreement compares the engine on the embedded index and on Postgres, turn by turn.
+	Agreement eval.Agreement `json:"agreement"`
+	// Modes scores Postgres' own hybrid ranking (full text + vectors, fused) beside the
+	// engine's, on the first turns.
+	Modes []eval.ModeScore `json:"modes"`
+	// Report is the whole evaluation through the Postgres path.
+	Report eval.Report `json:"report"`
+}
+
+// comparePostgres imports the catalogue into DATABASE_URL and runs the cases through both
+// retrieval paths.
+func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON bool, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		return usageError{"eval --postgres needs DATABASE_URL"}
+	}
+	embedded, ix, err := loadEngine(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := postgresSearcher(ctx, db.Pool(), retrieval.NewLive(ix), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	net, err := retrieval.LoadNetwork(catalogue.FS)
+	if err != nil {
+		return fmt.Errorf("load office network: %w", err)
+	}
+	onPG := bot.New(s, net)
+	if err := withWriter(cfg, onPG); err != nil {
+		return err
+	}
+	var cmp postgresComparison
+	cmp.Agreement = eval.Agree(ctx, embedded, onPG, cases)
+	rankers := map[string]eval.Ranker{
+		"engine-embedded": func(_ context.Context, text string) ([]string, error) {
+			return resultSlugs(ix.Find(retrieval.Query{Text: text}, 20).Results), nil
+		},
+		"engine-postgres": func(_ context.Context, text string) ([]string, error) {
+			return resultSlugs(s.Find(retrieval.Query{Text: text}, 20).Results), nil
+		},
+		"postgres-hybrid": func(ctx context.Context, text string) ([]string, error) {
+			hits, err := s.Hybrid(ctx, retrieval.Query{Text: text})
+			return pgsearch.Ranked(hits), err
+		},
+	}
+	if cmp.Modes, err = eval.CompareRankers(ctx, cases, []string{"engine-embedded", "engine-postgres", "postgres-hybrid"}, rankers); err != nil {
+		return err
+	}
+	cmp.Report = eval.Run(ctx, onPG, cases)
+	if s.Fallbacks() > 0 {
+		return fmt.Errorf("eval --postgres: %d searches fell back to the in-memory index: the comparison is void", s.Fallbacks())
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cmp)
+	}
+	a := cmp.Agreement
+	fmt.Fprintf(stdout, "Top ficha, embedded vs Postgres path: %d of %d turns agree (%.1f%%)\n", a.Same, a.Turns, 100*a.Rate)
+	for _, d := range a.Differ {
+		fmt.Fprintf(stdout, "  differs: %s\n", d)
+	}
+	fmt.Fprintln(stdout)
+	eval.WriteModes(stdout, cmp.Modes)
+	fmt.Fprintln(stdout)
+	cmp.Report.WriteText(stdout)
+	return nil
+}
+
+func resultSlugs(rs []retrieval.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Ficha.Slug
+	}
+	return out
+}
