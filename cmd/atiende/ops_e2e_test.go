@@ -19,7 +19,9 @@ import (
 	"github.com/atiende/atiende/bot/llm/llmtest"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/store"
+	"github.com/atiende/atiende/store/postgres/pgtest"
 	"github.com/atiende/atiende/store/sqlite"
+	"github.com/jackc/pgx/v5"
 )
 
 // inProcess is "atiende serve" run by run() in this process, on a free port, until its
@@ -342,4 +344,58 @@ func TestGracefulShutdown(t *testing.T) {
 	if len(msgs) != 2 || !msgs[0].Processed || msgs[1].Direction != store.Outbound || msgs[1].Action != "answer" {
 		t.Errorf("the SMS conversation after shutdown: %+v", msgs)
 	}
+}
+
+// TestReadyzFollowsPostgres: a server on Postgres is ready; when the database refuses
+// connections (to superusers too) and drops the open ones, /readyz says 503 (and /healthz still 200); when the
+// database is back, /readyz is 200 again, without a restart.
+func TestReadyzFollowsPostgres(t *testing.T) {
+	dbURL := pgtest.VectorDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	admin, err := pgx.Connect(context.Background(), pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	p := serveInProcess(t, map[string]string{"DATABASE_URL": dbURL})
+	if code, body := p.get(t, "/readyz"); code != 200 {
+		t.Fatalf("/readyz on a live database = %d %s", code, body)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(fmt.Sprintf(`ALTER DATABASE %q ALLOW_CONNECTIONS false`, name))
+	defer admin.Exec(context.Background(), fmt.Sprintf(`ALTER DATABASE %q ALLOW_CONNECTIONS true`, name))
+	exec(fmt.Sprintf(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid()`, name))
+	waitReady := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body := p.get(t, "/readyz")
+			if code == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz = %d %s, want %d\n%s", code, body, want, p.logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitReady(503)
+	time.Sleep(500 * time.Millisecond)
+	if code, _ := p.get(t, "/readyz"); code != 503 {
+		t.Errorf("/readyz half a second later = %d: the database is still closed", code)
+	}
+	if code, _ := p.get(t, "/healthz"); code != 200 {
+		t.Errorf("/healthz with the database down = %d, want 200", code)
+	}
+	exec(fmt.Sprintf(`ALTER DATABASE %q ALLOW_CONNECTIONS true`, name))
+	waitReady(200)
 }
