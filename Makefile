@@ -26,8 +26,8 @@ lint: ## gofmt, go vet
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## retrieval and engine benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report
+bench: ## retrieval, engine, report and log-masking benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report ./redact
 
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/atiende/atiende/retrieval"
@@ -119,9 +120,10 @@ var _ Offices = (*retrieval.Network)(nil)
 
 // Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
 type Engine struct {
-	r       Retriever
-	offices Offices      // nil: the engine does not answer where offices are
-	writer  *writerState // nil: answers are extractive only
+	r        Retriever
+	offices  Offices      // nil: the engine does not answer where offices are
+	writer   *writerState // nil: answers are extractive only
+	observer Observer     // nil: nobody hears of the turns
 }
 
 // New returns an engine over the catalogue; offices may be nil.
@@ -150,6 +152,29 @@ const (
 // returns the reply and the new state. It never fails: a text it cannot use gets a reply
 // that says so.
 func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Reply, State) {
+	if e.observer == nil {
+		return e.turn(ctx, st, text, channel)
+	}
+	start := time.Now()
+	r, next := e.turn(ctx, st, text, channel)
+	if _, ok := budget[channel]; !ok {
+		channel = ChannelWeb // as turn reads it; and metrics get no label a client chose
+	}
+	e.observer.Turn(channel, r.Action, time.Since(start))
+	return r, next
+}
+
+// Observer hears of every turn (metrics). It must be quick and safe for concurrent use.
+type Observer interface {
+	// Turn: the channel (ChannelWeb, ChannelSMS, ChannelWhatsApp), the action taken and how
+	// long the turn took.
+	Turn(channel, action string, took time.Duration)
+}
+
+// SetObserver makes the engine tell o of every turn; call it before the engine is in use.
+func (e *Engine) SetObserver(o Observer) { e.observer = o }
+
+func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Reply, State) {
 	st.Turns++
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, " ")

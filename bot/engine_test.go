@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
@@ -281,5 +282,31 @@ func TestOfficesNearAPlace(t *testing.T) {
 	// A place without a word about offices is not an office question.
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
 		t.Errorf("pgu in temuco answered with offices")
+	}
+}
+
+type heard struct{ channel, action string }
+
+// turnObserver records the turns it hears of.
+type turnObserver struct{ turns []heard }
+
+func (o *turnObserver) Turn(channel, action string, took time.Duration) {
+	if took <= 0 {
+		action += " without a duration"
+	}
+	o.turns = append(o.turns, heard{channel, action})
+}
+
+// TestObserver: every turn reaches the observer with its channel and action; a channel the
+// engine does not know is counted as web, as the engine treats it.
+func TestObserver(t *testing.T) {
+	e := engine(t)
+	o := &turnObserver{}
+	e.SetObserver(o)
+	say(t, e, bot.ChannelSMS, "hola", "cuanto es la pgu")
+	say(t, e, "fax", "quiero hablar con una persona")
+	want := []heard{{bot.ChannelSMS, bot.ActionGreet}, {bot.ChannelSMS, bot.ActionAnswer}, {bot.ChannelWeb, bot.ActionHandoff}}
+	if !slices.Equal(o.turns, want) {
+		t.Errorf("heard %v, want %v", o.turns, want)
 	}
 }

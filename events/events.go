@@ -21,9 +21,10 @@ type Event struct {
 // Hub fans events out to the subscribers of each conversation. A slow subscriber loses
 // events rather than slowing the publisher; the stream replays stored messages on reconnect.
 type Hub struct {
-	mu    sync.Mutex
-	subs  map[string]map[chan Event]struct{}
-	relay Relay
+	mu     sync.Mutex
+	subs   map[string]map[chan Event]struct{}
+	relay  Relay
+	closed bool
 }
 
 // Relay carries a published event to the hubs of every replica, this one included, which
@@ -38,10 +39,16 @@ func (h *Hub) SetRelay(r Relay) { h.relay = r }
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
 
-// Subscribe returns the conversation's events until cancel is called.
+// Subscribe returns the conversation's events until cancel is called. The channel is
+// closed when the hub is (the server shuts down): the stream then ends.
 func (h *Hub) Subscribe(conversationID string) (<-chan Event, func()) {
 	ch := make(chan Event, 16)
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		close(ch)
+		return ch, func() {}
+	}
 	if h.subs[conversationID] == nil {
 		h.subs[conversationID] = map[chan Event]struct{}{}
 	}
@@ -78,6 +85,21 @@ func (h *Hub) Deliver(conversationID string, e Event) {
 		case ch <- e:
 		default: // full: the subscriber catches up from storage on reconnect
 		}
+	}
+}
+
+// Close ends every subscription, and those made later at once, so that the event streams
+// end and their clients reconnect to another replica: a server that shuts down calls it,
+// since a stream never goes idle by itself.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for id, chans := range h.subs {
+		for ch := range chans {
+			close(ch)
+		}
+		delete(h.subs, id)
 	}
 }
 

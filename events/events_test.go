@@ -45,3 +45,24 @@ func TestHub(t *testing.T) {
 		t.Errorf("buffer %d of %d", len(c), cap(c))
 	}
 }
+
+// TestHubClose: closing the hub ends the open subscriptions and those made after, and a
+// publish after it reaches nobody without panicking.
+func TestHubClose(t *testing.T) {
+	h := events.NewHub()
+	sub, cancel := h.Subscribe("c1")
+	h.Close()
+	if _, ok := <-sub; ok {
+		t.Error("an open subscription got an event instead of its end")
+	}
+	cancel()
+	late, cancel2 := h.Subscribe("c1")
+	defer cancel2()
+	if _, ok := <-late; ok {
+		t.Error("a subscription after Close is open")
+	}
+	h.Publish("c1", events.Event{Type: "message"})
+	if n := h.Subscribers("c1"); n != 0 {
+		t.Errorf("Subscribers = %d after Close", n)
+	}
+}

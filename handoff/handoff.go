@@ -5,11 +5,11 @@ package handoff
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/rut"
 	"github.com/atiende/atiende/store"
 )
 
@@ -73,7 +73,7 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 	for i, m := range msgs {
 		if m.Direction == store.Inbound {
 			lastIn = m.CreatedAt
-			p.RUTs = append(p.RUTs, FindRUTs(m.Text)...)
+			p.RUTs = append(p.RUTs, rut.Find(m.Text)...)
 			if i+1 < len(msgs) && msgs[i+1].Action == bot.ActionOutOfScope {
 				p.Missing = append(p.Missing, m.Text)
 			}
@@ -103,51 +103,6 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 		}
 	}
 	return p
-}
-
-var rutRe = regexp.MustCompile(`\b(\d{1,2})\.?(\d{3})\.?(\d{3})-?([\dkK])\b`)
-
-// FindRUTs returns the RUTs in a text whose check digit is right, as 12.345.678-5.
-func FindRUTs(text string) []string {
-	var out []string
-	for _, m := range rutRe.FindAllStringSubmatch(text, -1) {
-		body := m[1] + m[2] + m[3]
-		if checkDigit(body) == strings.ToUpper(m[4]) {
-			out = append(out, fmt.Sprintf("%s.%s.%s-%s", m[1], m[2], m[3], strings.ToUpper(m[4])))
-		}
-	}
-	return out
-}
-
-// MaskRUTs hides the RUTs of a text for logs: 12.345.678-5 becomes **.***.678-5.
-func MaskRUTs(text string) string {
-	return rutRe.ReplaceAllStringFunc(text, func(s string) string {
-		m := rutRe.FindStringSubmatch(s)
-		if checkDigit(m[1]+m[2]+m[3]) != strings.ToUpper(m[4]) {
-			return s
-		}
-		return "**.***." + m[3] + "-" + m[4]
-	})
-}
-
-// checkDigit computes a RUT's check digit (módulo 11).
-func checkDigit(body string) string {
-	sum, mul := 0, 2
-	for i := len(body) - 1; i >= 0; i-- {
-		sum += int(body[i]-'0') * mul
-		mul++
-		if mul > 7 {
-			mul = 2
-		}
-	}
-	switch r := 11 - sum%11; r {
-	case 11:
-		return "0"
-	case 10:
-		return "K"
-	default:
-		return fmt.Sprint(r)
-	}
 }
 
 // Summary is the packet in a few lines of plain text, for an agent's first look.

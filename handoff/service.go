@@ -44,7 +44,19 @@ type Service struct {
 	backend    Backend  // besides the console; nil when none
 	queue      Enqueuer // for the backend's jobs
 	log        *slog.Logger
+	observer   Observer // nil: nobody hears of claims
 }
+
+// Observer hears how long citizens waited for a person (metrics). It must be quick and safe
+// for concurrent use.
+type Observer interface {
+	// Claimed: an agent took a handoff of the queue after the citizen waited this long
+	// (from the handoff's opening; out of hours, the night is part of it).
+	Claimed(queue string, waited time.Duration)
+}
+
+// SetObserver makes the service tell o of every claim; call it before the service is in use.
+func (s *Service) SetObserver(o Observer) { s.observer = o }
 
 // Errors of the agent actions.
 var (
@@ -175,7 +187,8 @@ func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversatio
 
 // Claim gives a queued handoff to the agent.
 func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error {
-	var convID string
+	var convID, queue string
+	var waited time.Duration
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
@@ -190,13 +203,16 @@ func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error
 			return ErrNotOpen
 		}
 		h.Status, h.AgentID, h.AssignedAt = store.HandoffAssigned, agent.ID, s.now()
-		convID = h.ConversationID
+		convID, queue, waited = h.ConversationID, h.Queue, h.AssignedAt.Sub(h.CreatedAt)
 		return tx.UpdateHandoff(ctx, h)
 	})
 	if err != nil {
 		return fmt.Errorf("claim handoff %d: %w", id, err)
 	}
 	if convID != "" {
+		if s.observer != nil {
+			s.observer.Claimed(queue, waited)
+		}
 		s.citizens.Publish(convID, events.Event{Type: "handoff", Status: store.HandoffAssigned, Name: agent.FirstName()})
 		s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffAssigned})
 	}

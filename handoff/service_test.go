@@ -3,6 +3,7 @@ package handoff_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,13 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 	}
 }
 
+// claimed records the claims it hears of, as "queue wait".
+type claimed struct{ seen []string }
+
+func (c *claimed) Claimed(queue string, waited time.Duration) {
+	c.seen = append(c.seen, queue+" "+waited.String())
+}
+
 func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	loc, _ := time.LoadLocation("America/Santiago")
 	thursday := time.Date(2026, 11, 26, 10, 0, 0, 0, loc)
@@ -137,12 +145,20 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	})
 	sub, cancel := citizens.Subscribe("c1")
 	defer cancel()
+	claims := &claimed{}
+	s.SetObserver(claims)
 	if err := s.Claim(ctx, &agent, h1.ID); err != nil {
 		t.Fatal(err)
 	}
 	other := store.Agent{ID: 99, Name: "Otro"}
 	if err := s.Claim(ctx, &other, h1.ID); err == nil {
 		t.Error("a second agent claimed an assigned handoff")
+	}
+	if err := s.Claim(ctx, &agent, h1.ID); err != nil {
+		t.Errorf("the same agent again: %v", err)
+	}
+	if want := []string{"prevision-trabajo 4m0s"}; !slices.Equal(claims.seen, want) {
+		t.Errorf("claims heard: %v, want %v (one claim, four minutes after the handoff)", claims.seen, want)
 	}
 	if err := s.Reply(ctx, &agent, h1.ID, "Hola, soy María."); err != nil {
 		t.Fatal(err)
@@ -195,15 +211,6 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	hs, _ := db.Handoffs(ctx, "c2")
 	if hs[0].Status != store.HandoffAbandoned || hs[0].Queue != "salud" {
 		t.Errorf("after the sweep: %+v", hs[0])
-	}
-}
-
-func TestRUTs(t *testing.T) {
-	if got := handoff.FindRUTs("mi rut es 12.345.678-5 y el de mi hijo 11111111-1, no 12.345.678-9"); strings.Join(got, ",") != "12.345.678-5,11.111.111-1" {
-		t.Errorf("FindRUTs = %v", got)
-	}
-	if got := handoff.MaskRUTs("rut 12.345.678-5"); got != "rut **.***.678-5" {
-		t.Errorf("MaskRUTs = %q", got)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Config sets how jobs are worked.
@@ -31,6 +32,8 @@ type Config struct {
 	// leave fast, and polling SQLite is cheap).
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Middleware runs around every job worked (metrics: river.WorkerMiddleware).
+	Middleware []rivertype.Middleware
 }
 
 // Queue is a River client on the store's database; TTx is the driver's transaction type.
@@ -61,7 +64,7 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg 
 	for name, n := range cfg.Queues {
 		queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
 	}
-	rc := &river.Config{Queues: queues, Workers: cfg.Workers, Logger: cfg.Logger, JobTimeout: 2 * time.Minute}
+	rc := &river.Config{Queues: queues, Workers: cfg.Workers, Logger: cfg.Logger, JobTimeout: 2 * time.Minute, Middleware: cfg.Middleware}
 	tune(rc)
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
@@ -129,11 +132,26 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres
 	return &Postgres{client: client, unwrap: unwrap, name: "Postgres"}, nil
 }
 
-// Start works jobs until Stop.
-func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
+// Start works jobs until Stop. Cancelling ctx does not stop the queue: River would then
+// cancel the jobs in hand at once, and a shutdown wants them finished (Stop).
+func (q *Queue[TTx]) Start(ctx context.Context) error {
+	return q.client.Start(context.WithoutCancel(ctx))
+}
 
-// Stop lets the jobs in hand finish (until ctx ends) and stops.
-func (q *Queue[TTx]) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+// Stop takes no more jobs and lets those in hand finish until ctx ends; then it cancels
+// them (River puts them back to be retried) and waits a second more for them to return.
+func (q *Queue[TTx]) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if herr := q.client.StopAndCancel(hard); herr != nil {
+		return fmt.Errorf("queue: jobs still running after the stop timeout: %w", herr)
+	}
+	return fmt.Errorf("queue: jobs cancelled at the stop timeout: %w", err)
+}
 
 // InsertTx enqueues a job inside a store transaction: the job exists if and only if the
 // transaction commits.

@@ -437,12 +437,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	switch conv.Channel {
 	case bot.ChannelWhatsApp:
 		if s.cfg.WhatsAppFrom == "" {
+			s.failed(conv.Channel, FailureNoSender)
 			return s.finish(ctx, d, store.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
 		}
 		params.SetFrom(s.cfg.WhatsAppFrom)
 		if s.since(last) > 24*time.Hour {
 			// Outside the customer-service window only an approved template may be sent.
 			if s.cfg.WhatsAppTemplateSID == "" {
+				s.failed(conv.Channel, FailureWindowClosed)
 				return s.finish(ctx, d, store.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
 			}
 			params.Body = nil
@@ -454,6 +456,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		} else if s.cfg.FromNumber != "" {
 			params.SetFrom(s.cfg.FromNumber)
 		} else {
+			s.failed(conv.Channel, FailureNoSender)
 			return s.finish(ctx, d, store.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
 		}
 	}
@@ -473,7 +476,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		var te *twclient.TwilioRestError
 		if errors.As(err, &te) && te.Status != 429 && te.Status < 500 {
-			s.log.Warn("delivery failed for good", "delivery", d.ID, "code", te.Code, "status", te.Status)
+			s.log.Warn("delivery failed for good", "delivery", d.ID, "to", d.To, "code", te.Code, "status", te.Status, "error", te.Message)
+			s.failed(conv.Channel, FailureRejected)
 			return s.finish(ctx, d, store.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
 		}
 		code, status := 0, store.DeliverySending // outcome unknown: look before the next try
@@ -481,11 +485,13 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			code, status = te.Code, store.DeliveryPending // Twilio answered: it did not take it
 		}
 		if job.Attempt >= job.MaxAttempts {
+			s.failed(conv.Channel, FailureGaveUp)
 			return s.finish(ctx, d, store.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
 		}
 		d.Status, d.ErrorCode = status, code
 		_ = s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
 		s.log.Info("delivery will be retried", "delivery", d.ID, "attempt", job.Attempt, "error", err.Error())
+		s.failed(conv.Channel, FailureRetry)
 		return err
 	}
 	if msg.Sid != nil {

@@ -79,6 +79,33 @@ type Service struct {
 	validator twclient.RequestValidator
 	log       *slog.Logger
 	now       func() time.Time
+	observer  Observer // nil: nobody hears of failed deliveries
+}
+
+// Observer hears of the deliveries that did not go (metrics). It must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// DeliveryFailed: the channel (bot.ChannelSMS, bot.ChannelWhatsApp) and why, one of the
+	// Failure reasons.
+	DeliveryFailed(channel, reason string)
+}
+
+// Why a delivery did not go, for an Observer.
+const (
+	FailureRetry        = "retry"         // Twilio's 429 or 5xx, or the network: tried again later
+	FailureRejected     = "rejected"      // Twilio refused it for good (invalid or unsubscribed number…)
+	FailureGaveUp       = "gave_up"       // still failing after MaxDeliverAttempts
+	FailureNoSender     = "no_sender"     // no sender configured for the channel
+	FailureWindowClosed = "window_closed" // WhatsApp's 24-hour window closed and no template: skipped
+)
+
+// SetObserver makes the channel tell o of failed deliveries; call it before the queue starts.
+func (s *Service) SetObserver(o Observer) { s.observer = o }
+
+func (s *Service) failed(channel, reason string) {
+	if s.observer != nil {
+		s.observer.DeliveryFailed(channel, reason)
+	}
 }
 
 // ErrNotConfigured: TWILIO_AUTH_TOKEN is not set and the development flag is off.

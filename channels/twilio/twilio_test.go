@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,25 @@ type bundle struct {
 	srv   *httptest.Server
 	store *sqlite.DB
 	svc   *twilio.Service
+	obs   *failures
+}
+
+// failures records the failed deliveries the channel reports, as "channel reason".
+type failures struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (f *failures) DeliveryFailed(channel, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen = append(f.seen, channel+" "+reason)
+}
+
+func (f *failures) list() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.seen)
 }
 
 type option func(*twilio.Config)
@@ -80,6 +100,8 @@ func setup(t *testing.T, opts ...option) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	obs := &failures{}
+	svc.SetObserver(obs)
 	workers := river.NewWorkers()
 	svc.Register(workers)
 	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
@@ -101,7 +123,7 @@ func setup(t *testing.T, opts ...option) *bundle {
 		q.Stop(sctx)
 		db.Close()
 	})
-	return &bundle{fake: fake, srv: srv, store: db, svc: svc}
+	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs}
 }
 
 var sidSeq struct {
@@ -270,6 +292,9 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 	if len(ds) != 1 || ds[0].Status != store.DeliverySent || ds[0].Attempts != 2 || ds[0].ProviderSID == "" {
 		t.Errorf("delivery: %+v", ds)
 	}
+	if got := b.obs.list(); !slices.Equal(got, []string{"sms retry"}) {
+		t.Errorf("failures reported: %v, want one retry", got)
+	}
 }
 
 func TestPermanentErrorIsNotRetried(t *testing.T) {
@@ -293,6 +318,9 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := b.fake.Attempts(); n != 1 {
 		t.Errorf("a 21610 was tried %d times", n)
+	}
+	if got := b.obs.list(); !slices.Equal(got, []string{"sms rejected"}) {
+		t.Errorf("failures reported: %v, want one rejection", got)
 	}
 }
 
@@ -408,6 +436,9 @@ func TestWhatsAppWindow(t *testing.T) {
 	}
 	if n := b.fake.Attempts(); n != 0 {
 		t.Errorf("%d sends outside the window without a template", n)
+	}
+	if got := b.obs.list(); !slices.Equal(got, []string{"whatsapp window_closed"}) {
+		t.Errorf("failures reported: %v", got)
 	}
 }
 

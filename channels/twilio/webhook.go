@@ -150,10 +150,11 @@ func (s *Service) messaging(c *gin.Context) {
 		return
 	}
 	if err := s.accept(c.Request.Context(), in); err != nil {
-		s.log.Error("twilio inbound not stored", "sid", in.MessageSid, "error", err.Error())
+		s.log.Error("twilio inbound not stored", "sid", in.MessageSid, "from", in.From, "error", err.Error())
 		c.String(http.StatusInternalServerError, "try again")
 		return
 	}
+	s.log.Info("twilio inbound", "sid", in.MessageSid, "channel", in.Channel, "from", in.From)
 	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
 }
 

@@ -15,6 +15,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/widget/frame.css", s.frameStyle)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.handle(s.readyz))
+	if s.cfg.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
+	}
 
 	api := r.Group("/api/v1", s.limitBody)
 	api.POST("/chat/sessions", s.handle(s.createSession))

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -51,6 +52,17 @@ type Config struct {
 	Mounts []Mount
 	// Handoffs runs the handoff to a person; required.
 	Handoffs Handoffs
+	// Observer hears of every request answered (metrics); nil hears nothing.
+	Observer Observer
+	// Metrics serves GET /metrics (Prometheus's exposition); nil leaves the route out.
+	Metrics http.Handler
+}
+
+// Observer hears of every request the server answered.
+type Observer interface {
+	// Request: the route's pattern (e.g. "/webhooks/twilio/messaging"; "" when no route
+	// matched), the method, the status written and how long the answer took.
+	Request(route, method string, status int, took time.Duration)
 }
 
 // Handoffs is what the chat needs of the handoff service.
@@ -77,6 +89,8 @@ type Server struct {
 	locks  [256]sync.Mutex // turns of one conversation run one at a time in this process
 	gin    *gin.Engine
 	mounts []Mount
+	// draining: the server is shutting down, and says so on /readyz.
+	draining atomic.Bool
 }
 
 // New builds the server.
@@ -101,6 +115,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts}
+	if cfg.Observer != nil {
+		s.gin.Use(s.observe)
+	}
 	s.gin.Use(s.recover, s.securityHeaders)
 	s.routes(s.gin)
 	return s, nil
@@ -119,6 +136,13 @@ func (s *Server) recover(c *gin.Context) {
 	c.Next()
 }
 
+// observe tells the Observer how long each request took, panics and errors included.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	s.cfg.Observer.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
+}
+
 func (s *Server) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -133,7 +157,16 @@ func (s *Server) limitBody(c *gin.Context) {
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
+// Drain makes /readyz answer 503 from now on, so that load balancers send no more requests
+// while the server finishes those it has; the other routes still serve.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// readyz is ready when the server is not shutting down and the store answers within two
+// seconds.
 func (s *Server) readyz(c *gin.Context) error {
+	if s.draining.Load() {
+		return errStatus(http.StatusServiceUnavailable, "No disponible: el servidor se está deteniendo.")
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {

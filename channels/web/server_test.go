@@ -17,13 +17,13 @@ import (
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/retrieval"
-	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
 type bundle struct {
 	srv   *httptest.Server
-	store store.Store
+	store *sqlite.DB
+	web   *web.Server
 }
 
 var (
@@ -41,7 +41,10 @@ func loadIndex() {
 	})
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t *testing.T) *bundle { t.Helper(); return setupWith(t, nil) }
+
+// setupWith builds the server with the configuration tune changes.
+func setupWith(t *testing.T, tune func(*web.Config)) *bundle {
 	t.Helper()
 	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
@@ -49,13 +52,17 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)})
+	cfg := web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)}
+	if tune != nil {
+		tune(&cfg)
+	}
+	s, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &bundle{srv: srv, store: db}
+	return &bundle{srv: srv, store: db, web: s}
 }
 
 func (b *bundle) do(t *testing.T, method, path, token string, body []byte) (int, map[string]any) {

@@ -44,6 +44,8 @@ func TestDependencyDirection(t *testing.T) {
 		"handoff":   {"channels", "eval"},
 		"channels":  {"eval", "cmd", "queue"},
 		"queue":     {"bot", "channels", "handoff", "retrieval", "eval"},
+		"rut":       {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact"},
+		"redact":    {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events"},
 	}
 	for _, p := range goList(t) {
 		rel := strings.TrimPrefix(p.ImportPath, mod)

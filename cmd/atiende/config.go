@@ -37,6 +37,13 @@ type config struct {
 	Workflow      string // TWILIO_TASKROUTER_WORKFLOW_SID
 	// LLM writes answers with a language model when Provider is openai or ollama (ATIENDE_LLM).
 	LLM llm.Config
+	// ShutdownTimeout bounds a graceful stop, drain included: in-flight requests and running
+	// jobs get this long to finish (ATIENDE_SHUTDOWN_TIMEOUT, default 25s).
+	ShutdownTimeout time.Duration
+	// DrainDelay: on SIGTERM, /readyz answers 503 this long while the server still serves,
+	// so that load balancers stop sending before it stops listening (ATIENDE_DRAIN_DELAY,
+	// default 0s).
+	DrainDelay time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -117,6 +124,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("ATIENDE_LLM_TIMEOUT %q: want a duration such as 8s", v)
 		}
 		c.LLM.Timeout = d
+	}
+	c.ShutdownTimeout = 25 * time.Second
+	if v := getenv("ATIENDE_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("ATIENDE_SHUTDOWN_TIMEOUT %q: want a duration such as 25s", v)
+		}
+		c.ShutdownTimeout = d
+	}
+	if v := getenv("ATIENDE_DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d >= c.ShutdownTimeout {
+			return c, fmt.Errorf("ATIENDE_DRAIN_DELAY %q: want a duration such as 10s, shorter than ATIENDE_SHUTDOWN_TIMEOUT (%s)", v, c.ShutdownTimeout)
+		}
+		c.DrainDelay = d
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)

@@ -23,6 +23,7 @@ import (
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/console"
 	"github.com/atiende/atiende/queue"
+	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/gin-gonic/gin"
 	"github.com/riverqueue/river"
@@ -147,7 +148,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := slog.New(redact.NewHandler(slog.NewJSONHandler(stderr, nil))) // no RUT or phone number in the logs
+	m := newMetrics()
 	ix, err := loadServable(cfg)
 	if err != nil {
 		return err
@@ -162,6 +164,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
+	m.watchHandoffs(db)
 	// On Postgres the catalogue is imported there and searched there (pgsearch); a reload
 	// imports the new catalogue before this replica serves it.
 	var retriever bot.Retriever = live
@@ -172,7 +175,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		imp = func(ctx context.Context, ix *retrieval.Index) error { return importCatalogue(ctx, pg.Pool(), ix, log) }
 	}
-	engine := bot.New(retriever, offices)
+	engine := bot.New(m.timed(retriever), offices)
+	engine.SetObserver(m)
 	if err := withWriter(cfg, engine); err != nil {
 		return err
 	}
@@ -192,12 +196,13 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
+	handoffs.SetObserver(m)
 	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
 		Logger: log.With("component", "console")})
 	if err != nil {
 		return err
 	}
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents},
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
@@ -205,6 +210,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		if tw, err = twilio.New(cfg.Twilio, db, engine, handoffs, log); err != nil {
 			return err
 		}
+		tw.SetObserver(m)
 		handoffs.SetDeliverer(bot.ChannelSMS, tw)
 		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
@@ -224,7 +230,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	var q jobQueue
 	if tw != nil || backend != nil {
 		// The queue works the jobs of the channels and backends that need them.
-		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue")}); err != nil {
+		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware()}); err != nil {
 			return err
 		}
 		if tw != nil {
@@ -262,17 +268,40 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	return shutdown(hs, srv, q, cfg, log, citizens, consoles)
+}
+
+// shutdown stops the server within cfg.ShutdownTimeout: /readyz says 503 for the drain
+// delay while everything still serves, then the listener closes, the event streams end,
+// in-flight requests and running jobs finish; the store is closed after (by the caller).
+// Jobs not started wait in the database for the next start.
+func shutdown(hs *http.Server, srv *web.Server, q jobQueue, cfg config, log *slog.Logger, hubs ...*events.Hub) error {
+	start := time.Now()
+	log.Info("shutting down", "drain", cfg.DrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
+	srv.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = hs.Shutdown(sctx)
-	// The jobs in hand finish; those not started wait in the database for the next start.
+	time.Sleep(cfg.DrainDelay) // shorter than the timeout (config)
+	hs.RegisterOnShutdown(func() {
+		for _, h := range hubs {
+			h.Close()
+		}
+	})
+	err := hs.Shutdown(ctx)
+	if err != nil {
+		err = fmt.Errorf("http requests still running at the shutdown timeout: %w", err)
+	}
 	if q != nil {
-		if qerr := q.Stop(sctx); qerr != nil && err == nil {
+		if qerr := q.Stop(ctx); qerr != nil && err == nil {
 			err = qerr
 		}
 	}
-	return err
+	if err != nil {
+		log.Error("shutdown", "error", err.Error(), "took_ms", time.Since(start).Milliseconds())
+		return err
+	}
+	log.Info("stopped", "took_ms", time.Since(start).Milliseconds())
+	return nil
 }
 
 // callCenterHours are the 101 line's hours in ATIENDE_TIMEZONE, closed on the holidays of

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShutdownSettings: the shutdown timeout and drain delay have their defaults, take
+// durations, and refuse what cannot work (a drain as long as the whole shutdown).
+func TestShutdownSettings(t *testing.T) {
+	tests := []struct {
+		name           string
+		env            map[string]string
+		timeout, drain time.Duration
+		err            string
+	}{
+		{name: "defaults", env: map[string]string{}, timeout: 25 * time.Second},
+		{name: "both set", env: map[string]string{"ATIENDE_SHUTDOWN_TIMEOUT": "40s", "ATIENDE_DRAIN_DELAY": "10s"}, timeout: 40 * time.Second, drain: 10 * time.Second},
+		{name: "bad timeout", env: map[string]string{"ATIENDE_SHUTDOWN_TIMEOUT": "soon"}, err: "ATIENDE_SHUTDOWN_TIMEOUT"},
+		{name: "zero timeout", env: map[string]string{"ATIENDE_SHUTDOWN_TIMEOUT": "0s"}, err: "ATIENDE_SHUTDOWN_TIMEOUT"},
+		{name: "negative drain", env: map[string]string{"ATIENDE_DRAIN_DELAY": "-1s"}, err: "ATIENDE_DRAIN_DELAY"},
+		{name: "drain as long as the timeout", env: map[string]string{"ATIENDE_DRAIN_DELAY": "25s"}, err: "shorter than ATIENDE_SHUTDOWN_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("err = %v, want one naming %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil || c.ShutdownTimeout != tt.timeout || c.DrainDelay != tt.drain {
+				t.Errorf("got %s, %s, %v; want %s, %s", c.ShutdownTimeout, c.DrainDelay, err, tt.timeout, tt.drain)
+			}
+		})
+	}
+}
