@@ -41,7 +41,7 @@ func loadIndex() {
 	})
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	t.Helper()
 	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
@@ -49,7 +49,11 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)})
+	cfg := web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,8 @@ type config struct {
 	Workflow      string // TWILIO_TASKROUTER_WORKFLOW_SID
 	// LLM writes answers with a language model when Provider is openai or ollama (ATIENDE_LLM).
 	LLM llm.Config
+	// Security: rate limits, trusted proxies, retention (security.go).
+	Security security
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -118,6 +120,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.LLM.Timeout = d
 	}
+	if c.Security, err = loadSecurity(getenv); err != nil {
+		return c, err
+	}
+	c.Twilio.RateLimit, c.Twilio.SenderRate = c.Security.SenderRate.PerMinute(), c.Security.SenderRate
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)
 	}

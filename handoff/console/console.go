@@ -90,7 +90,7 @@ func New(cfg Config) (*Console, error) {
 // Routes lists the console's routes.
 func (c *Console) Routes(r gin.IRouter) {
 	static, _ := fs.Sub(staticFS, "static")
-	g := r.Group("/agent", c.headers)
+	g := r.Group("/agent", c.headers, c.limitForm)
 	g.StaticFS("/static", http.FS(static))
 	g.GET("/login", c.loginPage)
 	g.POST("/login", c.login)
@@ -111,7 +111,31 @@ func (c *Console) headers(g *gin.Context) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
+	g.Next()
+}
+
+// MaxForm is the largest form the console reads: an agent's reply is a few lines.
+const MaxForm = 64 << 10
+
+// limitForm reads a POST's form under MaxForm before anyone else does: a larger one is
+// refused with 413, not parsed as empty (which would look like a missing CSRF token).
+func (c *Console) limitForm(g *gin.Context) {
+	if g.Request.Method != http.MethodPost {
+		g.Next()
+		return
+	}
+	g.Request.Body = http.MaxBytesReader(g.Writer, g.Request.Body, MaxForm)
+	if err := g.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": "El formulario es demasiado grande."})
+			return
+		}
+		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "No se pudo leer el formulario."})
+		return
+	}
 	g.Next()
 }
 
