@@ -21,9 +21,10 @@ type Event struct {
 // Hub fans events out to the subscribers of each conversation. A slow subscriber loses
 // events rather than slowing the publisher; the stream replays stored messages on reconnect.
 type Hub struct {
-	mu    sync.Mutex
-	subs  map[string]map[chan Event]struct{}
-	relay Relay
+	mu     sync.Mutex
+	subs   map[string]map[chan Event]struct{}
+	relay  Relay
+	closed bool
 }
 
 // Relay carries a published event to the hubs of every replica, this one included, which
@@ -38,10 +39,16 @@ func (h *Hub) SetRelay(r Relay) { h.relay = r }
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
 
-// Subscribe returns the conversation's events until cancel is called.
+// Subscribe returns the conversation's events until cancel is called; the channel is
+// closed when the hub is (the stream should end then).
 func (h *Hub) Subscribe(conversationID string) (<-chan Event, func()) {
 	ch := make(chan Event, 16)
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		close(ch)
+		return ch, func() {}
+	}
 	if h.subs[conversationID] == nil {
 		h.subs[conversationID] = map[chan Event]struct{}{}
 	}
@@ -79,6 +86,24 @@ func (h *Hub) Deliver(conversationID string, e Event) {
 		default: // full: the subscriber catches up from storage on reconnect
 		}
 	}
+}
+
+// Close closes every subscriber's channel, and those of later subscriptions: the server
+// calls it as it shuts down, so that the event streams end and the shutdown need not wait
+// for them (browsers reconnect to another replica).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	for _, chans := range h.subs {
+		for ch := range chans {
+			close(ch)
+		}
+	}
+	h.subs = map[string]map[chan Event]struct{}{}
 }
 
 // Subscribers counts the open streams of a conversation.

@@ -45,3 +45,31 @@ func TestHub(t *testing.T) {
 		t.Errorf("buffer %d of %d", len(c), cap(c))
 	}
 }
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	h := events.NewHub()
+	a, cancelA := h.Subscribe("c1")
+	b, _ := h.Subscribe("c2")
+	h.Close()
+	for name, ch := range map[string]<-chan events.Event{"a": a, "b": b} {
+		select {
+		case _, ok := <-ch:
+			if ok {
+				t.Errorf("%s: an event after Close", name)
+			}
+		case <-time.After(time.Second):
+			t.Errorf("%s: still open after Close", name)
+		}
+	}
+	cancelA() // after Close: no panic
+	h.Deliver("c1", events.Event{Type: "message"})
+	late, cancel := h.Subscribe("c1")
+	defer cancel()
+	if _, ok := <-late; ok {
+		t.Error("a subscription after Close is open")
+	}
+	h.Close() // twice: no panic
+	if n := h.Subscribers("c1"); n != 0 {
+		t.Errorf("%d subscribers after Close", n)
+	}
+}

@@ -195,7 +195,10 @@ func (s *Server) stream(c *gin.Context) error {
 			return nil // the browser reconnects, with Last-Event-ID
 		case <-ping.C:
 			fmt.Fprint(w, ": ping\n\n")
-		case e := <-sub:
+		case e, ok := <-sub:
+			if !ok {
+				return nil // the server is shutting down: the browser reconnects elsewhere
+			}
 			writeEvent(w, e)
 		}
 		if err := rc.Flush(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,5 +160,46 @@ func TestRetentionCommand(t *testing.T) {
 		if got := ms[0].Text == ""; got != erased {
 			t.Errorf("%s: text %q; erased want %v", id, ms[0].Text, erased)
 		}
+	}
+}
+
+// TestShutdownEndsEventStreams: an open event stream (the widget's) neither outlives the
+// server nor holds its shutdown until the deadline: on SIGTERM the stream ends at once and
+// the server exits cleanly.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	s := startServer(t)
+	sess := s.post(t, "/api/v1/chat/sessions", "", "{}")
+	resp, err := http.Get(s.base + "/api/v1/chat/sessions/" + sess["id"].(string) + "/events?token=" + sess["token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 16)
+	if _, err := resp.Body.Read(first); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event stream is still open 5 s after SIGTERM")
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM with a stream open: %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %s with a stream open", d)
 	}
 }

@@ -236,6 +236,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
+	hs.RegisterOnShutdown(func() { citizens.Close(); consoles.Close() }) // event streams end, not hold the shutdown
 	log.Info("serving", "addr", ln.Addr().String(), "fichas", len(ix.Fichas()), "data_dir", cfg.DataDir)
 	go sweep(ctx, handoffs, log)
 	go retain(ctx, db, cfg.Security.RetentionDays, log.With("component", "retention"))

@@ -507,7 +507,10 @@ func (c *Console) events(g *gin.Context) {
 			return
 		case <-ping.C:
 			fmt.Fprint(w, ": ping\n\n")
-		case e := <-sub:
+		case e, ok := <-sub:
+			if !ok {
+				return // the server is shutting down: the console reconnects
+			}
 			fmt.Fprintf(w, "event: update\ndata: {\"type\":%q}\n\n", e.Type)
 		}
 		if rc.Flush() != nil {
