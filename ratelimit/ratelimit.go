@@ -100,8 +100,8 @@ type entry struct {
 	refused bool // refused since it last passed
 }
 
-// DefaultMaxKeys bounds a limiter's memory unless New is told otherwise: about 200 bytes a
-// key, so some 20 MB at most.
+// DefaultMaxKeys bounds a limiter's memory unless New is told otherwise: a few hundred bytes
+// a key, so a few tens of MB at most.
 const DefaultMaxKeys = 100_000
 
 // New returns a limiter at r that keeps at most maxKeys keys (DefaultMaxKeys when <= 0).
