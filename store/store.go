@@ -269,6 +269,19 @@ type Store interface {
 	Close() error
 }
 
+// InBatches calls batch until it reports fewer than size rows done, and returns the total:
+// for bulk work (Anonymise) split into transactions of size rows each.
+func InBatches(size int, batch func() (int, error)) (int, error) {
+	total := 0
+	for {
+		n, err := batch()
+		total += n
+		if err != nil || n < size {
+			return total, err
+		}
+	}
+}
+
 // AfterCommitHooks keeps a transaction's AfterCommit functions; the stores embed it in their
 // Tx and call Run after a successful commit.
 type AfterCommitHooks struct{ after []func() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/atiende/atiende/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -16,17 +17,11 @@ const retentionBatch = 500
 // on each other, and a conversation another replica erased meanwhile no longer matches
 // (anonymised_at is rechecked on the locked row).
 func (s *DB) Anonymise(ctx context.Context, cutoff time.Time) (int, error) {
-	total := 0
-	for {
-		n, err := s.anonymiseBatch(ctx, cutoff)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("anonymise conversations before %s: %w", cutoff.Format(time.RFC3339), err)
-		}
-		if n < retentionBatch {
-			return total, nil
-		}
+	n, err := store.InBatches(retentionBatch, func() (int, error) { return s.anonymiseBatch(ctx, cutoff) })
+	if err != nil {
+		return n, fmt.Errorf("anonymise conversations before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
+	return n, nil
 }
 
 func (s *DB) anonymiseBatch(ctx context.Context, cutoff time.Time) (int, error) {

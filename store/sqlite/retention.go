@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/atiende/atiende/store"
 )
 
 // retentionBatch is how many conversations one transaction of Anonymise erases.
@@ -16,17 +18,11 @@ const retentionBatch = 500
 // with julianday: the stored RFC 3339 strings do not sort as text when their fractions
 // differ in length.
 func (s *DB) Anonymise(ctx context.Context, cutoff time.Time) (int, error) {
-	total := 0
-	for {
-		n, err := s.anonymiseBatch(ctx, cutoff)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("anonymise conversations before %s: %w", cutoff.Format(time.RFC3339), err)
-		}
-		if n < retentionBatch {
-			return total, nil
-		}
+	n, err := store.InBatches(retentionBatch, func() (int, error) { return s.anonymiseBatch(ctx, cutoff) })
+	if err != nil {
+		return n, fmt.Errorf("anonymise conversations before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
+	return n, nil
 }
 
 func (s *DB) anonymiseBatch(ctx context.Context, cutoff time.Time) (int, error) {
