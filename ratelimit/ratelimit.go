@@ -82,6 +82,12 @@ type Decision struct {
 	First bool
 }
 
+// Seconds is RetryAfter in whole seconds, rounded up and at least 1: the value of an HTTP
+// Retry-After header.
+func (d Decision) Seconds() int {
+	return max(1, int((d.RetryAfter+time.Second-1)/time.Second))
+}
+
 // Limiter holds one token bucket per key: N events at once, then one every Per/N.
 type Limiter struct {
 	rate    Rate

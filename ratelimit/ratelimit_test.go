@@ -71,6 +71,9 @@ func TestAllowBurstThenRefuse(t *testing.T) {
 	if d.OK || !d.First || d.RetryAfter <= 0 || d.RetryAfter > 20*time.Second {
 		t.Fatalf("4th event: %+v; want refused, first, retry within 20s (one token every 20s)", d)
 	}
+	if d.Seconds() != int((d.RetryAfter+time.Second-1)/time.Second) || d.Seconds() < 1 || d.Seconds() > 20 {
+		t.Errorf("Seconds() = %d for %s", d.Seconds(), d.RetryAfter)
+	}
 	if d := l.Allow("a"); d.OK || d.First {
 		t.Fatalf("5th event: %+v; want refused, not first", d)
 	}

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -15,8 +14,8 @@ type httpError struct {
 	status int
 	msg    string // safe to show to a citizen
 	err    error  // detail for the log, may be nil
-	// retryAfter, when set, is sent as Retry-After (429: when to try again).
-	retryAfter time.Duration
+	// retryAfter, when set, is sent as Retry-After, in seconds (429: when to try again).
+	retryAfter int
 }
 
 func (e *httpError) Error() string {
@@ -53,7 +52,7 @@ func (s *Server) abort(c *gin.Context, err error) {
 	s.log.Log(c.Request.Context(), level, "request failed", "method", c.Request.Method, "route", c.FullPath(),
 		"status", he.status, "error", he.Error())
 	if he.retryAfter > 0 {
-		c.Header("Retry-After", strconv.Itoa(int((he.retryAfter+time.Second-1)/time.Second)))
+		c.Header("Retry-After", strconv.Itoa(he.retryAfter))
 	}
 	c.AbortWithStatusJSON(he.status, gin.H{"error": he.msg})
 }

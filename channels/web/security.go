@@ -1,9 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
-	"time"
+	"net/url"
+	"strings"
 
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/gin-gonic/gin"
 )
 
@@ -38,13 +41,24 @@ var errTooLarge = errStatus(http.StatusRequestEntityTooLarge, "El mensaje es dem
 // comes from a proxy of Config.TrustedProxies, whose X-Forwarded-For is believed.
 func (s *Server) limitIP(c *gin.Context) {
 	if d := s.ips.Allow(c.ClientIP()); !d.OK {
-		s.abort(c, tooMany(d.RetryAfter))
+		s.abort(c, tooMany(d))
 		return
 	}
 	c.Next()
 }
 
-func tooMany(retry time.Duration) error {
-	return &httpError{status: http.StatusTooManyRequests, retryAfter: max(retry, time.Second),
+func tooMany(d ratelimit.Decision) error {
+	return &httpError{status: http.StatusTooManyRequests, retryAfter: d.Seconds(),
 		msg: "Recibimos muchos mensajes seguidos. Espere un momento y vuelva a escribir, por favor."}
+}
+
+// checkOrigin refuses what is not a plain origin: it goes into the frame's CSP
+// (frame-ancestors) and is compared whole with the browser's Origin header.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" ||
+		u.User != nil || strings.ContainsAny(o, "*;, '\"") {
+		return fmt.Errorf("web: widget origin %q (ATIENDE_WIDGET_ORIGINS): want scheme://host[:port], e.g. https://www.chileatiende.gob.cl, without path or wildcard", o)
+	}
+	return nil
 }

@@ -190,3 +190,30 @@ func TestSecurityHeadersPerRoute(t *testing.T) {
 		})
 	}
 }
+
+func TestWidgetOriginsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://www.chileatiende.gob.cl", true},
+		{"https://www.chileatiende.gob.cl/", true},
+		{"http://localhost:3000", true},
+		{"www.chileatiende.gob.cl", false},
+		{"https://www.chileatiende.gob.cl/tramites", false},
+		{"https://*.gob.cl", false},
+		{"https://a.cl; script-src *", false},
+		{"javascript:alert(1)", false},
+	} {
+		t.Run(tc.origin, func(t *testing.T) {
+			b := setup(t)
+			_, err := web.New(web.Config{Engine: b.engine, Store: b.store, Handoffs: b.handoffs, Origins: []string{tc.origin}})
+			if (err == nil) != tc.ok {
+				t.Errorf("web.New with origin %q: %v; want ok=%v", tc.origin, err, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "ATIENDE_WIDGET_ORIGINS") {
+				t.Errorf("the error does not name the variable: %v", err)
+			}
+		})
+	}
+}

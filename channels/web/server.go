@@ -109,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	for i, o := range cfg.Origins {
 		cfg.Origins[i] = strings.TrimRight(strings.TrimSpace(o), "/")
+		if err := checkOrigin(cfg.Origins[i]); err != nil {
+			return nil, err
+		}
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts,
@@ -293,7 +296,7 @@ func (s *Server) postMessage(c *gin.Context) error {
 	defer mu.Unlock()
 
 	if d := s.sessions.Allow(conv.ID); !d.OK {
-		return tooMany(d.RetryAfter)
+		return tooMany(d)
 	}
 	ctx := c.Request.Context()
 	if err := s.checkRate(ctx, conv.ID); err != nil {
@@ -342,7 +345,7 @@ func (s *Server) checkRate(ctx context.Context, convID string) error {
 		return err
 	}
 	if n >= r.N {
-		return tooMany(r.Per / time.Duration(r.N))
+		return tooMany(ratelimit.Decision{RetryAfter: r.Per / time.Duration(r.N)})
 	}
 	return nil
 }

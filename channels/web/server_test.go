@@ -22,8 +22,10 @@ import (
 )
 
 type bundle struct {
-	srv   *httptest.Server
-	store store.Store
+	srv      *httptest.Server
+	store    store.Store
+	engine   *bot.Engine
+	handoffs web.Handoffs
 }
 
 var (
@@ -59,7 +61,7 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &bundle{srv: srv, store: db}
+	return &bundle{srv: srv, store: db, engine: cfg.Engine, handoffs: cfg.Handoffs}
 }
 
 func (b *bundle) do(t *testing.T, method, path, token string, body []byte) (int, map[string]any) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -52,14 +53,18 @@ type Config struct {
 	Logger    *slog.Logger
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
-	Now        func() time.Time
+	// LoginRate is how many sign-in attempts a client IP may make (default 10/min), against
+	// guessing passwords.
+	LoginRate ratelimit.Rate
+	Now       func() time.Time
 }
 
 // Console serves /agent.
 type Console struct {
-	cfg   Config
-	pages map[string]*template.Template
-	log   *slog.Logger
+	cfg    Config
+	pages  map[string]*template.Template
+	log    *slog.Logger
+	logins *ratelimit.Limiter
 }
 
 // New parses the pages and returns the console.
@@ -76,7 +81,10 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger}
+	if cfg.LoginRate.Off() {
+		cfg.LoginRate = ratelimit.Rate{N: 10, Per: time.Minute}
+	}
+	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger, logins: ratelimit.New(cfg.LoginRate, 0, cfg.Now)}
 	for _, name := range []string{"login", "queue", "handoff", "supervisor"} {
 		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -178,6 +186,12 @@ func (c *Console) loginPage(g *gin.Context) {
 }
 
 func (c *Console) login(g *gin.Context) {
+	if d := c.logins.Allow(g.ClientIP()); !d.OK {
+		c.log.Warn("console sign-in refused: too many attempts", "remote", g.ClientIP())
+		g.Header("Retry-After", strconv.Itoa(d.Seconds()))
+		c.render(g, http.StatusTooManyRequests, "login", page{Title: "Ingresar", Flash: "Demasiados intentos. Espere un minuto y vuelva a intentar."})
+		return
+	}
 	ctx := g.Request.Context()
 	user := strings.TrimSpace(g.PostForm("username"))
 	pass := g.PostForm("password")
