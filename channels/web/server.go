@@ -117,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts,
 		ips: ratelimit.New(cfg.IPRate, 0, nil), sessions: ratelimit.New(cfg.SessionRate, 0, nil)}
 	if err := s.gin.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("web: trusted proxies: %w", err)
+		return nil, fmt.Errorf("web: trusted proxies (ATIENDE_TRUSTED_PROXIES): %w", err)
 	}
 	s.gin.Use(s.recover, s.securityHeaders, s.limitBody)
 	s.routes(s.gin)

@@ -203,3 +203,42 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 		t.Errorf("shutdown took %s with a stream open", d)
 	}
 }
+
+func TestSecurityConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		env     map[string]string
+		wantErr string // "" for none
+		check   func(security) bool
+	}{
+		{env: map[string]string{}, check: func(s security) bool {
+			return s.IPRate.String() == "120/min" && s.SenderRate.String() == "15/min" && s.RetentionDays == 365 && len(s.TrustedProxies) == 0
+		}},
+		{env: map[string]string{"ATIENDE_RATE_IP": "off", "ATIENDE_RATE_SENDER": "2/s", "ATIENDE_RETENTION_DAYS": "0", "ATIENDE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1"},
+			check: func(s security) bool {
+				return s.IPRate.Off() && s.SenderRate.PerMinute() == 120 && s.RetentionDays == 0 && len(s.TrustedProxies) == 2
+			}},
+		{env: map[string]string{"ATIENDE_RATE_IP": "120"}, wantErr: "ATIENDE_RATE_IP"},
+		{env: map[string]string{"ATIENDE_RATE_SENDER": "off"}, wantErr: "ATIENDE_RATE_SENDER"},
+		{env: map[string]string{"ATIENDE_RATE_SENDER": "15/day"}, wantErr: "ATIENDE_RATE_SENDER"},
+		{env: map[string]string{"ATIENDE_RETENTION_DAYS": "-1"}, wantErr: "ATIENDE_RETENTION_DAYS"},
+	} {
+		cfg, err := loadConfig(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: %v; want an error naming %s", tc.env, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case !tc.check(cfg.Security):
+			t.Errorf("%v: %+v", tc.env, cfg.Security)
+		case cfg.Twilio.SenderRate != cfg.Security.SenderRate || cfg.Twilio.RateLimit != cfg.Security.SenderRate.PerMinute():
+			t.Errorf("%v: Twilio's rate %v/%d does not follow ATIENDE_RATE_SENDER", tc.env, cfg.Twilio.SenderRate, cfg.Twilio.RateLimit)
+		}
+	}
+	// A bad trusted proxy stops serve with an error naming it.
+	_, err := runCmd(t, map[string]string{"ATIENDE_TRUSTED_PROXIES": "not-an-ip", "ATIENDE_DATA_DIR": t.TempDir(), "ATIENDE_ADDR": "127.0.0.1:0"}, "serve")
+	if err == nil || !strings.Contains(err.Error(), "ATIENDE_TRUSTED_PROXIES") {
+		t.Errorf("bad ATIENDE_TRUSTED_PROXIES: %v", err)
+	}
+}
