@@ -563,3 +563,33 @@ func messagesOf(t *testing.T, b *bundle, address string) []store.Message {
 	}
 	return ms
 }
+
+// TestRetentionLeavesJobsNothingToDo: a conversation anonymised while its turn job waits
+// (and after an answered turn, with its delivery done) gets no reply and no error: the jobs
+// that name it find nothing to do, and nothing reaches a number the store no longer has.
+func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
+	b := setup(t, func(c *twilio.Config) { c.Settle = 1500 * time.Millisecond })
+	ctx := context.Background()
+	from := "+56912121299"
+	b.say(t, from, "hola")
+	n, err := b.store.Anonymise(ctx, time.Now().Add(time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("Anonymise = %d, %v; want 1", n, err)
+	}
+	time.Sleep(2500 * time.Millisecond) // the settle delay passes; the turn job runs
+	if sent := b.fake.Sent(); len(sent) != 0 {
+		t.Errorf("%d messages sent for an anonymised conversation: %+v", len(sent), sent)
+	}
+	var count int
+	if err := b.store.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed')`).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 0 {
+		t.Errorf("%d jobs not completed after anonymising their conversation", count)
+	}
+	// The same number writing again starts afresh and is answered.
+	b.say(t, from, "cuanto es la pgu")
+	if sent := b.waitSent(t, 1); len(sent) != 1 || sent[0].To != from {
+		t.Errorf("a new conversation after retention: %+v", sent)
+	}
+}
