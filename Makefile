@@ -21,10 +21,11 @@ test: ## run every test (what CI runs); installs Chromium, Postgres and pgvector
 	$(GO) test -count=1 ./...
 	$(GO) run ./cmd/atiende catalogue validate
 
-lint: ## gofmt, go vet
+lint: ## gofmt, go vet, govulncheck (a pinned snapshot of the Go vulnerability database: scripts/vulncheck.sh)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	scripts/vulncheck.sh
 
 bench: ## retrieval, engine, report and log-masking benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report ./redact

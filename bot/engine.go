@@ -521,6 +521,13 @@ func (e *Engine) IsEmergency(text string) bool {
 	return len(detectEmergency(e.r.Normalize(text))) > 0
 }
 
+// IsOptOut reports whether the text asks for no more messages: a channel that limits a
+// sender's rate still lets it through, so that the wish is always heard.
+func (e *Engine) IsOptOut(text string) bool {
+	norm := e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+	return optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm)
+}
+
 // TopicOf returns a ficha's main topic, or "".
 func (e *Engine) TopicOf(slug string) string {
 	f, ok := e.r.Ficha(slug)

@@ -310,3 +310,25 @@ func TestObserver(t *testing.T) {
 		t.Errorf("heard %v, want %v", o.turns, want)
 	}
 }
+
+// TestIsOptOut: what a rate-limited channel lets through so that a request to stop is heard,
+// and only that.
+func TestIsOptOut(t *testing.T) {
+	e := engine(t)
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"STOP", true},
+		{"baja", true},
+		{"no me manden más mensajes", true},
+		{"quiero dejar de recibir sms", true},
+		{"hola", false},
+		{"cuanto es la pgu", false},
+		{"como me doy de alta en fonasa", false},
+	} {
+		if got := e.IsOptOut(tc.text); got != tc.want {
+			t.Errorf("IsOptOut(%q) = %v; want %v", tc.text, got, tc.want)
+		}
+	}
+}

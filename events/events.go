@@ -39,8 +39,8 @@ func (h *Hub) SetRelay(r Relay) { h.relay = r }
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
 
-// Subscribe returns the conversation's events until cancel is called. The channel is
-// closed when the hub is (the server shuts down): the stream then ends.
+// Subscribe returns the conversation's events until cancel is called; the channel is
+// closed when the hub is (the stream should end then).
 func (h *Hub) Subscribe(conversationID string) (<-chan Event, func()) {
 	ch := make(chan Event, 16)
 	h.mu.Lock()
@@ -88,19 +88,22 @@ func (h *Hub) Deliver(conversationID string, e Event) {
 	}
 }
 
-// Close ends every subscription, and those made later at once, so that the event streams
-// end and their clients reconnect to another replica: a server that shuts down calls it,
-// since a stream never goes idle by itself.
+// Close closes every subscriber's channel, and those of later subscriptions: the server
+// calls it as it shuts down, so that the event streams end and the shutdown need not wait
+// for them (browsers reconnect to another replica).
 func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
 	h.closed = true
-	for id, chans := range h.subs {
+	for _, chans := range h.subs {
 		for ch := range chans {
 			close(ch)
 		}
-		delete(h.subs, id)
 	}
+	h.subs = map[string]map[chan Event]struct{}{}
 }
 
 // Subscribers counts the open streams of a conversation.

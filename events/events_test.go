@@ -46,23 +46,32 @@ func TestHub(t *testing.T) {
 	}
 }
 
-// TestHubClose: closing the hub ends the open subscriptions and those made after, and a
-// publish after it reaches nobody without panicking.
-func TestHubClose(t *testing.T) {
+// TestCloseEndsSubscriptions: closing the hub ends the open subscriptions and those made
+// after, twice is harmless, and a delivery after it reaches nobody.
+func TestCloseEndsSubscriptions(t *testing.T) {
 	h := events.NewHub()
-	sub, cancel := h.Subscribe("c1")
+	a, cancelA := h.Subscribe("c1")
+	b, _ := h.Subscribe("c2")
 	h.Close()
-	if _, ok := <-sub; ok {
-		t.Error("an open subscription got an event instead of its end")
+	for name, ch := range map[string]<-chan events.Event{"a": a, "b": b} {
+		select {
+		case _, ok := <-ch:
+			if ok {
+				t.Errorf("%s: an event after Close", name)
+			}
+		case <-time.After(time.Second):
+			t.Errorf("%s: still open after Close", name)
+		}
 	}
-	cancel()
-	late, cancel2 := h.Subscribe("c1")
-	defer cancel2()
+	cancelA() // after Close: no panic
+	h.Deliver("c1", events.Event{Type: "message"})
+	late, cancel := h.Subscribe("c1")
+	defer cancel()
 	if _, ok := <-late; ok {
 		t.Error("a subscription after Close is open")
 	}
-	h.Publish("c1", events.Event{Type: "message"})
+	h.Close() // twice: no panic
 	if n := h.Subscribers("c1"); n != 0 {
-		t.Errorf("Subscribers = %d after Close", n)
+		t.Errorf("%d subscribers after Close", n)
 	}
 }

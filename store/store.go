@@ -265,6 +265,17 @@ type Store interface {
 	Messages(ctx context.Context, conversationID string, limit int) ([]Message, error)
 	// Handoffs returns the conversation's handoff requests, oldest first.
 	Handoffs(ctx context.Context, conversationID string) ([]Handoff, error)
+	// Anonymise erases what identifies the citizen in every conversation whose last activity
+	// (its last update and its latest message) is before cutoff, and returns how many it
+	// erased. The conversation's address, session token, state and pending SMS parts go, and
+	// so do the text of its messages, deliveries and handoff notes and the provider ids that
+	// would fetch them again from Twilio; the rows stay, with their times, directions,
+	// actions, fichas, statuses, segments, reasons and queues, for the statistics. Nothing is
+	// left waiting on an erased conversation: unprocessed messages are marked processed,
+	// pending deliveries skipped and open handoffs abandoned, so the jobs that name them find
+	// nothing to do. A conversation is erased once; concurrent calls (several replicas) share
+	// the work without waiting on each other. It works in batches, each its own transaction.
+	Anonymise(ctx context.Context, cutoff time.Time) (int, error)
 	// Ping checks the store can serve.
 	Ping(ctx context.Context) error
 
@@ -354,6 +365,19 @@ type UnansweredTurn struct {
 	Score          float64
 	Fichas         []string
 	CreatedAt      time.Time
+}
+
+// InBatches calls batch until it reports fewer than size rows done, and returns the total:
+// for bulk work (Anonymise) split into transactions of size rows each.
+func InBatches(size int, batch func() (int, error)) (int, error) {
+	total := 0
+	for {
+		n, err := batch()
+		total += n
+		if err != nil || n < size {
+			return total, err
+		}
+	}
 }
 
 // AfterCommitHooks keeps a transaction's AfterCommit functions; the stores embed it in their

@@ -68,6 +68,9 @@ const (
 	msgNoMore    = "No hay más texto de la respuesta anterior. ¿En qué más le puedo ayudar?"
 )
 
+// ActionRateLimited marks the notice sent to a sender over the rate limit.
+const ActionRateLimited = "rate_limited"
+
 var locks [256]sync.Mutex
 
 // lock serializes the turns of one conversation in this process; across processes the
@@ -287,7 +290,7 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 	}
 	switch {
 	case n == s.cfg.RateLimit+1:
-		return fixed("rate_limited", msgTooMany), nil
+		return fixed(ActionRateLimited, msgTooMany), nil
 	case n > s.cfg.RateLimit+1:
 		return nil, nil
 	}

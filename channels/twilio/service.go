@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
 	twilioapi "github.com/twilio/twilio-go"
@@ -46,8 +47,13 @@ type Config struct {
 	// Settle is how long a turn waits after a message arrives, so that messages Twilio
 	// delivers out of order are handled in the order it stamped them.
 	Settle time.Duration
-	// RateLimit is how many messages a sender may have handled in a minute.
+	// RateLimit is how many messages a sender may have answered in a minute, counted in the
+	// store when the turn runs: it holds across replicas.
 	RateLimit int
+	// SenderRate is how often one sender (From) may start a turn, checked in memory by the
+	// webhook before anything is queued (ATIENDE_RATE_SENDER; default RateLimit a minute).
+	// A message past it is stored, not answered; the first of a run gets one short notice.
+	SenderRate ratelimit.Rate
 	// HTTPTimeout bounds every call to Twilio's API.
 	HTTPTimeout time.Duration
 	// Now is the clock (tests move it); nil is time.Now.
@@ -80,6 +86,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	observer  Observer // nil: nobody hears of failed deliveries
+	senders   *ratelimit.Limiter
 }
 
 // Observer hears of the deliveries that did not go (metrics). It must be quick and safe for
@@ -136,6 +143,9 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = 15
 	}
+	if cfg.SenderRate.Off() {
+		cfg.SenderRate = ratelimit.Rate{N: cfg.RateLimit, Per: time.Minute}
+	}
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
@@ -147,7 +157,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, engine: engine, handoffs: handoffs, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
-		log: log, now: func() time.Time { return time.Now().UTC() }}
+		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now
 	}

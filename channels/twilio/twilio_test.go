@@ -21,6 +21,7 @@ import (
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/queue"
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
@@ -449,13 +450,68 @@ func TestRateLimitPerSender(t *testing.T) {
 		b.say(t, from, fmt.Sprintf("hola %d", i))
 	}
 	sent := b.waitSent(t, 16)
-	if len(sent) != 16 || !strings.Contains(sent[15].Body, "muchos mensajes") {
-		t.Errorf("%d replies; want 15 and one note", len(sent))
+	notices := 0
+	for _, m := range sent {
+		if strings.Contains(m.Body, "muchos mensajes") {
+			notices++
+		}
+	}
+	if len(sent) != 16 || notices != 1 {
+		t.Errorf("%d replies, %d notices; want 15 answers and one notice", len(sent), notices)
+	}
+	// Nothing is lost: the three messages over the limit are stored, as handled.
+	in := 0
+	for _, m := range messagesOf(t, b, from) {
+		if m.Direction == store.Inbound {
+			in++
+			if !m.Processed {
+				t.Errorf("message %q left pending", m.Text)
+			}
+		}
+	}
+	if in != 18 {
+		t.Errorf("%d inbound messages stored; want all 18", in)
 	}
 	// Another sender is not slowed.
 	b.say(t, "+56917171717", "hola")
 	if sent := b.waitSent(t, 17); sent[16].To != "+56917171717" {
 		t.Errorf("other sender: %+v", sent[16])
+	}
+}
+
+// TestOverTheRateEmergenciesAndStopGetThrough: a sender over the rate still gets the
+// emergency lines, and a request to stop is still heard.
+func TestOverTheRateEmergenciesAndStopGetThrough(t *testing.T) {
+	b := setup(t, func(c *twilio.Config) { c.SenderRate = ratelimit.Rate{N: 2, Per: time.Hour} })
+	for i, tc := range []struct{ from, last string }{
+		{from: "+56919191919", last: "me quiero morir"},
+		{from: "+56919191920", last: "stop"},
+	} {
+		for _, text := range []string{"hola", "cuanto es la pgu", "y los requisitos?", "y el monto?"} {
+			b.say(t, tc.from, text)
+		}
+		sent := b.waitSent(t, 4*i+3)[4*i:]
+		notices := 0
+		for _, m := range sent {
+			if strings.Contains(m.Body, "muchos mensajes") {
+				notices++
+			}
+		}
+		if len(sent) != 3 || notices != 1 {
+			t.Fatalf("%s over the rate: %d sent, want 2 answers and one notice: %+v", tc.from, len(sent), sent)
+		}
+		b.say(t, tc.from, tc.last)
+		last := b.waitSent(t, 4*i+4)[4*i+3]
+		switch tc.last {
+		case "stop":
+			if c := conversationOf(t, b, tc.from); !c.OptOut {
+				t.Errorf("a request to stop over the rate was not heard: %q", last.Body)
+			}
+		default:
+			if !strings.Contains(last.Body, "*4141") {
+				t.Errorf("emergency over the rate not answered with the line: %q", last.Body)
+			}
+		}
 	}
 }
 
@@ -542,4 +598,34 @@ func messagesOf(t *testing.T, b *bundle, address string) []store.Message {
 		t.Fatal(err)
 	}
 	return ms
+}
+
+// TestRetentionLeavesJobsNothingToDo: a conversation anonymised while its turn job waits
+// (and after an answered turn, with its delivery done) gets no reply and no error: the jobs
+// that name it find nothing to do, and nothing reaches a number the store no longer has.
+func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
+	b := setup(t, func(c *twilio.Config) { c.Settle = 1500 * time.Millisecond })
+	ctx := context.Background()
+	from := "+56912121299"
+	b.say(t, from, "hola")
+	n, err := b.store.Anonymise(ctx, time.Now().Add(time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("Anonymise = %d, %v; want 1", n, err)
+	}
+	time.Sleep(2500 * time.Millisecond) // the settle delay passes; the turn job runs
+	if sent := b.fake.Sent(); len(sent) != 0 {
+		t.Errorf("%d messages sent for an anonymised conversation: %+v", len(sent), sent)
+	}
+	var count int
+	if err := b.store.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed')`).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 0 {
+		t.Errorf("%d jobs not completed after anonymising their conversation", count)
+	}
+	// The same number writing again starts afresh and is answered.
+	b.say(t, from, "cuanto es la pgu")
+	if sent := b.waitSent(t, 1); len(sent) != 1 || sent[0].To != from {
+		t.Errorf("a new conversation after retention: %+v", sent)
+	}
 }

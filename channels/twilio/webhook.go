@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/ratelimit"
+	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 	"github.com/twilio/twilio-go/twiml"
@@ -111,7 +114,7 @@ func (s *Service) readSigned(c *gin.Context) (url.Values, bool) {
 	if err := c.Request.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			c.String(http.StatusRequestEntityTooLarge, "body too large")
+			c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body too large"})
 			return nil, false
 		}
 		c.String(http.StatusBadRequest, "bad form")
@@ -149,7 +152,7 @@ func (s *Service) messaging(c *gin.Context) {
 		c.String(http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := s.accept(c.Request.Context(), in); err != nil {
+	if err := s.accept(c.Request.Context(), in, s.admit(in)); err != nil {
 		s.log.Error("twilio inbound not stored", "sid", in.MessageSid, "from", in.From, "error", err.Error())
 		c.String(http.StatusInternalServerError, "try again")
 		return
@@ -162,14 +165,29 @@ func (s *Service) messaging(c *gin.Context) {
 // this one was creating it too; the transaction is redone with the other's conversation.
 var errNewConversationRace = errors.New("conversation created concurrently")
 
+// admit takes the message from the sender's rate (SenderRate). An emergency or a request
+// to stop is always admitted: the emergency lines go first, and the wish is heard.
+func (s *Service) admit(in Inbound) ratelimit.Decision {
+	if s.engine != nil && (s.engine.IsEmergency(in.Body) || s.engine.IsOptOut(in.Body)) {
+		return ratelimit.Decision{OK: true}
+	}
+	d := s.senders.Allow(in.From)
+	if !d.OK {
+		s.log.Info("twilio inbound over the sender's rate: stored, not answered", "sid", in.MessageSid, "channel", in.Channel, "notice", d.First)
+	}
+	return d
+}
+
 // accept stores the message and its turn job in one transaction. A MessageSid already
-// stored (Twilio's retries, concurrent duplicates) changes nothing.
-func (s *Service) accept(ctx context.Context, in Inbound) error {
+// stored (Twilio's retries, concurrent duplicates) changes nothing. A message over the
+// sender's rate is stored as handled, with no turn: nothing is lost (agents see it in the
+// conversation), and the first of a run gets one short notice instead of an answer.
+func (s *Service) accept(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
 	if s.queue == nil {
 		return errors.New("no queue")
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.acceptOnce(ctx, in)
+		err := s.acceptOnce(ctx, in, rate)
 		if errors.Is(err, errNewConversationRace) && attempt < 3 {
 			continue
 		}
@@ -177,7 +195,7 @@ func (s *Service) accept(ctx context.Context, in Inbound) error {
 	}
 }
 
-func (s *Service) acceptOnce(ctx context.Context, in Inbound) error {
+func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
 		if errors.Is(err, store.ErrNotFound) {
@@ -189,11 +207,23 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound) error {
 		if err != nil {
 			return err
 		}
-		m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia}
+		m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia,
+			Processed: !rate.OK}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
 		}
-		return s.queue.InsertTx(ctx, tx, TurnArgs{ConversationID: conv.ID}, nil)
+		if rate.OK {
+			return s.queue.InsertTx(ctx, tx, TurnArgs{ConversationID: conv.ID}, nil)
+		}
+		if !rate.First || conv.OptOut {
+			return nil
+		}
+		r := channels.Render(conv.Channel, msgTooMany)
+		out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: r.Text, Action: ActionRateLimited, Aspect: retrieval.AspectGeneral, Processed: true}
+		if err := tx.InsertMessage(ctx, out); err != nil {
+			return err
+		}
+		return s.deliverTx(ctx, tx, conv, out.ID, r)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		s.log.Info("twilio inbound already stored", "sid", in.MessageSid)

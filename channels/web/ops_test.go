@@ -71,7 +71,7 @@ func (o *observer) Request(route, method string, status int, took time.Duration)
 // the handler it is given.
 func TestObserverAndMetricsRoute(t *testing.T) {
 	o := &observer{}
-	b := setupWith(t, func(c *web.Config) {
+	b := setup(t, func(c *web.Config) {
 		c.Observer = o
 		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "atiende_up 1\n") })
 	})

@@ -19,9 +19,11 @@ func (s *Server) routes(r *gin.Engine) {
 		r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
 	}
 
-	api := r.Group("/api/v1", s.limitBody)
-	api.POST("/chat/sessions", s.handle(s.createSession))
-	api.POST("/chat/sessions/:id/messages", s.handle(s.postMessage))
+	// Every request's body is bounded (limitBody, in New); the chat's writes are limited per
+	// client IP, and messages per session too (postMessage).
+	api := r.Group("/api/v1")
+	api.POST("/chat/sessions", s.limitIP, s.handle(s.createSession))
+	api.POST("/chat/sessions/:id/messages", s.limitIP, s.handle(s.postMessage))
 	api.GET("/chat/sessions/:id/messages", s.handle(s.listMessages))
 	api.GET("/chat/sessions/:id/events", s.handle(s.stream))
 	api.GET("/widget/check", s.handle(s.widgetCheck))

@@ -26,6 +26,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
@@ -43,8 +44,16 @@ type Config struct {
 	// Origins may embed the widget besides the server's own (ATIENDE_WIDGET_ORIGINS), e.g.
 	// "https://www.chileatiende.gob.cl".
 	Origins []string
-	// RateLimit is how many messages a session may send in a minute (default 15).
-	RateLimit int
+	// SessionRate is how many messages one web session may send (ATIENDE_RATE_SENDER;
+	// default 15/min): in memory first, then counted in the store, so that it holds across
+	// replicas.
+	SessionRate ratelimit.Rate
+	// IPRate is how often one client IP may create sessions and send messages
+	// (ATIENDE_RATE_IP); zero is no limit.
+	IPRate ratelimit.Rate
+	// TrustedProxies are the load balancers (IPs or CIDRs, ATIENDE_TRUSTED_PROXIES) whose
+	// X-Forwarded-For gives the client's IP; by default none: the connection's IP counts.
+	TrustedProxies []string
 	// StreamMax closes an event stream after this long (the browser reconnects at once), so
 	// that no connection lives forever (default 10 minutes).
 	StreamMax time.Duration
@@ -91,6 +100,8 @@ type Server struct {
 	mounts []Mount
 	// draining: the server is shutting down, and says so on /readyz.
 	draining atomic.Bool
+	// ips and sessions limit the chat per client IP and per session, in this process.
+	ips, sessions *ratelimit.Limiter
 }
 
 // New builds the server.
@@ -104,21 +115,28 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hub == nil {
 		cfg.Hub = events.NewHub()
 	}
-	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 15
+	if cfg.SessionRate.Off() {
+		cfg.SessionRate = ratelimit.Rate{N: 15, Per: time.Minute}
 	}
 	if cfg.StreamMax <= 0 {
 		cfg.StreamMax = 10 * time.Minute
 	}
 	for i, o := range cfg.Origins {
 		cfg.Origins[i] = strings.TrimRight(strings.TrimSpace(o), "/")
+		if err := checkOrigin(cfg.Origins[i]); err != nil {
+			return nil, err
+		}
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts,
+		ips: ratelimit.New(cfg.IPRate, 0, nil), sessions: ratelimit.New(cfg.SessionRate, 0, nil)}
+	if err := s.gin.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("web: trusted proxies (ATIENDE_TRUSTED_PROXIES): %w", err)
+	}
 	if cfg.Observer != nil {
 		s.gin.Use(s.observe)
 	}
-	s.gin.Use(s.recover, s.securityHeaders)
+	s.gin.Use(s.recover, s.securityHeaders, s.limitBody)
 	s.routes(s.gin)
 	return s, nil
 }
@@ -141,18 +159,6 @@ func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	s.cfg.Observer.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
-}
-
-func (s *Server) securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	c.Next()
-}
-
-func (s *Server) limitBody(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
-	c.Next()
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
@@ -182,7 +188,7 @@ func readBody(c *gin.Context, v any, allowEmpty bool) error {
 	body, err := io.ReadAll(c.Request.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return errStatus(http.StatusRequestEntityTooLarge, "El mensaje es demasiado grande.")
+		return errTooLarge
 	}
 	if err != nil {
 		return &httpError{status: http.StatusBadRequest, msg: "No se pudo leer el mensaje.", err: err}
@@ -322,6 +328,9 @@ func (s *Server) postMessage(c *gin.Context) error {
 	mu.Lock()
 	defer mu.Unlock()
 
+	if d := s.sessions.Allow(conv.ID); !d.OK {
+		return tooMany(d)
+	}
 	ctx := c.Request.Context()
 	if err := s.checkRate(ctx, conv.ID); err != nil {
 		return err
@@ -354,20 +363,22 @@ func (s *Server) postMessage(c *gin.Context) error {
 	}
 }
 
-// checkRate refuses a session's message beyond RateLimit a minute, as the other channels do.
+// checkRate refuses a session's message beyond SessionRate, counted in the store: the
+// limit holds however many replicas the session's messages reach.
 func (s *Server) checkRate(ctx context.Context, convID string) error {
 	var n int
+	r := s.cfg.SessionRate
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		now := time.Now().UTC()
-		n, err = tx.CountInbound(ctx, convID, now.Add(-time.Minute), now)
+		n, err = tx.CountInbound(ctx, convID, now.Add(-r.Per), now)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if n >= s.cfg.RateLimit {
-		return errStatus(http.StatusTooManyRequests, "Recibimos muchos mensajes seguidos. Espere un minuto y vuelva a escribir, por favor.")
+	if n >= r.N {
+		return tooMany(ratelimit.Decision{RetryAfter: r.Per / time.Duration(r.N)})
 	}
 	return nil
 }

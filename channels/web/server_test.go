@@ -17,13 +17,16 @@ import (
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
 type bundle struct {
-	srv   *httptest.Server
-	store *sqlite.DB
-	web   *web.Server
+	srv      *httptest.Server
+	store    store.Store
+	engine   *bot.Engine
+	handoffs web.Handoffs
+	web      *web.Server
 }
 
 var (
@@ -41,10 +44,7 @@ func loadIndex() {
 	})
 }
 
-func setup(t *testing.T) *bundle { t.Helper(); return setupWith(t, nil) }
-
-// setupWith builds the server with the configuration tune changes.
-func setupWith(t *testing.T, tune func(*web.Config)) *bundle {
+func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	t.Helper()
 	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
@@ -53,8 +53,8 @@ func setupWith(t *testing.T, tune func(*web.Config)) *bundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	cfg := web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)}
-	if tune != nil {
-		tune(&cfg)
+	for _, o := range opts {
+		o(&cfg)
 	}
 	s, err := web.New(cfg)
 	if err != nil {
@@ -62,7 +62,7 @@ func setupWith(t *testing.T, tune func(*web.Config)) *bundle {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &bundle{srv: srv, store: db, web: s}
+	return &bundle{srv: srv, store: db, engine: cfg.Engine, handoffs: cfg.Handoffs, web: s}
 }
 
 func (b *bundle) do(t *testing.T, method, path, token string, body []byte) (int, map[string]any) {

@@ -72,6 +72,7 @@ func (s *Server) frame(c *gin.Context) {
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		strings.Join(ancestors, " ")
 	c.Header("Cache-Control", "no-cache")
+	c.Writer.Header().Del("X-Frame-Options") // frame-ancestors says who may frame it
 	asset(c, frameHTML, "text/html; charset=utf-8", csp)
 }
 

@@ -44,6 +44,8 @@ type config struct {
 	// so that load balancers stop sending before it stops listening (ATIENDE_DRAIN_DELAY,
 	// default 0s).
 	DrainDelay time.Duration
+	// Security: rate limits, trusted proxies, retention (security.go).
+	Security security
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -140,6 +142,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.DrainDelay = d
 	}
+	if c.Security, err = loadSecurity(getenv); err != nil {
+		return c, err
+	}
+	c.Twilio.RateLimit, c.Twilio.SenderRate = c.Security.SenderRate.PerMinute(), c.Security.SenderRate
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)
 	}

@@ -56,6 +56,7 @@ commands:
   eval       run evaluation cases: atiende eval --cases FILE [--json]
   catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
+  retention  anonymise the conversations idle longer than ATIENDE_RETENTION_DAYS (serve does it hourly)
   agent      add --username U --name "N" [--role supervisor|editor]: a console account (password on stdin)
   help       this text
 
@@ -92,6 +93,8 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin 
 		return cmdCatalogue(cfg, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, cfg, stdout)
+	case "retention":
+		return cmdRetention(ctx, cfg, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, cfg, rest, stdin, stdout)
 	case "help", "-h", "--help":

@@ -203,7 +203,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
-		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' })}
+		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
+		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
 	if cfg.twilioOn() {
@@ -259,8 +260,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
+	hs.RegisterOnShutdown(func() { citizens.Close(); consoles.Close() }) // event streams end, not hold the shutdown
 	log.Info("serving", "addr", ln.Addr().String(), "fichas", len(ix.Fichas()), "data_dir", cfg.DataDir)
 	go sweep(ctx, handoffs, log)
+	go retain(ctx, db, cfg.Security.RetentionDays, log.With("component", "retention"))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -28,6 +28,7 @@ import (
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/report"
+	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -57,16 +58,20 @@ type Config struct {
 	Logger    *slog.Logger
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
-	Now        func() time.Time
 	// Location is the time zone of the reports' days (default UTC): ATIENDE_TIMEZONE.
 	Location *time.Location
+	// LoginRate is how many sign-in attempts a client IP may make (default 10/min), against
+	// guessing passwords.
+	LoginRate ratelimit.Rate
+	Now       func() time.Time
 }
 
 // Console serves /agent.
 type Console struct {
-	cfg   Config
-	pages map[string]*template.Template
-	log   *slog.Logger
+	cfg    Config
+	pages  map[string]*template.Template
+	log    *slog.Logger
+	logins *ratelimit.Limiter
 }
 
 // New parses the pages and returns the console.
@@ -86,7 +91,10 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger}
+	if cfg.LoginRate.Off() {
+		cfg.LoginRate = ratelimit.Rate{N: 10, Per: time.Minute}
+	}
+	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger, logins: ratelimit.New(cfg.LoginRate, 0, cfg.Now)}
 	for _, name := range []string{"login", "queue", "handoff", "supervisor", "reports"} {
 		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -100,7 +108,7 @@ func New(cfg Config) (*Console, error) {
 // Routes lists the console's routes.
 func (c *Console) Routes(r gin.IRouter) {
 	static, _ := fs.Sub(staticFS, "static")
-	g := r.Group("/agent", c.headers)
+	g := r.Group("/agent", c.headers, c.limitForm)
 	g.StaticFS("/static", http.FS(static))
 	g.GET("/login", c.loginPage)
 	g.POST("/login", c.login)
@@ -145,7 +153,31 @@ func (c *Console) headers(g *gin.Context) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
+	g.Next()
+}
+
+// MaxForm is the largest form the console reads: an agent's reply is a few lines.
+const MaxForm = 64 << 10
+
+// limitForm reads a POST's form under MaxForm before anyone else does: a larger one is
+// refused with 413, not parsed as empty (which would look like a missing CSRF token).
+func (c *Console) limitForm(g *gin.Context) {
+	if g.Request.Method != http.MethodPost {
+		g.Next()
+		return
+	}
+	g.Request.Body = http.MaxBytesReader(g.Writer, g.Request.Body, MaxForm)
+	if err := g.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": "El formulario es demasiado grande."})
+			return
+		}
+		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "No se pudo leer el formulario."})
+		return
+	}
 	g.Next()
 }
 
@@ -188,6 +220,12 @@ func (c *Console) loginPage(g *gin.Context) {
 }
 
 func (c *Console) login(g *gin.Context) {
+	if d := c.logins.Allow(g.ClientIP()); !d.OK {
+		c.log.Warn("console sign-in refused: too many attempts", "remote", g.ClientIP())
+		g.Header("Retry-After", strconv.Itoa(d.Seconds()))
+		c.render(g, http.StatusTooManyRequests, "login", page{Title: "Ingresar", Flash: "Demasiados intentos. Espere un minuto y vuelva a intentar."})
+		return
+	}
 	ctx := g.Request.Context()
 	user := strings.TrimSpace(g.PostForm("username"))
 	pass := g.PostForm("password")

@@ -200,3 +200,44 @@ func TestAddAgentRules(t *testing.T) {
 		t.Errorf("stored hash %q %v", a.PasswordHash, err)
 	}
 }
+
+// TestSignInAttemptsAreLimited: an IP guessing passwords is stopped after ten attempts a
+// minute with 429 and Retry-After; the right password does not pass either then.
+func TestSignInAttemptsAreLimited(t *testing.T) {
+	b := setup(t)
+	try := func(pass string) *http.Response {
+		t.Helper()
+		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := cl.PostForm(b.srv.URL+"/agent/login", url.Values{"username": {"ana"}, "password": {pass}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 10 {
+		if resp := try("adivinanza"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d; want 401", i+1, resp.StatusCode)
+		}
+	}
+	resp := try("una-clave-larga")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("11th attempt: %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestOversizedForm: a form over MaxForm is 413 with a JSON error, before the session and
+// CSRF checks (which would otherwise answer a misleading 403).
+func TestOversizedForm(t *testing.T) {
+	b := setup(t)
+	cl, _ := signIn(t, b, "ana")
+	resp, err := cl.PostForm(b.srv.URL+"/agent/h/1/reply", url.Values{"text": {strings.Repeat("a", console.MaxForm)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"error"`) {
+		t.Errorf("%d %s; want 413 with a JSON error", resp.StatusCode, body)
+	}
+}

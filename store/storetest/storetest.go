@@ -574,4 +574,5 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 	})
+	exerciseRetention(t, setup)
 }

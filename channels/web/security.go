@@ -1,0 +1,64 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/atiende/atiende/ratelimit"
+	"github.com/gin-gonic/gin"
+)
+
+// securityHeaders are the headers of every response. The default policy fits what most
+// routes answer (JSON, scripts, event streams: nothing to render or frame); the pages set
+// their own Content-Security-Policy, and the chat frame drops X-Frame-Options, which cannot
+// name the origins ATIENDE_WIDGET_ORIGINS allows (its CSP frame-ancestors does).
+func (s *Server) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	c.Next()
+}
+
+// limitBody bounds every request's body to MaxBody, on every surface (the API, the Twilio
+// webhooks, the console's forms): a body announced larger is refused at once with 413, and
+// one that grows past it while read fails the read, which each surface maps to 413.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBody {
+		s.abort(c, errTooLarge)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	c.Next()
+}
+
+var errTooLarge = errStatus(http.StatusRequestEntityTooLarge, "El mensaje es demasiado grande.")
+
+// limitIP refuses a client IP past Config.IPRate. The IP is the connection's unless it
+// comes from a proxy of Config.TrustedProxies, whose X-Forwarded-For is believed.
+func (s *Server) limitIP(c *gin.Context) {
+	if d := s.ips.Allow(c.ClientIP()); !d.OK {
+		s.abort(c, tooMany(d))
+		return
+	}
+	c.Next()
+}
+
+func tooMany(d ratelimit.Decision) error {
+	return &httpError{status: http.StatusTooManyRequests, retryAfter: d.Seconds(),
+		msg: "Recibimos muchos mensajes seguidos. Espere un momento y vuelva a escribir, por favor."}
+}
+
+// checkOrigin refuses what is not a plain origin: it goes into the frame's CSP
+// (frame-ancestors) and is compared whole with the browser's Origin header.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" ||
+		u.User != nil || strings.ContainsAny(o, "*;, '\"") {
+		return fmt.Errorf("web: widget origin %q (ATIENDE_WIDGET_ORIGINS): want scheme://host[:port], e.g. https://www.chileatiende.gob.cl, without path or wildcard", o)
+	}
+	return nil
+}

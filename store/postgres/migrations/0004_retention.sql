@@ -1,0 +1,4 @@
+-- Retention (ATIENDE_RETENTION_DAYS): when a conversation's identifying data was erased;
+-- null while it is kept whole.
+ALTER TABLE conversations ADD COLUMN anonymised_at timestamptz;
+CREATE INDEX conversations_retention ON conversations (updated_at) WHERE anonymised_at IS NULL;
