@@ -6,4 +6,6 @@ import (
 	"github.com/atiende/atiende/store/storetest"
 )
 
-func TestMigrationVersionsAreUnique(t *testing.T) { storetest.MigrationVersionsAreUnique(t, "migrations") }
+func TestMigrationVersionsAreUnique(t *testing.T) {
+	storetest.MigrationVersionsAreUnique(t, "migrations")
+}
