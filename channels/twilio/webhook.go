@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/store"
@@ -55,6 +56,9 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	if in.MessageSid == "" || in.From == "" {
 		return in, errors.New("MessageSid and From are required")
 	}
+	if err := checkText("MessageSid", in.MessageSid, "From", in.From, "To", in.To, "Body", in.Body); err != nil {
+		return in, err
+	}
 	if n := form.Get("NumMedia"); n != "" {
 		v, err := strconv.Atoi(n)
 		if err != nil || v < 0 {
@@ -86,6 +90,9 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 	if u.MessageSid == "" || u.MessageStatus == "" {
 		return u, errors.New("MessageSid and MessageStatus are required")
 	}
+	if err := checkText("MessageSid", u.MessageSid, "MessageStatus", u.MessageStatus, "ErrorMessage", u.ErrorMessage); err != nil {
+		return u, err
+	}
 	if c := form.Get("ErrorCode"); c != "" {
 		v, err := strconv.Atoi(c)
 		if err != nil {
@@ -94,6 +101,18 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 		u.ErrorCode = v
 	}
 	return u, nil
+}
+
+// checkText refuses fields (name, value pairs) that are not UTF-8 text without NUL. Twilio
+// sends none; refused here with a 400, they cannot fail in the store (Postgres refuses both)
+// with a 500 that Twilio would retry.
+func checkText(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if v := fields[i+1]; !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return fmt.Errorf("%s is not UTF-8 text", fields[i])
+		}
+	}
+	return nil
 }
 
 var emptyTwiML = func() []byte {
