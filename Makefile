@@ -3,6 +3,8 @@ GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
 FUZZTIME ?= 20s
 FUZZFLAGS ?=
+# Go minimizes each new input for up to 60 s by default: JSON inputs stall the run there.
+FUZZMINIMIZE ?= 2s
 # Every fuzz target, as package:Target; `make test` runs their seeds as ordinary tests.
 FUZZ    := ./retrieval:FuzzFold ./retrieval:FuzzKey ./retrieval:FuzzAnalyze ./retrieval:FuzzParseFichas \
 	./retrieval:FuzzImportChileAtiende ./channels:FuzzGSMText ./channels:FuzzRenderSMS ./channels:FuzzRenderWhatsApp \
@@ -38,7 +40,7 @@ bench: ## retrieval and engine benchmarks
 fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare cores); crashers land in testdata/fuzz
 	@set -e; for t in $(FUZZ); do \
 	  echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $${t%%:*}; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $(FUZZFLAGS) $${t%%:*}; \
 	done
 
 screenshots: ## refresh docs/img/*.png from the browser tests
