@@ -226,6 +226,12 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound) error {
 func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
 	return s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
+		if errors.Is(err, store.ErrNotFound) {
+			// The MessageSid is stored under another number: not a retry of a message of
+			// this one, and nothing to redo (a 500 would have Twilio retry it for ever).
+			s.log.Warn("twilio inbound: MessageSid already stored for another address", "sid", in.MessageSid)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
