@@ -1,9 +1,17 @@
 # Atiende — the two commands: `make run` and `make test`.
 GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
+FUZZTIME ?= 20s
+FUZZFLAGS ?=
+# Go minimizes each new input for up to 60 s by default: JSON inputs stall the run there.
+FUZZMINIMIZE ?= 2s
+# Every fuzz target, as package:Target; `make test` runs their seeds as ordinary tests.
+FUZZ    := ./retrieval:FuzzFold ./retrieval:FuzzKey ./retrieval:FuzzAnalyze ./retrieval:FuzzParseFichas \
+	./retrieval:FuzzImportChileAtiende ./channels:FuzzGSMText ./channels:FuzzRenderSMS ./channels:FuzzRenderWhatsApp \
+	./channels/twilio:FuzzMessagingWebhook ./channels/twilio:FuzzStatusWebhook ./eval:FuzzReadCases
 export CGO_ENABLED ?= 0
 
-.PHONY: help run test lint bench eval build fmt screenshots
+.PHONY: help run test lint bench fuzz eval build fmt screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -29,6 +37,12 @@ lint: ## gofmt, go vet, govulncheck (a pinned snapshot of the Go vulnerability d
 
 bench: ## retrieval, engine, report and log-masking benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report ./redact
+
+fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare cores); crashers land in testdata/fuzz
+	@set -e; for t in $(FUZZ); do \
+	  echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $(FUZZFLAGS) $${t%%:*}; \
+	done
 
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web

@@ -74,7 +74,8 @@ func RenderMore(channel string, more []string) Rendered {
 
 // fit keeps as many lines as ok allows in the first message, always with the link line
 // (the one with "http"), and groups the others into further messages that ok allows too.
-// A single line longer than ok allows travels alone: text is never cut.
+// A single line longer than ok allows travels alone: text is never cut. The prompt is added
+// only when something is held for it.
 func fit(lines []string, prompt string, ok func(string) bool) (string, []string) {
 	all := strings.Join(lines, "\n")
 	if ok(all) {
@@ -103,8 +104,7 @@ func fit(lines []string, prompt string, ok func(string) bool) (string, []string)
 	for n < len(body) && ok(join(body[:n+1])) {
 		n++
 	}
-	n = max(n, 1) // the first line goes even if long
-	first := join(body[:n])
+	n = min(max(n, 1), len(body)) // the first line goes even if long; a lone link line may be all
 	var more []string
 	var cur []string
 	for _, l := range body[n:] {
@@ -118,5 +118,12 @@ func fit(lines []string, prompt string, ok func(string) bool) (string, []string)
 	if len(cur) > 0 {
 		more = append(more, strings.Join(cur, "\n"))
 	}
-	return first, more
+	if len(more) == 0 { // nothing held: no prompt to ask for it
+		head := body[:n:n]
+		if link >= 0 {
+			head = append(head, lines[link])
+		}
+		return strings.Join(head, "\n"), nil
+	}
+	return join(body[:n]), more
 }

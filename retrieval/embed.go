@@ -3,6 +3,8 @@ package retrieval
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -106,6 +108,10 @@ func LocalVectors(ctx context.Context, ix *Index) (*Vectors, error) {
 	return NewVectors(ctx, ix.LocalEmbedder(), ix.fichas)
 }
 
+// Glossary returns the glossary the index reads through (nil when it has none), for an
+// embedder that should read the same way (EmbedderConfig.Gloss).
+func (ix *Index) Glossary() *Glossary { return ix.gloss }
+
 // Vectors is an in-memory vector index of the fichas, searched by cosine similarity.
 type Vectors struct {
 	emb    embeddings.Embedder
@@ -114,7 +120,8 @@ type Vectors struct {
 	bySlug map[string]int
 }
 
-// NewVectors embeds every ficha with emb.
+// NewVectors embeds every ficha with emb. It fails, naming the embedder, when emb does not
+// return one non-empty vector per ficha, all of the same length.
 func NewVectors(ctx context.Context, emb embeddings.Embedder, fichas []*Ficha) (*Vectors, error) {
 	texts := make([]string, len(fichas))
 	for i, f := range fichas {
@@ -122,13 +129,47 @@ func NewVectors(ctx context.Context, emb embeddings.Embedder, fichas []*Ficha) (
 	}
 	vecs, err := emb.EmbedDocuments(ctx, texts)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embed the catalogue: %w", err)
+	}
+	if len(vecs) != len(fichas) {
+		return nil, fmt.Errorf("embed the catalogue with %s: %d vectors for %d fichas", embedderName(emb), len(vecs), len(fichas))
+	}
+	for i, v := range vecs {
+		if len(v) == 0 {
+			return nil, fmt.Errorf("embed the catalogue with %s: an empty vector for %s", embedderName(emb), fichas[i].Slug)
+		}
+		if len(v) != len(vecs[0]) {
+			return nil, fmt.Errorf("embed the catalogue with %s: vectors of inconsistent length: %d for %s, %d for %s",
+				embedderName(emb), len(vecs[0]), fichas[0].Slug, len(v), fichas[i].Slug)
+		}
 	}
 	bySlug := make(map[string]int, len(fichas))
 	for i, f := range fichas {
 		bySlug[f.Slug] = i
 	}
 	return &Vectors{emb: emb, fichas: fichas, vecs: vecs, bySlug: bySlug}, nil
+}
+
+func embedderName(emb embeddings.Embedder) string {
+	if s, ok := emb.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", emb)
+}
+
+// ErrDims: the query's vector is not of the length of the fichas' vectors.
+var ErrDims = errors.New("retrieval: query vector of another length than the catalogue's")
+
+// query embeds a question and checks its length against the fichas' vectors.
+func (vs *Vectors) query(ctx context.Context, text string) ([]float32, error) {
+	q, err := vs.emb.EmbedQuery(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs.vecs) > 0 && len(q) != len(vs.vecs[0]) {
+		return nil, fmt.Errorf("%w: %d, want %d", ErrDims, len(q), len(vs.vecs[0]))
+	}
+	return q, nil
 }
 
 // SetVectors makes Find lift each lexical score by (1 + weight × cosine) with the question:
@@ -142,7 +183,7 @@ func (ix *Index) SetVectors(vs *Vectors, weight float64) {
 // re-sorts: the lexical evidence stays the base, so the engine's score ratios keep their
 // meaning, and the vectors settle which of close candidates the question is nearest.
 func (vs *Vectors) lift(text string, res []Result, weight float64) {
-	q, err := vs.emb.EmbedQuery(context.Background(), text)
+	q, err := vs.query(context.Background(), text)
 	if err != nil {
 		return // the lexical ranking stands
 	}
@@ -175,7 +216,7 @@ func cos(a, b []float32) float64 {
 
 // Search returns the k fichas nearest the query.
 func (vs *Vectors) Search(ctx context.Context, query string, k int) ([]*Ficha, error) {
-	q, err := vs.emb.EmbedQuery(ctx, query)
+	q, err := vs.query(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -204,7 +204,7 @@ func (ix *Index) analyze(text string, exact bool) Analysis {
 			own = nil // the Spanish words stand for them; fuzzing English words finds noise
 		}
 		for _, w := range own {
-			if IsStopword(w) {
+			if IsStopword(w) || Key(w) == "" { // "h" alone has no sound: it says nothing
 				continue
 			}
 			t := ix.term(w, group, 1, exact)
@@ -218,7 +218,7 @@ func (ix *Index) analyze(text string, exact bool) Analysis {
 		// so that a long expansion does not outweigh the rest of the question.
 		var extra []string
 		for _, w := range sp.Added {
-			if !IsStopword(w) {
+			if !IsStopword(w) && Key(w) != "" {
 				extra = append(extra, w)
 			}
 		}

@@ -155,7 +155,9 @@ func phonetic(w string) string {
 				c = 'j'
 			}
 		}
-		if len(b) > 0 && b[len(b)-1] == c && !isDigit(c) {
+		// Only ASCII letters collapse: the bytes of a multi-byte letter are not sounds, and
+		// dropping one ("ぁ" is E3 81 81) would leave invalid UTF-8 in the index.
+		if len(b) > 0 && b[len(b)-1] == c && c < 0x80 && !isDigit(c) {
 			continue
 		}
 		b = append(b, c)

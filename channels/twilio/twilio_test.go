@@ -72,6 +72,13 @@ type option func(*twilio.Config)
 
 func setup(t *testing.T, opts ...option) *bundle {
 	t.Helper()
+	return build(t, true, opts...)
+}
+
+// build is setup; with work false the queue takes jobs but runs none (the fuzz tests only
+// look at what the webhooks store).
+func build(t testing.TB, work bool, opts ...option) *bundle {
+	t.Helper()
 	engineOnce.Do(func() {
 		ix, err := retrieval.Bundled(catalogue.FS, "")
 		if err != nil {
@@ -110,8 +117,10 @@ func setup(t *testing.T, opts ...option) *bundle {
 		t.Fatal(err)
 	}
 	svc.SetQueue(q)
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
+	if work {
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -121,7 +130,9 @@ func setup(t *testing.T, opts ...option) *bundle {
 		srv.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		q.Stop(sctx)
+		if work {
+			q.Stop(sctx)
+		}
 		db.Close()
 	})
 	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs}
@@ -564,7 +575,7 @@ func TestParseInbound(t *testing.T) {
 	}
 }
 
-func conversationOf(t *testing.T, b *bundle, address string) *store.Conversation {
+func conversationOf(t testing.TB, b *bundle, address string) *store.Conversation {
 	t.Helper()
 	var c *store.Conversation
 	channel := bot.ChannelSMS
@@ -591,7 +602,7 @@ func deliveries(t *testing.T, b *bundle, address string) []store.Delivery {
 	return ds
 }
 
-func messagesOf(t *testing.T, b *bundle, address string) []store.Message {
+func messagesOf(t testing.TB, b *bundle, address string) []store.Message {
 	t.Helper()
 	ms, err := b.store.Messages(context.Background(), conversationOf(t, b, address).ID, 0)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
@@ -58,6 +59,9 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	if in.MessageSid == "" || in.From == "" {
 		return in, errors.New("MessageSid and From are required")
 	}
+	if err := checkText("MessageSid", in.MessageSid, "From", in.From, "To", in.To, "Body", in.Body); err != nil {
+		return in, err
+	}
 	if n := form.Get("NumMedia"); n != "" {
 		v, err := strconv.Atoi(n)
 		if err != nil || v < 0 {
@@ -89,6 +93,9 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 	if u.MessageSid == "" || u.MessageStatus == "" {
 		return u, errors.New("MessageSid and MessageStatus are required")
 	}
+	if err := checkText("MessageSid", u.MessageSid, "MessageStatus", u.MessageStatus, "ErrorMessage", u.ErrorMessage); err != nil {
+		return u, err
+	}
 	if c := form.Get("ErrorCode"); c != "" {
 		v, err := strconv.Atoi(c)
 		if err != nil {
@@ -97,6 +104,18 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 		u.ErrorCode = v
 	}
 	return u, nil
+}
+
+// checkText refuses fields (name, value pairs) that are not UTF-8 text without NUL. Twilio
+// sends none; refused here with a 400, they cannot fail in the store (Postgres refuses both)
+// with a 500 that Twilio would retry.
+func checkText(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if v := fields[i+1]; !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return fmt.Errorf("%s is not UTF-8 text", fields[i])
+		}
+	}
+	return nil
 }
 
 var emptyTwiML = func() []byte {
@@ -238,6 +257,12 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
 	return s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
+		if errors.Is(err, store.ErrNotFound) {
+			// The MessageSid is stored under another number: not a retry of a message of
+			// this one, and nothing to redo (a 500 would have Twilio retry it for ever).
+			s.log.Warn("twilio inbound: MessageSid already stored for another address", "sid", in.MessageSid)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

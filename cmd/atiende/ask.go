@@ -24,19 +24,30 @@ func loadIndex(cfg config) (*retrieval.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue: %w", err)
 	}
-	if cfg.Embedder == "local" {
-		vs, err := retrieval.LocalVectors(context.Background(), ix)
-		if err != nil {
-			return nil, err
-		}
-		ix.SetVectors(vs, localVectorWeight)
+	vs, err := embedCatalogue(context.Background(), cfg.Embed, ix)
+	if err != nil || vs == nil {
+		return ix, err
 	}
+	ix.SetVectors(vs, vectorWeight)
 	return ix, nil
 }
 
-// localVectorWeight is how much the local embedder's cosine lifts a lexical score
-// (ATIENDE_EMBEDDER=local); docs/eval.md has the measurements behind it.
-const localVectorWeight = 0.5
+// vectorWeight is how much an embedder's cosine lifts a lexical score; docs/eval.md has the
+// measurements behind it (made with the local embedder; a model server's are kept at the
+// same weight until measured on its own).
+const vectorWeight = 0.5
+
+// embedCatalogue embeds the index's fichas with the embedder ec names, reading as the
+// index does; nil for ATIENDE_EMBEDDER=none. A model server that cannot be reached, or
+// answers vectors of inconsistent length, is an error naming it.
+func embedCatalogue(ctx context.Context, ec retrieval.EmbedderConfig, ix *retrieval.Index) (*retrieval.Vectors, error) {
+	ec.Gloss = ix.Glossary()
+	emb, err := retrieval.NewEmbedder(ec)
+	if err != nil || emb == nil {
+		return nil, err
+	}
+	return retrieval.NewVectors(ctx, emb, ix.Fichas())
+}
 
 // loadEngine loads the catalogue and the office network and builds the engine.
 func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
@@ -266,14 +277,20 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 	}
 }
 
-// compareRetrieval measures the lexical index, the local embedder's vectors and their
-// reciprocal rank fusion on the same cases (docs/eval.md has the figures).
+// compareRetrieval measures the lexical index, the configured embedder's vectors (the
+// local one when ATIENDE_EMBEDDER is none) and their reciprocal rank fusion on the same
+// cases (docs/eval.md has the figures).
 func compareRetrieval(ctx context.Context, cfg config, cases []eval.Case, asJSON bool, stdout io.Writer) error {
+	ec := cfg.Embed
+	if ec.Provider == "none" {
+		ec.Provider = "local"
+	}
+	cfg.Embed.Provider = "none" // the lexical ranking alone; the vectors are searched apart
 	ix, err := loadIndex(cfg)
 	if err != nil {
 		return err
 	}
-	vs, err := retrieval.LocalVectors(ctx, ix)
+	vs, err := embedCatalogue(ctx, ec, ix)
 	if err != nil {
 		return err
 	}

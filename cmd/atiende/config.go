@@ -10,6 +10,7 @@ import (
 
 	"github.com/atiende/atiende/bot/llm"
 	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/retrieval"
 )
 
 // config is everything the environment sets, read and checked once at start.
@@ -19,9 +20,10 @@ type config struct {
 	DatabaseURL string // DATABASE_URL: Postgres (production) instead of the embedded SQLite file
 	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
 	Origins     string // ATIENDE_WIDGET_ORIGINS
-	// Embedder is "none" (the lexical index alone, the default: docs/eval.md says why) or
-	// "local" (the hashed embedder lifts the lexical scores) (ATIENDE_EMBEDDER).
-	Embedder string
+	// Embed chooses the vectors that lift the lexical scores (ATIENDE_EMBEDDER): "none" (the
+	// lexical index alone, the default: docs/eval.md says why), "local" (the hashed
+	// embedder), "openai" or "ollama" (a model server, ATIENDE_EMBED_*).
+	Embed    retrieval.EmbedderConfig
 	Twilio   twilio.Config
 	Timezone *time.Location // ATIENDE_TIMEZONE: the call center's hours
 	Holidays string         // ATIENDE_HOLIDAYS: a file of holidays instead of the bundled list
@@ -55,14 +57,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		Catalogue:   getenv("ATIENDE_CATALOGUE"),
 		Origins:     getenv("ATIENDE_WIDGET_ORIGINS"),
-		Embedder:    or(getenv("ATIENDE_EMBEDDER"), "none"),
+		Embed: retrieval.EmbedderConfig{Provider: or(getenv("ATIENDE_EMBEDDER"), "none"), BaseURL: getenv("ATIENDE_EMBED_BASE_URL"),
+			Model: getenv("ATIENDE_EMBED_MODEL"), APIKey: getenv("ATIENDE_EMBED_API_KEY"), Timeout: 10 * time.Second},
 	}
-	switch c.Embedder {
-	case "none", "local":
-	case "openai", "ollama":
-		return c, fmt.Errorf("ATIENDE_EMBEDDER=%s: embeddings through a model server are not built yet; use local or none", c.Embedder)
-	default:
-		return c, fmt.Errorf("ATIENDE_EMBEDDER=%q: want none or local", c.Embedder)
+	if v := getenv("ATIENDE_EMBED_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("ATIENDE_EMBED_TIMEOUT %q: want a duration such as 10s", v)
+		}
+		c.Embed.Timeout = d
+	}
+	if _, err := retrieval.NewEmbedder(c.Embed); err != nil { // checks the settings, calls no server
+		return c, fmt.Errorf("ATIENDE_EMBEDDER=%s: %w", c.Embed.Provider, err)
 	}
 	c.Twilio = twilio.Config{
 		AccountSID:          getenv("TWILIO_ACCOUNT_SID"),

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/atiende/atiende/bot/llm/llmtest"
+	"github.com/atiende/atiende/eval"
+	"github.com/atiende/atiende/retrieval"
 	"io"
 	"net"
 	"net/http"
@@ -129,16 +131,102 @@ func TestCatalogueValidate(t *testing.T) {
 	}
 }
 
-// TestEmbedderSetting: ATIENDE_EMBEDDER=local answers through the hybrid lift; a provider not
-// built yet, or a typo, stops with an error naming the variable.
+// TestEmbedderSetting: ATIENDE_EMBEDDER=local answers through the hybrid lift; a typo or an
+// incomplete setting stops with an error naming the variable.
 func TestEmbedderSetting(t *testing.T) {
 	out, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": "local"}, "ask", "--json", "kiero saber dl bono invierno xfa")
 	if err != nil || !strings.Contains(out, "bono-invierno") {
 		t.Errorf("local embedder: %v %s", err, out)
 	}
-	for _, v := range []string{"ollama", "locale"} {
-		if _, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": v}, "ask", "hola"); err == nil || !strings.Contains(err.Error(), "ATIENDE_EMBEDDER") {
-			t.Errorf("ATIENDE_EMBEDDER=%s: %v", v, err)
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"ATIENDE_EMBEDDER": "locale"}, "ATIENDE_EMBEDDER=locale"},
+		{map[string]string{"ATIENDE_EMBEDDER": "ollama"}, "ATIENDE_EMBED_MODEL"},
+		{map[string]string{"ATIENDE_EMBEDDER": "openai", "ATIENDE_EMBED_MODEL": "m"}, "ATIENDE_EMBED_BASE_URL"},
+		{map[string]string{"ATIENDE_EMBEDDER": "ollama", "ATIENDE_EMBED_MODEL": "m", "ATIENDE_EMBED_BASE_URL": "localhost:11434"}, "ATIENDE_EMBED_BASE_URL"},
+		{map[string]string{"ATIENDE_EMBEDDER": "ollama", "ATIENDE_EMBED_MODEL": "m", "ATIENDE_EMBED_TIMEOUT": "soon"}, "ATIENDE_EMBED_TIMEOUT"},
+	} {
+		if _, err := runCmd(t, c.env, "ask", "hola"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error naming %s", c.env, err, c.want)
+		}
+	}
+}
+
+// embedFake is a model server whose vectors are the local embedder's, so that retrieval
+// through it ranks as the local mode does.
+func embedFake(t *testing.T) (*llmtest.Fake, string) {
+	t.Helper()
+	fake := llmtest.NewEmbedder(func(text string) []float32 {
+		v, _ := retrieval.HashEmbedder{Dims: 384}.EmbedQuery(context.Background(), text)
+		return v
+	})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	return fake, srv.URL
+}
+
+// TestServedEmbedderAnswers: ATIENDE_EMBEDDER=openai and =ollama embed the catalogue
+// through the real langchaingo clients against fake servers at start, embed the question,
+// and answer with the right ficha; eval --retrieval-modes measures the server's vectors.
+func TestServedEmbedderAnswers(t *testing.T) {
+	for _, provider := range []string{"openai", "ollama"} {
+		t.Run(provider, func(t *testing.T) {
+			fake, url := embedFake(t)
+			env := map[string]string{"ATIENDE_EMBEDDER": provider, "ATIENDE_EMBED_BASE_URL": url, "ATIENDE_EMBED_MODEL": "emb-1", "ATIENDE_EMBED_API_KEY": "k"}
+			const q = "kiero saber dl bono invierno xfa"
+			out, err := runCmd(t, env, "ask", "--json", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o askOutput
+			if err := json.Unmarshal([]byte(out), &o); err != nil || len(o.Fichas) == 0 || o.Fichas[0].Slug != "bono-invierno" {
+				t.Fatalf("%v: %s", err, out)
+			}
+			reqs := fake.Requests()
+			texts := 0
+			for _, r := range reqs {
+				texts += len(r.Input)
+				if r.Model != "emb-1" {
+					t.Errorf("model %q", r.Model)
+				}
+			}
+			// The catalogue at start, then the question (as the index reads it) for the lift.
+			if last := reqs[len(reqs)-1].Input; texts < 200 || len(last) != 1 || !strings.Contains(last[0], "invierno") {
+				t.Errorf("%d texts embedded, the last %q", texts, last)
+			}
+			cases := filepath.Join(t.TempDir(), "cases.jsonl")
+			if err := os.WriteFile(cases, []byte(`{"id": "a", "turns": [{"user": "bono de invierno", "expect": {"fichas": ["bono-invierno"]}}]}
+{"id": "b", "turns": [{"user": "pencion garantisada universal", "expect": {"fichas": ["pension-garantizada-universal"]}}]}
+`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err = runCmd(t, env, "eval", "--retrieval-modes", "--json", "--cases", cases)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scores []eval.ModeScore
+			if err := json.Unmarshal([]byte(out), &scores); err != nil || len(scores) != 3 || scores[1].Mode != "vector" || scores[1].Turns != 2 || scores[1].Hit3 != 1 {
+				t.Fatalf("%v: %s", err, out)
+			}
+		})
+	}
+}
+
+// TestUnreachableEmbedderIsAClearError: a model server that does not answer stops the
+// command at start with an error naming it; nothing falls back to the lexical index.
+func TestUnreachableEmbedderIsAClearError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, provider := range []string{"openai", "ollama"} {
+		_, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": provider, "ATIENDE_EMBED_BASE_URL": url, "ATIENDE_EMBED_MODEL": "emb-1"}, "ask", "bono invierno")
+		if err == nil || !strings.Contains(err.Error(), "embed the catalogue") || !strings.Contains(err.Error(), provider+" server "+url) {
+			t.Errorf("%s: %v", provider, err)
 		}
 	}
 }

@@ -20,31 +20,43 @@ import (
 )
 
 // catalogueEmbedder is the embedder of the catalogue's vectors in Postgres and its name
-// there: the local one (the fichas' vectors are recall only; a model server's would be
-// worth storing there once, see docs/architecture.md).
-func catalogueEmbedder(ix *retrieval.Index) (embeddings.Embedder, string) {
-	return ix.LocalEmbedder(), "local"
+// there: the model server's when ATIENDE_EMBEDDER names one, the local one otherwise (the
+// vectors in Postgres serve the recall, so they are on even when ATIENDE_EMBEDDER=none leaves
+// the in-memory scores unlifted).
+func catalogueEmbedder(ec retrieval.EmbedderConfig, ix *retrieval.Index) (embeddings.Embedder, string, error) {
+	switch ec.Provider {
+	case "openai", "ollama":
+		emb, err := retrieval.NewEmbedder(ec)
+		return emb, ec.Provider + ":" + ec.Model, err
+	}
+	return ix.LocalEmbedder(), "local", nil
 }
 
 // importCatalogue brings the catalogue in Postgres to the index's fichas.
-func importCatalogue(ctx context.Context, pool *pgxpool.Pool, ix *retrieval.Index, log *slog.Logger) error {
-	emb, name := catalogueEmbedder(ix)
+func importCatalogue(ctx context.Context, ec retrieval.EmbedderConfig, pool *pgxpool.Pool, ix *retrieval.Index, log *slog.Logger) error {
+	emb, name, err := catalogueEmbedder(ec, ix)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	st, err := pgsearch.Import(ctx, pool, ix.Fichas(), emb, name)
 	if err != nil {
 		return err
 	}
-	log.Info("catalogue in postgres", "added", st.Added, "updated", st.Updated, "removed", st.Removed,
+	log.Info("catalogue in postgres", "embedder", name, "added", st.Added, "updated", st.Updated, "removed", st.Removed,
 		"unchanged", st.Unchanged, "reembedded", st.Reembedded, "took_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
 // postgresSearcher imports the catalogue and returns the searcher over it.
-func postgresSearcher(ctx context.Context, pool *pgxpool.Pool, live *retrieval.Live, log *slog.Logger) (*pgsearch.Searcher, error) {
-	if err := importCatalogue(ctx, pool, live.Index(), log); err != nil {
+func postgresSearcher(ctx context.Context, ec retrieval.EmbedderConfig, pool *pgxpool.Pool, live *retrieval.Live, log *slog.Logger) (*pgsearch.Searcher, error) {
+	if err := importCatalogue(ctx, ec, pool, live.Index(), log); err != nil {
 		return nil, err
 	}
-	emb, _ := catalogueEmbedder(live.Index())
+	emb, _, err := catalogueEmbedder(ec, live.Index())
+	if err != nil {
+		return nil, err
+	}
 	return pgsearch.New(pgsearch.Config{Pool: pool, Catalogue: live, Embedder: emb, Logger: log.With("component", "retrieval")})
 }
 
@@ -74,7 +86,7 @@ func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON 
 		return err
 	}
 	defer db.Close()
-	s, err := postgresSearcher(ctx, db.Pool(), retrieval.NewLive(ix), slog.New(slog.DiscardHandler))
+	s, err := postgresSearcher(ctx, cfg.Embed, db.Pool(), retrieval.NewLive(ix), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/atiende/atiende/store/postgres/pgtest"
 )
@@ -35,5 +40,50 @@ func TestPostgresRetrievalAgrees(t *testing.T) {
 		if m.Hit3 < 0.9 {
 			t.Errorf("%s: hit@3 %.3f, want at least 0.9", m.Mode, m.Hit3)
 		}
+	}
+}
+
+// TestPostgresWithAModelServer: with ATIENDE_EMBEDDER=openai the catalogue's chunks in
+// Postgres are the model server's vectors, stored under that embedder's name, and the Postgres
+// path answers through them.
+func TestPostgresWithAModelServer(t *testing.T) {
+	dbURL := pgtest.VectorDatabase(t)
+	fake, url := embedFake(t)
+	env := map[string]string{"DATABASE_URL": dbURL, "ATIENDE_EMBEDDER": "openai", "ATIENDE_EMBED_BASE_URL": url, "ATIENDE_EMBED_MODEL": "emb-1"}
+	cases := filepath.Join(t.TempDir(), "cases.jsonl")
+	if err := os.WriteFile(cases, []byte(`{"id": "a", "turns": [{"user": "kiero saber dl bono invierno xfa", "expect": {"fichas": ["bono-invierno"]}}]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, env, "eval", "--postgres", "--json", cases)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got postgresComparison
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.Agreement.Same != 1 || got.Report.HitAt1 != 1 {
+		t.Errorf("agreement %+v, hit@1 %v", got.Agreement, got.Report.HitAt1)
+	}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var embedder string
+	var chunks int
+	if err := conn.QueryRow(context.Background(), "SELECT value, (SELECT count(*) FROM catalogue_chunks) FROM catalogue_meta WHERE key = 'embedder'").Scan(&embedder, &chunks); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(embedder, "openai:emb-1/") || chunks < 286 {
+		t.Errorf("catalogue_meta embedder %q, %d chunks", embedder, chunks)
+	}
+	texts := 0
+	for _, r := range fake.Requests() {
+		texts += len(r.Input)
+	}
+	if texts < chunks {
+		t.Errorf("the server embedded %d texts for %d chunks", texts, chunks)
 	}
 }

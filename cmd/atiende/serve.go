@@ -170,10 +170,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	var retriever bot.Retriever = live
 	var imp func(context.Context, *retrieval.Index) error
 	if pg, ok := db.(postgresDB); ok {
-		if retriever, err = postgresSearcher(ctx, pg.Pool(), live, log); err != nil {
+		if retriever, err = postgresSearcher(ctx, cfg.Embed, pg.Pool(), live, log); err != nil {
 			return err
 		}
-		imp = func(ctx context.Context, ix *retrieval.Index) error { return importCatalogue(ctx, pg.Pool(), ix, log) }
+		imp = func(ctx context.Context, ix *retrieval.Index) error { return importCatalogue(ctx, cfg.Embed, pg.Pool(), ix, log) }
 	}
 	engine := bot.New(m.timed(retriever), offices)
 	engine.SetObserver(m)
