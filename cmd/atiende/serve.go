@@ -173,7 +173,9 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		if retriever, err = postgresSearcher(ctx, cfg.Embed, pg.Pool(), live, log); err != nil {
 			return err
 		}
-		imp = func(ctx context.Context, ix *retrieval.Index) error { return importCatalogue(ctx, cfg.Embed, pg.Pool(), ix, log) }
+		imp = func(ctx context.Context, ix *retrieval.Index) error {
+			return importCatalogue(ctx, cfg.Embed, pg.Pool(), ix, log)
+		}
 	}
 	engine := bot.New(m.timed(retriever), offices)
 	engine.SetObserver(m)
