@@ -3,7 +3,7 @@ GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
 export CGO_ENABLED ?= 0
 
-.PHONY: help run test lint bench eval build fmt screenshots
+.PHONY: help run test lint bench eval build fmt screenshots load
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ bench: ## retrieval and engine benchmarks
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestHandoffInTheBrowser ./cmd/atiende
+
+load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)
+	scripts/load.sh
 
 eval: ## evaluation report over eval/cases
 	$(GO) run ./cmd/atiende eval $(CASES)

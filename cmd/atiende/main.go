@@ -56,6 +56,7 @@ commands:
   eval       run evaluation cases: atiende eval --cases FILE [--json]
   catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
+  load       drive simulated citizens at a running server: atiende load --target URL --rate R --duration D [--json]
   agent      add --username U --name "N" [--role supervisor]: an agent account (password on stdin)
   help       this text
 
@@ -92,6 +93,8 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin 
 		return cmdCatalogue(cfg, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, cfg, stdout)
+	case "load":
+		return cmdLoad(ctx, cfg, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, cfg, rest, stdin, stdout)
 	case "help", "-h", "--help":
