@@ -258,6 +258,18 @@ type loadReport struct {
 	WebMs       pct                    `json:"web_ms"`
 	ByChannel   map[string]channelStat `json:"by_channel"`
 	Errors      map[string]int         `json:"errors"`
+	// LostMessages are the first lost messages, to look for in the server's log.
+	LostMessages []lostMessage `json:"lost_messages,omitempty"`
+}
+
+// lostMessage is a message that got no reply.
+type lostMessage struct {
+	Sid     string `json:"sid"`
+	From    string `json:"from,omitempty"`
+	Channel string `json:"channel"`
+	Acked   bool   `json:"acked"`
+	SentAt  string `json:"sent_at"`
+	Text    string `json:"text"`
 }
 
 // runLoad serves the fake Twilio on o.Sink, sends for o.Duration, waits up to o.Grace for
@@ -607,6 +619,10 @@ func (l *loader) report(start time.Time, elapsed, maxLag time.Duration) loadRepo
 		} else {
 			r.Lost++
 			st.Lost++
+			if len(r.LostMessages) < 10 {
+				r.LostMessages = append(r.LostMessages, lostMessage{Sid: in.sid, From: in.c.addr, Channel: in.c.channel, Acked: in.acked,
+					SentAt: in.sent.UTC().Format(time.RFC3339Nano), Text: in.text})
+			}
 		}
 		r.ByChannel[in.c.channel] = st
 	}
@@ -630,6 +646,9 @@ func (r loadReport) writeText(w io.Writer) {
 		if st, ok := r.ByChannel[ch]; ok {
 			fmt.Fprintf(w, "  %-8s sent %d  replies %d  lost %d\n", ch, st.Sent, st.Replies, st.Lost)
 		}
+	}
+	for _, m := range r.LostMessages {
+		fmt.Fprintf(w, "  lost %s %s from %s sent %s acked %v: %q\n", m.Channel, m.Sid, m.From, m.SentAt, m.Acked, m.Text)
 	}
 	kinds := make([]string, 0, len(r.Errors))
 	for k := range r.Errors {
