@@ -250,14 +250,17 @@ type loadReport struct {
 	Handoffs   int     `json:"handoffs"`
 	SinkFailed int64   `json:"sink_failed"`
 	// SentPerS is the rate achieved; RepliesPerS counts replies over the time to the last.
-	SentPerS    float64                `json:"throughput_msg_s"`
-	RepliesPerS float64                `json:"replies_per_s"`
-	MaxLagMs    float64                `json:"max_send_lag_ms"`
-	AckMs       pct                    `json:"ack_ms"`
-	ReplyMs     pct                    `json:"reply_ms"`
-	WebMs       pct                    `json:"web_ms"`
-	ByChannel   map[string]channelStat `json:"by_channel"`
-	Errors      map[string]int         `json:"errors"`
+	SentPerS    float64 `json:"throughput_msg_s"`
+	RepliesPerS float64 `json:"replies_per_s"`
+	MaxLagMs    float64 `json:"max_send_lag_ms"`
+	// LoadCPUS is the CPU time the load itself used (its HTTP clients and the fake Twilio):
+	// on a machine shared with the server it is taken from the server.
+	LoadCPUS  float64                `json:"load_cpu_s"`
+	AckMs     pct                    `json:"ack_ms"`
+	ReplyMs   pct                    `json:"reply_ms"`
+	WebMs     pct                    `json:"web_ms"`
+	ByChannel map[string]channelStat `json:"by_channel"`
+	Errors    map[string]int         `json:"errors"`
 	// LostMessages are the first lost messages, to look for in the server's log.
 	LostMessages []lostMessage `json:"lost_messages,omitempty"`
 }
@@ -292,6 +295,7 @@ func runLoad(ctx context.Context, o loadOptions, scripts [][]string) (loadReport
 	retryCtx, cancelRetries := context.WithCancel(ctx)
 	defer cancelRetries()
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	start := time.Now()
 	var maxLag time.Duration
 	sent := 0
@@ -319,7 +323,9 @@ func runLoad(ctx context.Context, o loadOptions, scripts [][]string) (loadReport
 	l.await(ctx, time.Now().Add(o.Grace))
 	cancelRetries()
 	wg.Wait()
-	return l.report(start, elapsed, maxLag), nil
+	r := l.report(start, elapsed, maxLag)
+	r.LoadCPUS = round2((cpuTime() - cpu0).Seconds())
+	return r, nil
 }
 
 // serveSink serves the fake Twilio REST API and matches what it is asked to send.
@@ -635,6 +641,7 @@ func (l *loader) report(start time.Time, elapsed, maxLag time.Duration) loadRepo
 
 func (r loadReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "target %s: %.0f msg/s for %.1fs, %d citizens\n", r.Target, r.Rate, r.DurationS, r.Citizens)
+	fmt.Fprintf(w, "load's own CPU %.1fs\n", r.LoadCPUS)
 	fmt.Fprintf(w, "sent %d (%.1f/s, max send lag %.0f ms)  webhook attempts %d  acked %d  unacked %d\n", r.Sent, r.SentPerS, r.MaxLagMs, r.Attempts, r.Acked, r.Unacked)
 	fmt.Fprintf(w, "replies %d (%.1f/s)  lost %d  duplicates %d  handoffs %d  sink failures %d\n", r.Replies, r.RepliesPerS, r.Lost, r.Duplicates, r.Handoffs, r.SinkFailed)
 	fmt.Fprintf(w, "ack ms   p50 %.1f  p99 %.1f  max %.1f\n", r.AckMs.P50, r.AckMs.P99, r.AckMs.Max)
