@@ -37,6 +37,8 @@ func runLoadCmd(t *testing.T, target, sink string, args ...string) (loadReport, 
 // exactly once, on every channel.
 func checkLoad(t *testing.T, rep loadReport, err error, logs string) {
 	t.Helper()
+	t.Logf("sent %d, webhook attempts %d, acked %d, replies %d, lost %d, duplicates %d, sink failures %d; ack p99 %.1f ms, reply p50/p99 %.0f/%.0f ms; errors %v",
+		rep.Sent, rep.Attempts, rep.Acked, rep.Replies, rep.Lost, rep.Duplicates, rep.SinkFailed, rep.AckMs.P99, rep.ReplyMs.P50, rep.ReplyMs.P99, rep.Errors)
 	if err != nil || rep.Lost != 0 || rep.Duplicates != 0 || rep.Unacked != 0 {
 		t.Errorf("err %v; lost %d, duplicates %d, unacked %d; report %+v\nserver log tail:\n%s", err, rep.Lost, rep.Duplicates, rep.Unacked, rep, tail(logs, 3000))
 	}
