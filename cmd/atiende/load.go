@@ -421,6 +421,11 @@ func (l *loader) sendWebhook(ctx context.Context, in *inbound) {
 		req.Header.Set("X-Twilio-Signature", sig)
 		t0 := time.Now()
 		resp, err := l.client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		took := time.Since(t0)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.attempts++
@@ -430,13 +435,11 @@ func (l *loader) sendWebhook(ctx context.Context, in *inbound) {
 			}
 			return false
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
 			l.errs[fmt.Sprintf("webhook_http_%d", resp.StatusCode)]++
 			return false
 		}
-		l.ackMs = append(l.ackMs, ms(time.Since(t0)))
+		l.ackMs = append(l.ackMs, ms(took))
 		return true
 	}
 	for attempt := 0; ; attempt++ {
