@@ -11,7 +11,7 @@ FUZZ    := ./retrieval:FuzzFold ./retrieval:FuzzKey ./retrieval:FuzzAnalyze ./re
 	./channels/twilio:FuzzMessagingWebhook ./channels/twilio:FuzzStatusWebhook ./eval:FuzzReadCases
 export CGO_ENABLED ?= 0
 
-.PHONY: help run test lint bench fuzz eval build fmt screenshots
+.PHONY: help run test lint bench fuzz eval build fmt screenshots load
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare 
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestWidgetEmbeddedOnAnotherSite ./channels/web
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestHandoffInTheBrowser|TestReportsInTheBrowser' ./cmd/atiende
+
+load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)
+	scripts/load.sh
 
 eval: ## evaluation report over eval/cases
 	$(GO) run ./cmd/atiende eval $(CASES)

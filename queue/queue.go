@@ -91,8 +91,10 @@ func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
 	// The SQLite file belongs to one process: a job still marked running was left by a
 	// process that died (kill -9, power cut). Make it available again now rather than wait for
 	// River's rescuer, which is built for many processes sharing Postgres.
-	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running'`,
-		time.Now().UTC().Format("2006-01-02T15:04:05.000Z")) // River's own timestamp format
+	// River's SQLite driver stores times as text in SQLite's own format and compares them as
+	// text: datetime('now', 'subsec') writes exactly that format. (An RFC 3339 time, with its
+	// "T", sorts after every time of the same day: the job would wait for tomorrow.)
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
 	if err != nil {
 		return nil, fmt.Errorf("queue: rescue jobs left running: %w", err)
 	}

@@ -51,12 +51,15 @@ type DeliverArgs struct {
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return "deliver" }
 
-// MaxDeliverAttempts bounds how often a delivery is tried.
-const MaxDeliverAttempts = 5
+// MaxDeliverAttempts bounds how often a delivery is tried. With the backoff of NextRetry
+// ten attempts span about two and a half minutes; when Twilio fails 30% of sends (429, 5xx)
+// one reply in 170,000 is given up, against one in 400 with five attempts
+// (docs/reliability.md).
+const MaxDeliverAttempts = 10
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (DeliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: MaxDeliverAttempts}
+	return river.InsertOpts{Queue: QueueDeliver, MaxAttempts: MaxDeliverAttempts}
 }
 
 // The channel's own words. They state no fact about a benefit.

@@ -57,6 +57,7 @@ commands:
   catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
   retention  anonymise the conversations idle longer than ATIENDE_RETENTION_DAYS (serve does it hourly)
+  load       drive simulated citizens at a running server: atiende load --target URL --rate R --duration D [--json]
   agent      add --username U --name "N" [--role supervisor|editor]: a console account (password on stdin)
   help       this text
 
@@ -95,6 +96,8 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin 
 		return cmdMigrate(ctx, cfg, stdout)
 	case "retention":
 		return cmdRetention(ctx, cfg, rest, stdout, stderr)
+	case "load":
+		return cmdLoad(ctx, cfg, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, cfg, rest, stdin, stdout)
 	case "help", "-h", "--help":

@@ -299,16 +299,21 @@ func startServer(t *testing.T, env ...string) *server {
 // on the same data.
 func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
+	return startServerAt(t, freeAddr(t), dataDir, env...)
+}
+
+// freeAddr returns a loopback address with a port free at the time of the call.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return startServerAt(t, addr, dataDir, env...)
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
-// startServerAt serves on addr.
+// startServerAt serves on addr, so that a test can restart a server where clients expect it.
 func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 	t.Helper()
 	bin := binary(t)

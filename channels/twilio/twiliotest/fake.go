@@ -43,6 +43,7 @@ type Fake struct {
 	known    map[string]Message
 	attempts int
 	reply    Reply
+	observe  func(Message)
 	now      func() time.Time
 	seq      int
 }
@@ -57,6 +58,15 @@ func (f *Fake) SetReply(r Reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reply = r
+}
+
+// Observe calls fn with every message the fake accepts, after it is recorded and outside
+// the fake's lock ("atiende load" matches replies to the messages it sent this way). nil
+// stops it.
+func (f *Fake) Observe(fn func(Message)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.observe = fn
 }
 
 // AddInbound registers a message as if Twilio had received it, with its stamp.
@@ -153,7 +163,11 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	m.DateCreated = f.now().UTC()
 	f.sent = append(f.sent, m)
 	f.known[m.Sid] = m
+	observe := f.observe
 	f.mu.Unlock()
+	if observe != nil {
+		observe(m)
+	}
 	writeJSON(w, http.StatusCreated, f.resource(m))
 }
 
