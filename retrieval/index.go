@@ -2,8 +2,10 @@ package retrieval
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The fields of a ficha that the index scores, each with its weight: a word in the title or
@@ -73,6 +75,7 @@ type Index struct {
 	titles   [][]string       // distinct title keys of each ficha
 	byLen    map[int][]string // vocabulary keys by length, for typo matching
 	gloss    *Glossary
+	scratch  sync.Pool // of *scratch, for Search
 }
 
 // NewIndex indexes the fichas. The glossary may be nil.
@@ -89,6 +92,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		byLen:    map[int][]string{},
 		gloss:    g,
 	}
+	ix.scratch.New = func() any { return &scratch{} }
 	// Stemming dominates the build; a catalogue repeats its words, so each is stemmed once.
 	keys := map[string]string{}
 	for d, f := range fichas {
@@ -361,11 +365,12 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 	if len(a.Terms) == 0 {
 		return nil
 	}
-	scores := map[int]float64{}
-	matchedGroups := map[int]map[int]bool{}
-	strongGroups := map[int]map[int]bool{}
-	sections := map[int]map[string]bool{}
-	matched := map[int][]string{}
+	// Per-ficha accumulators are dense slices indexed by ficha, reused across searches and
+	// reset only where a search touched them: maps per posting made most of a search's time.
+	sc := ix.scratch.Get().(*scratch)
+	defer ix.scratch.Put(sc)
+	words := (max(a.Groups, 1) + 63) / 64 // group bitmask words per ficha
+	sc.reset(len(ix.fichas), words)
 	groupIDF := make([]float64, a.Groups)
 	for _, t := range a.Terms {
 		if t.Group >= 0 {
@@ -384,34 +389,34 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		if !t.Known {
 			continue
 		}
+		idf := ix.idf[t.Key]
 		for _, p := range ix.postings[t.Key] {
+			d := p.doc
+			if !sc.hit[d] {
+				sc.hit[d] = true
+				sc.touched = append(sc.touched, d)
+			}
 			var tf float64
 			for f := 0; f < nFields; f++ {
 				if p.tf[f] == 0 {
 					continue
 				}
-				norm := (1 - bb) + bb*float64(ix.lens[p.doc][f])/ix.avgLen[f]
+				norm := (1 - bb) + bb*float64(ix.lens[d][f])/ix.avgLen[f]
 				tf += fieldWeight[f] * float64(p.tf[f]) / norm
-				if s := sectionOfField[f]; s != "" {
-					if sections[p.doc] == nil {
-						sections[p.doc] = map[string]bool{}
-					}
-					sections[p.doc][s] = true
+				if f >= fRequisitos {
+					sc.sections[d] |= 1 << (f - fRequisitos)
 				}
 			}
-			scores[p.doc] += t.Weight * ix.idf[t.Key] * tf / (k1 + tf)
+			sc.score[d] += t.Weight * idf * tf / (k1 + tf)
 			if t.Group < 0 {
 				continue
 			}
-			if matchedGroups[p.doc] == nil {
-				matchedGroups[p.doc] = map[int]bool{}
-				strongGroups[p.doc] = map[int]bool{}
-			}
-			matchedGroups[p.doc][t.Group] = true
+			bit, w := uint64(1)<<(t.Group%64), d*words+t.Group/64
+			sc.matchedGroups[w] |= bit
 			if p.tf[fTitle]+p.tf[fKeywords]+p.tf[fSummary] > 0 {
-				strongGroups[p.doc][t.Group] = true
+				sc.strongGroups[w] |= bit
 			}
-			matched[p.doc] = append(matched[p.doc], t.Word)
+			sc.matched[d] = append(sc.matched[d], t.Word)
 		}
 	}
 	var total float64
@@ -424,15 +429,20 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			asked[t.Key] = true
 		}
 	}
-	out := make([]Result, 0, len(scores))
-	for d, s := range scores {
+	out := make([]Result, 0, len(sc.touched))
+	for _, d := range sc.touched {
+		s := sc.score[d]
 		// A word found only deep in a section says less about what the ficha is than one in
 		// its title, keywords or summary: it earns half.
 		var cov float64
-		for g := range matchedGroups[d] {
-			if strongGroups[d][g] {
+		strong := 0
+		for g := range a.Groups {
+			bit, w := uint64(1)<<(g%64), d*words+g/64
+			switch {
+			case sc.strongGroups[w]&bit != 0:
 				cov += groupIDF[g]
-			} else {
+				strong++
+			case sc.matchedGroups[w]&bit != 0:
 				cov += groupIDF[g] / 2
 			}
 		}
@@ -449,13 +459,17 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			titleCov = float64(hit) / float64(n)
 			s *= 1 + titleBonus*titleCov
 		}
-		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched[d], Strong: len(strongGroups[d]), TitleCoverage: titleCov}
+		var matched []string
+		if len(sc.matched[d]) > 0 {
+			matched = slices.Clone(sc.matched[d])
+		}
+		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched, Strong: strong, TitleCoverage: titleCov}
 		if total > 0 {
 			r.Coverage = cov / total
 		}
-		for _, name := range []string{AspectRequisitos, AspectMonto, AspectComo, AspectDocumentos, AspectFechas, AspectCosto} {
-			if sections[d][name] {
-				r.Sections = append(r.Sections, name)
+		for f := fRequisitos; f < nFields; f++ {
+			if sc.sections[d]&(1<<(f-fRequisitos)) != 0 {
+				r.Sections = append(r.Sections, sectionOfField[f])
 			}
 		}
 		out = append(out, r)
@@ -470,6 +484,41 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		out = out[:k]
 	}
 	return out
+}
+
+// scratch holds one search's per-ficha accumulators; only the touched fichas' entries are
+// ever non-zero between searches.
+type scratch struct {
+	hit           []bool
+	score         []float64
+	sections      []uint8
+	matched       [][]string
+	matchedGroups []uint64 // words bitmask words per ficha: the question's groups it holds
+	strongGroups  []uint64 // of those, the ones in its title, keywords or summary
+	touched       []int
+}
+
+// reset clears what the previous search touched and sizes the slices for n fichas and
+// words group bitmask words each.
+func (sc *scratch) reset(n, words int) {
+	if len(sc.hit) != n {
+		*sc = scratch{hit: make([]bool, n), score: make([]float64, n), sections: make([]uint8, n), matched: make([][]string, n)}
+	}
+	oldWords := 0
+	if len(sc.hit) > 0 {
+		oldWords = len(sc.matchedGroups) / len(sc.hit)
+	}
+	for _, d := range sc.touched {
+		sc.hit[d], sc.score[d], sc.sections[d], sc.matched[d] = false, 0, 0, sc.matched[d][:0]
+		if oldWords == words {
+			clear(sc.matchedGroups[d*words : (d+1)*words])
+			clear(sc.strongGroups[d*words : (d+1)*words])
+		}
+	}
+	if oldWords != words {
+		sc.matchedGroups, sc.strongGroups = make([]uint64, n*words), make([]uint64, n*words)
+	}
+	sc.touched = sc.touched[:0]
 }
 
 // TitleShare is the share of fichas whose title holds the key: high for words that name a
