@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgvector/pgvector-go"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
 	"github.com/tmc/langchaingo/embeddings"
 
 	"github.com/atiende/atiende/retrieval"
@@ -233,6 +234,10 @@ func Chunks(f *retrieval.Ficha) []Chunk {
 	return out
 }
 
+// bulkImport is how many changed fichas make an import rebuild the HNSW index instead of
+// inserting into it.
+const bulkImport = 500
+
 // Chunk is one embedded part of a ficha.
 type Chunk struct {
 	Section string
@@ -322,6 +327,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, fichas []*retrieval.Ficha, 
 			}
 			changed, docs, hashes = append(changed, f), append(docs, doc), append(hashes, hash)
 		}
+		if len(changed) > bulkImport {
+			// Building the graph once after the rows are in is far faster than inserting
+			// each vector into it; searches meanwhile wait on the table's lock, time out and
+			// are answered from memory.
+			if _, err := tx.Exec(ctx, "DROP INDEX IF EXISTS catalogue_chunks_hnsw"); err != nil {
+				return err
+			}
+		}
 		if err := write(ctx, tx, emb, dims, changed, docs, hashes); err != nil {
 			return err
 		}
@@ -367,17 +380,26 @@ func write(ctx context.Context, tx pgx.Tx, emb embeddings.Embedder, dims int, fi
 			strings.Join(f.Keywords, " "), f.Summary, bodyText(f))
 		b.Queue("DELETE FROM catalogue_chunks WHERE slug = $1", f.Slug)
 	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	rows := make([][]any, len(vecs))
 	ord := map[int]int{}
 	for j, v := range vecs {
 		if len(v) != dims {
 			return fmt.Errorf("embedder returned a vector of %d dimensions for a chunk of %s, want %d", len(v), fichas[owner[j]].Slug, dims)
 		}
 		i := owner[j]
-		b.Queue("INSERT INTO catalogue_chunks (slug, ord, section, body, embedding) VALUES ($1, $2, $3, $4, $5)",
-			fichas[i].Slug, ord[i], sections[j], texts[j], pgvector.NewVector(v))
+		rows[j] = []any{fichas[i].Slug, ord[i], sections[j], texts[j], pgvector.NewVector(v)}
 		ord[i]++
 	}
-	return tx.SendBatch(ctx, b).Close()
+	// COPY in pgvector's binary format: a 1,024-dimension vector as text is about 10 KB to
+	// print and parse.
+	if err := pgxvec.RegisterTypes(ctx, tx.Conn()); err != nil {
+		return err
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"catalogue_chunks"}, []string{"slug", "ord", "section", "body", "embedding"}, pgx.CopyFromRows(rows))
+	return err
 }
 
 // bodyText is every section's items, for the full-text vector's lowest weight.
