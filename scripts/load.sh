@@ -41,6 +41,9 @@ export TWILIO_AUTH_TOKEN=${TWILIO_AUTH_TOKEN:-00000000000000000000000000000load}
 export TWILIO_FROM_NUMBER=${TWILIO_FROM_NUMBER:-+56229999999}
 export TWILIO_WHATSAPP_FROM=${TWILIO_WHATSAPP_FROM:-whatsapp:+56229999999}
 export ATIENDE_PUBLIC_URL=${ATIENDE_PUBLIC_URL:-https://atiende.example.cl}
+# Every simulated web citizen comes from 127.0.0.1: the per-IP limit (ATIENDE_RATE_IP, meant
+# for the real internet) would refuse all but 120 a minute, so it is off here unless set.
+ATIENDE_RATE_IP=${ATIENDE_RATE_IP:-off} \
 ATIENDE_ADDR=$ADDR ATIENDE_DATA_DIR=$work/data ATIENDE_TWILIO_API_URL=http://$SINK ATIENDE_TWILIO_SETTLE=${SETTLE:-1s} \
   "$BIN" serve 2>"$work/server.log" &
 server=$!
