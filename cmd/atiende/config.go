@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -18,8 +19,11 @@ type config struct {
 	Addr        string // ATIENDE_ADDR
 	DataDir     string // ATIENDE_DATA_DIR
 	DatabaseURL string // DATABASE_URL: Postgres (production) instead of the embedded SQLite file
-	Catalogue   string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
-	Origins     string // ATIENDE_WIDGET_ORIGINS
+	// Retrieval is where the catalogue is searched (ATIENDE_RETRIEVAL): "memory" (each
+	// replica's index, the default) or "postgres" (retrieval/pgsearch; needs DATABASE_URL).
+	Retrieval string
+	Catalogue string // ATIENDE_CATALOGUE: a catalogue file or directory instead of the bundled one
+	Origins   string // ATIENDE_WIDGET_ORIGINS
 	// Embed chooses the vectors that lift the lexical scores (ATIENDE_EMBEDDER): "none" (the
 	// lexical index alone, the default: docs/eval.md says why), "local" (the hashed
 	// embedder), "openai" or "ollama" (a model server, ATIENDE_EMBED_*).
@@ -55,10 +59,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Addr:        or(getenv("ATIENDE_ADDR"), ":8080"),
 		DataDir:     or(getenv("ATIENDE_DATA_DIR"), "./data"),
 		DatabaseURL: getenv("DATABASE_URL"),
+		Retrieval:   or(getenv("ATIENDE_RETRIEVAL"), "memory"),
 		Catalogue:   getenv("ATIENDE_CATALOGUE"),
 		Origins:     getenv("ATIENDE_WIDGET_ORIGINS"),
 		Embed: retrieval.EmbedderConfig{Provider: or(getenv("ATIENDE_EMBEDDER"), "none"), BaseURL: getenv("ATIENDE_EMBED_BASE_URL"),
 			Model: getenv("ATIENDE_EMBED_MODEL"), APIKey: getenv("ATIENDE_EMBED_API_KEY"), Timeout: 10 * time.Second},
+	}
+	switch {
+	case c.Retrieval != "memory" && c.Retrieval != "postgres":
+		return c, fmt.Errorf("ATIENDE_RETRIEVAL=%q: want memory or postgres", c.Retrieval)
+	case c.Retrieval == "postgres" && c.DatabaseURL == "":
+		return c, errors.New("ATIENDE_RETRIEVAL=postgres needs DATABASE_URL")
 	}
 	if v := getenv("ATIENDE_EMBED_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -19,6 +19,10 @@ import (
 	"github.com/atiende/atiende/store/postgres"
 )
 
+// searchConns is the size of the pool the catalogue searches in Postgres use (beside the
+// store's): more concurrent searches than that only queue for the database's CPU.
+const searchConns = 8
+
 // catalogueEmbedder is the embedder of the catalogue's vectors in Postgres and its name
 // there: the model server's when ATIENDE_EMBEDDER names one, the local one otherwise (the
 // vectors in Postgres serve the recall, so they are on even when ATIENDE_EMBEDDER=none leaves

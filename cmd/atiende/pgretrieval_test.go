@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
@@ -85,5 +86,27 @@ func TestPostgresWithAModelServer(t *testing.T) {
 	}
 	if texts < chunks {
 		t.Errorf("the server embedded %d texts for %d chunks", texts, chunks)
+	}
+}
+
+func TestRetrievalSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // part of the error; "" for none
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{"ATIENDE_RETRIEVAL": "postgres", "DATABASE_URL": "postgres://db/x"}, ""},
+		{map[string]string{"ATIENDE_RETRIEVAL": "postgres"}, "needs DATABASE_URL"},
+		{map[string]string{"ATIENDE_RETRIEVAL": "elastic"}, "want memory or postgres"},
+	} {
+		c, err := loadConfig(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want %q", tc.env, err, tc.want)
+		case tc.want == "" && c.Retrieval != cmp.Or(tc.env["ATIENDE_RETRIEVAL"], "memory"):
+			t.Errorf("%v: retrieval %q", tc.env, c.Retrieval)
+		}
 	}
 }

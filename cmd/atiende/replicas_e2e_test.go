@@ -28,7 +28,8 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()
-	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00", "DATABASE_URL="+dbURL)
+	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00", "DATABASE_URL="+dbURL,
+		"ATIENDE_RETRIEVAL=postgres")
 	// The replicas listen on 8081–8083, as an operator would run them, when those ports are
 	// free on this machine; otherwise on any free ports.
 	addrs := []string{"127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083"}
@@ -50,6 +51,13 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 		}
 	}
 	a, c := replicas[0], replicas[2]
+	// Each replica searches the catalogue in Postgres; the first imported it, the others found
+	// it unchanged.
+	for i, s := range replicas {
+		if !strings.Contains(s.logs.String(), `"msg":"catalogue in postgres"`) {
+			t.Errorf("replica %d did not search in postgres:\n%s", i+1, s.logs.String())
+		}
+	}
 	if out, err := runCmdIn(t, map[string]string{"DATABASE_URL": dbURL}, "contrasena-de-prueba\n",
 		"agent", "add", "--username", "ana", "--name", "Ana Rojas"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)

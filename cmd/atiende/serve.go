@@ -165,16 +165,23 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	defer db.Close()
 	m.watchHandoffs(db)
-	// On Postgres the catalogue is imported there and searched there (pgsearch); a reload
-	// imports the new catalogue before this replica serves it.
+	// With ATIENDE_RETRIEVAL=postgres the catalogue is imported into Postgres and searched
+	// there (pgsearch), on a pool of its own: a turn holds a store connection while it
+	// searches, so searches on the store's pool could starve each other of connections. A
+	// reload imports the new catalogue before this replica serves it.
 	var retriever bot.Retriever = live
 	var imp func(context.Context, *retrieval.Index) error
-	if pg, ok := db.(postgresDB); ok {
-		if retriever, err = postgresSearcher(ctx, cfg.Embed, pg.Pool(), live, log); err != nil {
+	if cfg.Retrieval == "postgres" {
+		pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, searchConns)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if retriever, err = postgresSearcher(ctx, cfg.Embed, pool, live, log); err != nil {
 			return err
 		}
 		imp = func(ctx context.Context, ix *retrieval.Index) error {
-			return importCatalogue(ctx, cfg.Embed, pg.Pool(), ix, log)
+			return importCatalogue(ctx, cfg.Embed, pool, ix, log)
 		}
 	}
 	engine := bot.New(m.timed(retriever), offices)

@@ -36,6 +36,19 @@ func setup(t *testing.T) bundle {
 	return bundle{ctx: ctx, pool: pool, ix: ix}
 }
 
+// searcher imports the bundled catalogue and returns a searcher over it.
+func (b bundle) searcher(t *testing.T) *pgsearch.Searcher {
+	t.Helper()
+	if _, err := pgsearch.Import(b.ctx, b.pool, b.ix.Fichas(), b.ix.LocalEmbedder(), "local"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgsearch.New(pgsearch.Config{Pool: b.pool, Catalogue: retrieval.NewLive(b.ix), Embedder: b.ix.LocalEmbedder()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func (b bundle) count(t *testing.T, table string) int {
 	t.Helper()
 	var n int
@@ -109,13 +122,7 @@ func TestImportIsIdempotent(t *testing.T) {
 
 func TestHybridRanksInPostgres(t *testing.T) {
 	b := setup(t)
-	if _, err := pgsearch.Import(b.ctx, b.pool, b.ix.Fichas(), b.ix.LocalEmbedder(), "local"); err != nil {
-		t.Fatal(err)
-	}
-	s, err := pgsearch.New(pgsearch.Config{Pool: b.pool, Catalogue: retrieval.NewLive(b.ix), Embedder: b.ix.LocalEmbedder()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := b.searcher(t)
 	for _, tc := range []struct {
 		text string
 		want string // a ficha whose title the question names, found by both rankings
@@ -164,13 +171,7 @@ func TestHybridRanksInPostgres(t *testing.T) {
 // and counted.
 func TestFallsBackWhenPostgresFails(t *testing.T) {
 	b := setup(t)
-	if _, err := pgsearch.Import(b.ctx, b.pool, b.ix.Fichas(), b.ix.LocalEmbedder(), "local"); err != nil {
-		t.Fatal(err)
-	}
-	s, err := pgsearch.New(pgsearch.Config{Pool: b.pool, Catalogue: retrieval.NewLive(b.ix), Embedder: b.ix.LocalEmbedder()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := b.searcher(t)
 	if _, err := b.pool.Exec(b.ctx, "DROP TABLE catalogue_chunks"); err != nil {
 		t.Fatal(err)
 	}

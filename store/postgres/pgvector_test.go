@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,17 +15,11 @@ import (
 // through pgx. Without the extension it skips locally and fails under CI=true.
 func TestPgvectorWithHNSW(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.Database(t))
+	conn, err := pgx.Connect(ctx, pgtest.VectorDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pgvector is required under CI=true (scripts/ensure-pgvector.sh): %v", err)
-		}
-		t.Skipf("no pgvector (run scripts/ensure-pgvector.sh as root): %v", err)
-	}
 	for _, q := range []string{
 		"CREATE TABLE chunks (id int PRIMARY KEY, embedding vector(3))",
 		"CREATE INDEX ON chunks USING hnsw (embedding vector_cosine_ops)",

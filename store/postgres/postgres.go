@@ -38,14 +38,29 @@ const DefaultMaxConns = 16
 
 // Open connects to the database at url and brings the schema up to date.
 func Open(ctx context.Context, url string) (*DB, error) {
+	// pgx's default pool (the larger of 4 and the CPU count) is small for a replica whose
+	// turns hold a connection while they publish events through another one.
+	pool, err := NewPool(ctx, url, DefaultMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{pool: pool, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewPool connects a pool of conns connections (unless the URL sets pool_max_conns) and
+// checks the database answers.
+func NewPool(ctx context.Context, url string, conns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	if !strings.Contains(url, "pool_max_conns") {
-		// pgx's default (the larger of 4 and the CPU count) is small for a replica whose
-		// turns hold a connection while they publish events through another one.
-		cfg.MaxConns = DefaultMaxConns
+		cfg.MaxConns = conns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -55,12 +70,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	s := &DB{pool: pool, now: func() time.Time { return time.Now().UTC() }}
-	if err := s.Migrate(ctx); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return s, nil
+	return pool, nil
 }
 
 // Pool returns the connection pool, for the job queue's driver.
