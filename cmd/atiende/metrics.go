@@ -121,6 +121,14 @@ func (m *metrics) Claimed(queue string, waited time.Duration) {
 	m.handoffWait.WithLabelValues(queue).Observe(waited.Seconds())
 }
 
+// watchFallbacks counts the catalogue searches Postgres could not answer, which the
+// in-memory index answered instead (ATIENDE_RETRIEVAL=postgres).
+func (m *metrics) watchFallbacks(count func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "atiende_retrieval_fallbacks_total",
+		Help: "Catalogue searches Postgres could not answer in time, answered from the in-memory index instead."},
+		func() float64 { return float64(count()) }))
+}
+
 // timed wraps the engine's catalogue to time each search.
 func (m *metrics) timed(r bot.Retriever) bot.Retriever {
 	return timedRetriever{Retriever: r, seconds: m.retrievalSeconds}

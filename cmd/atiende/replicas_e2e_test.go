@@ -58,6 +58,18 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 			t.Errorf("replica %d did not search in postgres:\n%s", i+1, s.logs.String())
 		}
 	}
+	defer func() {
+		// Every search was answered by Postgres, none from memory.
+		resp, err := http.Get(a.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), "\natiende_retrieval_fallbacks_total 0\n") {
+			t.Errorf("/metrics lacks atiende_retrieval_fallbacks_total 0")
+		}
+	}()
 	if out, err := runCmdIn(t, map[string]string{"DATABASE_URL": dbURL}, "contrasena-de-prueba\n",
 		"agent", "add", "--username", "ana", "--name", "Ana Rojas"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)

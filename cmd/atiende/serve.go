@@ -177,9 +177,12 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			return err
 		}
 		defer pool.Close()
-		if retriever, err = postgresSearcher(ctx, cfg.Embed, pool, live, log); err != nil {
+		s, err := postgresSearcher(ctx, cfg.Embed, pool, live, log)
+		if err != nil {
 			return err
 		}
+		m.watchFallbacks(s.Fallbacks)
+		retriever = s
 		imp = func(ctx context.Context, ix *retrieval.Index) error {
 			return importCatalogue(ctx, cfg.Embed, pool, ix, log)
 		}
