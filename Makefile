@@ -11,7 +11,7 @@ FUZZ    := ./retrieval:FuzzFold ./retrieval:FuzzKey ./retrieval:FuzzAnalyze ./re
 	./channels/twilio:FuzzMessagingWebhook ./channels/twilio:FuzzStatusWebhook ./eval:FuzzReadCases
 export CGO_ENABLED ?= 0
 
-.PHONY: help run test lint bench fuzz eval build fmt screenshots load
+.PHONY: help run test lint bench bench-scale fuzz eval build fmt screenshots load
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ lint: ## gofmt, go vet, govulncheck (a pinned snapshot of the Go vulnerability d
 
 bench: ## retrieval, engine, report and log-masking benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./retrieval ./bot ./handoff/report ./redact
+
+bench-scale: ## memory and latency at SIZES fichas, in memory and in Postgres (SIZES=2500,25000,250000; minutes)
+	ATIENDE_BENCH_SIZES=$(or $(SIZES),2500,25000,250000) $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 60m ./retrieval/pgsearch
 
 fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare cores); crashers land in testdata/fuzz
 	@set -e; for t in $(FUZZ); do \
