@@ -14,7 +14,7 @@ export CGO_ENABLED ?= 0
 .PHONY: help run test lint bench bench-scale fuzz eval build fmt screenshots load
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 run: ## serve the assistant on :8080 (embedded SQLite under ./data, bundled catalogue)
 	$(GO) run ./cmd/atiende serve
