@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,34 @@ func BenchmarkFindAtScale(b *testing.B) {
 		b.Logf("%d fichas: index built in %v", n, time.Since(start).Round(time.Millisecond))
 		b.Run(fmt.Sprintf("fichas=%d", n), func(b *testing.B) { benchFind(b, ix) })
 	}
+}
+
+// TestConcurrentSearchesAgree: searches share pooled scratch space; many at once give what
+// each gives alone.
+func TestConcurrentSearchesAgree(t *testing.T) {
+	ix := bundled(t)
+	qs := append(slices.Clone(benchQuestions), "bono por hijo", "certificado de matrimonio", "y el de nacimiento", "pension")
+	want := make([][]string, len(qs))
+	for i, q := range qs {
+		for _, r := range ix.Find(retrieval.Query{Text: q}, 0).Results {
+			want[i] = append(want[i], fmt.Sprintf("%s %.6f %v %v", r.Ficha.Slug, r.Score, r.Matched, r.Sections))
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 50 {
+				i := (g + n) % len(qs)
+				var got []string
+				for _, r := range ix.Find(retrieval.Query{Text: qs[i]}, 0).Results {
+					got = append(got, fmt.Sprintf("%s %.6f %v %v", r.Ficha.Slug, r.Score, r.Matched, r.Sections))
+				}
+				if !slices.Equal(got, want[i]) {
+					t.Errorf("%q searched concurrently differs", qs[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
