@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/events"
@@ -28,7 +29,7 @@ type bundle struct {
 	hs  *handoff.Service
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -42,7 +43,11 @@ func setup(t *testing.T) *bundle {
 	}
 	hub := events.NewHub()
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
-	c, err := console.New(console.Config{Store: db, Handoffs: hs, Catalogue: ix, Console: hub})
+	cfg := console.Config{Store: db, Handoffs: hs, Catalogue: ix, Console: hub}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +209,10 @@ func TestAddAgentRules(t *testing.T) {
 // TestSignInAttemptsAreLimited: an IP guessing passwords is stopped after ten attempts a
 // minute with 429 and Retry-After; the right password does not pass either then.
 func TestSignInAttemptsAreLimited(t *testing.T) {
-	b := setup(t)
+	// The clock stands still: on a slow machine (or under -race, where bcrypt takes a second)
+	// the bucket would otherwise refill between attempts.
+	now := time.Now().UTC()
+	b := setup(t, func(c *console.Config) { c.Now = func() time.Time { return now } })
 	try := func(pass string) *http.Response {
 		t.Helper()
 		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
