@@ -108,6 +108,11 @@ func TestHandoffLoopOverSMS(t *testing.T) {
 	if code := post("/agent/h/"+id+"/claim", url.Values{"csrf": {csrf[1]}}); code != 200 {
 		t.Fatalf("claim: %d", code)
 	}
+	// The claim is the end of the citizen's wait: Prometheus hears of it.
+	if metrics := get("/metrics"); !strings.Contains(metrics, `atiende_handoff_wait_seconds_count{queue="general"} 1`+"\n") ||
+		strings.Contains(metrics, `atiende_handoffs_waiting{queue="general"} 1`) {
+		t.Errorf("/metrics after the claim:\n%s", grepLines(metrics, "atiende_handoff"))
+	}
 	conv := get("/agent/h/" + id)
 	if !strings.Contains(conv, "quiero hablar con una persona") || !strings.Contains(conv, strings.TrimPrefix(citizen, "+")) {
 		t.Errorf("the packet lacks the conversation:\n%s", conv)
