@@ -56,6 +56,7 @@ commands:
   eval       run evaluation cases: atiende eval --cases FILE [--json]
   catalogue  validate, stats, import, synth: see "atiende catalogue"
   migrate    create or update the database schema
+  report     the supervisors' and editors' report from the store: [--days N] [--low S] [--csv days|unanswered]
   retention  anonymise the conversations idle longer than ATIENDE_RETENTION_DAYS (serve does it hourly)
   load       drive simulated citizens at a running server: atiende load --target URL --rate R --duration D [--json]
   agent      add --username U --name "N" [--role supervisor|editor]: a console account (password on stdin)
@@ -96,6 +97,8 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin 
 		return cmdMigrate(ctx, cfg, stdout)
 	case "retention":
 		return cmdRetention(ctx, cfg, rest, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, cfg, rest, stdout, stderr)
 	case "load":
 		return cmdLoad(ctx, cfg, rest, stdout, stderr)
 	case "agent":
