@@ -120,15 +120,7 @@ func (p *inProcess) ask(t *testing.T, text string) (int, map[string]any) {
 func (p *inProcess) sms(t *testing.T, sid, from, text string) int {
 	t.Helper()
 	form := url.Values{"MessageSid": {sid}, "AccountSid": {e2eAccount}, "From": {from}, "To": {"+56229999999"}, "Body": {text}, "NumMedia": {"0"}}
-	req, _ := http.NewRequest("POST", p.base+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(e2eToken, e2ePublic+"/webhooks/twilio/messaging", form))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return postWebhook(t, p.base, form)
 }
 
 func envMap(kv []string) map[string]string {

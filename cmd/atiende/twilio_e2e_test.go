@@ -26,7 +26,14 @@ func twilioEnv(apiURL, dataDir string) []string {
 
 func (s *server) webhook(t *testing.T, form url.Values) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.base+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
+	return postWebhook(t, s.base, form)
+}
+
+// postWebhook posts a Twilio messaging webhook to the server at base, signed as Twilio signs
+// it for the tests' public URL, and returns the status.
+func postWebhook(t *testing.T, base string, form url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(e2eToken, e2ePublic+"/webhooks/twilio/messaging", form))
 	resp, err := http.DefaultClient.Do(req)
