@@ -52,6 +52,9 @@ type config struct {
 	DrainDelay time.Duration
 	// Security: rate limits, trusted proxies, retention (security.go).
 	Security security
+	// Pprof serves Go's profiler on this loopback address when set (ATIENDE_PPROF_ADDR, e.g.
+	// 127.0.0.1:6060): for measuring, never on a public interface.
+	Pprof string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -165,6 +168,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Twilio.RateLimit, c.Twilio.SenderRate = c.Security.SenderRate.PerMinute(), c.Security.SenderRate
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)
+	}
+	if c.Pprof = getenv("ATIENDE_PPROF_ADDR"); c.Pprof != "" {
+		host, _, err := net.SplitHostPort(c.Pprof)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return c, fmt.Errorf("ATIENDE_PPROF_ADDR %q: want a loopback host:port such as 127.0.0.1:6060", c.Pprof)
+		}
 	}
 	c.DataDir = filepath.Clean(c.DataDir)
 	return c, nil

@@ -37,3 +37,20 @@ func TestShutdownSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigPprofOnlyOnLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "[::1]:6060": true, ":6060": false, "0.0.0.0:6060": false, "10.0.0.5:6060": false, "localhost": false} {
+		c, err := loadConfig(func(k string) string {
+			if k == "ATIENDE_PPROF_ADDR" {
+				return addr
+			}
+			return ""
+		})
+		if ok && (err != nil || c.Pprof != addr) {
+			t.Errorf("ATIENDE_PPROF_ADDR=%s: %v, pprof %q", addr, err, c.Pprof)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "ATIENDE_PPROF_ADDR")) {
+			t.Errorf("ATIENDE_PPROF_ADDR=%s accepted (err %v): the profiler must stay on loopback", addr, err)
+		}
+	}
+}

@@ -273,6 +273,11 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		MaxHeaderBytes:    32 << 10,
 	}
 	hs.RegisterOnShutdown(func() { citizens.Close(); consoles.Close() }) // event streams end, not hold the shutdown
+	if cfg.Pprof != "" {
+		if err := servePprof(ctx, cfg.Pprof, log); err != nil {
+			return fmt.Errorf("ATIENDE_PPROF_ADDR: %w", err)
+		}
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "fichas", len(ix.Fichas()), "data_dir", cfg.DataDir)
 	go sweep(ctx, handoffs, log)
 	go retain(ctx, db, cfg.Security.RetentionDays, log.With("component", "retention"))

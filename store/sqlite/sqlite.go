@@ -43,10 +43,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	reg, err := sql.Open("sqlite", "")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	drv := reg.Driver()
+	reg.Close()
+	db := sql.OpenDB(cachingConnector{dsn: "file:" + path + "?" + q.Encode(), driver: drv})
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db, now: func() time.Time { return time.Now().UTC() }}
 	if err := s.Migrate(ctx); err != nil {
