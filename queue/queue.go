@@ -64,13 +64,23 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg 
 	for name, n := range cfg.Queues {
 		queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
 	}
-	rc := &river.Config{Queues: queues, Workers: cfg.Workers, Logger: cfg.Logger, JobTimeout: 2 * time.Minute, Middleware: cfg.Middleware}
+	middleware := append([]rivertype.Middleware{&background{}}, cfg.Middleware...)
+	rc := &river.Config{Queues: queues, Workers: cfg.Workers, Logger: cfg.Logger, JobTimeout: 2 * time.Minute, Middleware: middleware}
 	tune(rc)
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	return client, nil
+}
+
+// background marks every job's context as background work, whose transactions yield to
+// requests' (store.Lanes).
+type background struct{ river.MiddlewareDefaults }
+
+// Work implements rivertype.WorkerMiddleware.
+func (*background) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	return doInner(store.Background(ctx))
 }
 
 // NewSQLite brings River's tables up to date in db and builds the client.

@@ -24,9 +24,11 @@ type slowWorker struct {
 	river.WorkerDefaults[slowArgs]
 	hold              time.Duration
 	started, finished chan struct{}
+	background        bool // the job's context was marked as background work
 }
 
 func (w *slowWorker) Work(ctx context.Context, _ *river.Job[slowArgs]) error {
+	w.background = store.IsBackground(ctx)
 	close(w.started)
 	if w.hold == 0 {
 		<-ctx.Done()
@@ -95,6 +97,9 @@ func TestStopFinishesJobsInHand(t *testing.T) {
 			case <-w.started:
 			case <-time.After(10 * time.Second):
 				t.Fatal("the job never started")
+			}
+			if !w.background {
+				t.Error("the job's context is not marked as background work: its transactions would not yield to requests'")
 			}
 			cancel() // SIGTERM
 			sctx, scancel := context.WithTimeout(context.Background(), tt.stopIn)

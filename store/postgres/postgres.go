@@ -26,8 +26,16 @@ var migrations embed.FS
 
 // DB is a store.Store on Postgres.
 type DB struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	lanes *store.Lanes
+}
+
+// backgroundLanes leaves a quarter of the pool (at least two connections, and those River
+// takes for itself) to requests: jobs' transactions share the rest (store.Lanes).
+func backgroundLanes(conns int32) *store.Lanes {
+	n := int(conns)
+	return store.NewLanes(n - max(2, n/4) - 2)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -44,7 +52,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{pool: pool, now: func() time.Time { return time.Now().UTC() }}
+	s := &DB{pool: pool, now: func() time.Time { return time.Now().UTC() }, lanes: backgroundLanes(pool.Config().MaxConns)}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -133,8 +141,14 @@ func (t *Tx) PgxTx() pgx.Tx { return t.q }
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	release, err := s.lanes.Enter(ctx)
+	if err != nil {
+		return err
+	}
 	var t *Tx
-	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) }); err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) })
+	release()
+	if err != nil {
 		return err
 	}
 	t.Run()

@@ -29,6 +29,9 @@ var migrations embed.FS
 type DB struct {
 	db  *sql.DB
 	now func() time.Time
+	// lanes lets one job's transaction wait for the one connection at a time: a request
+	// then waits behind at most one job's, not behind every job running (store.Lanes).
+	lanes *store.Lanes
 }
 
 var _ store.Store = (*DB)(nil)
@@ -51,7 +54,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	reg.Close()
 	db := sql.OpenDB(cachingConnector{dsn: "file:" + path + "?" + q.Encode(), driver: drv})
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db, now: func() time.Time { return time.Now().UTC() }}
+	s := &DB{db: db, now: func() time.Time { return time.Now().UTC() }, lanes: store.NewLanes(1)}
 	if err := s.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -129,8 +132,14 @@ func (t *Tx) SQLTx() *sql.Tx { return t.q }
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	release, err := s.lanes.Enter(ctx)
+	if err != nil {
+		return err
+	}
 	var t *Tx
-	if err := s.sqlTx(ctx, func(tx *sql.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) }); err != nil {
+	err = s.sqlTx(ctx, func(tx *sql.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) })
+	release()
+	if err != nil {
 		return err
 	}
 	t.Run()
