@@ -29,14 +29,18 @@ type TurnArgs struct {
 func (TurnArgs) Kind() string { return "turn" }
 
 // Queues of the channel's jobs and how many of each run at once. A turn may wait for the
-// settle delay without holding anything but a goroutine, so many run at once.
+// settle delay without holding anything but a goroutine, so many run at once. A delivery
+// waits for Twilio's answer: at 20 at once, a replica sent at most about 330 a second to a
+// fake Twilio on loopback, fewer to the real one; 100 kept up with 500 msg/s
+// (docs/performance.md). Twilio answers 429 when an account sends too many requests at once;
+// those are retried. Their transactions yield to requests' (store.Lanes).
 const (
 	QueueTurn    = "turn"
 	QueueDeliver = "deliver"
 )
 
 // Queues returns the channel's queues and their concurrency, for the queue's Config.
-func Queues() map[string]int { return map[string]int{QueueTurn: 100, QueueDeliver: 20} }
+func Queues() map[string]int { return map[string]int{QueueTurn: 100, QueueDeliver: 100} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (TurnArgs) InsertOpts() river.InsertOpts {
@@ -97,14 +101,19 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 	mu := lock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := w.s.settle(ctx, id); err != nil {
+	pending, err := w.s.settle(ctx, id)
+	if err != nil || pending == 0 {
+		// None pending: an earlier job handled this message with its own; a message stored
+		// since has a job of its own too.
 		return err
 	}
-	w.s.stamp(ctx, id)
-	conflicts := 0
+	conflicts, stamped := 0, false
 	for range 1000 {
-		done, err := w.s.turnOnce(ctx, id)
+		done, err := w.s.turnOnce(ctx, id, stamped)
 		switch {
+		case errors.Is(err, errStamp):
+			w.s.stamp(ctx, id)
+			stamped = true
 		case errors.Is(err, store.ErrConflict) && conflicts < 20:
 			// Another replica handled a message of this conversation: read it again. River's
 			// snooze would wait for its five-second scheduler; a short pause here is enough.
@@ -124,18 +133,16 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 }
 
 // settle waits until the oldest pending message has been stored for the settle delay, so
-// that a message Twilio stamped earlier but delivered later is there to go first.
-func (s *Service) settle(ctx context.Context, convID string) error {
-	if s.cfg.Settle <= 0 {
-		return nil
-	}
+// that a message Twilio stamped earlier but delivered later is there to go first. It
+// returns how many messages were pending when it looked.
+func (s *Service) settle(ctx context.Context, convID string) (int, error) {
 	var pending []store.Message
 	if err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
 		return err
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	oldest := time.Time{}
 	for _, m := range pending {
@@ -143,10 +150,10 @@ func (s *Service) settle(ctx context.Context, convID string) error {
 			oldest = m.CreatedAt
 		}
 	}
-	if oldest.IsZero() {
-		return nil
+	if oldest.IsZero() || s.cfg.Settle <= 0 {
+		return len(pending), nil
 	}
-	return sleep(ctx, s.cfg.Settle-s.since(oldest))
+	return len(pending), sleep(ctx, s.cfg.Settle-s.since(oldest))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -161,6 +168,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// errStamp: the turn found more than one message pending, not all with Twilio's time; it
+// wrote nothing, and comes back once stamp has asked.
+var errStamp = errors.New("pending messages without Twilio's time")
+
+// needsStamp reports whether the order of the pending messages should be asked of Twilio.
+func needsStamp(pending []store.Message) bool {
+	if len(pending) < 2 {
+		return false
+	}
+	for _, m := range pending {
+		if m.ProviderAt.IsZero() && m.ProviderID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // stamp asks Twilio when it stamped the pending messages, when more than one waits: they are
@@ -203,8 +227,10 @@ type reply struct {
 	score  float64 // the first ficha's score
 }
 
-// turnOnce handles the oldest pending message of the conversation; done when none is left.
-func (s *Service) turnOnce(ctx context.Context, convID string) (done bool, err error) {
+// turnOnce handles the oldest pending message of the conversation; done when no other was
+// pending. Unless stamped, it first asks for Twilio's times when several are pending
+// (errStamp).
+func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool) (done bool, err error) {
 	err = s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.Conversation(ctx, convID)
 		if err != nil {
@@ -218,6 +244,10 @@ func (s *Service) turnOnce(ctx context.Context, convID string) (done bool, err e
 			done = true
 			return nil
 		}
+		if !stamped && needsStamp(pending) {
+			return errStamp
+		}
+		done = len(pending) == 1
 		m := pending[0]
 		rep, err := s.decide(ctx, tx, conv, m)
 		if err != nil {
