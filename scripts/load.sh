@@ -13,6 +13,7 @@
 # left would be worked first). BIN: a built binary (default: built into a temporary directory); ADDR, SINK: where the
 # server and the fake Twilio listen; SETTLE: the server's ATIENDE_TWILIO_SETTLE.
 set -eu
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3} # as the Makefile
 RATE=${RATE:-50}
 DURATION=${DURATION:-10s}
 ADDR=${ADDR:-127.0.0.1:18080}
