@@ -267,8 +267,9 @@ func (t *Tx) Conversation(ctx context.Context, id string) (*store.Conversation, 
 
 // ConversationByAddress implements store.Tx.
 func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*store.Conversation, error) {
+	// "address <> ''" lets a generic plan use the partial index conversations_address.
 	c, err := scanConversation(t.q.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations WHERE channel = $1 AND address = $2
-		ORDER BY created_at DESC LIMIT 1`, channel, address))
+		AND address <> '' ORDER BY created_at DESC LIMIT 1`, channel, address))
 	if err != nil {
 		return nil, notFound(err, "conversation of "+channel+" "+address)
 	}

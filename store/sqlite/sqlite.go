@@ -253,10 +253,14 @@ func (t *Tx) Conversation(ctx context.Context, id string) (*store.Conversation, 
 	return conversation(ctx, t.q, id)
 }
 
+// conversationByAddressSQL repeats the partial index's condition (address <> ”): without it
+// SQLite cannot use conversations_address and scans every conversation, every webhook.
+var conversationByAddressSQL = `SELECT ` + conversationCols + ` FROM conversations
+		WHERE channel = ? AND address = ? AND address <> '' ORDER BY created_at DESC LIMIT 1`
+
 // ConversationByAddress implements store.Tx.
 func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*store.Conversation, error) {
-	c, err := scanConversation(t.q.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations
-		WHERE channel = ? AND address = ? ORDER BY created_at DESC LIMIT 1`, channel, address))
+	c, err := scanConversation(t.q.QueryRowContext(ctx, conversationByAddressSQL, channel, address))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("conversation of %s %s: %w", channel, address, store.ErrNotFound)
 	}
