@@ -34,6 +34,11 @@ type Config struct {
 	Logger       *slog.Logger
 	// Middleware runs around every job worked (metrics: river.WorkerMiddleware).
 	Middleware []rivertype.Middleware
+	// ID names this process among the replicas sharing Postgres (River's client ID): no two
+	// running at once may share it. A replica started again under the ID it had takes back at
+	// once the jobs it held when it died (kill -9, a crash), instead of leaving them to River's
+	// rescuer (RescueStuckJobsAfter). Empty: a new ID every start, and no such rescue.
+	ID string
 }
 
 // Queue is a River client on the store's database; TTx is the driver's transaction type.
@@ -130,9 +135,22 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres
 	}
 	client, err := newQueue(ctx, riverpgxv5.New(pool), cfg, func(rc *river.Config) {
 		rc.RescueStuckJobsAfter = 3 * time.Minute
+		rc.ID = cfg.ID
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ID != "" {
+		// The last of attempted_by is the client that holds a running job: under this ID,
+		// only this process's previous life, which is over (no two run under one ID).
+		tag, err := pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+			WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, cfg.ID)
+		if err != nil {
+			return nil, fmt.Errorf("queue: take back the jobs %s held: %w", cfg.ID, err)
+		}
+		if n := tag.RowsAffected(); n > 0 {
+			cfg.Logger.Warn("jobs this replica held when it stopped made available again", "jobs", n, "replica", cfg.ID)
+		}
 	}
 	unwrap := func(tx store.Tx) (pgx.Tx, bool) {
 		pt, ok := tx.(interface{ PgxTx() pgx.Tx })

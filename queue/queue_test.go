@@ -140,6 +140,26 @@ func (w *probeWorker) Work(context.Context, *river.Job[probeArgs]) error {
 	return nil
 }
 
+// startAndProbe starts q (stopped at the end of the test) and reports whether w's job was
+// worked within 10 s.
+func startAndProbe(t *testing.T, q interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}, w *probeWorker) bool {
+	t.Helper()
+	ctx := context.Background()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(ctx) })
+	select {
+	case <-w.done:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
 // TestSQLiteRescuesJobsLeftRunning: a job a killed process left running is worked at the
 // next start, at once (it was once scheduled in a time format that sorted after the whole
 // day, so it waited until midnight UTC).
@@ -149,7 +169,7 @@ func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() }) // after the queue stops (startAndProbe)
 	w := &probeWorker{done: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -169,13 +189,7 @@ func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer q.Stop(ctx)
-	select {
-	case <-w.done:
-	case <-time.After(10 * time.Second):
+	if !startAndProbe(t, q, w) {
 		var state, at string
 		db.SQL().QueryRowContext(ctx, `SELECT state, scheduled_at FROM river_job`).Scan(&state, &at)
 		t.Fatalf("the job left running was not worked: state %s, scheduled_at %s", state, at)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -52,6 +53,10 @@ type config struct {
 	DrainDelay time.Duration
 	// Security: rate limits, trusted proxies, retention (security.go).
 	Security security
+	// ReplicaID names this replica among those sharing Postgres (ATIENDE_REPLICA_ID; by
+	// default the host name and the port of ATIENDE_ADDR, none on port 0): restarted under
+	// the same ID, it takes back at once the jobs it held when it died (queue.Config.ID).
+	ReplicaID string
 	// Pprof serves Go's profiler on this loopback address when set (ATIENDE_PPROF_ADDR, e.g.
 	// 127.0.0.1:6060): for measuring, never on a public interface.
 	Pprof string
@@ -168,6 +173,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Twilio.RateLimit, c.Twilio.SenderRate = c.Security.SenderRate.PerMinute(), c.Security.SenderRate
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ATIENDE_ADDR %q: want host:port, e.g. :8080", c.Addr)
+	}
+	if c.ReplicaID = getenv("ATIENDE_REPLICA_ID"); c.ReplicaID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "atiende"
+		}
+		// Port 0 (any free port) names nothing stable, and two such replicas on one host
+		// would share the ID: River then makes one up each start.
+		if _, port, _ := net.SplitHostPort(c.Addr); port != "0" {
+			c.ReplicaID = host + ":" + port
+		}
+	}
+	if len(c.ReplicaID) > 100 {
+		return c, fmt.Errorf("ATIENDE_REPLICA_ID %q: at most 100 characters", c.ReplicaID)
 	}
 	if c.Pprof = getenv("ATIENDE_PPROF_ADDR"); c.Pprof != "" {
 		host, _, err := net.SplitHostPort(c.Pprof)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +53,27 @@ func TestConfigPprofOnlyOnLoopback(t *testing.T) {
 		if !ok && (err == nil || !strings.Contains(err.Error(), "ATIENDE_PPROF_ADDR")) {
 			t.Errorf("ATIENDE_PPROF_ADDR=%s accepted (err %v): the profiler must stay on loopback", addr, err)
 		}
+	}
+}
+
+func TestConfigReplicaID(t *testing.T) {
+	c, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_ADDR": "127.0.0.1:9090"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if c.ReplicaID != host+":9090" {
+		t.Errorf("default replica ID %q, want the host name and the port, %q", c.ReplicaID, host+":9090")
+	}
+	c, err = loadConfig(func(k string) string { return map[string]string{"ATIENDE_ADDR": "127.0.0.1:0"}[k] })
+	if err != nil || c.ReplicaID != "" {
+		t.Errorf("on port 0 the replica ID is %q (%v), want none: two replicas on one host would share it", c.ReplicaID, err)
+	}
+	c, err = loadConfig(func(k string) string { return map[string]string{"ATIENDE_REPLICA_ID": "pod-7"}[k] })
+	if err != nil || c.ReplicaID != "pod-7" {
+		t.Errorf("ATIENDE_REPLICA_ID=pod-7: %q, %v", c.ReplicaID, err)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_REPLICA_ID": strings.Repeat("x", 101)}[k] }); err == nil {
+		t.Error("a replica ID River would refuse (over 100 characters) was accepted")
 	}
 }

@@ -243,7 +243,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	var q jobQueue
 	if tw != nil || backend != nil {
 		// The queue works the jobs of the channels and backends that need them.
-		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware()}); err != nil {
+		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware(),
+			ID: cfg.ReplicaID}); err != nil {
 			return err
 		}
 		if tw != nil {
