@@ -199,6 +199,17 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
 			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st
 	}
+	// Words addressed to the assistant are not followed, nor let stand in the way of the
+	// question beside them; with no question beside them, the message is refused.
+	if clean, injected := stripInjected(text, e.r.Normalize); injected {
+		text = clean
+		norm = e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+		tc.text = text
+		if norm == "" {
+			st.Options = nil
+			return e.simple(ActionOutOfScope, msgRefuse, english), st
+		}
+	}
 	switch {
 	case norm == "":
 		return e.simple(ActionGreet, msgEmpty, english), st
