@@ -225,7 +225,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	case injectionRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgRefuse, english), st
-	case privacyRe.MatchString(norm):
+	case privacyRe.MatchString(norm), asksOthersData(norm, personalDataRe.MatchString(text)):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
 	case greetRe.MatchString(norm):
