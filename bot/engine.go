@@ -123,6 +123,7 @@ type Engine struct {
 	r        Retriever
 	offices  Offices      // nil: the engine does not answer where offices are
 	writer   *writerState // nil: answers are extractive only
+	slow     bool         // SetSlow
 	observer Observer     // nil: nobody hears of the turns
 }
 
@@ -173,6 +174,14 @@ type Observer interface {
 
 // SetObserver makes the engine tell o of every turn; call it before the engine is in use.
 func (e *Engine) SetObserver(o Observer) { e.observer = o }
+
+// SetSlow says that a turn may take long (a search in Postgres, a slow retriever): the
+// channels then ask the engine outside their transactions, so that no connection waits for
+// it, at the cost of reading the conversation twice. A writer (SetWriter) makes turns slow too.
+func (e *Engine) SetSlow(slow bool) { e.slow = slow }
+
+// Slow reports whether a turn may take long: SetSlow, or a language model writes the answers.
+func (e *Engine) Slow() bool { return e.slow || e.writer != nil }
 
 func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Reply, State) {
 	st.Turns++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -108,12 +109,21 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 		return err
 	}
 	conflicts, stamped := 0, false
+	var answered *engineTurn
 	for range 1000 {
-		done, err := w.s.turnOnce(ctx, id, stamped)
+		done, ask, err := w.s.turnOnce(ctx, id, stamped, answered)
+		answered = nil
 		switch {
 		case errors.Is(err, errStamp):
 			w.s.stamp(ctx, id)
 			stamped = true
+		case errors.Is(err, errEngine):
+			// A slow engine (a language model, a search in Postgres) answers outside any
+			// transaction, holding no connection. The turn is then written if the
+			// conversation is as it was read; if not, it is read again and answered again.
+			// A fast engine answers inside the transaction: reading twice would cost more.
+			ask.reply, ask.next = w.s.engine.Turn(ctx, ask.state, ask.text, ask.channel)
+			answered = ask
 		case errors.Is(err, store.ErrConflict) && conflicts < 20:
 			// Another replica handled a message of this conversation: read it again. River's
 			// snooze would wait for its five-second scheduler; a short pause here is enough.
@@ -230,7 +240,7 @@ type reply struct {
 // turnOnce handles the oldest pending message of the conversation; done when no other was
 // pending. Unless stamped, it first asks for Twilio's times when several are pending
 // (errStamp).
-func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool) (done bool, err error) {
+func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool, answered *engineTurn) (done bool, ask *engineTurn, err error) {
 	err = s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.Conversation(ctx, convID)
 		if err != nil {
@@ -249,7 +259,12 @@ func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool) (do
 		}
 		done = len(pending) == 1
 		m := pending[0]
-		rep, err := s.decide(ctx, tx, conv, m)
+		rep, err := s.decide(ctx, tx, conv, m, answered)
+		if errors.Is(err, errEngine) {
+			ask = &engineTurn{version: conv.Version, messageID: m.ID, text: strings.TrimSpace(m.Text), channel: conv.Channel}
+			ask.state = turnState(conv, s.log)
+			return err
+		}
 		if err != nil {
 			return err
 		}
@@ -269,7 +284,36 @@ func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool) (do
 		}
 		return s.deliverTx(ctx, tx, conv, out.ID, rep.r)
 	})
-	return done, err
+	return done, ask, err
+}
+
+// errEngine: the turn needs the engine's answer, which is asked outside the transaction
+// (turnWorker.Work); the transaction wrote nothing.
+var errEngine = errors.New("the turn needs the engine's answer")
+
+// engineTurn is the engine's answer to one message of a conversation at one version: used
+// only while the conversation is still at that version and the message still the first
+// pending, so it is the answer the turn would have got inside its transaction.
+type engineTurn struct {
+	version   int64
+	messageID int64
+	state     bot.State
+	text      string
+	channel   string
+	reply     bot.Reply
+	next      bot.State
+}
+
+// turnState is the engine's state saved with the conversation; unreadable, a fresh one.
+func turnState(conv *store.Conversation, log *slog.Logger) bot.State {
+	var st bot.State
+	if len(conv.State) > 0 {
+		if err := json.Unmarshal(conv.State, &st); err != nil {
+			log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err.Error())
+			return bot.State{}
+		}
+	}
+	return st
 }
 
 // deliverTx stores a delivery of a rendered message and enqueues its job.
@@ -301,7 +345,7 @@ var (
 
 // decide chooses the reply to one message, updating the conversation in memory; nil means
 // no reply (opted out, over the rate limit).
-func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message) (*reply, error) {
+func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message, answered *engineTurn) (*reply, error) {
 	text := strings.TrimSpace(m.Text)
 	word := strings.Join(retrieval.Words(text), " ")
 	if strings.TrimSpace(text) == "+" {
@@ -349,14 +393,19 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 		}
 		return fixed("held", notice), nil
 	}
-	var st bot.State
-	if len(conv.State) > 0 {
-		if err := json.Unmarshal(conv.State, &st); err != nil {
-			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err.Error())
-			st = bot.State{}
-		}
+	st := turnState(conv, s.log)
+	var r bot.Reply
+	var next bot.State
+	switch {
+	case answered != nil && answered.version == conv.Version && answered.messageID == m.ID:
+		r, next = answered.reply, answered.next
+	case !held && s.engine.Slow():
+		// A slow engine (a language model) is asked outside the transaction (errEngine).
+		// Held, this is an emergency: answered at once, here, since Hold may have written.
+		return nil, errEngine
+	default:
+		r, next = s.engine.Turn(ctx, st, text, conv.Channel)
 	}
-	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
 	body := r.Text
 	if m.NumMedia > 0 {
 		body = msgMediaNote + "\n" + body

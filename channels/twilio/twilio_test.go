@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/channels/twilio"
@@ -79,6 +80,12 @@ func setup(t *testing.T, opts ...option) *bundle {
 // look at what the webhooks store).
 func build(t testing.TB, work bool, opts ...option) *bundle {
 	t.Helper()
+	return buildWith(t, nil, work, opts...)
+}
+
+// buildWith is build with an engine of the test's own (nil: the shared one).
+func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle {
+	t.Helper()
 	engineOnce.Do(func() {
 		ix, err := retrieval.Bundled(catalogue.FS, "")
 		if err != nil {
@@ -104,7 +111,10 @@ func build(t testing.TB, work bool, opts ...option) *bundle {
 		o(&cfg)
 	}
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
-	svc, err := twilio.New(cfg, db, engine, hs, nil)
+	if eng == nil {
+		eng = engine
+	}
+	svc, err := twilio.New(cfg, db, eng, hs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,5 +648,63 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 	b.say(t, from, "cuanto es la pgu")
 	if sent := b.waitSent(t, 1); len(sent) != 1 || sent[0].To != from {
 		t.Errorf("a new conversation after retention: %+v", sent)
+	}
+}
+
+// TestSlowEngineHoldsNoConnection: while a turn waits for a slow engine (a language model),
+// SQLite's one connection stays free: another citizen's webhook is acknowledged at once.
+func TestSlowEngineHoldsNoConnection(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const delay = 1500 * time.Millisecond
+	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
+	slow.SetSlow(true)
+	b := buildWith(t, slow, true)
+	b.say(t, "+56911110001", "cuanto es la pgu")
+	// The turn is in the engine now (the queue polls every 20 ms).
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	b.say(t, "+56911110002", "requisitos del bono invierno")
+	if took := time.Since(start); took > delay/2 {
+		t.Errorf("a webhook waited %s while another conversation's turn was in the engine", took)
+	}
+	sent := b.waitSent(t, 2)
+	if len(sent) != 2 {
+		t.Fatalf("sent %d replies, want 2", len(sent))
+	}
+}
+
+// TestSlowEngineTurnsAnswerAsBefore: with the engine asked outside the transaction, a
+// conversation goes as it did inside it: an answer, a follow-up on the same ficha, a
+// request for a person (a handoff, whose notice says what happens next), and, while the
+// person holds the conversation, silence but for an emergency.
+func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := bot.New(bottest.SlowRetriever{Index: ix}, nil)
+	slow.SetSlow(true)
+	b := buildWith(t, slow, true)
+	const from = "+56911110003"
+	b.say(t, from, "cuanto es la pgu")
+	b.waitSent(t, 1)
+	b.say(t, from, "y cuales son los requisitos?")
+	sent := b.waitSent(t, 2)
+	if !strings.Contains(sent[0].Body, "Pension Garantizada") || !strings.Contains(sent[1].Body, "Pension Garantizada") {
+		t.Fatalf("answer and follow-up:\n%s\n---\n%s", sent[0].Body, sent[1].Body)
+	}
+	b.say(t, from, "quiero hablar con una persona")
+	sent = b.waitSent(t, 3)
+	b.say(t, from, "hola?")
+	b.say(t, from, "me quiero matar")
+	sent = b.waitSent(t, 4)
+	if len(sent) != 4 || !strings.Contains(sent[3].Body, "4141") {
+		for _, m := range sent {
+			t.Logf("sent: %s", m.Body)
+		}
+		t.Fatalf("while held: %d replies, want the handoff notice then only the emergency lines (*4141)", len(sent))
 	}
 }

@@ -386,7 +386,47 @@ func (s *Server) checkRate(ctx context.Context, convID string) error {
 // turn runs one turn in one transaction: the citizen's message, then either a person's hold
 // (the engine stays silent but for emergencies) or the engine's reply, with a handoff opened
 // when it asks for one; the new state. A changed conversation is ErrConflict.
+//
+// A slow engine (a language model, a search in Postgres: bot.Engine.Slow) is asked before
+// the transaction, so that it holds no connection: turnTx says errEngine when it needs the
+// answer, writing nothing, and is run again with it. The conversation's version, checked
+// in the transaction, makes sure the answer is to the state it was asked with.
 func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, providerID string) (messageResponse, error) {
+	resp, err := s.turnTx(ctx, conv, text, providerID, nil)
+	if !errors.Is(err, errEngine) {
+		return resp, err
+	}
+	st := s.stateOf(conv)
+	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
+	resp, err = s.turnTx(ctx, conv, text, providerID, &answer{reply: r, next: next})
+	if errors.Is(err, errEngine) {
+		return messageResponse{}, store.ErrConflict // cannot happen: the answer is given
+	}
+	return resp, err
+}
+
+// errEngine: the turn needs the engine's answer; the transaction wrote nothing.
+var errEngine = errors.New("the turn needs the engine's answer")
+
+// answer is the engine's answer to the conversation at the version the turn checks.
+type answer struct {
+	reply bot.Reply
+	next  bot.State
+}
+
+// stateOf is the engine's state saved with the conversation; unreadable, a fresh one.
+func (s *Server) stateOf(conv *store.Conversation) bot.State {
+	var st bot.State
+	if len(conv.State) > 0 {
+		if err := json.Unmarshal(conv.State, &st); err != nil {
+			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
+			return bot.State{}
+		}
+	}
+	return st
+}
+
+func (s *Server) turnTx(ctx context.Context, conv *store.Conversation, text, providerID string, answered *answer) (messageResponse, error) {
 	var resp messageResponse
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		cur, err := tx.Conversation(ctx, conv.ID)
@@ -396,6 +436,14 @@ func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, provi
 		if cur.Version != conv.Version {
 			return store.ErrConflict
 		}
+		held, notice, err := s.cfg.Handoffs.Hold(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		emergency := s.engine.IsEmergency(text)
+		if !held && answered == nil && s.engine.Slow() {
+			return errEngine // Hold wrote nothing: nobody holds the conversation
+		}
 		in := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: text, ProviderID: providerID, Processed: true}
 		if err := tx.InsertMessage(ctx, in); err != nil {
 			return err
@@ -404,22 +452,19 @@ func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, provi
 		if providerID != "" {
 			out.ProviderID = providerID + ":reply"
 		}
-		held, notice, err := s.cfg.Handoffs.Hold(ctx, tx, cur)
-		if err != nil {
-			return err
-		}
-		if held && !s.engine.IsEmergency(text) {
+		if held && !emergency {
 			resp = messageResponse{Action: ActionHeld, Reply: notice, Aspect: "general", Fichas: []bot.Hit{}, Options: []bot.Option{}}
 			out.Text, out.Action = notice, ActionHeld
 		} else {
-			var st bot.State
-			if len(cur.State) > 0 {
-				if err := json.Unmarshal(cur.State, &st); err != nil {
-					s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
-					st = bot.State{}
-				}
+			st := s.stateOf(cur)
+			var r bot.Reply
+			var next bot.State
+			if answered != nil {
+				r, next = answered.reply, answered.next
+			} else {
+				// A fast engine, or held and an emergency (Hold may have written): here.
+				r, next = s.engine.Turn(ctx, st, text, cur.Channel)
 			}
-			r, next := s.engine.Turn(ctx, st, text, cur.Channel)
 			reply := channels.Render(cur.Channel, r.Text).Text
 			if r.Handoff != "" {
 				h, tell, err := s.cfg.Handoffs.Start(ctx, tx, cur, r.Handoff, s.engine.TopicOf(st.Slug))

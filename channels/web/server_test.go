@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
@@ -327,5 +329,30 @@ func TestTranscriptAndEvents(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(string(first[:n]), "retry:") {
 		t.Errorf("stream: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), first[:n])
+	}
+}
+
+// TestSlowEngineHoldsNoConnection: while one citizen's turn waits for a slow engine (a
+// language model), SQLite's one connection stays free for another's new session.
+func TestSlowEngineHoldsNoConnection(t *testing.T) {
+	loadIndex()
+	const delay = 1500 * time.Millisecond
+	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
+	slow.SetSlow(true)
+	b := setup(t, func(c *web.Config) { c.Engine = slow })
+	id, token := b.session(t)
+	done := make(chan int, 1)
+	go func() {
+		code, _ := b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("cuanto es la pgu"))
+		done <- code
+	}()
+	time.Sleep(300 * time.Millisecond) // the turn is in the engine
+	start := time.Now()
+	b.session(t)
+	if took := time.Since(start); took > delay/2 {
+		t.Errorf("a new session waited %s while another conversation's turn was in the engine", took)
+	}
+	if code := <-done; code != 200 {
+		t.Fatalf("the slow turn: %d", code)
 	}
 }
