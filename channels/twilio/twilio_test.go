@@ -658,7 +658,7 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const delay = 1500 * time.Millisecond
+	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
 	slow.SetSlow(true)
 	b := buildWith(t, slow, true)

@@ -336,7 +336,7 @@ func TestTranscriptAndEvents(t *testing.T) {
 // language model), SQLite's one connection stays free for another's new session.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	loadIndex()
-	const delay = 1500 * time.Millisecond
+	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
 	slow.SetSlow(true)
 	b := setup(t, func(c *web.Config) { c.Engine = slow })

@@ -166,8 +166,13 @@ func TestRetentionCommand(t *testing.T) {
 // TestShutdownEndsEventStreams: an open event stream (the widget's) neither outlives the
 // server nor holds its shutdown until the deadline: on SIGTERM the stream ends at once and
 // the server exits cleanly.
+//
+// The bounds are half the shutdown timeout (20 s here): a stream that held the shutdown
+// would take all of it; a busy CI machine (2 cores, the browser tests beside) once took
+// 5.3 s from SIGTERM to exit.
 func TestShutdownEndsEventStreams(t *testing.T) {
-	s := startServer(t)
+	const bound = 10 * time.Second
+	s := startServer(t, "ATIENDE_SHUTDOWN_TIMEOUT=20s")
 	sess := s.post(t, "/api/v1/chat/sessions", "", "{}")
 	resp, err := http.Get(s.base + "/api/v1/chat/sessions/" + sess["id"].(string) + "/events?token=" + sess["token"].(string))
 	if err != nil {
@@ -188,8 +193,8 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	go func() { exited <- s.cmd.Wait() }()
 	select {
 	case <-ended:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the event stream is still open 5 s after SIGTERM")
+	case <-time.After(bound):
+		t.Fatalf("the event stream is still open %s after SIGTERM", bound)
 	}
 	select {
 	case err := <-exited:
@@ -199,8 +204,8 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop")
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("shutdown took %s with a stream open", d)
+	if d := time.Since(start); d > bound {
+		t.Errorf("shutdown took %s with a stream open (the timeout is 20 s)", d)
 	}
 }
 
