@@ -440,7 +440,7 @@ func (s *Server) turnTx(ctx context.Context, conv *store.Conversation, text, pro
 		if err != nil {
 			return err
 		}
-		emergency := s.engine.IsEmergency(text)
+		emergency := held && s.engine.IsEmergency(text)
 		if !held && answered == nil && s.engine.Slow() {
 			return errEngine // Hold wrote nothing: nobody holds the conversation
 		}
