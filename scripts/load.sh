@@ -16,6 +16,9 @@
 # Faults (docs/reliability.md): FAULT=command runs it FAULT_AT seconds in (default 10);
 # KILL_AT=10 kills the server with SIGKILL 10 s in and starts it again on the same data
 # RESTART_AFTER later (default 1 s): KILL_AT=10 RATE=500 DURATION=30s scripts/load.sh --grace 90s
+#
+# MODEL_DELAY=500ms: the server writes its answers with a language model, a fake one that
+# atiende load serves on MODEL (default 127.0.0.1:19098) and that takes MODEL_DELAY to answer.
 set -eu
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3} # as the Makefile
 RATE=${RATE:-50}
@@ -50,8 +53,15 @@ export TWILIO_WHATSAPP_FROM=${TWILIO_WHATSAPP_FROM:-whatsapp:+56229999999}
 export ATIENDE_PUBLIC_URL=${ATIENDE_PUBLIC_URL:-https://atiende.example.cl}
 # Every simulated web citizen comes from 127.0.0.1: the per-IP limit (ATIENDE_RATE_IP, meant
 # for the real internet) would refuse all but 120 a minute, so it is off here unless set.
+MODEL=${MODEL:-127.0.0.1:19098}
+model_env=
+model_args=
+if [ -n "${MODEL_DELAY:-}" ]; then
+  model_env="ATIENDE_LLM=openai ATIENDE_LLM_BASE_URL=http://$MODEL ATIENDE_LLM_MODEL=fake"
+  model_args="--model $MODEL --model-delay $MODEL_DELAY"
+fi
 start_server() {
-  ATIENDE_RATE_IP=${ATIENDE_RATE_IP:-off} \
+  env $model_env ATIENDE_RATE_IP=${ATIENDE_RATE_IP:-off} \
   ATIENDE_ADDR=$ADDR ATIENDE_DATA_DIR=$work/data ATIENDE_TWILIO_API_URL=http://$SINK ATIENDE_TWILIO_SETTLE=${SETTLE:-1s} \
     "$BIN" serve 2>>"$work/server.log" &
   echo $! >"$work/server.pid"
@@ -76,7 +86,8 @@ elif [ -n "${KILL_AT:-}" ]; then
   fault=$!
 fi
 status=0
-"$BIN" load --target "http://$ADDR" --sink "$SINK" --rate "$RATE" --duration "$DURATION" "$@" || status=$?
+# shellcheck disable=SC2086 # model_args is words
+"$BIN" load --target "http://$ADDR" --sink "$SINK" --rate "$RATE" --duration "$DURATION" $model_args "$@" || status=$?
 if [ -n "$fault" ]; then wait "$fault" || true; fi
 server=$(cat "$work/server.pid")
 [ -z "${KILL_AT:-}" ] || cpu0=0 # the restarted server's CPU since it started

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/bot/llm/llmtest"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/eval"
 )
@@ -34,6 +35,8 @@ type loadOptions struct {
 	Channels  []string      // channels the citizens use, in turn
 	Dup       bool          // deliver every webhook twice, at once
 	SinkFail  float64       // share of sends the fake Twilio fails with 5xx or 429
+	Model     string        // where a fake language model (OpenAI's API) listens; "" none
+	ModelWait time.Duration // how long the fake model takes to answer
 	PublicURL string        // the URL the webhooks are signed for (ATIENDE_PUBLIC_URL)
 	Account   string        // TWILIO_ACCOUNT_SID
 	Token     string        // TWILIO_AUTH_TOKEN
@@ -60,6 +63,8 @@ func cmdLoad(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	channelList := fs.String("channels", "sms,whatsapp,web", "channels the citizens use")
 	fs.BoolVar(&o.Dup, "dup", false, "deliver every webhook twice, concurrently (as Twilio may)")
 	fs.Float64Var(&o.SinkFail, "sink-fail", 0, "share of sends (0–1) the fake Twilio fails with 503 or 429")
+	fs.StringVar(&o.Model, "model", "", "serve a fake language model (OpenAI's chat API) on this address, for a server started with ATIENDE_LLM=openai ATIENDE_LLM_BASE_URL=http://ADDR")
+	fs.DurationVar(&o.ModelWait, "model-delay", 500*time.Millisecond, "how long the fake model takes to answer")
 	cases := fs.String("cases", defaultLoadCases, "eval case files (comma-separated) whose questions the citizens ask")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	rest, err := parse(fs, args)
@@ -291,6 +296,13 @@ func runLoad(ctx context.Context, o loadOptions, scripts [][]string) (loadReport
 		}
 		defer stop()
 	}
+	if o.Model != "" {
+		stop, err := serveFakeModel(o.Model, o.ModelWait)
+		if err != nil {
+			return loadReport{}, err
+		}
+		defer stop()
+	}
 	// Retries of unacknowledged webhooks go on through the grace period, as Twilio's do.
 	retryCtx, cancelRetries := context.WithCancel(ctx)
 	defer cancelRetries()
@@ -352,6 +364,22 @@ func (l *loader) serveSink() (stop func(), err error) {
 	ln, err := net.Listen("tcp", l.o.Sink)
 	if err != nil {
 		return nil, fmt.Errorf("load: fake Twilio on --sink %s: %w", l.o.Sink, err)
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
+}
+
+// serveFakeModel serves a language model that takes wait to answer every question with a
+// short text citing the first source (the engine's check may still send the extractive
+// answer instead: the wait is what the load measures).
+func serveFakeModel(addr string, wait time.Duration) (stop func(), err error) {
+	fake := llmtest.New(func(system, user string) (string, time.Duration) {
+		return "Encontré esta información en la ficha.\nFUENTES: F1", wait
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("load: fake model on --model %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
