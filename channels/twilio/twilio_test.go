@@ -41,6 +41,7 @@ const (
 var (
 	engineOnce sync.Once
 	engine     *bot.Engine
+	index      *retrieval.Index // the bundled catalogue, loaded once with engine
 )
 
 type bundle struct {
@@ -83,9 +84,8 @@ func build(t testing.TB, work bool, opts ...option) *bundle {
 	return buildWith(t, nil, work, opts...)
 }
 
-// buildWith is build with an engine of the test's own (nil: the shared one).
-func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle {
-	t.Helper()
+// loadEngine loads the bundled catalogue and its engine once for all the tests.
+func loadEngine() {
 	engineOnce.Do(func() {
 		ix, err := retrieval.Bundled(catalogue.FS, "")
 		if err != nil {
@@ -95,8 +95,14 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 		if err != nil {
 			panic(err)
 		}
-		engine = bot.New(ix, net)
+		engine, index = bot.New(ix, net), ix
 	})
+}
+
+// buildWith is build with an engine of the test's own (nil: the shared one).
+func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle {
+	t.Helper()
+	loadEngine()
 	ctx := context.Background()
 	fake := twiliotest.New(accountSID, authToken)
 	api := httptest.NewServer(fake)
@@ -654,12 +660,9 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 // TestSlowEngineHoldsNoConnection: while a turn waits for a slow engine (a language model),
 // SQLite's one connection stays free: another citizen's webhook is acknowledged at once.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	loadEngine()
 	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
-	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
+	slow := bot.New(bottest.SlowRetriever{Index: index, Delay: delay}, nil)
 	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	b.say(t, "+56911110001", "cuanto es la pgu")
@@ -681,11 +684,8 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 // request for a person (a handoff, whose notice says what happens next), and, while the
 // person holds the conversation, silence but for an emergency.
 func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow := bot.New(bottest.SlowRetriever{Index: ix}, nil)
+	loadEngine()
+	slow := bot.New(bottest.SlowRetriever{Index: index}, nil)
 	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	const from = "+56911110003"

@@ -398,11 +398,7 @@ func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, provi
 	}
 	st := s.stateOf(conv)
 	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
-	resp, err = s.turnTx(ctx, conv, text, providerID, &answer{reply: r, next: next})
-	if errors.Is(err, errEngine) {
-		return messageResponse{}, store.ErrConflict // cannot happen: the answer is given
-	}
-	return resp, err
+	return s.turnTx(ctx, conv, text, providerID, &answer{reply: r, next: next})
 }
 
 // errEngine: the turn needs the engine's answer; the transaction wrote nothing.
