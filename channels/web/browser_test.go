@@ -144,6 +144,34 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 	}
 }
 
+// TestDemoPage opens / exactly as a newcomer does after make run: the widget is served by the
+// same origin (no Origin header on its check), the launcher appears, opens, and answers.
+func TestDemoPage(t *testing.T) {
+	st := newSite(t, false, "")
+	ctx := browser(t, 1280, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/"), chromedp.WaitReady("body")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the launcher on the demo page", func() bool {
+		ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
+		return ok
+	})
+	// The launcher is the page's first focusable element (its links are none).
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
+		chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer to be stored", func() bool {
+		ids := st.conversations(t)
+		if len(ids) != 1 {
+			return false
+		}
+		msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
+		return len(msgs) == 2 && msgs[1].Action == "answer" && strings.Contains(msgs[1].Text, "Pensión Garantizada Universal")
+	})
+	screenshot(t, ctx, "demo-1280.png")
+}
+
 // TestWidgetRefusedOnAnOriginNotAllowed: the launcher is not drawn, and a page that frames the
 // chat itself is refused by the browser: no session starts.
 func TestWidgetRefusedOnAnOriginNotAllowed(t *testing.T) {

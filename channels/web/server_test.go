@@ -291,6 +291,24 @@ func TestFrameHeaders(t *testing.T) {
 	if resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("check from a foreign origin: %d %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
+	// Same-origin (the demo page): the browser sends no Origin but says where the request is from.
+	for _, c := range []struct {
+		site string
+		want int
+	}{{"same-origin", 200}, {"cross-site", 403}, {"", 403}} {
+		req, _ = http.NewRequest("GET", b.srv.URL+"/api/v1/widget/check", nil)
+		if c.site != "" {
+			req.Header.Set("Sec-Fetch-Site", c.site)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("check without Origin, Sec-Fetch-Site %q: %d, want %d", c.site, resp.StatusCode, c.want)
+		}
+	}
 }
 
 func TestWebRateLimit(t *testing.T) {

@@ -91,14 +91,19 @@ func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
 }
 
 // widgetCheck tells widget.js, before it draws anything, whether the page's origin may embed
-// the chat. Cross-origin: the answer carries CORS headers only for allowed origins.
+// the chat. Cross-origin: the answer carries CORS headers only for allowed origins. A browser
+// sends no Origin on a same-origin GET (the demo page at /): it says so in Sec-Fetch-Site.
 func (s *Server) widgetCheck(c *gin.Context) error {
+	c.Header("Vary", "Origin, Sec-Fetch-Site")
 	origin := c.GetHeader("Origin")
+	if origin == "" && c.GetHeader("Sec-Fetch-Site") == "same-origin" {
+		c.JSON(http.StatusOK, gin.H{"ok": true})
+		return nil
+	}
 	if origin == "" || !s.allowedOrigin(c, origin) {
 		return errStatus(http.StatusForbidden, "Este sitio no puede mostrar el chat de ChileAtiende.")
 	}
 	c.Header("Access-Control-Allow-Origin", origin)
-	c.Header("Vary", "Origin")
 	c.JSON(http.StatusOK, gin.H{"ok": true})
 	return nil
 }
