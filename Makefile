@@ -1,6 +1,7 @@
 # Atiende — the two commands: `make run` and `make test`.
 GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
+BLIND   ?= $(wildcard eval/blind/*.jsonl)
 FUZZTIME ?= 20s
 FUZZFLAGS ?=
 # Go minimizes each new input for up to 60 s by default: JSON inputs stall the run there.
@@ -58,8 +59,10 @@ screenshots: ## refresh docs/img/*.png from the browser tests
 load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)
 	scripts/load.sh
 
-eval: ## evaluation report over eval/cases
+eval: ## evaluation reports: the shipped cases (eval/cases), then the blind set (eval/blind), apart
 	$(GO) run ./cmd/atiende eval $(CASES)
+	@echo; echo "== blind set (eval/blind): figures only; never tuned against =="
+	$(GO) run ./cmd/atiende eval --summary $(BLIND)
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

@@ -140,22 +140,28 @@ func check(c Case) string {
 
 // Report is the outcome of an evaluation, as FORMAT.md specifies.
 type Report struct {
-	Cases            int                `json:"cases"`
-	Turns            int                `json:"turns"`
-	HitAt1           float64            `json:"hit_at_1"`
-	HitAt3           float64            `json:"hit_at_3"`
-	MRR              float64            `json:"mrr"`
-	ActionAccuracy   float64            `json:"action_accuracy"`
-	AspectAccuracy   float64            `json:"aspect_accuracy"`
-	ContainsPass     float64            `json:"contains_pass"`
-	HandoffPrecision float64            `json:"handoff_precision"`
-	HandoffRecall    float64            `json:"handoff_recall"`
-	EmergencyRecall  float64            `json:"emergency_recall"`
-	SMSSegmentsMean  float64            `json:"sms_segments_mean"`
-	SMSUCS2Share     float64            `json:"sms_ucs2_share"`
-	Latency          Latency            `json:"latency_ms"`
-	ByTag            map[string]TagStat `json:"by_tag"`
-	Failures         []Failure          `json:"failures"`
+	Cases            int     `json:"cases"`
+	Turns            int     `json:"turns"`
+	HitAt1           float64 `json:"hit_at_1"`
+	HitAt3           float64 `json:"hit_at_3"`
+	MRR              float64 `json:"mrr"`
+	ActionAccuracy   float64 `json:"action_accuracy"`
+	AspectAccuracy   float64 `json:"aspect_accuracy"`
+	ContainsPass     float64 `json:"contains_pass"`
+	HandoffPrecision float64 `json:"handoff_precision"`
+	HandoffRecall    float64 `json:"handoff_recall"`
+	EmergencyRecall  float64 `json:"emergency_recall"`
+	// LookalikeAlarm is the share of turns of cases tagged "lookalike" (violent or deathly
+	// words, no danger) whose reply gave the emergency lines.
+	LookalikeAlarm float64 `json:"lookalike_alarm"`
+	// InScopeOutOfScope is the share of turns that expect a ficha and got "out_of_scope":
+	// the citizen leaves with nothing though the catalogue has the answer.
+	InScopeOutOfScope float64            `json:"in_scope_out_of_scope"`
+	SMSSegmentsMean   float64            `json:"sms_segments_mean"`
+	SMSUCS2Share      float64            `json:"sms_ucs2_share"`
+	Latency           Latency            `json:"latency_ms"`
+	ByTag             map[string]TagStat `json:"by_tag"`
+	Failures          []Failure          `json:"failures"`
 	// LLM counts the language model's answers used and discarded (only with a model).
 	LLM *bot.WriterStats `json:"llm,omitempty"`
 }
@@ -226,6 +232,7 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 	var all tally
 	tags := map[string]*tally{}
 	var hoTP, hoFP, hoFN, emTP, emFN float64
+	var alarms, inScopeOOS ratio
 	var segs, ucs2, smsN float64
 	var lat []float64
 	rep := Report{Cases: len(cases), Failures: []Failure{}}
@@ -261,7 +268,12 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 				x.turns++
 			}
 			ex := t.Expect
+			lines := len(r.Emergency) > 0 // the reply gave the emergency lines
+			if slices.Contains(c.Tags, "lookalike") {
+				alarms.add(lines)
+			}
 			if len(ex.Fichas) > 0 {
+				inScopeOOS.add(r.Action == bot.ActionOutOfScope)
 				h1 := slices.Contains(ex.Fichas, r.Ficha)
 				rank := 0
 				for j, h := range r.Fichas {
@@ -305,8 +317,10 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 				case wantHO && !gotHO && len(ex.Action) == 1:
 					hoFN++
 				}
+				// An emergency is recognised when the reply gives its lines, with or without
+				// the answer to a question beside it.
 				if slices.Contains(ex.Action, bot.ActionEmergency) && len(ex.Action) == 1 {
-					if r.Action == bot.ActionEmergency {
+					if lines {
 						emTP++
 					} else {
 						emFN++
@@ -342,6 +356,7 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 	rep.HandoffPrecision = ratio{hoTP, hoTP + hoFP}.value()
 	rep.HandoffRecall = ratio{hoTP, hoTP + hoFN}.value()
 	rep.EmergencyRecall = ratio{emTP, emTP + emFN}.value()
+	rep.LookalikeAlarm, rep.InScopeOutOfScope = alarms.value(), inScopeOOS.value()
 	if smsN > 0 {
 		rep.SMSSegmentsMean = round(segs / smsN)
 		rep.SMSUCS2Share = round(ucs2 / smsN)
@@ -394,7 +409,8 @@ func (r Report) WriteText(w io.Writer) {
 	}{
 		{"hit@1", r.HitAt1}, {"hit@3", r.HitAt3}, {"MRR", r.MRR}, {"action accuracy", r.ActionAccuracy},
 		{"aspect accuracy", r.AspectAccuracy}, {"contains pass", r.ContainsPass}, {"handoff precision", r.HandoffPrecision},
-		{"handoff recall", r.HandoffRecall}, {"emergency recall", r.EmergencyRecall}, {"SMS segments (mean)", r.SMSSegmentsMean},
+		{"handoff recall", r.HandoffRecall}, {"emergency recall", r.EmergencyRecall},
+		{"look-alike alarms", r.LookalikeAlarm}, {"in scope → out", r.InScopeOutOfScope}, {"SMS segments (mean)", r.SMSSegmentsMean},
 		{"SMS UCS-2 share", r.SMSUCS2Share},
 	}
 	for _, row := range rows {

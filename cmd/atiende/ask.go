@@ -190,6 +190,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	path := fs.String("cases", "", "a JSON Lines file of cases (../shared/eval/FORMAT.md)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	modes := fs.Bool("retrieval-modes", false, "compare lexical, vector and hybrid retrieval on the cases' first turns instead")
+	quiet := fs.Bool("summary", false, "leave the failing turns out of the report (for the blind set: figures, not cases to tune against)")
 	onPG := fs.Bool("postgres", false, "import the catalogue into DATABASE_URL and compare the Postgres retrieval path with the embedded one instead")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -225,6 +226,9 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 		return err
 	}
 	rep := eval.Run(ctx, e, cases)
+	if *quiet {
+		rep.Failures = []eval.Failure{}
+	}
 	if cfg.LLM.Provider != "none" {
 		stats := e.WriterStats()
 		rep.LLM = &stats
