@@ -5,7 +5,9 @@ package catalogue
 
 import "embed"
 
-// FS holds fichas/*.json, glossary.tsv, offices.json, comunas.tsv and holidays.txt.
+// FS holds fichas/*.json, glossary.tsv, offices.json, comunas.tsv, holidays.txt, the
+// citizens' questions (questions/*.tsv), the emergency bank (emergency/*.tsv) and the
+// learned models atiende train makes from them (model/).
 //
-//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt
+//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt offtopic.tsv followups.tsv concepts.tsv questions/*.tsv emergency/*.tsv model
 var FS embed.FS

@@ -182,6 +182,14 @@ type TagStat struct {
 	AspectAccuracy *float64 `json:"aspect_accuracy"`
 }
 
+// HitAt1Value is HitAt1, 0 when no turn of the tag expected a ficha.
+func (s TagStat) HitAt1Value() float64 {
+	if s.HitAt1 == nil {
+		return 0
+	}
+	return *s.HitAt1
+}
+
 // Failure is one turn that missed an expectation.
 type Failure struct {
 	ID    string `json:"id"`

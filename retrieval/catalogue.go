@@ -1,14 +1,36 @@
 package retrieval
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/atiende/atiende/retrieval/learn"
 )
 
 // Bundled loads the fichas and glossary of a catalogue laid out as the bundled one:
-// fichas/*.json and glossary.tsv at the root of fsys. When path is set, the fichas come from
-// that file or directory instead (ATIENDE_CATALOGUE) and the glossary from fsys.
+// fichas/*.json, glossary.tsv, the citizens' questions (questions/*.tsv) and the learned
+// model (model/fichas.model, when present) at the root of fsys. When path is set, the fichas
+// come from that file or directory instead (ATIENDE_CATALOGUE); the glossary, the questions
+// of the fichas it shares with the bundled catalogue and the model still come from fsys.
 func Bundled(fsys fs.FS, path string) (*Index, error) {
+	ix, err := BundledLexical(fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := LoadModel(fsys, FichasModel)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		ix.SetModel(m)
+	}
+	return ix, nil
+}
+
+// BundledLexical is Bundled without the learned model (to train it, or to measure without).
+func BundledLexical(fsys fs.FS, path string) (*Index, error) {
 	var fichas []*Ficha
 	var err error
 	if path != "" {
@@ -17,6 +39,9 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 		fichas, err = LoadFS(fsys, "fichas")
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := LoadQuestions(fsys, "questions", fichas, path == ""); err != nil {
 		return nil, err
 	}
 	data, err := fs.ReadFile(fsys, "glossary.tsv")
@@ -28,4 +53,26 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 		return nil, err
 	}
 	return NewIndex(fichas, g), nil
+}
+
+// The learned models' files in the catalogue (atiende train writes them).
+const (
+	FichasModel    = "model/fichas.model"
+	EmergencyModel = "model/emergency.model"
+)
+
+// LoadModel reads a learned model from fsys; nil, without error, when the file is absent.
+func LoadModel(fsys fs.FS, name string) (*learn.Model, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := learn.Read(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, nil
 }

@@ -30,6 +30,9 @@ type Ficha struct {
 	ValidFrom   Date     `json:"valid_from"`
 	Reviewed    Date     `json:"reviewed"`
 	Sections    Sections `json:"sections"`
+	// Questions are what citizens ask about the ficha, in their words (catalogue/questions):
+	// an indexed field of its own, and the training data of the learned model.
+	Questions []string `json:"-"`
 
 	// Source is where the ficha was loaded from ("file:line"), for error messages.
 	Source string `json:"-"`

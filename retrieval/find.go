@@ -1,5 +1,13 @@
 package retrieval
 
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
 // Query is what the dialogue engine asks of the catalogue.
 type Query struct {
 	// Text is the citizen's words.
@@ -24,6 +32,8 @@ type Found struct {
 	Vague bool
 	// English is true when the glossary recognised the words as English.
 	English bool
+	// Learned is true when the learned model gave its probabilities (Result.Prob).
+	Learned bool
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -76,6 +86,9 @@ func (ix *Index) Find(q Query, k int) Found {
 	if ix.vectors != nil && len(res) > 1 {
 		ix.vectors.lift(q.Text, res, ix.vectorWeight)
 	}
+	if ix.model != nil {
+		res, f.Learned = ix.fuse(q.Text, res)
+	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
 		for _, s := range q.Only {
@@ -108,4 +121,90 @@ func (ix *Index) Normalize(text string) string {
 		out = append(out, w...)
 	}
 	return string(out)
+}
+
+// How the learned model's probabilities join the lexical scores (docs/eval.md has the
+// measurements behind them).
+const (
+	// modelWeight: a ficha the model is sure of gains this share of the best lexical score.
+	modelWeight = 0.5
+	// modelScaleFloor is that scale when the lexical scores are low or absent: the question's
+	// words are not the catalogue's, and the model alone has an opinion.
+	modelScaleFloor = 4.0
+	// modelCandidate: a ficha the model gives at least this probability is a candidate even
+	// when none of the question's words is in it.
+	modelCandidate = 0.05
+)
+
+// SetModel makes Find fuse the learned model's probabilities with the lexical scores; call
+// it before the index is in use.
+func (ix *Index) SetModel(m *learn.Model) { ix.model = m }
+
+// Model is the learned model set with SetModel, or nil.
+func (ix *Index) Model() *learn.Model { return ix.model }
+
+// ModelText is a text as the fichas model reads it: folded, respelled by the glossary, with
+// what the glossary adds (an acronym's meaning, the Spanish of an English word) after the
+// words it explains.
+func (ix *Index) ModelText(text string) string {
+	var out []string
+	for _, sp := range ix.gloss.Apply(Words(text)) {
+		if sp.Replaced != nil {
+			out = append(out, sp.Replaced...)
+		} else {
+			out = append(out, sp.Words...)
+		}
+		out = append(out, sp.Added...)
+	}
+	return strings.Join(out, " ")
+}
+
+// fuse adds to each result the model's probability for its ficha, scaled to the lexical
+// scores, brings in the fichas the model favours that no word matched, and re-sorts.
+func (ix *Index) fuse(text string, res []Result) ([]Result, bool) {
+	mt := ix.ModelText(text)
+	labels := ix.model.Predict(mt)
+	if len(labels) == 0 {
+		return res, false
+	}
+	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
+	// probabilities are shrunk by the share of the question's words it knows.
+	words, known := 0, 0
+	for _, w := range strings.Fields(mt) {
+		if !IsStopword(w) {
+			words++
+			known += ix.model.KnownWords(w)
+		}
+	}
+	share := 1.0
+	if words > 0 {
+		share = float64(known) / float64(words)
+	}
+	p := make(map[string]float64, 32)
+	for i, l := range labels[:min(len(labels), 32)] {
+		labels[i].P *= share
+		p[l.Name] = labels[i].P
+	}
+	scale := modelScaleFloor
+	for _, r := range res {
+		scale = max(scale, r.Lexical)
+	}
+	seen := make(map[string]bool, len(res))
+	for i := range res {
+		res[i].Prob = p[res[i].Ficha.Slug]
+		res[i].Score += modelWeight * scale * res[i].Prob
+		seen[res[i].Ficha.Slug] = true
+	}
+	for _, l := range labels {
+		if l.P < modelCandidate {
+			break
+		}
+		if d, ok := ix.bySlug[l.Name]; ok && !seen[l.Name] {
+			res = append(res, Result{Ficha: ix.fichas[d], Prob: l.P, Score: modelWeight * scale * l.P})
+		}
+	}
+	slices.SortStableFunc(res, func(a, b Result) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
+	})
+	return res, true
 }

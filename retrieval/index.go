@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/atiende/atiende/retrieval/learn"
 )
 
 // The fields of a ficha that the index scores, each with its weight: a word in the title or
@@ -21,13 +23,19 @@ const (
 	fDocumentos
 	fFechas
 	fCosto
+	fQuestions
 	nFields
 )
 
 var fieldWeight = [nFields]float64{
 	fTitle: 4, fKeywords: 3, fSummary: 1.5, fInstitution: 0.5,
 	fRequisitos: 0.5, fMonto: 0.5, fComo: 0.4, fDocumentos: 0.4, fFechas: 0.4, fCosto: 0.4,
+	fQuestions: questionsWeight,
 }
+
+// questionsWeight is the weight of the citizens' questions of a ficha: their words say what
+// the ficha is about in the words citizens use, less surely than its title or keywords.
+const questionsWeight = 1.0
 
 var sectionOfField = [nFields]string{
 	fRequisitos: AspectRequisitos, fMonto: AspectMonto, fComo: AspectComo,
@@ -62,6 +70,8 @@ type Index struct {
 	// vectors, when set, lift the lexical scores of the fichas nearest the question.
 	vectors      *Vectors
 	vectorWeight float64
+	// model, when set, is the learned classifier of questions into fichas (SetModel).
+	model *learn.Model
 
 	fichas   []*Ficha
 	bySlug   map[string]int
@@ -72,6 +82,7 @@ type Index struct {
 	maxIDF   float64
 	titleDF  map[string]int
 	strongDF map[string]int   // fichas that have the key in their title, keywords or summary
+	textDF   map[string]int   // fichas that have the key anywhere but in their questions
 	titles   [][]string       // distinct title keys of each ficha
 	byLen    map[int][]string // vocabulary keys by length, for typo matching
 	gloss    *Glossary
@@ -89,6 +100,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		idf:      map[string]float64{},
 		titleDF:  map[string]int{},
 		strongDF: map[string]int{},
+		textDF:   map[string]int{},
 		byLen:    map[int][]string{},
 		gloss:    g,
 	}
@@ -127,6 +139,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 				add(field, it.Text)
 			}
 		}
+		add(fQuestions, strings.Join(f.Questions, " . "))
 		for k, tf := range tfs {
 			ix.postings[k] = append(ix.postings[k], posting{doc: d, tf: *tf})
 			if tf[fTitle] > 0 {
@@ -135,6 +148,9 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 			}
 			if tf[fTitle]+tf[fKeywords]+tf[fSummary] > 0 {
 				ix.strongDF[k]++
+			}
+			if tf[fQuestions] < sumTF(tf) {
+				ix.textDF[k]++
 			}
 		}
 	}
@@ -358,6 +374,12 @@ type Result struct {
 	// Strong is how many of the question's words (or phrases) the ficha has in its title,
 	// keywords or summary.
 	Strong int
+	// Lexical is the BM25F score alone (Score may add the vectors' lift and the model's
+	// probability).
+	Lexical float64
+	// Prob is the learned model's probability that the question is about this ficha (0
+	// without a model).
+	Prob float64
 }
 
 // Search ranks the fichas for the analysed query and returns the best k (all when k <= 0).
@@ -377,8 +399,10 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			// How much the word weighs in coverage: its rarity; less when no ficha is about
 			// it (it only appears inside sections: "semana", "queda"); most when the
 			// catalogue does not know it at all ("pelicula", "francia").
+			// A word only citizens' questions hold ("pizza" in "trabajo repartiendo pizza")
+			// weighs in coverage as one the catalogue does not know: no ficha is about it.
 			idf := unknownIDF * ix.maxIDF
-			if t.Known {
+			if t.Known && ix.textDF[t.Key] > 0 {
 				idf = ix.idf[t.Key]
 				if ix.strongDF[t.Key] == 0 {
 					idf *= incidentalWeight
@@ -403,7 +427,7 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 				}
 				norm := (1 - bb) + bb*float64(ix.lens[d][f])/ix.avgLen[f]
 				tf += fieldWeight[f] * float64(p.tf[f]) / norm
-				if f >= fRequisitos {
+				if f >= fRequisitos && f < fQuestions {
 					sc.sections[d] |= 1 << (f - fRequisitos)
 				}
 			}
@@ -463,11 +487,11 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		if len(sc.matched[d]) > 0 {
 			matched = slices.Clone(sc.matched[d])
 		}
-		r := Result{Ficha: ix.fichas[d], Score: s, Matched: matched, Strong: strong, TitleCoverage: titleCov}
+		r := Result{Ficha: ix.fichas[d], Score: s, Lexical: s, Matched: matched, Strong: strong, TitleCoverage: titleCov}
 		if total > 0 {
 			r.Coverage = cov / total
 		}
-		for f := fRequisitos; f < nFields; f++ {
+		for f := fRequisitos; f < fQuestions; f++ {
 			if sc.sections[d]&(1<<(f-fRequisitos)) != 0 {
 				r.Sections = append(r.Sections, sectionOfField[f])
 			}
@@ -524,3 +548,11 @@ func (sc *scratch) reset(n, words int) {
 // TitleShare is the share of fichas whose title holds the key: high for words that name a
 // kind of thing ("bono", "certificado") rather than one thing.
 func (ix *Index) TitleShare(key string) int { return ix.titleDF[key] }
+
+func sumTF(tf *[nFields]float32) float32 {
+	var s float32
+	for _, v := range tf {
+		s += v
+	}
+	return s
+}

@@ -59,6 +59,7 @@ commands:
   report     the supervisors' and editors' report from the store: [--days N] [--low S] [--csv days|unanswered]
   retention  anonymise the conversations idle longer than ATIENDE_RETENTION_DAYS (serve does it hourly)
   load       drive simulated citizens at a running server: atiende load --target URL --rate R --duration D [--json]
+  train      rebuild the learned models from the catalogue's questions and emergency bank: [--catalogue DIR] [--dev]
   agent      add --username U --name "N" [--role supervisor|editor]: a console account (password on stdin)
   help       this text
 
@@ -103,6 +104,8 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdin 
 		return cmdLoad(ctx, cfg, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, cfg, rest, stdin, stdout)
+	case "train":
+		return cmdTrain(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

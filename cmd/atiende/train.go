@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/eval"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+// cmdTrain trains the learned models from a catalogue directory (the fichas, their citizens'
+// questions and the emergency bank) and writes them into its model/ folder; --dev trains on
+// four fifths of the questions and of the bank and measures the engine on the rest instead.
+func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flags("train", stdout)
+	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
+	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
+	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	fsys := os.DirFS(*dir)
+	if *dev {
+		return trainDev(ctx, fsys, *asJSON, stdout)
+	}
+	start := time.Now()
+	t, err := retrieval.TrainingData(fsys, nil)
+	if err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		name string
+		data []learn.Example
+		cfg  learn.Config
+	}{{retrieval.FichasModel, t.Fichas, learn.DefaultConfig}, {retrieval.EmergencyModel, t.Emergency, learn.EmergencyConfig}} {
+		model, err := learn.Train(m.data, m.cfg)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if _, err := model.WriteTo(&buf); err != nil {
+			return err
+		}
+		path := filepath.Join(*dir, filepath.FromSlash(m.name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		feats, dim := model.Size()
+		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
+			path, len(m.data), len(model.Labels), feats, dim, buf.Len()/1024, model.Digest)
+	}
+	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// heldOut is the deterministic fifth of the texts kept out of training by --dev.
+func heldOut(text string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return h.Sum32()%5 == 0
+}
+
+// trainDev measures what the models learn on texts they did not see: the held-out questions
+// as first turns (their ficha expected), the held-out bank lines as emergencies or, for
+// "none", look-alikes.
+func trainDev(ctx context.Context, fsys iofs.FS, asJSON bool, stdout io.Writer) error {
+	t, err := retrieval.TrainingData(fsys, heldOut)
+	if err != nil {
+		return err
+	}
+	fm, err := learn.Train(t.Fichas, learn.DefaultConfig)
+	if err != nil {
+		return err
+	}
+	em, err := learn.Train(t.Emergency, learn.EmergencyConfig)
+	if err != nil {
+		return err
+	}
+	full, err := retrieval.BundledLexical(fsys, "")
+	if err != nil {
+		return err
+	}
+	var cases []eval.Case
+	for _, f := range full.Fichas() {
+		var kept []string
+		for _, q := range f.Questions {
+			if heldOut(q) {
+				cases = append(cases, eval.Case{ID: "q-" + f.Slug, Tags: []string{"dev-question"},
+					Turns: []eval.Turn{{User: q, Expect: eval.Expect{Fichas: []string{f.Slug}}}}})
+			} else {
+				kept = append(kept, q)
+			}
+		}
+		f.Questions = kept
+	}
+	bank, err := retrieval.ReadBank(fsys, "emergency")
+	if err != nil {
+		return err
+	}
+	off, err := iofs.ReadFile(fsys, "offtopic.tsv")
+	if err != nil {
+		return err
+	}
+	for _, o := range strings.Split(string(off), "\n") {
+		if o = strings.TrimSpace(o); o != "" && heldOut(o) {
+			cases = append(cases, eval.Case{ID: "offtopic", Tags: []string{"dev-offtopic"},
+				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionGreet, bot.ActionGoodbye, bot.ActionOutOfScope, bot.ActionHandoff, bot.ActionOptout}}}}})
+		}
+	}
+	for _, b := range bank {
+		if !heldOut(b.Text) {
+			continue
+		}
+		c := eval.Case{ID: "bank-" + b.Label, Tags: []string{"dev-bank-" + b.Label}, Turns: []eval.Turn{{User: b.Text}}}
+		if b.Label == retrieval.NoEmergency {
+			c.Tags = append(c.Tags, "lookalike")
+		} else {
+			c.Turns[0].Expect.Action = eval.Strings{bot.ActionEmergency}
+		}
+		cases = append(cases, c)
+	}
+	ix := retrieval.NewIndex(full.Fichas(), full.Glossary())
+	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
+	ix.SetModel(fm)
+	e := bot.New(ix, nil)
+	concepts, err := retrieval.LoadConcepts(fsys)
+	if err != nil {
+		return err
+	}
+	e.SetEmergencyModel(&retrieval.Detector{Model: em, Concepts: concepts})
+	rep := eval.Run(ctx, e, cases)
+	rep.Failures = []eval.Failure{}
+	// The model alone: its first label for each held-out question.
+	var alone, n float64
+	for _, c := range cases {
+		if f := c.Turns[0].Expect.Fichas; len(f) > 0 {
+			n++
+			if l := fm.Predict(ix.ModelText(c.Turns[0].User)); len(l) > 0 && l[0].Name == f[0] {
+				alone++
+			}
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused (the engine)\n\n",
+		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, rep.ByTag["dev-question"].HitAt1Value())
+	rep.WriteText(stdout)
+	return nil
+}

@@ -1,0 +1,455 @@
+// Package learn is a small text classifier trained here from our own data: a fastText-style
+// model (Joulin et al., "Bag of Tricks for Efficient Text Classification", 2016). A text is
+// the mean of the vectors of its features (its words, their pairs and the character n-grams
+// of each word); a linear layer and a softmax over that mean give each label's probability.
+// Character n-grams let a misspelt or unseen word ("enbarasada", "despidieron") share most of
+// its features with the words of the training data.
+//
+// Training is deterministic: one thread, a seeded generator, features in sorted order. The
+// same examples and settings give the same bytes.
+package learn
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Example is one labelled text of the training data. Text is already normalised by the
+// caller (folded words separated by spaces), as Predict's input will be.
+type Example struct {
+	Text   string
+	Label  string
+	Weight float64 // 0 counts as 1
+}
+
+// Config holds the training settings.
+type Config struct {
+	Dim      int     // size of the text vector
+	Epochs   int     // passes over the examples
+	LR       float64 // starting learning rate; it falls linearly to 0
+	MinCount int     // a pair or n-gram seen fewer times is not a feature (words always are)
+	MinN     int     // shortest character n-gram
+	MaxN     int     // longest character n-gram
+	Seed     uint64
+}
+
+// DefaultConfig trains in seconds on two cores for a few thousand examples.
+var DefaultConfig = Config{Dim: 48, Epochs: 40, LR: 0.5, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1}
+
+// EmergencyConfig trains the emergency model: fewer passes, for probabilities less sure of
+// themselves on words that mean two things ("pega": a job, or hits).
+var EmergencyConfig = Config{Dim: 48, Epochs: 10, LR: 0.5, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1}
+
+// Model is a trained classifier. It is safe for concurrent use.
+type Model struct {
+	Labels []string
+	// Digest names the training data and settings the model was trained from (Digest).
+	Digest string
+	cfg    Config
+	feats  map[string]int32
+	in     []float32 // len(feats) × Dim
+	out    []float32 // len(Labels) × Dim
+	bias   []float32
+}
+
+// Label is one label's probability for a text.
+type Label struct {
+	Name string
+	P    float64
+}
+
+// Features lists a text's features: each word ("w:"), each pair of neighbouring words
+// ("b:"), and the character n-grams of each word with its boundaries ("<casa>" gives "<ca",
+// "cas", "asa", "sa>", …). A token that starts with '#' is a concept the caller recognised:
+// it is a feature of its own and has no n-grams.
+func Features(text string, minN, maxN int) []string {
+	words := strings.Fields(text)
+	out := make([]string, 0, len(words)*8)
+	prev := ""
+	for _, w := range words {
+		out = append(out, "w:"+w)
+		if strings.HasPrefix(w, "#") {
+			continue
+		}
+		if prev != "" {
+			out = append(out, "b:"+prev+" "+w)
+		}
+		prev = w
+		r := []rune("<" + w + ">")
+		for n := minN; n <= maxN; n++ {
+			for i := 0; i+n <= len(r); i++ {
+				g := string(r[i : i+n])
+				if g == "<"+w+">" {
+					continue // the whole word is already a feature
+				}
+				out = append(out, "c:"+g)
+			}
+		}
+	}
+	return out
+}
+
+// Digest is a hash of the examples and settings: a model records the one it was trained
+// from, so that a test can tell when the data changed and the model was not retrained.
+func Digest(examples []Example, cfg Config) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v\n", cfg)
+	for _, e := range examples {
+		fmt.Fprintf(h, "%s\t%s\t%g\n", e.Label, e.Text, e.Weight)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Train fits a model to the examples.
+func Train(examples []Example, cfg Config) (*Model, error) {
+	if len(examples) == 0 {
+		return nil, errors.New("learn: no examples")
+	}
+	if cfg.Dim <= 0 || cfg.Epochs <= 0 || cfg.LR <= 0 || cfg.MinN <= 0 || cfg.MaxN < cfg.MinN {
+		return nil, fmt.Errorf("learn: bad settings %+v", cfg)
+	}
+	m := &Model{Digest: Digest(examples, cfg), cfg: cfg, feats: map[string]int32{}}
+	labelID := map[string]int{}
+	for _, e := range examples {
+		if _, ok := labelID[e.Label]; !ok {
+			labelID[e.Label] = 0
+			m.Labels = append(m.Labels, e.Label)
+		}
+	}
+	sort.Strings(m.Labels)
+	for i, l := range m.Labels {
+		labelID[l] = i
+	}
+	// The vocabulary, in sorted order so that rows do not depend on map order.
+	count := map[string]int{}
+	feats := make([][]string, len(examples))
+	for i, e := range examples {
+		feats[i] = Features(e.Text, cfg.MinN, cfg.MaxN)
+		for _, f := range feats[i] {
+			count[f]++
+		}
+	}
+	var vocab []string
+	for f, n := range count {
+		if n >= cfg.MinCount || strings.HasPrefix(f, "w:") {
+			vocab = append(vocab, f)
+		}
+	}
+	sort.Strings(vocab)
+	for i, f := range vocab {
+		m.feats[f] = int32(i)
+	}
+	rows := make([][]int32, len(examples))
+	for i := range examples {
+		rows[i] = m.ids(feats[i])
+	}
+
+	d, nl := cfg.Dim, len(m.Labels)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6174_6965_6e64_65))
+	m.in = make([]float32, len(vocab)*d)
+	for i := range m.in {
+		m.in[i] = float32((rng.Float64()*2 - 1) / float64(d))
+	}
+	m.out = make([]float32, nl*d)
+	m.bias = make([]float32, nl)
+
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	h := make([]float32, d)
+	gh := make([]float32, d)
+	p := make([]float64, nl)
+	total := float64(cfg.Epochs * len(examples))
+	step := 0.0
+	for range cfg.Epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			lr := cfg.LR * (1 - step/total)
+			step++
+			ids := rows[i]
+			if len(ids) == 0 {
+				continue
+			}
+			w := examples[i].Weight
+			if w == 0 {
+				w = 1
+			}
+			m.hidden(ids, h)
+			m.softmax(h, p)
+			clear(gh)
+			y := labelID[examples[i].Label]
+			for l := range nl {
+				g := p[l]
+				if l == y {
+					g--
+				}
+				g *= lr * w
+				if g == 0 {
+					continue
+				}
+				o := m.out[l*d : (l+1)*d]
+				for k := range d {
+					gh[k] += float32(g) * o[k]
+					o[k] -= float32(g) * h[k]
+				}
+				m.bias[l] -= float32(g)
+			}
+			scale := 1 / float32(len(ids))
+			for _, id := range ids {
+				row := m.in[int(id)*d : (int(id)+1)*d]
+				for k := range d {
+					row[k] -= gh[k] * scale
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) ids(feats []string) []int32 {
+	ids := make([]int32, 0, len(feats))
+	for _, f := range feats {
+		if id, ok := m.feats[f]; ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// hidden sets h to the mean of the rows of ids.
+func (m *Model) hidden(ids []int32, h []float32) {
+	d := m.cfg.Dim
+	clear(h)
+	for _, id := range ids {
+		row := m.in[int(id)*d : (int(id)+1)*d]
+		for k := range d {
+			h[k] += row[k]
+		}
+	}
+	inv := 1 / float32(len(ids))
+	for k := range h {
+		h[k] *= inv
+	}
+}
+
+// softmax sets p to the labels' probabilities for the text vector h.
+func (m *Model) softmax(h []float32, p []float64) {
+	d := m.cfg.Dim
+	hi := math.Inf(-1)
+	for l := range p {
+		o := m.out[l*d : (l+1)*d]
+		var s float32
+		for k := range d {
+			s += o[k] * h[k]
+		}
+		p[l] = float64(s + m.bias[l])
+		hi = math.Max(hi, p[l])
+	}
+	var sum float64
+	for l := range p {
+		p[l] = math.Exp(p[l] - hi)
+		sum += p[l]
+	}
+	for l := range p {
+		p[l] /= sum
+	}
+}
+
+// Predict returns every label's probability for the text, best first; nil when the model
+// knows none of the text's features.
+func (m *Model) Predict(text string) []Label {
+	ids := m.ids(Features(text, m.cfg.MinN, m.cfg.MaxN))
+	if len(ids) == 0 {
+		return nil
+	}
+	h := make([]float32, m.cfg.Dim)
+	p := make([]float64, len(m.Labels))
+	m.hidden(ids, h)
+	m.softmax(h, p)
+	out := make([]Label, len(p))
+	for l := range p {
+		out[l] = Label{Name: m.Labels[l], P: p[l]}
+	}
+	slices.SortStableFunc(out, func(a, b Label) int {
+		switch {
+		case a.P > b.P:
+			return -1
+		case a.P < b.P:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Config returns the settings the model was trained with.
+func (m *Model) Config() Config { return m.cfg }
+
+// KnownWords counts the words of the text the model saw in training: below two or so, what
+// it predicts is the prior of its training data, not evidence.
+func (m *Model) KnownWords(text string) int {
+	n := 0
+	for _, w := range strings.Fields(text) {
+		if _, ok := m.feats["w:"+w]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+// Size returns how many features the model knows and the size of its vectors.
+func (m *Model) Size() (features, dim int) { return len(m.feats), m.cfg.Dim }
+
+const magic = "atiende-learn-1"
+
+// WriteTo writes the model, gzipped. The input vectors are kept as bytes with one scale per
+// row (a quarter of the size, and no measurable change in what it predicts).
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // no name, no time: same bytes
+	bw := bufio.NewWriter(zw)
+	str := func(s string) {
+		binary.Write(bw, binary.LittleEndian, uint32(len(s)))
+		bw.WriteString(s)
+	}
+	str(magic)
+	str(m.Digest)
+	c := m.cfg
+	binary.Write(bw, binary.LittleEndian, []int32{int32(c.Dim), int32(c.Epochs), int32(c.MinCount), int32(c.MinN), int32(c.MaxN)})
+	binary.Write(bw, binary.LittleEndian, []float64{c.LR, float64(c.Seed)})
+	binary.Write(bw, binary.LittleEndian, uint32(len(m.Labels)))
+	for _, l := range m.Labels {
+		str(l)
+	}
+	names := make([]string, len(m.feats))
+	for f, i := range m.feats {
+		names[i] = f
+	}
+	binary.Write(bw, binary.LittleEndian, uint32(len(names)))
+	for _, f := range names {
+		str(f)
+	}
+	d := c.Dim
+	q := make([]int8, d)
+	for i := range names {
+		row := m.in[i*d : (i+1)*d]
+		var hi float32
+		for _, v := range row {
+			hi = max(hi, float32(math.Abs(float64(v))))
+		}
+		scale := hi / 127
+		for k, v := range row {
+			if scale > 0 {
+				q[k] = int8(math.Round(float64(v / scale)))
+			} else {
+				q[k] = 0
+			}
+		}
+		binary.Write(bw, binary.LittleEndian, scale)
+		binary.Write(bw, binary.LittleEndian, q)
+	}
+	binary.Write(bw, binary.LittleEndian, m.out)
+	binary.Write(bw, binary.LittleEndian, m.bias)
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	return buf.WriteTo(w)
+}
+
+// Read reads a model WriteTo wrote.
+func Read(r io.Reader) (*Model, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("learn: %w", err)
+	}
+	br := bufio.NewReader(zr)
+	var rerr error
+	u32 := func() uint32 {
+		var v uint32
+		if rerr == nil {
+			rerr = binary.Read(br, binary.LittleEndian, &v)
+		}
+		return v
+	}
+	str := func() string {
+		n := u32()
+		if rerr != nil || n > 1<<20 {
+			if rerr == nil {
+				rerr = errors.New("string too long")
+			}
+			return ""
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			rerr = err
+		}
+		return string(b)
+	}
+	if s := str(); s != magic {
+		return nil, fmt.Errorf("learn: not a model (%q)", s)
+	}
+	m := &Model{Digest: str(), feats: map[string]int32{}}
+	ints := make([]int32, 5)
+	floats := make([]float64, 2)
+	if rerr == nil {
+		rerr = binary.Read(br, binary.LittleEndian, ints)
+	}
+	if rerr == nil {
+		rerr = binary.Read(br, binary.LittleEndian, floats)
+	}
+	m.cfg = Config{Dim: int(ints[0]), Epochs: int(ints[1]), MinCount: int(ints[2]), MinN: int(ints[3]), MaxN: int(ints[4]), LR: floats[0], Seed: uint64(floats[1])}
+	nl := u32()
+	for range nl {
+		m.Labels = append(m.Labels, str())
+	}
+	nf := u32()
+	if rerr != nil || m.cfg.Dim <= 0 || m.cfg.Dim > 1024 || nl > 1<<16 || nf > 1<<24 {
+		return nil, fmt.Errorf("learn: bad model header: %v", rerr)
+	}
+	for i := range nf {
+		m.feats[str()] = int32(i)
+	}
+	d := m.cfg.Dim
+	m.in = make([]float32, int(nf)*d)
+	q := make([]int8, d)
+	for i := range int(nf) {
+		var scale float32
+		if rerr == nil {
+			rerr = binary.Read(br, binary.LittleEndian, &scale)
+		}
+		if rerr == nil {
+			rerr = binary.Read(br, binary.LittleEndian, q)
+		}
+		for k, v := range q {
+			m.in[i*d+k] = float32(v) * scale
+		}
+	}
+	m.out = make([]float32, int(nl)*d)
+	m.bias = make([]float32, nl)
+	if rerr == nil {
+		rerr = binary.Read(br, binary.LittleEndian, m.out)
+	}
+	if rerr == nil {
+		rerr = binary.Read(br, binary.LittleEndian, m.bias)
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("learn: truncated model: %w", rerr)
+	}
+	return m, nil
+}

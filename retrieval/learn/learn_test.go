@@ -1,0 +1,72 @@
+package learn_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+var toy = []learn.Example{
+	{Text: "me echaron de la pega", Label: "cesantia"},
+	{Text: "quede sin trabajo ayer", Label: "cesantia"},
+	{Text: "me despidieron de la fabrica", Label: "cesantia"},
+	{Text: "nacio mi guagua", Label: "nacimiento"},
+	{Text: "tuve un bebe la semana pasada", Label: "nacimiento"},
+	{Text: "mi hija nacio en el hospital", Label: "nacimiento"},
+}
+
+func TestTrainLearnsAndIsDeterministic(t *testing.T) {
+	cfg := learn.Config{Dim: 16, Epochs: 50, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 7}
+	a, err := learn.Train(toy, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := learn.Train(toy, cfg)
+	var wa, wb bytes.Buffer
+	a.WriteTo(&wa)
+	b.WriteTo(&wb)
+	if !bytes.Equal(wa.Bytes(), wb.Bytes()) {
+		t.Fatal("the same examples and settings gave two different models")
+	}
+	// Words it never saw whole, through their character n-grams.
+	for text, want := range map[string]string{"me despidieron del trabajo": "cesantia", "nacio mi bebe": "nacimiento"} {
+		if got := a.Predict(text); len(got) == 0 || got[0].Name != want {
+			t.Errorf("%q: %v, want %s first", text, got, want)
+		}
+	}
+	if a.Predict("zzz qqq") != nil {
+		t.Error("a text of unknown features should get no prediction")
+	}
+	r, err := learn.Read(bytes.NewReader(wa.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Digest != a.Digest || r.Digest != learn.Digest(toy, cfg) || r.Config() != cfg {
+		t.Errorf("read back: digest %s config %+v", r.Digest, r.Config())
+	}
+	if got := r.Predict("quede sin pega"); got[0].Name != "cesantia" {
+		t.Errorf("the model read back predicts %v", got)
+	}
+}
+
+func TestReadRefusesWhatIsNotAModel(t *testing.T) {
+	for _, data := range []string{"", "not gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"} {
+		if _, err := learn.Read(strings.NewReader(data)); err == nil {
+			t.Errorf("%q read as a model", data)
+		}
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	f := strings.Join(learn.Features("la pega #arma", 3, 3), " ")
+	for _, want := range []string{"w:la", "w:pega", "b:la pega", "c:<pe", "c:ga>", "w:#arma"} {
+		if !strings.Contains(f, want) {
+			t.Errorf("features %q lack %q", f, want)
+		}
+	}
+	if strings.Contains(f, "c:#ar") {
+		t.Errorf("a concept got n-grams: %q", f)
+	}
+}

@@ -1,0 +1,152 @@
+package retrieval
+
+import (
+	"bytes"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+// NoEmergency is the emergency model's label for a text that is not one.
+const NoEmergency = "none"
+
+// OffTopic is the fichas model's label for a message no ficha answers (offtopic.tsv:
+// greetings, thanks, questions about anything else): its probability is taken from the
+// fichas', so that the model is not sure of a ficha for a message about none.
+const OffTopic = "_offtopic"
+
+// questionAsNoneWeight: the fichas' questions are the emergency model's ordinary messages,
+// as much evidence of what is not an emergency as the bank's look-alikes.
+const questionAsNoneWeight = 1.0
+
+// Training is the learned models' data, read from a catalogue laid out as the bundled one.
+type Training struct {
+	// Fichas: each ficha's title, summary, keywords and citizens' questions, labelled
+	// with its slug.
+	Fichas []learn.Example
+	// Emergency: the bank's lines (emergency/*.tsv: kind<TAB>text), and the fichas'
+	// questions, the off-topic messages and the follow-ups as NoEmergency.
+	Emergency []learn.Example
+}
+
+// TrainingData reads the training data of the learned models from fsys: the fichas (with
+// their questions) and the emergency bank. Texts are read as the models will read them
+// (Index.ModelText for the fichas model; for the emergency model, Index.Normalize, the
+// engine's text, tagged with its concepts: Detector.Text). skip, when set, leaves out the questions and bank lines it reports true
+// for (a held-out part, to measure on).
+func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
+	ix, err := BundledLexical(fsys, "")
+	if err != nil {
+		return Training{}, err
+	}
+	concepts, err := LoadConcepts(fsys)
+	if err != nil {
+		return Training{}, err
+	}
+	// The emergency model's text: as the engine normalises it, with its concepts.
+	danger := func(s string) string { return concepts.Tag(ix.Normalize(s)) }
+	var t Training
+	keep := func(s string) bool { return skip == nil || !skip(s) }
+	for _, f := range ix.Fichas() {
+		add := func(text string) {
+			if text = ix.ModelText(text); text != "" {
+				t.Fichas = append(t.Fichas, learn.Example{Text: text, Label: f.Slug})
+			}
+		}
+		add(f.Title)
+		add(f.Summary)
+		for _, k := range f.Keywords {
+			add(k)
+		}
+		for _, q := range f.Questions {
+			if keep(q) {
+				add(q)
+				t.Emergency = append(t.Emergency, learn.Example{Text: danger(q), Label: NoEmergency, Weight: questionAsNoneWeight})
+			}
+		}
+	}
+	// What citizens write in the middle of a conversation ("y cuanto es", "la 2") is no
+	// emergency either, and is short: the kind of text a model knows least.
+	follow, err := readLines(fsys, "followups.tsv")
+	if err != nil {
+		return Training{}, err
+	}
+	for _, o := range follow {
+		if keep(o) {
+			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+		}
+	}
+	off, err := readLines(fsys, "offtopic.tsv")
+	if err != nil {
+		return Training{}, err
+	}
+	for _, o := range off {
+		if keep(o) {
+			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: OffTopic})
+			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+		}
+	}
+	bank, err := ReadBank(fsys, "emergency")
+	if err != nil {
+		return Training{}, err
+	}
+	for _, b := range bank {
+		if keep(b.Text) {
+			t.Emergency = append(t.Emergency, learn.Example{Text: danger(b.Text), Label: b.Label})
+		}
+	}
+	return t, nil
+}
+
+// ReadBank reads every .tsv file of dir: one `kind<TAB>text` a line (# starts a comment).
+// A line without a kind or a text is a problem naming its file and line.
+func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.tsv"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []learn.Example
+	var probs []Problem
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range bytes.Split(data, []byte("\n")) {
+			s := strings.TrimRight(string(line), "\r")
+			if strings.TrimSpace(s) == "" || strings.HasPrefix(s, "#") {
+				continue
+			}
+			kind, text, ok := strings.Cut(s, "\t")
+			kind, text = strings.TrimSpace(kind), strings.TrimSpace(text)
+			if !ok || kind == "" || text == "" || strings.Contains(kind, " ") {
+				probs = append(probs, Problem{File: name, Line: i + 1, Field: "bank", Msg: "expected kind<TAB>text"})
+				continue
+			}
+			out = append(out, learn.Example{Text: text, Label: kind})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, &LoadError{Problems: probs}
+	}
+	return out, nil
+}
+
+// readLines reads a file of one text a line; blank lines and # comments are skipped.
+func readLines(fsys fs.FS, name string) ([]string, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,69 @@
+package retrieval_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+// TestModelsMatchTheirData: the bundled models were trained from the bundled questions, bank
+// and fichas as they are now. When this fails, run make train and commit catalogue/model.
+func TestModelsMatchTheirData(t *testing.T) {
+	data, err := retrieval.TrainingData(catalogue.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file string
+		ex   []learn.Example
+	}{{retrieval.FichasModel, data.Fichas}, {retrieval.EmergencyModel, data.Emergency}} {
+		m, err := retrieval.LoadModel(catalogue.FS, c.file)
+		if err != nil || m == nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if got := learn.Digest(c.ex, m.Config()); got != m.Digest {
+			t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", c.file, m.Digest, got)
+		}
+	}
+	// Every required ficha has its citizens' questions.
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ix.Fichas() {
+		if len(f.Questions) < 15 {
+			t.Errorf("%s has %d questions", f.Slug, len(f.Questions))
+		}
+	}
+	if ix.Model() == nil {
+		t.Error("the bundled index has no learned model")
+	}
+}
+
+func TestQuestionsProblemsNameFileAndLine(t *testing.T) {
+	fsys := fstest.MapFS{"questions/a.tsv": {Data: []byte("# comment\npgu\tcuanto es\nsin tabulador\nno-existe\thola\n\t\n")}}
+	fichas := []*retrieval.Ficha{{Slug: "pgu"}}
+	err := retrieval.LoadQuestions(fsys, "questions", fichas, true)
+	var le *retrieval.LoadError
+	if !errors.As(err, &le) || len(le.Problems) != 2 {
+		t.Fatalf("got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"questions/a.tsv:3: question: expected slug<TAB>question", `questions/a.tsv:4: ficha "no-existe": slug: no ficha has this slug`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if len(fichas[0].Questions) != 1 || fichas[0].Questions[0] != "cuanto es" {
+		t.Errorf("questions: %q", fichas[0].Questions)
+	}
+	// Not strict (a catalogue of one's own): unknown slugs are skipped.
+	if err := retrieval.LoadQuestions(fstest.MapFS{"questions/a.tsv": {Data: []byte("otra\thola\n")}}, "questions", fichas, false); err != nil {
+		t.Error(err)
+	}
+}
