@@ -121,14 +121,22 @@ var _ Offices = (*retrieval.Network)(nil)
 // Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
 type Engine struct {
 	r        Retriever
-	offices  Offices      // nil: the engine does not answer where offices are
-	writer   *writerState // nil: answers are extractive only
-	slow     bool         // SetSlow
-	observer Observer     // nil: nobody hears of the turns
+	danger   *retrieval.Detector // the learned emergency model; nil: patterns only
+	offices  Offices             // nil: the engine does not answer where offices are
+	writer   *writerState        // nil: answers are extractive only
+	slow     bool                // SetSlow
+	observer Observer            // nil: nobody hears of the turns
 }
 
 // New returns an engine over the catalogue; offices may be nil.
-func New(r Retriever, offices Offices) *Engine { return &Engine{r: r, offices: offices} }
+// The bundled emergency model (catalogue/model) is used when there is one.
+func New(r Retriever, offices Offices) *Engine {
+	return &Engine{r: r, offices: offices, danger: bundledDanger()}
+}
+
+// SetEmergencyModel replaces the bundled emergency model (nil: patterns only); call it
+// before the engine is in use.
+func (e *Engine) SetEmergencyModel(d *retrieval.Detector) { e.danger = d }
 
 // Thresholds of the decisions, tuned on eval/cases (see docs/architecture.md).
 const (
@@ -147,6 +155,13 @@ const (
 	vagueRatio = 0.75
 	maxOptions = 4
 	topK       = 5
+	// probSure: the learned model's probability above which its ficha is answered.
+	probSure = 0.5
+	// probPlausible: below confidence, the least probability for which the likeliest fichas
+	// are offered ("¿Sobre cuál…?") instead of "No tengo información".
+	probPlausible = 0.15
+	// unsureOptions: how many fichas an unsure engine offers.
+	unsureOptions = 3
 )
 
 // Turn runs one turn of the conversation: it reads the state and the citizen's text and
@@ -202,12 +217,28 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		channel = ChannelWeb
 	}
 
-	// Emergencies come first, whatever else the text says or the state holds.
-	if kinds := detectEmergency(norm); len(kinds) > 0 {
+	// Emergencies come first, whatever else the text says or the state holds. When the
+	// engine is unsure, the lines go at the top of the reply and the question is still
+	// answered: a false alarm costs a line of text, a miss can cost a life.
+	kinds, sure := e.emergency(norm)
+	if sure && !detected(kinds, norm) && (optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm) || greetRe.MatchString(norm) || goodbyeRe.MatchString(norm)) {
+		sure = false // what the citizen plainly asks outranks the model's guess; its lines stay on top
+	}
+	if sure {
 		st.Options, st.Misses = nil, 0
 		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
 			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st
 	}
+	r, st := e.respond(tc, st, text, norm, channel, english)
+	if len(kinds) > 0 && r.Action != ActionEmergency {
+		r.Emergency = kinds
+		r.Text = emergencyLines(kinds, english) + "\n\n" + r.Text
+	}
+	return r, st
+}
+
+// respond is the turn once the text is known not to be a sure emergency.
+func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, english bool) (Reply, State) {
 	// Words addressed to the assistant are not followed, nor let stand in the way of the
 	// question beside them; with no question beside them, the message is refused.
 	if clean, injected := stripInjected(text, e.r.Normalize); injected {
@@ -330,6 +361,13 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		if followUp && aspect != "" {
 			return e.answer(tc, st, st.Slug, aspect, channel, english, res)
 		}
+		// Candidates the engine is unsure of are offered rather than nothing at all. It is
+		// still a turn the engine could not answer: the second in a row goes to a person.
+		if len(res) > 0 && plausible(res[0]) && st.Misses == 0 {
+			r, next := e.clarify(st, res[:min(len(res), unsureOptions)], aspect, english)
+			next.Misses = 1
+			return r, next
+		}
 		return e.miss(st, english)
 	}
 	if ambiguous(found, st.Slug) {
@@ -348,11 +386,19 @@ func staysOn(res []retrieval.Result, current string) bool {
 	return false
 }
 
-// confident reports whether the best ficha answers the question: it holds most of what the
-// citizen asked; or, for a long question told as a story, a fair part of it, with two of
-// its words in the ficha's title, keywords or summary, or a score only rare words reach.
+// confident reports whether the best ficha answers the question: the learned model is sure
+// of it; or it holds most of what the citizen asked; or, for a long question told as a story,
+// a fair part of it, with two of its words in the ficha's title, keywords or summary, or a
+// score only rare words reach.
 func confident(r retrieval.Result) bool {
-	return r.Coverage >= minCoverage || (r.Coverage >= minStoryCoverage && (r.Strong >= 2 || r.Score >= strongScore))
+	return (r.Prob >= probSure && r.Coverage > minStoryCoverage) || r.Coverage >= minCoverage ||
+		(r.Coverage >= minStoryCoverage && (r.Strong >= 2 || r.Lexical >= strongScore))
+}
+
+// plausible reports whether a ficha the engine is not confident of is still worth offering:
+// the model gives it some chance, or the question's words cover part of it.
+func plausible(r retrieval.Result) bool {
+	return r.Prob >= probPlausible || r.Coverage >= minStoryCoverage
 }
 
 // ambiguous reports whether the citizen must choose: the question names only a kind of thing
@@ -368,9 +414,15 @@ func ambiguous(found retrieval.Found, current string) bool {
 		return false
 	}
 	if found.Vague {
+		// The words name a kind of thing: whether several fichas share them is a question of
+		// words, and the learned model's preference for one of them is no evidence of which.
+		top := 0.0
+		for _, r := range res {
+			top = max(top, r.Lexical)
+		}
 		near := 0
 		for _, r := range res {
-			if r.Score >= vagueRatio*res[0].Score {
+			if r.Lexical >= vagueRatio*top {
 				near++
 			}
 		}
@@ -538,7 +590,8 @@ func (e *Engine) Ficha(slug string) (Hit, bool) {
 // keeping the engine silent while a person holds the conversation, so that the emergency
 // lines still go first.
 func (e *Engine) IsEmergency(text string) bool {
-	return len(detectEmergency(e.r.Normalize(text))) > 0
+	_, sure := e.emergency(e.r.Normalize(text))
+	return sure
 }
 
 // IsOptOut reports whether the text asks for no more messages: a channel that limits a

@@ -79,7 +79,7 @@ func TestReports(t *testing.T) {
 	e := bot.New(ix, nil)
 	talk(t, b, e, "web-0001", "web", "cuanto es la pgu", "y los requisitos?")
 	talk(t, b, e, "web-0002", "web", "el bono para mascotas", "bono mascota como se pide")
-	talk(t, b, e, "sms-0003", "sms", "kiero saber dl bono invierno", "quiero arrendar un departamento en la playa")
+	talk(t, b, e, "sms-0003", "sms", "kiero saber dl bono invierno", "me pueden recomendar una pelicula de terror para ver esta noche")
 	talk(t, b, e, "web-0004", "web", "<img src=x onerror=alert(1)> perros")
 
 	ana, _ := signIn(t, b, "ana")

@@ -1,0 +1,106 @@
+package bot
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/atiende/atiende/catalogue"
+	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+// How the learned emergency model decides (docs/eval.md, "Emergencies", says why). p is the
+// model's probability that the text is an emergency of any kind (1 − P(none)).
+const (
+	// dangerSure: from here the reply is the emergency lines alone, and a person is told.
+	dangerSure = 0.8
+	// dangerUnsure: from here the lines go at the top of the reply, and the question beside
+	// them is still answered. Recall first: set low on purpose.
+	dangerUnsure = 0.2
+	// dangerMinWords: the model speaks of a text with at least this many words it knows,
+	// besides function words ("1" to pick an option, "y el monto?" say nothing to it;
+	// single-word cries are the patterns' to catch).
+	dangerMinWords = 2
+	// dangerSureWords: the model is sure only of a text with this many such words; of a
+	// shorter one it is at most unsure.
+	dangerSureWords = 3
+	// dangerKindShare: a kind is named when its probability is at least this share of the
+	// likeliest kind's.
+	dangerKindShare = 0.35
+)
+
+// bundledDanger is the emergency model of the bundled catalogue, read once; nil if absent.
+var bundledDanger = sync.OnceValue(func() *retrieval.Detector {
+	d, err := retrieval.LoadDetector(catalogue.FS)
+	if err != nil {
+		panic(err) // the embedded files are checked by the tests
+	}
+	return d
+})
+
+// urgency orders the kinds as the reply gives their lines.
+var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, EmergencyDanger, EmergencyMedical}
+
+// emergency returns the kinds of emergency the normalised text may speak of, and whether
+// the engine is sure: the patterns of detectEmergency are; the learned model is sure above
+// dangerSure and unsure from dangerUnsure.
+func (e *Engine) emergency(norm string) (kinds []string, sure bool) {
+	if k := detectEmergency(norm); len(k) > 0 {
+		return k, true
+	}
+	if e.danger == nil {
+		return nil, false
+	}
+	known := knownContent(e.danger.Model, norm)
+	if known < dangerMinWords {
+		return nil, false
+	}
+	labels := e.danger.Predict(norm)
+	p, best := 1.0, 0.0
+	for _, l := range labels {
+		if l.Name == retrieval.NoEmergency {
+			p -= l.P
+		} else if slices.Contains(urgency, l.Name) {
+			best = max(best, l.P)
+		}
+	}
+	if p < dangerUnsure || best == 0 {
+		return nil, false
+	}
+	for _, k := range urgency {
+		for _, l := range labels {
+			if l.Name == k && l.P >= dangerKindShare*best {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds, p >= dangerSure && known >= dangerSureWords
+}
+
+// knownContent counts the words of the text, other than function words, that the model saw
+// in training: of "y el monto?" it knows one, and what it says of that is its prior.
+func knownContent(m *learn.Model, norm string) int {
+	n := 0
+	for _, w := range strings.Fields(norm) {
+		if !retrieval.IsStopword(w) {
+			n += m.KnownWords(w)
+		}
+	}
+	return n
+}
+
+// emergencyLines are the lines of the kinds, without the closing words of an emergency
+// reply: for the top of a reply that goes on to answer the question.
+func emergencyLines(kinds []string, english bool) string {
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		parts = append(parts, msgEmergency[k].in(english))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// detected reports whether the patterns, not the model, found these kinds.
+func detected(kinds []string, norm string) bool {
+	return len(kinds) > 0 && len(detectEmergency(norm)) > 0
+}
