@@ -16,7 +16,7 @@ export CGO_ENABLED ?= 0
 # (docs/operations.md). Set GOTOOLCHAIN=local to build with the machine's Go.
 export GOTOOLCHAIN ?= go1.27.3
 
-.PHONY: help run test lint bench bench-scale fuzz eval build fmt screenshots load
+.PHONY: help run test lint bench bench-scale fuzz eval train build fmt screenshots load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ screenshots: ## refresh docs/img/*.png from the browser tests
 
 load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)
 	scripts/load.sh
+
+train: ## rebuild the learned models (catalogue/model) from the fichas' questions, the banks and the concepts
+	$(GO) run ./cmd/atiende train
 
 eval: ## evaluation reports: the shipped cases (eval/cases), then the blind set (eval/blind), apart
 	$(GO) run ./cmd/atiende eval $(CASES)
