@@ -219,6 +219,50 @@ func Train(examples []Example, cfg Config) (*Model, error) {
 	return m, nil
 }
 
+// idsOf is ids(Features(text)) without building a string per feature: a prediction's cost
+// was mostly those strings.
+func (m *Model) idsOf(text string) []int32 {
+	words := strings.Fields(text)
+	ids := make([]int32, 0, len(words)*16)
+	buf := make([]byte, 0, 64)
+	look := func() {
+		if id, ok := m.feats[string(buf)]; ok {
+			ids = append(ids, id)
+		}
+	}
+	var offs []int
+	prev := ""
+	for _, w := range words {
+		buf = append(append(buf[:0], "w:"...), w...)
+		look()
+		if strings.HasPrefix(w, "#") {
+			continue
+		}
+		if prev != "" {
+			buf = append(append(append(append(buf[:0], "b:"...), prev...), ' '), w...)
+			look()
+		}
+		prev = w
+		full := "<" + w + ">"
+		offs = offs[:0]
+		for i := range full {
+			offs = append(offs, i)
+		}
+		offs = append(offs, len(full))
+		runes := len(offs) - 1
+		for n := m.cfg.MinN; n <= m.cfg.MaxN; n++ {
+			for i := 0; i+n <= runes; i++ {
+				if n == runes {
+					continue // the whole word is already a feature
+				}
+				buf = append(append(buf[:0], "c:"...), full[offs[i]:offs[i+n]]...)
+				look()
+			}
+		}
+	}
+	return ids
+}
+
 func (m *Model) ids(feats []string) []int32 {
 	ids := make([]int32, 0, len(feats))
 	for _, f := range feats {
@@ -271,7 +315,7 @@ func (m *Model) softmax(h []float32, p []float64) {
 // Predict returns every label's probability for the text, best first; nil when the model
 // knows none of the text's features.
 func (m *Model) Predict(text string) []Label {
-	ids := m.ids(Features(text, m.cfg.MinN, m.cfg.MaxN))
+	ids := m.idsOf(text)
 	if len(ids) == 0 {
 		return nil
 	}

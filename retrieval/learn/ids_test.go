@@ -1,0 +1,22 @@
+package learn
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestIdsOfIsFeatures: the allocation-free path a prediction takes finds the same features,
+// in the same order, as the one training takes.
+func TestIdsOfIsFeatures(t *testing.T) {
+	ex := []Example{{Text: "mi guagua nacio ayer en el hospital #ahora", Label: "a"}, {Text: "me echaron de la pega ñandú", Label: "b"}}
+	m, err := Train(ex, Config{Dim: 4, Epochs: 1, LR: 0.1, MinCount: 1, MinN: 3, MaxN: 5, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"mi guagua nacio", "me echaron de la pega ñandú #ahora", "a de", "pega pega", "#ahora guagua", "xyz"} {
+		want := m.ids(Features(text, 3, 5))
+		if got := m.idsOf(text); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+}
