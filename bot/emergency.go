@@ -75,7 +75,14 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool) {
 			}
 		}
 	}
-	return kinds, p >= dangerSure && known >= dangerSureWords
+	return kinds, p >= dangerSure && known >= dangerSureWords && !plainRequest(norm)
+}
+
+// plainRequest reports whether the text is one of the requests the engine reads for sure
+// (stop, hola, chao): what the citizen plainly asks outranks the model's guess, whose lines
+// still go on top of the reply.
+func plainRequest(norm string) bool {
+	return optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm) || greetRe.MatchString(norm) || goodbyeRe.MatchString(norm)
 }
 
 // knownContent counts the words of the text, other than function words, that the model saw
@@ -98,9 +105,4 @@ func emergencyLines(kinds []string, english bool) string {
 		parts = append(parts, msgEmergency[k].in(english))
 	}
 	return strings.Join(parts, "\n")
-}
-
-// detected reports whether the patterns, not the model, found these kinds.
-func detected(kinds []string, norm string) bool {
-	return len(kinds) > 0 && len(detectEmergency(norm)) > 0
 }
