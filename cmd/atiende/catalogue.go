@@ -58,7 +58,19 @@ func catalogueValidate(cfg config, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ok: %d fichas\n", len(fichas))
+	// The citizens' questions of the bundled catalogue name only its fichas; beside a catalogue
+	// of one's own, those of fichas it lacks are skipped.
+	bundled := path == "" && cfg.Catalogue == ""
+	if err := retrieval.LoadQuestions(catalogue.FS, "questions", fichas, bundled); err != nil {
+		return err
+	}
+	asked := 0
+	for _, f := range fichas {
+		if len(f.Questions) > 0 {
+			asked++
+		}
+	}
+	fmt.Fprintf(stdout, "ok: %d fichas, %d with citizens' questions\n", len(fichas), asked)
 	return nil
 }
 
