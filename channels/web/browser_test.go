@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/chromedp/chromedp"
 )
@@ -24,6 +26,9 @@ func browser(t *testing.T, width, height int64) context.Context {
 }
 
 type site struct {
+	// fail, while set, drops every POST to Atiende's server without an answer, as a lost
+	// connection does.
+	fail    atomic.Bool
 	atiende *httptest.Server
 	host    *httptest.Server
 	store   *sqlite.DB
@@ -60,7 +65,15 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.atiende = httptest.NewServer(srv)
+	st.atiende = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st.fail.Load() && r.Method == http.MethodPost {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(st.atiende.Close)
 	hostMux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -320,5 +333,63 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 	if overflow {
 		t.Error("the chat overflows a 360 px screen sideways")
+	}
+}
+
+// TestWidgetNeverLosesAWord: messages written while a reply is on its way are sent in order,
+// each answered once; one that cannot be sent stays, marked, with «Reintentar», and is
+// answered once when resent.
+func TestWidgetNeverLosesAWord(t *testing.T) {
+	st := newSite(t, true, "")
+	ctx := browser(t, 420, 760)
+	frame(t, ctx, st)
+	texts := []string{"cuanto es la pgu", "y los requisitos?", "y el monto?"}
+	for _, m := range texts {
+		if err := chromedp.Do(ctx, chromedp.Focus("#text"), chromedp.SendKeys("#text", m), chromedp.KeyEvent("\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inbound := func() []string {
+		ids := st.conversations(t)
+		if len(ids) != 1 {
+			return nil
+		}
+		msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
+		var in []string
+		for _, m := range msgs {
+			if m.Direction == store.Inbound {
+				in = append(in, m.Text)
+			}
+		}
+		return in
+	}
+	waitFor(t, "the three messages, in order", func() bool { return strings.Join(inbound(), "|") == strings.Join(texts, "|") })
+	waitFor(t, "three answers shown", func() bool {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=sent]").length`))
+		return n == 3
+	})
+	waitText(t, ctx, "#log", "65 años")
+
+	// The connection drops: the text stays, marked, with a Spanish explanation.
+	st.fail.Store(true)
+	send(t, ctx, "certificado de nacimiento")
+	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
+	waitText(t, ctx, ".err", "Su mensaje no se perdió")
+	waitFor(t, "the log scrolled to the failed message", func() bool {
+		at, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const l = document.getElementById("log"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 2; })()`))
+		return at
+	})
+	screenshot(t, ctx, "widget-failed-send.png")
+	st.fail.Store(false)
+	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the resent message, stored once", func() bool {
+		in := inbound()
+		return len(in) == 4 && in[3] == "certificado de nacimiento"
+	})
+	waitText(t, ctx, "#log", "Certificado de nacimiento")
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=failed], button.retry").length`)); n != 0 {
+		t.Errorf("%d failed marks left after the resend", n)
 	}
 }

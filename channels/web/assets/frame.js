@@ -26,8 +26,8 @@
     try { var p = new URL(u); return (p.protocol === "https:" || p.protocol === "http:") ? p.href : null; } catch (e) { return null; }
   }
 
-  function showCitizen(text) { log.appendChild(el("div", "msg me", text)); scroll(); }
-  function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); }
+  function showCitizen(text) { var m = el("div", "msg me", text); log.appendChild(m); scroll(); return m; }
+  function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); return e; }
   function showAgent(name, text) {
     var m = el("div", "msg agent");
     m.appendChild(el("span", "who", (name || "Ejecutivo/a") + " (persona de ChileAtiende)"));
@@ -98,24 +98,65 @@
     });
   }
 
+  // Every message the citizen writes is kept until it is answered: those written while a
+  // reply is on its way wait in order; one that fails stays with «Reintentar», which resends it
+  // with the same client_id, so the server never answers it twice.
+  var queue = [];
+
+  function mark(item, state) {
+    item.el.setAttribute("data-state", state);
+    item.st.textContent = { sending: "Enviando…", sent: "Enviado", failed: "No se envió" }[state];
+  }
+
   function ask(text) {
     text = (text || "").trim();
-    if (!text || busy) { return; }
+    if (!text) { return; }
+    var bubble = showCitizen(text);
+    var item = { text: text, el: bubble, st: el("span", "st", ""),
+      clientId: Date.now().toString(36) + Math.random().toString(36).slice(2) };
+    bubble.appendChild(item.st);
+    mark(item, "sending");
+    queue.push(item);
+    pump();
+  }
+
+  function failure(e) {
+    if (e && e.status) { return e.message; } // the server's own words, in Spanish
+    return "No hay conexión. Su mensaje no se perdió: revise su conexión y toque «Reintentar».";
+  }
+
+  function pump() {
+    if (busy || !queue.length) { return; }
+    var item = queue[0];
+    if (item.el.getAttribute("data-state") === "failed") { return; } // waits for «Reintentar»
     busy = true;
-    showCitizen(text);
     typing.hidden = false;
-    var clientId = Date.now().toString(36) + Math.random().toString(36).slice(2);
     var send = function () {
-      return api("POST", "/api/v1/chat/sessions/" + encodeURIComponent(session.id) + "/messages", { text: text, client_id: clientId });
+      return api("POST", "/api/v1/chat/sessions/" + encodeURIComponent(session.id) + "/messages", { text: item.text, client_id: item.clientId });
     };
     (session ? send() : newSession().then(send))
       .catch(function (e) {
         if (e.status === 401 || e.status === 404) { return newSession().then(send); }
         throw e;
       })
-      .then(function (r) { typing.hidden = true; showBot(r, true); })
-      .catch(function (e) { typing.hidden = true; showError(e.message || "No se pudo enviar. Revise su conexión e intente de nuevo."); })
-      .then(function () { busy = false; input.focus(); });
+      .then(function (r) {
+        typing.hidden = true;
+        mark(item, "sent");
+        queue.shift();
+        showBot(r, true);
+      }, function (e) {
+        typing.hidden = true;
+        mark(item, "failed");
+        var retry = el("button", "retry", "Reintentar");
+        retry.type = "button";
+        retry.setAttribute("aria-label", "Reintentar el envío de: " + item.text);
+        retry.addEventListener("click", function () {
+          retry.remove(); note.remove(); mark(item, "sending"); pump();
+        });
+        item.el.appendChild(retry);
+        var note = showError(failure(e));
+      })
+      .then(function () { busy = false; input.focus(); pump(); });
   }
 
   function restore() {
