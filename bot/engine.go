@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,6 +162,9 @@ const (
 	// probPlausible: below confidence, the least probability for which the likeliest fichas
 	// are offered ("¿Sobre cuál…?") instead of "No tengo información".
 	probPlausible = 0.15
+	// offTopicSure: from this probability that no ficha answers, the model's reading wins
+	// over a word shared by chance.
+	offTopicSure = 0.5
 	// unsureOptions: how many fichas an unsure engine offers.
 	unsureOptions = 3
 )
@@ -276,6 +280,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	st.OptOut = false
 
 	aspect := detectAspect(norm)
+	ownAspect := aspect // what the citizen asked, before the conversation lends its own
 	offered := st.Options
 	if len(st.Options) > 0 {
 		if slug, ok := e.choose(st.Options, text, norm); ok {
@@ -306,7 +311,17 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	found := e.r.Find(q, topK)
 	// A follow-up whose own words rank the ficha being talked about close to the best stays
 	// on it ("y para quien es?"); the context below must not make it sticky.
-	stays := followUp && staysOn(found.Results, st.Slug)
+	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
+	// the citizen is asking about the others, and gets them to choose from, not the same
+	// answer again.
+	if followUp && found.Vague && ownAspect == "" {
+		others := slices.DeleteFunc(slices.Clone(found.Results), func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
+		if len(others) > 0 {
+			return e.clarify(st, others, aspect, english)
+		}
+	}
+	// "y cuanto es el bono?" asks an aspect of the bono being talked about.
+	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != ""))
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
 		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
 		// ficha being talked about lends its title as context.
@@ -355,13 +370,17 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	if stays {
 		return e.answer(tc, st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
-	if len(res) == 0 || !confident(res[0]) {
+	// The model reads the question as about nothing the catalogue holds ("cual es el mejor
+	// celular"): a ficha that shares a word with it is neither answered nor offered, unless
+	// the question's words are mostly that ficha's.
+	offTopic := found.OffTopic >= offTopicSure
+	if len(res) == 0 || !confident(res[0]) || (offTopic && res[0].Coverage < minCoverage) {
 		if followUp && aspect != "" {
 			return e.answer(tc, st, st.Slug, aspect, channel, english, res)
 		}
 		// Candidates the engine is unsure of are offered rather than nothing at all. It is
 		// still a turn the engine could not answer: the second in a row goes to a person.
-		if len(res) > 0 && plausible(res[0]) && st.Misses == 0 {
+		if len(res) > 0 && plausible(res[0]) && st.Misses == 0 && !offTopic {
 			r, next := e.clarify(st, res[:min(len(res), unsureOptions)], aspect, english)
 			next.Misses = 1
 			return r, next

@@ -379,3 +379,26 @@ func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
 		t.Errorf("sure: %s", r.Action)
 	}
 }
+
+// TestAnotherOfTheKind: after a bono's answer, "otro bono" or "que bonos hay" offers the other
+// bonos instead of the same answer again; a question about the same bono stays on it.
+func TestAnotherOfTheKind(t *testing.T) {
+	e := engine(t)
+	for _, next := range []string{"otro bono", "que bonos hay", "bono"} {
+		rs := say(t, e, bot.ChannelWeb, "cuando pagan el bono de invierno", next)
+		if rs[0].Ficha != "bono-invierno" {
+			t.Fatalf("first answer: %s", rs[0].Ficha)
+		}
+		if rs[1].Action != bot.ActionClarify || len(rs[1].Options) < 2 {
+			t.Errorf("%q: %s with %d options, want a choice", next, rs[1].Action, len(rs[1].Options))
+		}
+		for _, o := range rs[1].Options {
+			if o.Slug == "bono-invierno" {
+				t.Errorf("%q: the bono just answered is offered again", next)
+			}
+		}
+	}
+	if rs := say(t, e, bot.ChannelWeb, "cuando pagan el bono de invierno", "y cuanto es el bono?"); rs[1].Ficha != "bono-invierno" {
+		t.Errorf("an aspect of the same bono: %s %s", rs[1].Action, rs[1].Ficha)
+	}
+}
