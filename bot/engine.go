@@ -306,7 +306,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
-	q := retrieval.Query{Text: residual, Exact: english}
+	q := retrieval.Query{Text: residual, Exact: english, Whole: norm}
 	followUp := st.Slug != "" && isElliptic(norm)
 	found := e.r.Find(q, topK)
 	// A follow-up whose own words rank the ficha being talked about close to the best stays

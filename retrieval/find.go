@@ -20,6 +20,9 @@ type Query struct {
 	Only []string
 	// Exact turns typo matching off (for English, whose words would fuzz into Spanish noise).
 	Exact bool
+	// Whole, when set, is what the learned model reads instead of Text: the whole message,
+	// where Text may have lost the words that only say what is asked ("cuanto", "requisitos").
+	Whole string
 }
 
 // Found is the answer to a Query.
@@ -34,6 +37,9 @@ type Found struct {
 	English bool
 	// Learned is true when the learned model gave its probabilities (Result.Prob).
 	Learned bool
+	// OffTopic is the learned model's probability that no ficha answers the question (it
+	// reads like the greetings, thanks and other matters of offtopic.tsv).
+	OffTopic float64
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -87,7 +93,7 @@ func (ix *Index) Find(q Query, k int) Found {
 		ix.vectors.lift(q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		res, f.Learned = ix.fuse(q.Text, res)
+		res, f.OffTopic, f.Learned = ix.fuse(cmp.Or(q.Whole, q.Text), res)
 	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
@@ -161,11 +167,11 @@ func (ix *Index) ModelText(text string) string {
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical
 // scores, brings in the fichas the model favours that no word matched, and re-sorts.
-func (ix *Index) fuse(text string, res []Result) ([]Result, bool) {
+func (ix *Index) fuse(text string, res []Result) ([]Result, float64, bool) {
 	mt := ix.ModelText(text)
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {
-		return res, false
+		return res, 0, false
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
 	// probabilities are shrunk by the share of the question's words it knows.
@@ -206,5 +212,5 @@ func (ix *Index) fuse(text string, res []Result) ([]Result, bool) {
 	slices.SortStableFunc(res, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
 	})
-	return res, true
+	return res, p[OffTopic], true
 }
