@@ -13,8 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -207,6 +207,9 @@ func readBody(c *gin.Context, v any, allowEmpty bool) error {
 	if err := dec.Decode(v); err != nil {
 		return &httpError{status: http.StatusBadRequest, msg: `El cuerpo debe ser JSON, por ejemplo {"text": "hola"}.`, err: err}
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errStatus(http.StatusBadRequest, `El cuerpo debe ser un solo objeto JSON, por ejemplo {"text": "hola"}.`)
+	}
 	return nil
 }
 
@@ -319,6 +322,9 @@ func (s *Server) postMessage(c *gin.Context) error {
 		return errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("El mensaje supera los %d caracteres. Escriba uno más corto.", bot.MaxText))
 	case len(req.ClientID) > 100:
 		return errStatus(http.StatusBadRequest, "client_id es demasiado largo.")
+	case strings.ContainsRune(text, 0) || strings.ContainsRune(req.ClientID, 0):
+		// No store keeps a NUL (Postgres refuses it): refused here, as the webhooks do.
+		return errStatus(http.StatusBadRequest, "El mensaje contiene un carácter no válido.")
 	}
 	conv, err := s.authorize(c)
 	if err != nil {

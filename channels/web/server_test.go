@@ -165,6 +165,8 @@ func TestBadRequests(t *testing.T) {
 		{"empty text", path, token, msg("   "), 400},
 		{"unknown field", path, token, []byte(`{"txt":"hola"}`), 400},
 		{"not utf-8", path, token, []byte("{\"text\":\"\xff\xfe\"}"), 400},
+		{"a NUL in the text", path, token, []byte(`{"text":"hola\u0000pgu"}`), 400},
+		{"trailing data", path, token, []byte(`{"text":"hola"} {"text":"otra"}`), 400},
 		{"text too long", path, token, msg(strings.Repeat("a", 2001)), 413},
 		{"body too big", path, token, msg(strings.Repeat("a", 70000)), 413},
 		{"bad channel", "/api/v1/chat/sessions", "", []byte(`{"channel":"fax"}`), 400},
