@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atiende/atiende/events"
@@ -219,6 +220,19 @@ func (c *Console) loginPage(g *gin.Context) {
 	c.render(g, http.StatusOK, "login", page{Title: "Ingresar"})
 }
 
+// compareHash checks a password against its bcrypt hash (a variable for the tests, which count
+// the comparisons rather than time them).
+var compareHash = bcrypt.CompareHashAndPassword
+
+// dummyHash is a bcrypt hash of a random password, at the cost real ones have.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte(random()), bcrypt.DefaultCost)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
 func (c *Console) login(g *gin.Context) {
 	if d := c.logins.Allow(g.ClientIP()); !d.OK {
 		c.log.Warn("console sign-in refused: too many attempts", "remote", g.ClientIP())
@@ -235,8 +249,18 @@ func (c *Console) login(g *gin.Context) {
 		agent, err = tx.AgentByUsername(ctx, user)
 		return err
 	})
-	if err != nil || bcrypt.CompareHashAndPassword([]byte(agent.PasswordHash), []byte(pass)) != nil {
-		c.log.Warn("console sign-in refused", "username", user)
+	// An unknown user costs the same bcrypt comparison as a known one (against a hash no
+	// password matches): the time of the answer does not tell which usernames exist.
+	hashed := dummyHash()
+	if err == nil {
+		hashed = []byte(agent.PasswordHash)
+	}
+	if compareHash(hashed, []byte(pass)) != nil || err != nil {
+		if err == nil {
+			c.log.Warn("console sign-in refused", "username", user)
+		} else {
+			c.log.Warn("console sign-in refused: no such user") // what was typed may be a password
+		}
 		c.render(g, http.StatusUnauthorized, "login", page{Title: "Ingresar", Flash: "Usuario o contraseña incorrectos."})
 		return
 	}

@@ -249,3 +249,22 @@ func TestOversizedForm(t *testing.T) {
 		t.Errorf("%d %s; want 413 with a JSON error", resp.StatusCode, body)
 	}
 }
+
+// TestUnknownUserCostsAComparison: signing in as a user who does not exist does the same work
+// as with a wrong password (one bcrypt comparison), so timing does not tell usernames apart.
+func TestUnknownUserCostsAComparison(t *testing.T) {
+	b := setup(t)
+	var n int
+	defer console.CountComparisons(&n)()
+	for _, user := range []string{"ana", "nadie-con-este-nombre"} {
+		n = 0
+		resp, err := http.PostForm(b.srv.URL+"/agent/login", url.Values{"username": {user}, "password": {"no-es-la-clave"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || n != 1 {
+			t.Errorf("%s: status %d after %d comparisons, want 401 after 1", user, resp.StatusCode, n)
+		}
+	}
+}
