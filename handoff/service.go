@@ -233,7 +233,7 @@ func (s *Service) Reply(ctx context.Context, agent *store.Agent, id int64, text 
 		if h.Status != store.HandoffAssigned {
 			return ErrNotOpen
 		}
-		if h.AgentID != agent.ID && agent.Role != "supervisor" {
+		if h.AgentID != agent.ID && agent.Role != store.RoleSupervisor {
 			return ErrNotYours
 		}
 		conv, err := tx.Conversation(ctx, h.ConversationID)
@@ -271,7 +271,7 @@ func (s *Service) send(ctx context.Context, tx store.Tx, conv *store.Conversatio
 }
 
 // Transfer puts the handoff back in the queue, in another queue.
-func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
+func (s *Service) Transfer(ctx context.Context, agent *store.Agent, id int64, queue string) error {
 	if !KnownQueue(queue) {
 		return fmt.Errorf("transfer handoff %d: unknown queue %q", id, queue)
 	}
@@ -279,6 +279,9 @@ func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
 		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if !MayAct(agent, h) {
+			return ErrNotYours
 		}
 		h.Status, h.Queue, h.AgentID, h.AssignedAt = store.HandoffQueued, queue, 0, time.Time{}
 		return tx.UpdateHandoff(ctx, h)
@@ -288,6 +291,13 @@ func (s *Service) Transfer(ctx context.Context, id int64, queue string) error {
 	}
 	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffQueued})
 	return nil
+}
+
+// MayAct reports whether the agent may transfer or resolve the handoff: anyone while nobody
+// holds it; once a person does, that person or a supervisor. A nil agent is the service itself
+// (a handoff nobody took in time).
+func MayAct(agent *store.Agent, h *store.Handoff) bool {
+	return agent == nil || h.Status != store.HandoffAssigned || h.AgentID == agent.ID || agent.Role == store.RoleSupervisor
 }
 
 // openByID reads the handoff for update; ErrNotOpen when it is closed already.
@@ -305,16 +315,19 @@ func openByID(ctx context.Context, tx store.Tx, id int64) (*store.Handoff, error
 // Resolve closes the handoff with the agent's note; the assistant answers again, and the
 // citizen is told so.
 func (s *Service) Resolve(ctx context.Context, agent *store.Agent, id int64, note string) error {
-	return s.close(ctx, id, store.HandoffResolved, note,
+	return s.close(ctx, agent, id, store.HandoffResolved, note,
 		"La persona que le atendió cerró la conversación. Si necesita algo más, escríbame: el asistente vuelve a responderle.")
 }
 
-func (s *Service) close(ctx context.Context, id int64, status, note, tell string) error {
+func (s *Service) close(ctx context.Context, agent *store.Agent, id int64, status, note, tell string) error {
 	var m *store.Message
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if !MayAct(agent, h) {
+			return ErrNotYours
 		}
 		h.Status, h.ClosedAt, h.Note = status, s.now(), note
 		if err := tx.UpdateHandoff(ctx, h); err != nil {
@@ -362,7 +375,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	for _, id := range abandon {
-		err := s.close(ctx, id, store.HandoffAbandoned, "",
+		err := s.close(ctx, nil, id, store.HandoffAbandoned, "",
 			"Lo sentimos: no alcanzamos a atenderle a tiempo. Puede escribirnos de nuevo o llamar al 101. El asistente vuelve a responderle.")
 		if err != nil && !errors.Is(err, ErrNotOpen) {
 			return err

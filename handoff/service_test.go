@@ -2,6 +2,7 @@ package handoff_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -181,6 +182,13 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	if held, _ := hold("c1"); !held {
 		t.Error("an assigned conversation is not held")
 	}
+	// Only the holder (or a supervisor) transfers or closes a conversation someone holds.
+	if err := s.Transfer(ctx, &other, h1.ID, "salud"); !errors.Is(err, handoff.ErrNotYours) {
+		t.Errorf("another agent transferred a held conversation: %v", err)
+	}
+	if err := s.Resolve(ctx, &other, h1.ID, "no es mía"); !errors.Is(err, handoff.ErrNotYours) {
+		t.Errorf("another agent resolved a held conversation: %v", err)
+	}
 	if err := s.Resolve(ctx, &agent, h1.ID, "Se explicó la PGU"); err != nil {
 		t.Fatal(err)
 	}
@@ -198,10 +206,17 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 		h2 = h.ID
 		return err
 	})
-	if err := s.Transfer(ctx, h2, "salud"); err != nil {
+	boss := store.Agent{ID: 98, Name: "Sofía", Role: store.RoleSupervisor}
+	if err := s.Claim(ctx, &agent, h2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Transfer(ctx, h2, "nada"); err == nil {
+	if err := s.Transfer(ctx, &boss, h2, "salud"); err != nil { // a supervisor may, and it is queued again
+		t.Fatal(err)
+	}
+	if err := s.Transfer(ctx, &other, h2, "salud"); err != nil { // queued: anyone may
+		t.Fatal(err)
+	}
+	if err := s.Transfer(ctx, &agent, h2, "nada"); err == nil {
 		t.Error("transfer to an unknown queue")
 	}
 	c.t = c.t.Add(25 * time.Minute)

@@ -444,6 +444,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 		Status    string
 		Fichas    []fichaLink
 		Mine      bool
+		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
 		Found     []found
 		Queues    []handoff.Queue
@@ -455,6 +456,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 		}
 		data.H = h
 		data.Mine = h.AgentID == agent.ID
+		data.MayAct = handoff.MayAct(agent, h)
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -548,7 +550,7 @@ func (c *Console) reply(g *gin.Context) {
 func (c *Console) transfer(g *gin.Context) {
 	queue := g.PostForm("queue")
 	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		return c.cfg.Handoffs.Transfer(ctx, id, queue)
+		return c.cfg.Handoffs.Transfer(ctx, a, id, queue)
 	})
 }
 

@@ -268,3 +268,55 @@ func TestUnknownUserCostsAComparison(t *testing.T) {
 		}
 	}
 }
+
+// TestAnotherAgentCannotTakeOver: a conversation one agent holds cannot be transferred or
+// closed by another (the buttons are not shown, and the requests are refused); a supervisor
+// may close it.
+func TestAnotherAgentCannotTakeOver(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := console.AddAgent(ctx, b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
+		t.Fatal(err)
+	}
+	ana, csrfA := signIn(t, b, "ana")
+	resp, _ := ana.Get(b.srv.URL + "/agent")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := regexp.MustCompile(`/agent/h/(\d+)/claim`).FindStringSubmatch(string(body))
+	if id == nil {
+		t.Fatal("no handoff in the queue")
+	}
+	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/claim", url.Values{"csrf": {csrfA}})
+	resp.Body.Close()
+	open := func() *store.Handoff {
+		var h *store.Handoff
+		b.db.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			h, err = tx.OpenHandoff(ctx, "c1")
+			return err
+		})
+		return h
+	}
+	holder := open().AgentID
+
+	beto, csrfB := signIn(t, b, "beto")
+	resp, _ = beto.Get(b.srv.URL + "/agent/h/" + id[1])
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if page := string(body); !strings.Contains(page, "La atiende otra persona") || strings.Contains(page, "/transfer") || strings.Contains(page, "/resolve") {
+		t.Error("another agent is offered to transfer or close a held conversation")
+	}
+	for _, action := range []string{"transfer", "resolve"} {
+		resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/"+action, url.Values{"csrf": {csrfB}, "queue": {"educacion"}, "note": {"x"}})
+		resp.Body.Close()
+		if h := open(); h == nil || h.Status != store.HandoffAssigned || h.AgentID != holder {
+			t.Errorf("after another agent's %s: %+v", action, h)
+		}
+	}
+	sofia, csrfS := signIn(t, b, "sofia")
+	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/resolve", url.Values{"csrf": {csrfS}, "note": {"cerrada por supervisión"}})
+	resp.Body.Close()
+	if h := open(); h != nil {
+		t.Errorf("a supervisor could not close it: %+v", h)
+	}
+}
