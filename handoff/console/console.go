@@ -234,6 +234,11 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 func (c *Console) login(g *gin.Context) {
+	// A foreign page must not sign a browser in to an account of its choosing (login CSRF).
+	if !sameOrigin(g) {
+		g.AbortWithStatus(http.StatusForbidden)
+		return
+	}
 	if d := c.logins.Allow(g.ClientIP()); !d.OK {
 		c.log.Warn("console sign-in refused: too many attempts", "remote", g.ClientIP())
 		g.Header("Retry-After", strconv.Itoa(d.Seconds()))
@@ -311,15 +316,24 @@ func (c *Console) signedIn(g *gin.Context) {
 	g.Next()
 }
 
+// sameOrigin reports whether a form comes from the console's own pages: a browser's Origin,
+// when it sends one, names this host.
+func sameOrigin(g *gin.Context) bool {
+	o := g.GetHeader("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == g.Request.Host
+}
+
 // checkCSRF requires the session's token in the form, and a same-origin Origin when the
 // browser sends one.
 func (c *Console) checkCSRF(g *gin.Context) {
 	sess := g.MustGet("session").(*store.AgentSession)
-	if o := g.GetHeader("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != g.Request.Host {
-			g.AbortWithStatus(http.StatusForbidden)
-			return
-		}
+	if !sameOrigin(g) {
+		g.AbortWithStatus(http.StatusForbidden)
+		return
 	}
 	if subtle.ConstantTimeCompare([]byte(g.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
 		c.log.Warn("console request without a valid CSRF token", "path", g.Request.URL.Path)

@@ -320,3 +320,26 @@ func TestAnotherAgentCannotTakeOver(t *testing.T) {
 		t.Errorf("a supervisor could not close it: %+v", h)
 	}
 }
+
+// TestLoginFromAnotherSiteRefused: a sign-in form posted from a foreign page is refused
+// (login CSRF); from the console's own page it works.
+func TestLoginFromAnotherSiteRefused(t *testing.T) {
+	b := setup(t)
+	for _, c := range []struct {
+		origin string
+		want   int
+	}{{"https://malo.example.com", http.StatusForbidden}, {b.srv.URL, http.StatusSeeOther}} {
+		req, _ := http.NewRequest("POST", b.srv.URL+"/agent/login", strings.NewReader(url.Values{"username": {"ana"}, "password": {"una-clave-larga"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", c.origin)
+		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Origin %s: %d, want %d", c.origin, resp.StatusCode, c.want)
+		}
+	}
+}
