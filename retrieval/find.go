@@ -35,8 +35,6 @@ type Found struct {
 	Vague bool
 	// English is true when the glossary recognised the words as English.
 	English bool
-	// Learned is true when the learned model gave its probabilities (Result.Prob).
-	Learned bool
 	// OffTopic is the learned model's probability that no ficha answers the question (it
 	// reads like the greetings, thanks and other matters of offtopic.tsv).
 	OffTopic float64
@@ -93,7 +91,7 @@ func (ix *Index) Find(q Query, k int) Found {
 		ix.vectors.lift(q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		res, f.OffTopic, f.Learned = ix.fuse(cmp.Or(q.Whole, q.Text), res)
+		res, f.OffTopic = ix.fuse(cmp.Or(q.Whole, q.Text), res)
 	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
@@ -167,11 +165,11 @@ func (ix *Index) ModelText(text string) string {
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical
 // scores, brings in the fichas the model favours that no word matched, and re-sorts.
-func (ix *Index) fuse(text string, res []Result) ([]Result, float64, bool) {
+func (ix *Index) fuse(text string, res []Result) ([]Result, float64) {
 	mt := ix.ModelText(text)
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {
-		return res, 0, false
+		return res, 0
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
 	// probabilities are shrunk by the share of the question's words it knows.
@@ -212,5 +210,5 @@ func (ix *Index) fuse(text string, res []Result) ([]Result, float64, bool) {
 	slices.SortStableFunc(res, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
 	})
-	return res, p[OffTopic], true
+	return res, p[OffTopic]
 }
