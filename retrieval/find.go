@@ -164,7 +164,8 @@ func (ix *Index) ModelText(text string) string {
 }
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical
-// scores, brings in the fichas the model favours that no word matched, and re-sorts.
+// scores, brings in the fichas the model favours that no word matched, and re-sorts; it also
+// returns the model's probability that no ficha answers (OffTopic).
 func (ix *Index) fuse(text string, res []Result) ([]Result, float64) {
 	mt := ix.ModelText(text)
 	labels := ix.model.Predict(mt)
