@@ -55,18 +55,7 @@ func (e HashEmbedder) embed(text string) []float32 {
 		}
 		v[x%uint64(dims)] += sign * w
 	}
-	words := Words(text)
-	if e.Gloss != nil {
-		words = nil
-		for _, sp := range e.Gloss.Apply(Words(text)) {
-			if sp.Replaced != nil {
-				words = append(words, sp.Replaced...)
-			} else {
-				words = append(words, sp.Words...)
-			}
-			words = append(words, sp.Added...)
-		}
-	}
+	words := e.Gloss.Expand(Words(text))
 	for _, w := range words {
 		if IsStopword(w) {
 			continue

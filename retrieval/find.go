@@ -151,16 +151,7 @@ func (ix *Index) Model() *learn.Model { return ix.model }
 // what the glossary adds (an acronym's meaning, the Spanish of an English word) after the
 // words it explains.
 func (ix *Index) ModelText(text string) string {
-	var out []string
-	for _, sp := range ix.gloss.Apply(Words(text)) {
-		if sp.Replaced != nil {
-			out = append(out, sp.Replaced...)
-		} else {
-			out = append(out, sp.Words...)
-		}
-		out = append(out, sp.Added...)
-	}
-	return strings.Join(out, " ")
+	return strings.Join(ix.gloss.Expand(Words(text)), " ")
 }
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical

@@ -135,6 +135,21 @@ func (g *Glossary) Respell(words []string) []string {
 	return out
 }
 
+// Expand returns the words respelled, each followed by what the glossary adds to it (an
+// acronym's meaning, the Spanish of an English word). A nil glossary keeps the words.
+func (g *Glossary) Expand(words []string) []string {
+	var out []string
+	for _, sp := range g.Apply(words) {
+		if sp.Replaced != nil {
+			out = append(out, sp.Replaced...)
+		} else {
+			out = append(out, sp.Words...)
+		}
+		out = append(out, sp.Added...)
+	}
+	return out
+}
+
 func equal(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
