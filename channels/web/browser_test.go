@@ -99,6 +99,20 @@ func (st *site) conversations(t *testing.T) []string {
 	return ids
 }
 
+// reply is the stored reply of the site's only conversation, once it holds one question and
+// its answer.
+func (st *site) reply(t *testing.T) (store.Message, bool) {
+	ids := st.conversations(t)
+	if len(ids) != 1 {
+		return store.Message{}, false
+	}
+	msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
+	if len(msgs) != 2 {
+		return store.Message{}, false
+	}
+	return msgs[1], true
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -144,12 +158,8 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, "the answer to be stored", func() bool {
-				ids := st.conversations(t)
-				if len(ids) != 1 {
-					return false
-				}
-				msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
-				return len(msgs) == 2 && msgs[1].Action == "answer"
+				r, ok := st.reply(t)
+				return ok && r.Action == "answer"
 			})
 			time.Sleep(500 * time.Millisecond)
 			screenshot(t, ctx, size.name)
@@ -175,12 +185,8 @@ func TestDemoPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the answer to be stored", func() bool {
-		ids := st.conversations(t)
-		if len(ids) != 1 {
-			return false
-		}
-		msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
-		return len(msgs) == 2 && msgs[1].Action == "answer" && strings.Contains(msgs[1].Text, "Pensión Garantizada Universal")
+		r, ok := st.reply(t)
+		return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
 	})
 	screenshot(t, ctx, "demo-1280.png")
 }
