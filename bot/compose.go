@@ -152,20 +152,21 @@ func joinList(parts []string, and string) string {
 
 // composeOptions asks the citizen to choose among fichas.
 func composeOptions(opts []Option, english bool) string {
+	return composeList(opts, msgChoose, msgChooseHow, english)
+}
+
+// composeOthers offers, after a tentative answer, the fichas the citizen may have meant.
+func composeOthers(opts []Option, english bool) string {
+	return composeList(opts, msgOthers, msgOthersHow, english)
+}
+
+func composeList(opts []Option, intro, how phrase, english bool) string {
 	var b strings.Builder
-	if english {
-		b.WriteString("Which of these do you mean?")
-	} else {
-		b.WriteString("¿Sobre cuál de estos quiere saber?")
-	}
+	b.WriteString(intro.in(english))
 	for _, o := range opts {
 		fmt.Fprintf(&b, "\n%d. %s", o.N, o.Title)
 	}
-	if english {
-		b.WriteString("\nReply with the number or the name.")
-	} else {
-		b.WriteString("\nResponda con el número o el nombre.")
-	}
+	b.WriteString("\n" + how.in(english))
 	return b.String()
 }
 

@@ -402,3 +402,67 @@ func TestAnotherOfTheKind(t *testing.T) {
 		t.Errorf("an aspect of the same bono: %s %s", rs[1].Action, rs[1].Ficha)
 	}
 }
+
+// fixedFind answers every search with the same ranking, to put the engine where a test needs
+// it (how sure the model is, how much of the question it knows).
+type fixedFind struct {
+	*retrieval.Index
+	found func() retrieval.Found
+}
+
+func (f fixedFind) Find(q retrieval.Query, k int) retrieval.Found {
+	if len(q.Only) > 0 {
+		return f.Index.Find(q, k)
+	}
+	return f.found()
+}
+
+// TestTentativeAnswer: a ficha the engine is not confident of, but likely, is answered with
+// the next ones offered (and a number picks one); a less likely one, or a question with words
+// the model never saw, only gets options.
+func TestTentativeAnswer(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranking := func(p, known float64) func() retrieval.Found {
+		return func() retrieval.Found {
+			var res []retrieval.Result
+			for i, s := range []string{"pension-garantizada-universal", "bono-invierno", "aguinaldo-navidad"} {
+				f, _ := ix.Ficha(s)
+				res = append(res, retrieval.Result{Ficha: f, Score: 3 - float64(i), Lexical: 1, Coverage: 0.1, Prob: p / float64(i+1)})
+			}
+			return retrieval.Found{Results: res, Groups: 3, Known: known}
+		}
+	}
+	e := bot.New(fixedFind{ix, ranking(0.4, 1)}, nil)
+	rs := say(t, e, bot.ChannelWeb, "algo que el modelo cree de la pgu", "2")
+	if r := rs[0]; r.Action != bot.ActionAnswer || r.Ficha != "pension-garantizada-universal" || len(r.Options) != 2 ||
+		r.Options[0].Slug != "bono-invierno" || !strings.Contains(r.Text, "Si no era eso") || !strings.Contains(r.Text, "2. Aguinaldo") {
+		t.Errorf("likely: %s %s %v\n%s", r.Action, r.Ficha, r.Options, r.Text)
+	}
+	if r := rs[1]; r.Ficha != "aguinaldo-navidad" {
+		t.Errorf(`"2" after a tentative answer: %s %s`, r.Action, r.Ficha)
+	}
+	for name, find := range map[string]func() retrieval.Found{"less likely": ranking(0.2, 1), "unknown words": ranking(0.4, 0.5)} {
+		e := bot.New(fixedFind{ix, find}, nil)
+		if r := say(t, e, bot.ChannelWeb, "algo que el modelo cree de la pgu")[0]; r.Action != bot.ActionClarify || r.Ficha != "" {
+			t.Errorf("%s: %s %s, want options only", name, r.Action, r.Ficha)
+		}
+	}
+}
+
+// TestSureEmergencyAnswersItsQuestion: a sure emergency that also asks something gets the lines
+// first and the answer below; one that only tells what happens gets the lines alone.
+func TestSureEmergencyAnswersItsQuestion(t *testing.T) {
+	e := engine(t)
+	r := say(t, e, bot.ChannelWeb, "mi pareja me pega, como hago la denuncia?")[0]
+	f, ok := e.Ficha(r.Ficha)
+	if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !ok ||
+		!strings.HasPrefix(r.Text, "Si hay peligro ahora, llame al 133") || !strings.Contains(r.Text, "\n\n"+f.Title+":") {
+		t.Errorf("asks: %s %q %s\n%s", r.Action, r.Ficha, r.Handoff, r.Text)
+	}
+	if r := say(t, e, bot.ChannelWeb, "mi pareja me pega")[0]; r.Action != bot.ActionEmergency || r.Ficha != "" {
+		t.Errorf("tells: %s %q", r.Action, r.Ficha)
+	}
+}

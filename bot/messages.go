@@ -93,6 +93,15 @@ var msgEmergency = map[string]phrase{
 	},
 }
 
+// The lists of fichas to choose from: after a question the engine could not settle, and after
+// a tentative answer.
+var (
+	msgChoose    = phrase{"¿Sobre cuál de estos quiere saber?", "Which of these do you mean?"}
+	msgChooseHow = phrase{"Responda con el número o el nombre.", "Reply with the number or the name."}
+	msgOthers    = phrase{"Si no era eso, quizás busca:", "If that is not it, you may mean:"}
+	msgOthersHow = phrase{"Responda con el número.", "Reply with the number."}
+)
+
 var msgEmergencyAfter = phrase{
 	"Una persona de nuestro equipo también verá su mensaje. Puede seguir escribiendo aquí.",
 	"A person on our team will also see your message. You can keep writing here.",

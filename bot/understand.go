@@ -136,6 +136,17 @@ var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`
 	`consiste`, `trata`, `cobrar`, `cobro`, `cobra`, `demora\w*`, `tarda\w*`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
 
 // detectAspect returns the aspect the text asks about, or "" when it names none.
+// askRe finds the words of a request: what makes a message that tells of an emergency also
+// a question a ficha may answer.
+var askRe = re(`que hago`, `q hago`, `donde`, `quiero`, `kiero`, `puedo`, `podria`, `existe`, `hay algun\w*`,
+	`numero`, `telefono`, `fono`, `denunci\w*`, `requisitos?`, `postul\w*`, `pedir`, `solicit\w*`,
+	`how`, `where`, `what`, `can i`, `number`, `report`)
+
+// asks reports whether a message asks something, rather than only telling what happens.
+func asks(text, norm string) bool {
+	return strings.ContainsRune(text, '?') || askRe.MatchString(norm)
+}
+
 func detectAspect(t string) string {
 	for _, c := range aspectCues {
 		if c.re.MatchString(t) {

@@ -38,6 +38,9 @@ type Found struct {
 	// OffTopic is the learned model's probability that no ficha answers the question (it
 	// reads like the greetings, thanks and other matters of offtopic.tsv).
 	OffTopic float64
+	// Known is the share of the question's words, other than function words, that the
+	// learned model saw in training (1 without a model, or with no such word).
+	Known float64
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -57,7 +60,7 @@ func (ix *Index) generic(key string) bool {
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
 func (ix *Index) Find(q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
-	f := Found{Groups: a.Groups, English: a.English}
+	f := Found{Groups: a.Groups, English: a.English, Known: 1}
 	if a.Groups > 0 && a.Groups <= 2 {
 		f.Vague = true
 		for g := 0; g < a.Groups && f.Vague; g++ {
@@ -91,7 +94,7 @@ func (ix *Index) Find(q Query, k int) Found {
 		ix.vectors.lift(q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		res, f.OffTopic = ix.fuse(cmp.Or(q.Whole, q.Text), res)
+		res, f.OffTopic, f.Known = ix.fuse(cmp.Or(q.Whole, q.Text), res)
 	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
@@ -156,12 +159,13 @@ func (ix *Index) ModelText(text string) string {
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical
 // scores, brings in the fichas the model favours that no word matched, and re-sorts; it also
-// returns the model's probability that no ficha answers (OffTopic).
-func (ix *Index) fuse(text string, res []Result) ([]Result, float64) {
+// returns the model's probability that no ficha answers (OffTopic) and the share of the
+// question's words it knows (Known).
+func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64) {
 	mt := ix.ModelText(text)
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {
-		return res, 0
+		return res, 0, 1
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
 	// probabilities are shrunk by the share of the question's words it knows.
@@ -202,5 +206,5 @@ func (ix *Index) fuse(text string, res []Result) ([]Result, float64) {
 	slices.SortStableFunc(res, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
 	})
-	return res, p[OffTopic]
+	return res, p[OffTopic], share
 }

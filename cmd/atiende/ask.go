@@ -164,9 +164,9 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	}
 	if *trace {
 		found := ix.Find(retrieval.Query{Text: text}, 8)
-		fmt.Fprintf(stdout, "groups %d vague %v english %v\n", found.Groups, found.Vague, found.English)
+		fmt.Fprintf(stdout, "groups %d vague %v english %v off-topic %.2f\n", found.Groups, found.Vague, found.English, found.OffTopic)
 		for _, r := range found.Results {
-			fmt.Fprintf(stdout, "  %-45s score %6.3f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Coverage, r.Matched)
+			fmt.Fprintf(stdout, "  %-45s score %6.3f lexical %6.3f model %.2f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Lexical, r.Prob, r.Coverage, r.Matched)
 		}
 	}
 	r, _ := e.Turn(ctx, bot.State{}, text, *channel)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -27,12 +28,20 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
 	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
 	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
+	fcfg, ecfg := learn.DefaultConfig, learn.EmergencyConfig
+	fs.IntVar(&fcfg.Dim, "dim", fcfg.Dim, "with --dev: the fichas model's vector size, to try settings on held-out data")
+	fs.IntVar(&fcfg.Epochs, "epochs", fcfg.Epochs, "with --dev: the fichas model's passes")
+	fs.Float64Var(&fcfg.LR, "lr", fcfg.LR, "with --dev: the fichas model's learning rate")
+	fs.IntVar(&ecfg.Epochs, "emergency-epochs", ecfg.Epochs, "with --dev: the emergency model's passes")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	fsys := os.DirFS(*dir)
 	if *dev {
-		return trainDev(ctx, fsys, *asJSON, stdout)
+		return trainDev(ctx, fsys, fcfg, ecfg, *asJSON, stdout)
+	}
+	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
+		return errors.New("train: --dim, --epochs, --lr and --emergency-epochs only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
 	t, err := retrieval.TrainingData(fsys, nil)
@@ -77,16 +86,16 @@ func heldOut(text string) bool {
 // trainDev measures what the models learn on texts they did not see: the held-out questions
 // as first turns (their ficha expected), the held-out bank lines as emergencies or, for
 // "none", look-alikes.
-func trainDev(ctx context.Context, fsys iofs.FS, asJSON bool, stdout io.Writer) error {
+func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, asJSON bool, stdout io.Writer) error {
 	t, err := retrieval.TrainingData(fsys, heldOut)
 	if err != nil {
 		return err
 	}
-	fm, err := learn.Train(t.Fichas, learn.DefaultConfig)
+	fm, err := learn.Train(t.Fichas, fcfg)
 	if err != nil {
 		return err
 	}
-	em, err := learn.Train(t.Emergency, learn.EmergencyConfig)
+	em, err := learn.Train(t.Emergency, ecfg)
 	if err != nil {
 		return err
 	}
