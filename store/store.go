@@ -344,15 +344,20 @@ type FichaCount struct {
 }
 
 // UnansweredQuery says which bot turns did not answer: those whose action is in Actions, a
-// handoff whose reason is in Reasons, or an answer whose score is above 0 and below
-// LowScore (0: no score counts as low).
+// handoff whose reason is in Reasons, an answer whose score is above 0 and below LowScore
+// (0: no score counts as low), and, with Repeated, an answer word for word the same as the
+// assistant's answer just before it in the conversation (its Action reads ActionRepeated).
 type UnansweredQuery struct {
 	From, To time.Time
 	Actions  []string
 	Reasons  []string
 	LowScore float64
+	Repeated bool
 	Limit    int
 }
+
+// ActionRepeated is the Action of an UnansweredTurn that repeated the previous answer.
+const ActionRepeated = "repeated"
 
 // UnansweredTurn is one bot turn that did not answer, with the question it got.
 type UnansweredTurn struct {

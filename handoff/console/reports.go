@@ -14,6 +14,7 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/handoff/report"
+	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
 
@@ -60,7 +61,7 @@ func (c *Console) reportFail(g *gin.Context, err error) {
 }
 
 var actionES = map[string]string{
-	bot.ActionClarify: "pidió precisar", bot.ActionOutOfScope: "no encontró respuesta", bot.ActionHandoff: "derivó a una persona",
+	bot.ActionClarify: "pidió precisar", store.ActionRepeated: "repitió la respuesta", bot.ActionOutOfScope: "no encontró respuesta", bot.ActionHandoff: "derivó a una persona",
 	bot.ActionAnswer: "respondió con poca confianza",
 }
 

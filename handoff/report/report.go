@@ -126,10 +126,11 @@ type Report struct {
 }
 
 // unanswered says which turns did not answer: a clarification (the question fit several
-// fichas or none well), out of scope (nothing found, or not the catalogue's business), and a
-// handoff because the assistant failed twice.
+// fichas or none well), out of scope (nothing found, or not the catalogue's business), a
+// handoff because the assistant failed twice, and an answer repeated word for word (the
+// citizen asked again and got the same text: "otro bono" answered with the same bono).
 func unanswered() store.UnansweredQuery {
-	return store.UnansweredQuery{Actions: []string{bot.ActionClarify, bot.ActionOutOfScope}, Reasons: []string{bot.ReasonFailure}}
+	return store.UnansweredQuery{Actions: []string{bot.ActionClarify, bot.ActionOutOfScope}, Reasons: []string{bot.ReasonFailure}, Repeated: true}
 }
 
 // Build reads the report from the store.

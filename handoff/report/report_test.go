@@ -58,7 +58,7 @@ func TestBuild(t *testing.T) {
 				return err
 			}
 			out := tr.out
-			out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, store.Outbound, "r", true, tr.at.Add(time.Second)
+			out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, store.Outbound, "respuesta a "+tr.q, true, tr.at.Add(time.Second)
 			if err := tx.InsertMessage(ctx, &out); err != nil {
 				return err
 			}

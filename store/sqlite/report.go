@@ -93,12 +93,15 @@ func (s *DB) Unanswered(ctx context.Context, q store.UnansweredQuery) ([]store.U
 	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.conversation_id, c.channel,
 			coalesce((SELECT i.body FROM messages i WHERE i.conversation_id = o.conversation_id AND i.direction = 'in' AND i.id < o.id
 				ORDER BY i.id DESC LIMIT 1), ''),
-			o.action, o.reason, o.score, o.fichas, o.created_at
-		FROM messages o JOIN conversations c ON c.id = o.conversation_id
-		WHERE o.direction = 'out' AND o.agent_id = 0 AND o.created_at >= ?1 AND o.created_at < ?2
-			AND (o.action IN (SELECT value FROM json_each(?3)) OR o.reason IN (SELECT value FROM json_each(?4))
-				OR (o.score > 0 AND o.score < ?5))
-		ORDER BY o.id LIMIT ?6`, ts(q.From), ts(q.To), jsonList(q.Actions), jsonList(q.Reasons), q.LowScore, q.Limit)
+			CASE WHEN o.repeated THEN ?8 ELSE o.action END, o.reason, o.score, o.fichas, o.created_at
+		FROM (SELECT m.*, (?7 AND m.action = 'answer'
+				AND (SELECT p.action FROM messages p WHERE p.conversation_id = m.conversation_id AND p.direction = 'out' AND p.agent_id = 0 AND p.id < m.id ORDER BY p.id DESC LIMIT 1) = 'answer'
+				AND (SELECT p.body FROM messages p WHERE p.conversation_id = m.conversation_id AND p.direction = 'out' AND p.agent_id = 0 AND p.id < m.id ORDER BY p.id DESC LIMIT 1) = m.body) AS repeated
+			FROM messages m WHERE m.direction = 'out' AND m.agent_id = 0 AND m.created_at >= ?1 AND m.created_at < ?2) o
+		JOIN conversations c ON c.id = o.conversation_id
+		WHERE o.action IN (SELECT value FROM json_each(?3)) OR o.reason IN (SELECT value FROM json_each(?4))
+			OR (o.score > 0 AND o.score < ?5) OR o.repeated
+		ORDER BY o.id LIMIT ?6`, ts(q.From), ts(q.To), jsonList(q.Actions), jsonList(q.Reasons), q.LowScore, q.Limit, q.Repeated, store.ActionRepeated)
 	return collect("unanswered", rows, err, func(r *sql.Rows, u *store.UnansweredTurn) error {
 		var fichas, created string
 		if err := r.Scan(&u.MessageID, &u.ConversationID, &u.Channel, &u.Question, &u.Action, &u.Reason, &u.Score, &fichas, &created); err != nil {

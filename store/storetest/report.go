@@ -186,6 +186,16 @@ func reports(t *testing.T, setup func(t *testing.T) store.Store) {
 		if got, _ := s.Unanswered(ctx, q); len(got) != 3 || got[0].Question != "viejo" {
 			t.Errorf("wider range: %+v", got)
 		}
+		// w1's third reply is word for word its second answer; the second followed a
+		// clarification, and s1's answer is its conversation's first.
+		q.From, q.Repeated = h0, true
+		got, err = s.Unanswered(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[1].Question != "y donde" || got[1].Action != store.ActionRepeated || got[0].Action != "clarify" {
+			t.Errorf("repeated answers: %+v", got)
+		}
 	})
 
 	t.Run("MessageReasonAndScore", func(t *testing.T) {
