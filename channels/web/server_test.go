@@ -293,22 +293,39 @@ func TestFrameHeaders(t *testing.T) {
 	if resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("check from a foreign origin: %d %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
+	// check asks widget/check with these headers ("" leaves one out) and returns the status.
+	check := func(headers ...string) int {
+		req, _ := http.NewRequest("GET", b.srv.URL+"/api/v1/widget/check", nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			if headers[i+1] != "" {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Our own host: over https, or over http when the server is itself plain http; an http
+	// page of our host is refused when a proxy says the server is reached over https.
+	host := strings.TrimPrefix(b.srv.URL, "http://")
+	for _, c := range []struct {
+		origin, proto string
+		want          int
+	}{{"http://" + host, "", 200}, {"https://" + host, "", 200}, {"http://" + host, "https", 403}, {"https://" + host, "https", 200}, {"ftp://" + host, "", 403}} {
+		if got := check("Origin", c.origin, "X-Forwarded-Proto", c.proto); got != c.want {
+			t.Errorf("check from %s (forwarded %q): %d, want %d", c.origin, c.proto, got, c.want)
+		}
+	}
 	// Same-origin (the demo page): the browser sends no Origin but says where the request is from.
 	for _, c := range []struct {
 		site string
 		want int
 	}{{"same-origin", 200}, {"cross-site", 403}, {"", 403}} {
-		req, _ = http.NewRequest("GET", b.srv.URL+"/api/v1/widget/check", nil)
-		if c.site != "" {
-			req.Header.Set("Sec-Fetch-Site", c.site)
-		}
-		resp, err = http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("check without Origin, Sec-Fetch-Site %q: %d, want %d", c.site, resp.StatusCode, c.want)
+		if got := check("Sec-Fetch-Site", c.site); got != c.want {
+			t.Errorf("check without Origin, Sec-Fetch-Site %q: %d, want %d", c.site, got, c.want)
 		}
 	}
 }
@@ -338,6 +355,13 @@ func TestTranscriptAndEvents(t *testing.T) {
 	}
 	if code, _ := b.do(t, "GET", "/api/v1/chat/sessions/"+id+"/messages", "wrong", nil); code != 401 {
 		t.Errorf("transcript with a wrong token: %d", code)
+	}
+	req, _ := http.NewRequest("GET", b.srv.URL+"/api/v1/chat/sessions/"+id+"/messages", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the transcript may be cached: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	// The event stream opens with the token in the query (EventSource sends no headers).
 	resp, err := http.Get(b.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)

@@ -87,7 +87,12 @@ func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
 		return true
 	}
 	u, err := url.Parse(origin)
-	return err == nil && u.Host == c.Request.Host
+	if err != nil || u.Host != c.Request.Host {
+		return false
+	}
+	// Our own host, over https; over http only when this server is itself reached over
+	// plain http (make run), not when a proxy terminates TLS for it.
+	return u.Scheme == "https" || (u.Scheme == "http" && c.Request.TLS == nil && c.GetHeader("X-Forwarded-Proto") != "https")
 }
 
 // widgetCheck tells widget.js, before it draws anything, whether the page's origin may embed
@@ -143,6 +148,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Header("Cache-Control", "no-store") // a citizen's conversation is kept by no cache
 	out := make([]transcriptMessage, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, s.transcript(m))

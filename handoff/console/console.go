@@ -110,7 +110,15 @@ func New(cfg Config) (*Console, error) {
 func (c *Console) Routes(r gin.IRouter) {
 	static, _ := fs.Sub(staticFS, "static")
 	g := r.Group("/agent", c.headers, c.limitForm)
-	g.StaticFS("/static", http.FS(static))
+	g.GET("/static/*file", func(c *gin.Context) {
+		// Files only: a folder is not listed.
+		name := strings.TrimPrefix(c.Param("file"), "/")
+		if st, err := fs.Stat(static, name); err != nil || st.IsDir() {
+			c.AbortWithStatus(http.StatusNotFound)
+			return
+		}
+		c.FileFromFS(name, http.FS(static))
+	})
 	g.GET("/login", c.loginPage)
 	g.POST("/login", c.login)
 	a := g.Group("", c.signedIn)
@@ -344,7 +352,7 @@ func (c *Console) checkCSRF(g *gin.Context) {
 }
 
 func (c *Console) base(g *gin.Context, title string) page {
-	return page{Title: title, Agent: g.MustGet("agent").(*store.Agent), CSRF: g.MustGet("session").(*store.AgentSession).CSRF, Flash: g.Query("msg")}
+	return page{Title: title, Agent: g.MustGet("agent").(*store.Agent), CSRF: g.MustGet("session").(*store.AgentSession).CSRF, Flash: flashes[g.Query("msg")]}
 }
 
 func (c *Console) logout(g *gin.Context) {
@@ -521,6 +529,15 @@ func (c *Console) handoffPage(g *gin.Context) {
 	c.render(g, http.StatusOK, "handoff", data)
 }
 
+// flashes are the console's alerts, by the code an action's redirect carries in ?msg=: a
+// link from elsewhere can show no text of its own choosing.
+var flashes = map[string]string{
+	"error":  "No se pudo completar la acción.",
+	"taken":  "Otra persona ya atiende esta conversación.",
+	"closed": "Esta conversación ya está cerrada.",
+	"empty":  "Escriba una respuesta.",
+}
+
 func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error) {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
@@ -530,21 +547,21 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 	agent := g.MustGet("agent").(*store.Agent)
 	back := fmt.Sprintf("/agent/h/%d", id)
 	if err := do(g.Request.Context(), agent, id); err != nil {
-		msg := "No se pudo completar la acción."
+		msg := "error"
 		switch {
 		case errors.Is(err, handoff.ErrTaken), errors.Is(err, handoff.ErrNotYours):
-			msg = "Otra persona ya atiende esta conversación."
+			msg = "taken"
 		case errors.Is(err, handoff.ErrNotOpen):
-			msg = "Esta conversación ya está cerrada."
+			msg = "closed"
 		case errors.Is(err, handoff.ErrEmptyReply):
-			msg = "Escriba una respuesta."
+			msg = "empty"
 		case errors.Is(err, store.ErrNotFound):
 			g.AbortWithStatus(http.StatusNotFound)
 			return
 		default:
 			c.log.Error("console action", "path", g.Request.URL.Path, "error", err.Error())
 		}
-		g.Redirect(http.StatusSeeOther, back+"?msg="+url.QueryEscape(msg))
+		g.Redirect(http.StatusSeeOther, back+"?msg="+msg)
 		return
 	}
 	g.Redirect(http.StatusSeeOther, back)

@@ -308,16 +308,42 @@ func TestAnotherAgentCannotTakeOver(t *testing.T) {
 	}
 	for _, action := range []string{"transfer", "resolve"} {
 		resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/"+action, url.Values{"csrf": {csrfB}, "queue": {"educacion"}, "note": {"x"}})
+		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if h := open(); h == nil || h.Status != store.HandoffAssigned || h.AgentID != holder {
 			t.Errorf("after another agent's %s: %+v", action, h)
 		}
+		if !strings.Contains(string(body), "Otra persona ya atiende esta conversación.") {
+			t.Errorf("after another agent's %s, the page does not say why", action)
+		}
+	}
+	// The alert shows only the console's own messages, by code: a link cannot put words in it.
+	resp, _ = beto.Get(b.srv.URL + "/agent/h/" + id[1] + "?msg=" + url.QueryEscape("Llame al 600 000 0000 para validar su clave"))
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "600 000 0000") {
+		t.Error("the console's alert shows a text the link chose")
 	}
 	sofia, csrfS := signIn(t, b, "sofia")
 	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/resolve", url.Values{"csrf": {csrfS}, "note": {"cerrada por supervisión"}})
 	resp.Body.Close()
 	if h := open(); h != nil {
 		t.Errorf("a supervisor could not close it: %+v", h)
+	}
+}
+
+// TestStaticFilesOnly: the console's static files are served; their folder is not listed.
+func TestStaticFilesOnly(t *testing.T) {
+	b := setup(t)
+	for path, want := range map[string]int{"/agent/static/": 404, "/agent/static": 404, "/agent/static/console.css": 200, "/agent/static/nada.css": 404} {
+		resp, err := http.Get(b.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }
 
