@@ -5,8 +5,9 @@
 // whatever its check digit, since a citizen who mistypes their RUT is still named by it; a
 // bare run of digits (123456785) is masked only when its check digit is right, since most
 // such runs are other numbers. A phone number (+56 9 1234 5678, whatsapp:+56912345678,
-// any E.164 number, or a Chilean mobile 9 1234 5678) keeps its "+", its first three digits
-// (country code and mobile prefix) and its last four: +569****5678.
+// any E.164 number, with 00 for "+" or a code in parentheses, or a Chilean mobile 9 1234 5678)
+// keeps its "+", its first three digits (country code and mobile prefix) and its last four:
+// +569****5678.
 package redact
 
 import (
@@ -18,9 +19,14 @@ import (
 	"github.com/atiende/atiende/rut"
 )
 
-// phone finds E.164 numbers (with spaces or dashes between digits, as people write them)
-// and Chilean mobiles written without the country code.
-var phone = regexp.MustCompile(`\+\d(?:[ -]?\d){7,14}\b|\b(?:56[ -]?)?9[ -]?\d{4}[ -]?\d{4}\b`)
+// phone finds E.164 numbers (with spaces or dashes between digits, as people write them),
+// the same with 00 for the "+" (0056 9 1234 5678) or with the country code or area code in
+// parentheses ((+56) 9 1234 5678, +56 (9) 1234 5678, (2) 2345 6789), and Chilean mobiles
+// written without the country code.
+var phone = regexp.MustCompile(`(?:\+|\b00[ -]?)\d{1,3}[ -]?\(\d{1,2}\)[ -]?\d(?:[ -]?\d){5,11}\b` +
+	`|\(\+?\d{1,3}\)[ -]?\d(?:[ -]?\d){6,13}\b` +
+	`|(?:\+|\b00[ -]?)\d(?:[ -]?\d){7,14}\b` +
+	`|\b(?:56[ -]?)?9[ -]?\d{4}[ -]?\d{4}\b`)
 
 // String returns s with its RUTs and phone numbers masked.
 func String(s string) string {
@@ -51,6 +57,10 @@ func String(s string) string {
 }
 
 func maskPhone(p string) string {
+	plus := strings.HasPrefix(strings.TrimPrefix(p, "("), "+")
+	if strings.HasPrefix(p, "00") { // 0056… is +56…
+		p, plus = p[2:], true
+	}
 	digits := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
 		if p[i] >= '0' && p[i] <= '9' {
@@ -58,9 +68,9 @@ func maskPhone(p string) string {
 		}
 	}
 	n := len(digits)
-	head := min(3, n-8) // 569 of +56912345678, 9 of 912345678
+	head := max(0, min(3, n-8)) // 569 of +56912345678, 9 of 912345678, 2 of (2) 2345 6789
 	out := string(digits[:head]) + strings.Repeat("*", n-head-4) + string(digits[n-4:])
-	if strings.HasPrefix(p, "+") {
+	if plus {
 		out = "+" + out
 	}
 	return out
