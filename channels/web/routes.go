@@ -25,7 +25,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/chat/sessions", s.limitIP, s.handle(s.createSession))
 	api.POST("/chat/sessions/:id/messages", s.limitIP, s.handle(s.postMessage))
 	api.GET("/chat/sessions/:id/messages", s.handle(s.listMessages))
-	api.GET("/chat/sessions/:id/events", s.handle(s.stream))
+	api.GET("/chat/sessions/:id/events", s.limitIP, s.handle(s.stream))
 	api.GET("/widget/check", s.handle(s.widgetCheck))
 
 	// Other surfaces list their own routes (channels/twilio/webhook.go: /webhooks/twilio/...).

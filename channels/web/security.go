@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/gin-gonic/gin"
@@ -50,6 +51,47 @@ func (s *Server) limitIP(c *gin.Context) {
 func tooMany(d ratelimit.Decision) error {
 	return &httpError{status: http.StatusTooManyRequests, retryAfter: d.Seconds(),
 		msg: "Recibimos muchos mensajes seguidos. Espere un momento y vuelva a escribir, por favor."}
+}
+
+// Open event streams, at most, in this process: per session (a citizen with a few tabs) and
+// per client IP (an office or a school behind one address).
+const (
+	maxStreamsPerSession = 4
+	maxStreamsPerIP      = 64
+)
+
+// streams counts the open event streams of this process by session and by client IP.
+type streams struct {
+	mu     sync.Mutex
+	byConv map[string]int
+	byIP   map[string]int
+}
+
+// open counts a new stream, or reports false when the session or the IP has its most.
+func (st *streams) open(conv, ip string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.byConv == nil {
+		st.byConv, st.byIP = map[string]int{}, map[string]int{}
+	}
+	if st.byConv[conv] >= maxStreamsPerSession || st.byIP[ip] >= maxStreamsPerIP {
+		return false
+	}
+	st.byConv[conv]++
+	st.byIP[ip]++
+	return true
+}
+
+// close forgets a stream open counted.
+func (st *streams) close(conv, ip string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.byConv[conv]--; st.byConv[conv] <= 0 {
+		delete(st.byConv, conv)
+	}
+	if st.byIP[ip]--; st.byIP[ip] <= 0 {
+		delete(st.byIP, ip)
+	}
 }
 
 // checkOrigin refuses what is not a plain origin: it goes into the frame's CSP

@@ -217,3 +217,82 @@ func TestWidgetOriginsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamsAreLimited: a session holds at most four event streams at once and a client IP
+// 64; one closed frees its place; opening a stream counts in the IP's request rate.
+func TestStreamsAreLimited(t *testing.T) {
+	b := setup(t)
+	open := func(id, token string) (*http.Response, int) {
+		t.Helper()
+		resp, err := http.Get(b.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			first := make([]byte, 16)
+			resp.Body.Read(first) // the stream is counted before its first bytes
+		}
+		return resp, resp.StatusCode
+	}
+	var held []*http.Response
+	defer func() {
+		for _, r := range held {
+			r.Body.Close()
+		}
+	}()
+	id, token := b.session(t)
+	for i := range 4 {
+		r, code := open(id, token)
+		if code != http.StatusOK {
+			t.Fatalf("stream %d of a session: %d", i+1, code)
+		}
+		held = append(held, r)
+	}
+	r, code := open(id, token)
+	r.Body.Close()
+	if code != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a session's 5th stream: %d, Retry-After %q", code, r.Header.Get("Retry-After"))
+	}
+	held[0].Body.Close()
+	held = held[1:]
+	waitFor(t, "a closed stream frees its place", func() bool {
+		r, code := open(id, token)
+		if code == http.StatusOK {
+			held = append(held, r)
+			return true
+		}
+		r.Body.Close()
+		return false
+	})
+	for s := 1; s < 16; s++ {
+		id, token := b.session(t)
+		for range 4 {
+			r, code := open(id, token)
+			if code != http.StatusOK {
+				t.Fatalf("session %d: %d", s+1, code)
+			}
+			held = append(held, r)
+		}
+	}
+	id, token = b.session(t)
+	if r, code := open(id, token); code != http.StatusTooManyRequests {
+		r.Body.Close()
+		t.Errorf("the IP's 65th stream: %d", code)
+	}
+
+	rated := setup(t, func(c *web.Config) { c.IPRate = ratelimit.Rate{N: 2, Per: time.Hour} })
+	id, token = rated.session(t)
+	resp, err := http.Get(rated.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(rated.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a stream past the IP's rate: %d", resp.StatusCode)
+	}
+}

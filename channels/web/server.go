@@ -102,6 +102,7 @@ type Server struct {
 	draining atomic.Bool
 	// ips and sessions limit the chat per client IP and per session, in this process.
 	ips, sessions *ratelimit.Limiter
+	streams       streams
 }
 
 // New builds the server.

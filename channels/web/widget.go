@@ -164,6 +164,11 @@ func (s *Server) stream(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if !s.streams.open(conv.ID, c.ClientIP()) {
+		return &httpError{status: http.StatusTooManyRequests, retryAfter: 30,
+			msg: "Hay demasiadas ventanas abiertas con este chat. Cierre alguna e intente de nuevo."}
+	}
+	defer s.streams.close(conv.ID, c.ClientIP())
 	ctx := c.Request.Context()
 	sub, cancel := s.hub.Subscribe(conv.ID)
 	defer cancel()

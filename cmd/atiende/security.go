@@ -10,7 +10,7 @@ import (
 
 // security is the configuration of docs/operations.md, "Security".
 type security struct {
-	// IPRate limits chat sessions and messages per client IP (ATIENDE_RATE_IP).
+	// IPRate limits chat sessions, messages and event streams per client IP (ATIENDE_RATE_IP).
 	IPRate ratelimit.Rate
 	// SenderRate limits messages per web session and per phone number (ATIENDE_RATE_SENDER).
 	SenderRate ratelimit.Rate
