@@ -38,19 +38,19 @@ func (b *bundle) postRaw(t *testing.T, path, body string) (int, url.Values) {
 
 func webhookSeeds(f *testing.F) {
 	for _, form := range []url.Values{
-		inbound("+56911112222", "cuanto es la pgu", "SMfuzz0001"),
-		inbound("whatsapp:+56911112222", "hola 👋", "SMfuzz0002"),
-		{"SmsSid": {"SMfuzz0003"}, "From": {"+569"}, "Body": {""}, "NumMedia": {"2"}},
-		{"MessageSid": {"SMfuzz0004"}, "From": {"+569"}, "NumMedia": {"-1"}},
-		{"MessageSid": {"SMfuzz0005"}, "From": {"+569"}, "AccountSid": {"ACother"}},
-		{"MessageSid": {"SMfuzz0006", "SMfuzz0007"}, "From": {"+569"}, "Body": {"a", "b"}},
-		{"MessageSid": {"SMfuzz0008"}, "MessageStatus": {"delivered"}, "ErrorCode": {"30007"}, "ErrorMessage": {"x"}},
-		{"MessageSid": {"SMfuzz0009"}, "MessageStatus": {"failed"}, "ErrorCode": {"x"}},
+		inbound("+56911112222", "cuanto es la pgu", "SM000000000000000000000000000f0001"),
+		inbound("whatsapp:+56911112222", "hola 👋", "SM000000000000000000000000000f0002"),
+		{"SmsSid": {"SM000000000000000000000000000f0003"}, "From": {"+56911112222"}, "Body": {""}, "NumMedia": {"2"}},
+		{"MessageSid": {"SM000000000000000000000000000f0004"}, "From": {"+56911112222"}, "NumMedia": {"-1"}},
+		{"MessageSid": {"SM000000000000000000000000000f0005"}, "From": {"+56911112222"}, "AccountSid": {"ACother"}},
+		{"MessageSid": {"SM000000000000000000000000000f0006", "SM000000000000000000000000000f0007"}, "From": {"+56911112222"}, "Body": {"a", "b"}},
+		{"MessageSid": {"SM000000000000000000000000000f0008"}, "MessageStatus": {"delivered"}, "ErrorCode": {"30007"}, "ErrorMessage": {"x"}},
+		{"MessageSid": {"SM000000000000000000000000000f0009"}, "MessageStatus": {"failed"}, "ErrorCode": {"x"}},
 	} {
 		f.Add(form.Encode())
 	}
-	f.Add("From=%2B569&MessageSid=SMfuzz0010&Body=%FF%FE")
-	f.Add("From=%2B569&MessageSid=SMfuzz0011&Body=a%00b")
+	f.Add("From=%2B56911112222&MessageSid=SM000000000000000000000000000f000a&Body=%FF%FE")
+	f.Add("From=%2B56911112222&MessageSid=SM000000000000000000000000000f000b&Body=a%00b")
 	f.Add("a=%zz")
 	f.Add("=&&;=x")
 }

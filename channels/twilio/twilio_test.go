@@ -163,7 +163,7 @@ func newSid() string {
 	sidSeq.Lock()
 	defer sidSeq.Unlock()
 	sidSeq.n++
-	return fmt.Sprintf("SMin%030d", sidSeq.n)
+	return fmt.Sprintf("SMa%031d", sidSeq.n)
 }
 
 func inbound(from, body, sid string) url.Values {
@@ -371,7 +371,7 @@ func TestStatusCallbackRecordsDelivery(t *testing.T) {
 	if ds := deliveries(t, b, "+56912121212"); ds[0].ErrorCode != 30003 {
 		t.Errorf("error code not recorded: %+v", ds[0])
 	}
-	unknown := url.Values{"MessageSid": {"SMunknown"}, "MessageStatus": {"delivered"}, "AccountSid": {accountSID}}
+	unknown := url.Values{"MessageSid": {"SMffffffffffffffffffffffffffffffff"}, "MessageStatus": {"delivered"}, "AccountSid": {accountSID}}
 	if code := b.post(t, "/webhooks/twilio/status", unknown, ""); code != 200 {
 		t.Errorf("unknown sid: %d", code)
 	}
@@ -580,14 +580,31 @@ func TestConfiguration(t *testing.T) {
 }
 
 func TestParseInbound(t *testing.T) {
-	in, err := twilio.ParseInbound(url.Values{"MessageSid": {"SM1"}, "From": {"whatsapp:+569"}, "Body": {"hola"}, "NumMedia": {"2"}})
+	const sid = "SM0123456789abcdef0123456789abcdef"
+	in, err := twilio.ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+56912345678"}, "To": {"whatsapp:+14155238886"}, "Body": {"hola"}, "NumMedia": {"2"}})
 	if err != nil || in.Channel != bot.ChannelWhatsApp || in.NumMedia != 2 {
 		t.Errorf("%+v %v", in, err)
 	}
-	for _, bad := range []url.Values{{"From": {"+569"}}, {"MessageSid": {"SM1"}}, {"MessageSid": {"SM1"}, "From": {"+569"}, "NumMedia": {"x"}}} {
+	for _, bad := range []url.Values{
+		{"From": {"+56912345678"}},
+		{"MessageSid": {sid}},
+		{"MessageSid": {sid}, "From": {"+56912345678"}, "NumMedia": {"x"}},
+		// A signed replay with a boundary moved: the SID runs into the next field.
+		{"MessageSid": {sid + "NumMedia0"}, "From": {"+56912345678"}},
+		{"MessageSid": {"SM1"}, "From": {"+56912345678"}},
+		{"MessageSid": {"SM0123456789ABCDEF0123456789ABCDEF"}, "From": {"+56912345678"}},
+		{"MessageSid": {sid}, "AccountSid": {"ACother"}, "From": {"+56912345678"}},
+		{"MessageSid": {sid}, "From": {"+569"}},
+		{"MessageSid": {sid}, "From": {"56912345678"}},
+		{"MessageSid": {sid}, "From": {"+56912345678Body"}},
+		{"MessageSid": {sid}, "From": {"+56912345678"}, "To": {"+1415523888To"}},
+	} {
 		if _, err := twilio.ParseInbound(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+	if _, err := twilio.ParseStatus(url.Values{"MessageSid": {sid + "x"}, "MessageStatus": {"delivered"}}); err == nil {
+		t.Error("a status callback with a malformed MessageSid accepted")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,13 @@ type Inbound struct {
 	Channel    string // bot.ChannelSMS or bot.ChannelWhatsApp, from the From prefix
 }
 
+// The shapes of the fields Twilio sends.
+var (
+	messageSidRe = regexp.MustCompile(`^(?:SM|MM)[0-9a-f]{32}$`)
+	accountSidRe = regexp.MustCompile(`^AC[0-9a-f]{32}$`)
+	addressRe    = regexp.MustCompile(`^(?:whatsapp:)?\+[1-9][0-9]{6,14}$`)
+)
+
 // ParseInbound reads an incoming-message webhook's form.
 func ParseInbound(form url.Values) (Inbound, error) {
 	in := Inbound{
@@ -61,6 +69,21 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	}
 	if err := checkText("MessageSid", in.MessageSid, "From", in.From, "To", in.To, "Body", in.Body); err != nil {
 		return in, err
+	}
+	// Twilio's signature joins names and values with nothing between them: a replay that
+	// moves a boundary ("MessageSid=SM…01" and "NumMedia=0" sent as "MessageSid=SM…01NumMedia0")
+	// keeps a valid signature. Each field's shape is checked before anything is stored.
+	if !messageSidRe.MatchString(in.MessageSid) {
+		return in, fmt.Errorf("MessageSid %q is not a Twilio message SID", in.MessageSid)
+	}
+	if in.AccountSid != "" && !accountSidRe.MatchString(in.AccountSid) {
+		return in, fmt.Errorf("AccountSid %q is not a Twilio account SID", in.AccountSid)
+	}
+	if !addressRe.MatchString(in.From) {
+		return in, fmt.Errorf("From %q is not a phone number in E.164 (+56912345678) or whatsapp:+56912345678", in.From)
+	}
+	if in.To != "" && !addressRe.MatchString(in.To) {
+		return in, fmt.Errorf("To %q is not a phone number in E.164 or whatsapp:E.164", in.To)
 	}
 	if n := form.Get("NumMedia"); n != "" {
 		v, err := strconv.Atoi(n)
@@ -95,6 +118,9 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 	}
 	if err := checkText("MessageSid", u.MessageSid, "MessageStatus", u.MessageStatus, "ErrorMessage", u.ErrorMessage); err != nil {
 		return u, err
+	}
+	if !messageSidRe.MatchString(u.MessageSid) {
+		return u, fmt.Errorf("MessageSid %q is not a Twilio message SID", u.MessageSid)
 	}
 	if c := form.Get("ErrorCode"); c != "" {
 		v, err := strconv.Atoi(c)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -39,7 +40,7 @@ func TestHandoffLoopOverSMS(t *testing.T) {
 	sms := func(body string) {
 		t.Helper()
 		seq++
-		form := url.Values{"MessageSid": {"SM" + strings.Repeat("0", 29) + string(rune('a'+seq))}, "AccountSid": {e2eAccount}, "From": {citizen},
+		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032x", seq)}, "AccountSid": {e2eAccount}, "From": {citizen},
 			"To": {"+56229999999"}, "Body": {body}, "NumMedia": {"0"}}
 		if code := s.webhook(t, form); code != 200 {
 			t.Fatalf("webhook: %d", code)

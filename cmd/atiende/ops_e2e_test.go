@@ -156,10 +156,10 @@ func TestMetricsAfterRealTurns(t *testing.T) {
 	if code, r := p.ask(t, "quiero hablar con una persona"); code != 200 || r["action"] != "handoff" {
 		t.Fatalf("web handoff: %d %v", code, r)
 	}
-	if code := p.sms(t, "SM000000000000000000000000000metr1", "+56911112222", "cuanto es la pgu"); code != 200 {
+	if code := p.sms(t, "SM000000000000000000000000000e7a01", "+56911112222", "cuanto es la pgu"); code != 200 {
 		t.Fatalf("webhook: %d", code)
 	}
-	if code := p.sms(t, "SM000000000000000000000000000metr2", "+56933334444", "cuanto es la pgu"); code != 200 {
+	if code := p.sms(t, "SM000000000000000000000000000e7a02", "+56933334444", "cuanto es la pgu"); code != 200 {
 		t.Fatalf("webhook: %d", code)
 	}
 	want := []string{
@@ -276,7 +276,7 @@ func TestGracefulShutdown(t *testing.T) {
 		code, r := p.ask(t, "cuanto es la pgu")
 		web <- answer{code, r}
 	}()
-	if code := p.sms(t, "SM0000000000000000000000000000slow", "+56955556666", "cuanto es la pgu"); code != 200 {
+	if code := p.sms(t, "SM0000000000000000000000000000510a", "+56955556666", "cuanto es la pgu"); code != 200 {
 		t.Fatalf("webhook: %d", code)
 	}
 	deadline := time.Now().Add(10 * time.Second)

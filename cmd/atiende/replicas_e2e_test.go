@@ -81,7 +81,7 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	}
 
 	// The same message to the three replicas at once.
-	first := form("SM000000000000000000000000000three1", "quiero hablar con una persona")
+	first := form("SM000000000000000000000000000eee01", "quiero hablar con una persona")
 	var wg sync.WaitGroup
 	for _, s := range replicas {
 		wg.Go(func() {
@@ -99,7 +99,7 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	newcomer := "+56955556666"
 	for i, s := range replicas[:2] {
 		wg.Go(func() {
-			f := url.Values{"MessageSid": {fmt.Sprintf("SM00000000000000000000000000newc%d", i)}, "AccountSid": {e2eAccount},
+			f := url.Values{"MessageSid": {fmt.Sprintf("SM00000000000000000000000000bbbc%02x", i)}, "AccountSid": {e2eAccount},
 				"From": {newcomer}, "To": {"+56229999999"}, "Body": {[]string{"cuanto es la pgu", "y el bono de invierno"}[i]}, "NumMedia": {"0"}}
 			if code := s.webhook(t, f); code != 200 {
 				t.Errorf("webhook: %d", code)

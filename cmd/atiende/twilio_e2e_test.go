@@ -112,7 +112,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=2s", "DATABASE_URL="+dbURL)
 	a := startServerIn(t, t.TempDir(), env...)
 	b := startServerIn(t, t.TempDir(), env...)
-	form := url.Values{"MessageSid": {"SM00000000000000000000000000000pg1"}, "AccountSid": {e2eAccount}, "From": {"+56911113333"},
+	form := url.Values{"MessageSid": {"SM00000000000000000000000000000bf1"}, "AccountSid": {e2eAccount}, "From": {"+56911113333"},
 		"To": {"+56229999999"}, "Body": {"cuanto es la pgu"}, "NumMedia": {"0"}}
 	if code := a.webhook(t, form); code != 200 {
 		t.Fatalf("webhook to A: %d\n%s", code, a.logs.String())
