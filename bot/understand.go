@@ -138,7 +138,7 @@ var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`
 // detectAspect returns the aspect the text asks about, or "" when it names none.
 // askRe finds the words of a request: what makes a message that tells of an emergency also
 // a question a ficha may answer.
-var askRe = re(`que hago`, `q hago`, `donde`, `quiero`, `kiero`, `puedo`, `podria`, `existe`, `hay algun\w*`,
+var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `existe`, `hay algun\w*`,
 	`numero`, `telefono`, `fono`, `denunci\w*`, `requisitos?`, `postul\w*`, `pedir`, `solicit\w*`,
 	`how`, `where`, `what`, `can i`, `number`, `report`)
 

@@ -192,7 +192,9 @@ func (s *Searcher) Find(q retrieval.Query, k int) retrieval.Found {
 	f := ix.Find(q, 0)
 	res := f.Results[:0]
 	for _, r := range f.Results {
-		if keep[r.Ficha.Slug] {
+		// Postgres' candidates, and those the learned model brought in though none of the
+		// question's words is in them (it runs in memory on every replica).
+		if keep[r.Ficha.Slug] || (r.Lexical == 0 && r.Prob > 0) {
 			res = append(res, r)
 		}
 	}
