@@ -2,7 +2,9 @@ package retrieval_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,4 +41,42 @@ func TestBundledCatalogue(t *testing.T) {
 		}
 	}
 	t.Logf("%d fichas", len(ix.Fichas()))
+}
+
+// TestSources: a ficha's sources are checked (an https page, what it supports, the day it
+// was read); a ficha without any, or linking to a home page, gets a warning, not an error.
+func TestSources(t *testing.T) {
+	const ficha = `{"slug": "bono-x", "title": "Bono X", "institution": "IPS", "topics": ["bonos"],
+		"summary": "Un bono.", "url": %q, "valid_from": "2026-01-01", "reviewed": "2026-12-01",
+		"sources": %s, "sections": {"requisitos": [{"text": "Tener 65 años."}]}}`
+	for _, c := range []struct {
+		url, sources string
+		problems     []string // fields with an error
+		warnings     []string // fields with a warning
+	}{
+		{"https://www.ips.gob.cl/bono-x", `[{"url": "https://www.ips.gob.cl/bono-x", "supports": "requisitos", "read": "2026-12-01"}]`, nil, nil},
+		{"https://www.ips.gob.cl/", `[]`, nil, []string{"sources", "url"}},
+		{"https://www.ips.gob.cl/bono-x", `[{"url": "http://ips.gob.cl", "supports": " ", "read": "2026-13-01"}]`,
+			[]string{"sources[0].url", "sources[0].supports", "sources[0].read"}, nil},
+		{"https://www.ips.gob.cl/bono-x", `[{"url": "https://www.ips.gob.cl/bono-x", "supports": "monto"}]`, []string{"sources[0].read"}, nil},
+	} {
+		fichas, probs := retrieval.ParseFichas("f.json", []byte(fmt.Sprintf(ficha, c.url, c.sources)))
+		var got []string
+		for _, p := range probs {
+			got = append(got, p.Field)
+		}
+		if !slices.Equal(got, c.problems) {
+			t.Errorf("%s: problems %v, want %v", c.sources, probs, c.problems)
+		}
+		if len(fichas) != 1 {
+			continue
+		}
+		got = nil
+		for _, w := range retrieval.Warnings(fichas[0]) {
+			got = append(got, w.Field)
+		}
+		if !slices.Equal(got, c.warnings) {
+			t.Errorf("%s %s: warnings %v, want %v", c.url, c.sources, got, c.warnings)
+		}
+	}
 }

@@ -29,13 +29,23 @@ type Ficha struct {
 	URL         string   `json:"url"`
 	ValidFrom   Date     `json:"valid_from"`
 	Reviewed    Date     `json:"reviewed"`
-	Sections    Sections `json:"sections"`
+	// Sources are the public pages the ficha's facts were checked against.
+	Sources  []Source `json:"sources,omitempty"`
+	Sections Sections `json:"sections"`
 	// Questions are what citizens ask about the ficha, in their words (catalogue/questions):
 	// an indexed field of its own, and the training data of the learned model.
 	Questions []string `json:"-"`
 
 	// Source is where the ficha was loaded from ("file:line"), for error messages.
 	Source string `json:"-"`
+}
+
+// Source is a public page a ficha's facts were checked against: what it supports (a
+// section, an amount, a rule) and the day it was read.
+type Source struct {
+	URL      string `json:"url"`
+	Supports string `json:"supports"`
+	Read     Date   `json:"read"`
 }
 
 // Sections are the parts of a ficha an answer is taken from.

@@ -234,6 +234,25 @@ var (
 	amountRe = regexp.MustCompile(`\$\s?\d|\bU(F|TM)\s?\d|\d\s?U(F|TM)\b`)
 )
 
+// Warnings are what an editor should fix in a ficha that is still served: no source for its
+// facts, or a link to a site's home page rather than to the benefit's own page.
+func Warnings(f *Ficha) []Problem {
+	var w []Problem
+	if len(f.Sources) == 0 {
+		w = append(w, Problem{File: f.Source, Slug: f.Slug, Field: "sources", Msg: "no source: list the public pages its facts were checked against"})
+	}
+	if !SpecificLink(f.URL) {
+		w = append(w, Problem{File: f.Source, Slug: f.Slug, Field: "url", Msg: "a home page: link to the benefit's own page"})
+	}
+	return w
+}
+
+// SpecificLink reports whether a URL points to a page of a site rather than to its home page.
+func SpecificLink(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.Trim(u.Path, "/") != ""
+}
+
 // MaxItemLen is the longest item text allowed, in characters.
 const MaxItemLen = 300
 
@@ -278,6 +297,18 @@ func Validate(f *Ficha) []Problem {
 	for i, k := range f.Keywords {
 		if strings.TrimSpace(k) == "" {
 			bad(fmt.Sprintf("keywords[%d]", i), "empty keyword")
+		}
+	}
+	for i, src := range f.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if u, err := url.Parse(src.URL); src.URL == "" || err != nil || u.Scheme != "https" || u.Host == "" {
+			bad(field+".url", "an https:// address is required")
+		}
+		if strings.TrimSpace(src.Supports) == "" {
+			bad(field+".supports", "say what the page supports (a section, an amount, a rule)")
+		}
+		if msg := src.Read.check(true); msg != "" {
+			bad(field+".read", msg)
 		}
 	}
 	s := f.Sections

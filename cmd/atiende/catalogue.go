@@ -50,9 +50,15 @@ func fichasOf(cfg config, path string) ([]*retrieval.Ficha, error) {
 }
 
 func catalogueValidate(cfg config, args []string, stdout io.Writer) error {
+	fs := flags("catalogue validate", stdout)
+	listWarnings := fs.Bool("warnings", false, "list each warning (a ficha without sources, a link to a home page)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
 	path := ""
-	if len(args) > 0 {
-		path = args[0]
+	if len(rest) > 0 {
+		path = rest[0]
 	}
 	fichas, err := fichasOf(cfg, path)
 	if err != nil {
@@ -71,6 +77,22 @@ func catalogueValidate(cfg config, args []string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "ok: %d fichas, %d with citizens' questions\n", len(fichas), asked)
+	byField := map[string]int{}
+	for _, f := range fichas {
+		for _, w := range retrieval.Warnings(f) {
+			byField[w.Field]++
+			if *listWarnings {
+				fmt.Fprintln(stdout, "warning: "+w.String())
+			}
+		}
+	}
+	if n := byField["sources"] + byField["url"]; n > 0 {
+		fmt.Fprintf(stdout, "%d warnings: %d fichas without sources, %d linking to a home page", n, byField["sources"], byField["url"])
+		if !*listWarnings {
+			fmt.Fprint(stdout, " (--warnings lists them)")
+		}
+		fmt.Fprintln(stdout)
+	}
 	return nil
 }
 
@@ -86,6 +108,15 @@ type stats struct {
 	ByInstitution  map[string]int      `json:"by_institution"`
 	MissingSection map[string][]string `json:"missing_section"`
 	OldestReviewed []reviewed          `json:"oldest_reviewed"`
+	// The shares of fichas with at least one source, with a link to the benefit's own page
+	// (not a home page), and reviewed in the 6 months before today.
+	WithSources   float64 `json:"with_sources"`
+	SpecificLinks float64 `json:"specific_links"`
+	RecentReview  float64 `json:"reviewed_last_6_months"`
+	// CommonReview is the review date the most fichas share, and how many: a date stamped on
+	// many at once is a bulk stamp, not a review.
+	CommonReview string `json:"most_common_reviewed"`
+	CommonCount  int    `json:"most_common_reviewed_count"`
 }
 
 type reviewed struct {
@@ -125,6 +156,26 @@ func catalogueStats(cfg config, args []string, stdout io.Writer) error {
 		}
 	}
 	sort.Strings(st.Slugs)
+	sixMonths := time.Now().AddDate(0, -6, 0)
+	days := map[string]int{}
+	for _, f := range fichas {
+		if len(f.Sources) > 0 {
+			st.WithSources++
+		}
+		if retrieval.SpecificLink(f.URL) {
+			st.SpecificLinks++
+		}
+		if f.Reviewed.After(sixMonths) {
+			st.RecentReview++
+		}
+		d := f.Reviewed.Format(time.DateOnly)
+		if days[d]++; days[d] > st.CommonCount || (days[d] == st.CommonCount && d < st.CommonReview) {
+			st.CommonReview, st.CommonCount = d, days[d]
+		}
+	}
+	if n := float64(len(fichas)); n > 0 {
+		st.WithSources, st.SpecificLinks, st.RecentReview = st.WithSources/n, st.SpecificLinks/n, st.RecentReview/n
+	}
 	byAge := append([]*retrieval.Ficha(nil), fichas...)
 	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].Reviewed.Before(byAge[j].Reviewed.Time) })
 	for _, f := range byAge[:min(10, len(byAge))] {
@@ -142,6 +193,8 @@ func catalogueStats(cfg config, args []string, stdout io.Writer) error {
 	for _, a := range []string{"requisitos", "monto", "como", "documentos", "fechas", "costo"} {
 		fmt.Fprintf(stdout, "  %-11s %d\n", a, len(st.MissingSection[a]))
 	}
+	fmt.Fprintf(stdout, "\nwith sources %.0f%%, linking to the benefit's own page %.0f%%, reviewed in the last 6 months %.0f%%; %d fichas share the review date %s\n",
+		100*st.WithSources, 100*st.SpecificLinks, 100*st.RecentReview, st.CommonCount, st.CommonReview)
 	fmt.Fprintln(stdout, "\noldest reviewed:")
 	for _, r := range st.OldestReviewed {
 		fmt.Fprintf(stdout, "  %s  %s\n", r.Reviewed, r.Slug)

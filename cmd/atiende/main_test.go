@@ -450,12 +450,19 @@ func TestCatalogueStatsJSON(t *testing.T) {
 		Slugs   []string `json:"slugs"`
 		Offices int      `json:"offices"`
 		Regions int      `json:"regions"`
+		Links   *float64 `json:"specific_links"`
+		Sources *float64 `json:"with_sources"`
+		Recent  *float64 `json:"reviewed_last_6_months"`
+		Common  int      `json:"most_common_reviewed_count"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
 	if st.Fichas < 250 || len(st.Slugs) != st.Fichas || st.Offices < 80 || st.Regions != 16 {
 		t.Errorf("%+v", st)
+	}
+	if st.Links == nil || *st.Links <= 0 || *st.Links > 1 || st.Sources == nil || st.Recent == nil || st.Common < 1 || st.Common > st.Fichas {
+		t.Errorf("the facts' figures: %s", out)
 	}
 }
 
