@@ -274,6 +274,14 @@ func TestWidgetConversation(t *testing.T) {
 	send(t, ctx, "cuanto es la pgu")
 	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
 	waitText(t, ctx, "#log", "vigente desde")
+	// The address in the answer is a link that opens in a new tab, without the sentence's end.
+	link, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const a = [...document.querySelectorAll("#log .msg.bot a")].pop();
+		return a ? a.href + " " + a.target + " " + a.rel : "";
+	})()`))
+	if !strings.HasPrefix(link, "https://") || !strings.Contains(link, " _blank noopener noreferrer") || strings.Contains(link, ". ") {
+		t.Errorf("the answer's address as a link: %q", link)
+	}
 	send(t, ctx, "y los requisitos?")
 	waitText(t, ctx, "#log", "65 años")
 	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
@@ -302,6 +310,8 @@ func TestWidgetConversation(t *testing.T) {
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Hola, soy María. Reviso su caso."})
 	waitText(t, ctx, "#log", "Reviso su caso")
 	waitText(t, ctx, ".agent .who", "María")
+	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Vea https://www.ips.gob.cl/pgu."})
+	waitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
 }
 
 // TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, and the

@@ -26,17 +26,35 @@
     try { var p = new URL(u); return (p.protocol === "https:" || p.protocol === "http:") ? p.href : null; } catch (e) { return null; }
   }
 
+  // linked appends the words to parent as text, each web address in them as a link that opens
+  // in a new tab (the punctuation that closes a sentence is not part of the address).
+  function linked(parent, words) {
+    var re = /https?:\/\/[^\s<>"]+/g, last = 0, m;
+    while ((m = re.exec(words)) !== null) {
+      var u = m[0].replace(/[.,;:!?)\]]+$/, ""), href = safeURL(u);
+      if (!href) { continue; }
+      parent.appendChild(document.createTextNode(words.slice(last, m.index)));
+      var a = el("a", null, u);
+      a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+      parent.appendChild(a);
+      last = m.index + u.length;
+      re.lastIndex = last;
+    }
+    parent.appendChild(document.createTextNode(words.slice(last)));
+    return parent;
+  }
+
   function showCitizen(text) { var m = el("div", "msg me", text); log.appendChild(m); scroll(); return m; }
   function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); return e; }
-  function showAgent(name, text) {
+  function showAgent(name, words) {
     var m = el("div", "msg agent");
     m.appendChild(el("span", "who", (name || "Ejecutivo/a") + " (persona de ChileAtiende)"));
-    m.appendChild(document.createTextNode(text));
+    linked(m, words);
     log.appendChild(m); scroll();
   }
   function showBot(r, live) {
     if (!(r.reply || r.text)) { scroll(); return; }
-    var bubble = el("div", "msg bot", r.reply || r.text || "");
+    var bubble = linked(el("div", "msg bot"), r.reply || r.text || "");
     log.appendChild(bubble);
     var f = (r.fichas || [])[0];
     var url = f && safeURL(f.url);
