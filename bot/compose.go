@@ -28,6 +28,25 @@ func itemText(it retrieval.Item, english bool) string {
 	return fmt.Sprintf("%s (vigente desde el %s).", t, dateES(it.ValidFrom))
 }
 
+// sharedDate reports the date two or more of the items hold from, when every dated item
+// holds from that same date.
+func sharedDate(items []retrieval.Item) (retrieval.Date, bool) {
+	var d retrieval.Date
+	n := 0
+	for _, it := range items {
+		switch {
+		case it.ValidFrom.IsZero():
+		case n == 0:
+			d, n = it.ValidFrom, 1
+		case it.ValidFrom.Equal(d.Time):
+			n++
+		default:
+			return d, false
+		}
+	}
+	return d, n >= 2
+}
+
 var aspectLabelES = map[string]string{
 	retrieval.AspectRequisitos: "los requisitos", retrieval.AspectMonto: "el monto", retrieval.AspectComo: "cómo hacer el trámite",
 	retrieval.AspectDocumentos: "los documentos que se piden", retrieval.AspectFechas: "las fechas o plazos", retrieval.AspectCosto: "el costo",
@@ -82,7 +101,16 @@ func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) 
 	case section == retrieval.AspectComo:
 		lines = comoLines(f.Sections.Como, english)
 	default:
+		// Items dated alike (a table of amounts) say their date once, on the first of them:
+		// the part an SMS always carries.
+		_, shared := sharedDate(items)
+		dated := false
 		for _, it := range items {
+			if shared && dated {
+				lines = append(lines, strings.TrimSpace(it.Text))
+				continue
+			}
+			dated = dated || !it.ValidFrom.IsZero()
 			lines = append(lines, itemText(it, english))
 		}
 	}
