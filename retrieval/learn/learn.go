@@ -45,8 +45,10 @@ type Config struct {
 	Seed     uint64
 }
 
-// DefaultConfig trains in seconds on two cores for a few thousand examples.
-var DefaultConfig = Config{Dim: 48, Epochs: 40, LR: 0.5, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1}
+// DefaultConfig trains in under a minute on two cores for some 20,000 examples. The learning
+// rate and passes were chosen on held-out questions (atiende train --dev): 1.5 and 60 beat 0.5
+// and 40 by two points of hit@1 there.
+var DefaultConfig = Config{Dim: 48, Epochs: 60, LR: 1.5, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1}
 
 // EmergencyConfig trains the emergency model: fewer passes, for probabilities less sure of
 // themselves on words that mean two things ("pega": a job, or hits).
