@@ -28,9 +28,9 @@ func itemText(it retrieval.Item, english bool) string {
 	return fmt.Sprintf("%s (vigente desde el %s).", t, dateES(it.ValidFrom))
 }
 
-// sharedDate reports the date two or more of the items hold from, when every dated item
-// holds from that same date.
-func sharedDate(items []retrieval.Item) (retrieval.Date, bool) {
+// datedAlike reports whether two or more of the items hold from a date, and every dated item
+// from the same one.
+func datedAlike(items []retrieval.Item) bool {
 	var d retrieval.Date
 	n := 0
 	for _, it := range items {
@@ -41,10 +41,10 @@ func sharedDate(items []retrieval.Item) (retrieval.Date, bool) {
 		case it.ValidFrom.Equal(d.Time):
 			n++
 		default:
-			return d, false
+			return false
 		}
 	}
-	return d, n >= 2
+	return n >= 2
 }
 
 var aspectLabelES = map[string]string{
@@ -103,7 +103,7 @@ func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) 
 	default:
 		// Items dated alike (a table of amounts) say their date once, on the first of them:
 		// the part an SMS always carries.
-		_, shared := sharedDate(items)
+		shared := datedAlike(items)
 		dated := false
 		for _, it := range items {
 			if shared && dated {

@@ -135,7 +135,6 @@ var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`
 	`tramito`, `tramitar`, `hago`, `hacer`, `postul\w*`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
 	`consiste`, `trata`, `cobrar`, `cobro`, `cobra`, `demora\w*`, `tarda\w*`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
 
-// detectAspect returns the aspect the text asks about, or "" when it names none.
 // askRe finds the words of a request: what makes a message that tells of an emergency also
 // a question a ficha may answer.
 var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `existe`, `hay algun\w*`,
@@ -147,6 +146,7 @@ func asks(text, norm string) bool {
 	return strings.ContainsRune(text, '?') || askRe.MatchString(norm)
 }
 
+// detectAspect returns the aspect the text asks about, or "" when it names none.
 func detectAspect(t string) string {
 	for _, c := range aspectCues {
 		if c.re.MatchString(t) {
