@@ -125,6 +125,7 @@ type Engine struct {
 	danger   *retrieval.Detector // the learned emergency model; nil: patterns only
 	offices  Offices             // nil: the engine does not answer where offices are
 	writer   *writerState        // nil: answers are extractive only
+	judge    *judgeState         // nil: no second opinion (SetJudge)
 	slow     bool                // SetSlow
 	observer Observer            // nil: nobody hears of the turns
 }
@@ -206,8 +207,9 @@ func (e *Engine) SetObserver(o Observer) { e.observer = o }
 // it, at the cost of reading the conversation twice. A writer (SetWriter) makes turns slow too.
 func (e *Engine) SetSlow(slow bool) { e.slow = slow }
 
-// Slow reports whether a turn may take long: SetSlow, or a language model writes the answers.
-func (e *Engine) Slow() bool { return e.slow || e.writer != nil }
+// Slow reports whether a turn may take long: SetSlow, or a language model writes the answers
+// or gives its second opinion.
+func (e *Engine) Slow() bool { return e.slow || e.writer != nil || e.judge != nil }
 
 func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Reply, State) {
 	st.Turns++
@@ -250,7 +252,19 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		st.Options, st.Misses = nil, 0
 		return r, st
 	}
+	// A language model, when there is one, reads the message beside the turn: it may add
+	// an emergency the engine did not see, never remove one.
+	judged := e.askDanger(ctx, text, norm)
 	r, st := e.respond(tc, st, text, norm, channel, english)
+	if added := judged(); len(added) > 0 {
+		all := append(kinds, added...)
+		kinds = nil
+		for _, k := range urgency {
+			if slices.Contains(all, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
 	if len(kinds) > 0 && r.Action != ActionEmergency {
 		r.Emergency = kinds
 		r.Text = emergencyLines(kinds, english) + "\n\n" + r.Text
@@ -402,6 +416,13 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		// on our held-out questions (atiende train --dev) the likeliest was right about two times in three here.
 		// Not for a message that also tried to instruct the assistant: what is left of it is
 		// answered only when the engine is sure.
+		// A language model, when there is one, may choose among the candidates first: the
+		// one it chooses is answered, and the others offered beside it.
+		if len(res) > 0 && (plausible(res[0]) || likely(res[0], found)) && !offTopic {
+			if picked, ok := e.judgeChoice(tc, res); ok {
+				return e.tentative(tc, st, picked, aspect, channel, english)
+			}
+		}
 		if len(res) > 0 && likely(res[0], found) && !offTopic && !tc.injected {
 			return e.tentative(tc, st, res, aspect, channel, english)
 		}
@@ -415,6 +436,13 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.miss(st, english)
 	}
 	if ambiguous(found, st.Slug) {
+		// Two fichas all but tied may be told apart by a language model; a question that
+		// only names a kind of thing ("bono") is the citizen's to narrow.
+		if !found.Vague {
+			if picked, ok := e.judgeChoice(tc, res); ok {
+				return e.tentative(tc, st, picked, aspect, channel, english)
+			}
+		}
 		return e.clarify(st, res, aspect, english)
 	}
 	return e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)

@@ -164,6 +164,8 @@ type Report struct {
 	Failures          []Failure          `json:"failures"`
 	// LLM counts the language model's answers used and discarded (only with a model).
 	LLM *bot.WriterStats `json:"llm,omitempty"`
+	// Judge counts the language model's second opinions (only with a model).
+	Judge *bot.JudgeStats `json:"judge,omitempty"`
 }
 
 // Latency percentiles of one turn, in milliseconds.
@@ -427,6 +429,10 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%-20s p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n\n", "latency", r.Latency.P50, r.Latency.P95, r.Latency.P99)
 	if r.LLM != nil {
 		fmt.Fprintf(w, "language model: %d calls, %d answers used, %d fallbacks %v\n\n", r.LLM.Calls, r.LLM.Used, r.LLM.Fallbacks, r.LLM.Reasons)
+	}
+	if r.Judge != nil {
+		fmt.Fprintf(w, "second opinion: %d readings of danger (%d added an emergency), %d choices asked (%d made), %d errors\n\n",
+			r.Judge.DangerCalls, r.Judge.Added, r.Judge.ChooseCalls, r.Judge.Chosen, r.Judge.Errors)
 	}
 	var tags []string
 	for t := range r.ByTag {

@@ -66,7 +66,8 @@ func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
 	return e, ix, nil
 }
 
-// withWriter gives the engine a language model when ATIENDE_LLM asks for one.
+// withWriter gives the engine a language model when ATIENDE_LLM asks for one: it writes the
+// answers and, unless ATIENDE_LLM_SECOND_OPINION=off, gives its second opinion.
 func withWriter(cfg config, e *bot.Engine) error {
 	if cfg.LLM.Provider == "none" {
 		return nil
@@ -76,6 +77,13 @@ func withWriter(cfg config, e *bot.Engine) error {
 		return err
 	}
 	e.SetWriter(w, cfg.LLM.Timeout)
+	if cfg.SecondOpinion {
+		j, err := llm.NewJudge(cfg.LLM)
+		if err != nil {
+			return err
+		}
+		e.SetJudge(j, cfg.LLM.Timeout)
+	}
 	return nil
 }
 
@@ -232,6 +240,10 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if cfg.LLM.Provider != "none" {
 		stats := e.WriterStats()
 		rep.LLM = &stats
+		if cfg.SecondOpinion {
+			js := e.JudgeStats()
+			rep.Judge = &js
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

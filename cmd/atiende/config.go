@@ -44,6 +44,9 @@ type config struct {
 	Workflow      string // TWILIO_TASKROUTER_WORKFLOW_SID
 	// LLM writes answers with a language model when Provider is openai or ollama (ATIENDE_LLM).
 	LLM llm.Config
+	// SecondOpinion: with a language model, also ask it about emergencies and to choose among
+	// the fichas the engine is unsure of (ATIENDE_LLM_SECOND_OPINION, on by default).
+	SecondOpinion bool
 	// ShutdownTimeout bounds a graceful stop, drain included: in-flight requests and running
 	// jobs get this long to finish (ATIENDE_SHUTDOWN_TIMEOUT, default 25s).
 	ShutdownTimeout time.Duration
@@ -151,6 +154,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("ATIENDE_LLM_TIMEOUT %q: want a duration such as 8s", v)
 		}
 		c.LLM.Timeout = d
+	}
+	switch v := or(getenv("ATIENDE_LLM_SECOND_OPINION"), "on"); v {
+	case "on":
+		c.SecondOpinion = true
+	case "off":
+	default:
+		return c, fmt.Errorf("ATIENDE_LLM_SECOND_OPINION %q: want on or off", v)
 	}
 	c.ShutdownTimeout = 25 * time.Second
 	if v := getenv("ATIENDE_SHUTDOWN_TIMEOUT"); v != "" {

@@ -77,3 +77,17 @@ func TestConfigReplicaID(t *testing.T) {
 		t.Error("a replica ID River would refuse (over 100 characters) was accepted")
 	}
 }
+
+// TestConfigSecondOpinion: a language model's second opinion is on by default, off on asking,
+// and a value that is neither is refused.
+func TestConfigSecondOpinion(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "on": true, "off": false} {
+		c, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_LLM_SECOND_OPINION": v}[k] })
+		if err != nil || c.SecondOpinion != want {
+			t.Errorf("ATIENDE_LLM_SECOND_OPINION=%q: %v, %v", v, c.SecondOpinion, err)
+		}
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_LLM_SECOND_OPINION": "yes"}[k] }); err == nil || !strings.Contains(err.Error(), "ATIENDE_LLM_SECOND_OPINION") {
+		t.Errorf("ATIENDE_LLM_SECOND_OPINION=yes: %v", err)
+	}
+}

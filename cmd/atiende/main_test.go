@@ -525,11 +525,20 @@ func TestEvalInLLMMode(t *testing.T) {
 			Calls, Used, Fallbacks int
 			Reasons                map[string]int `json:"fallback_reasons"`
 		} `json:"llm"`
+		Judge struct {
+			DangerCalls int `json:"danger_calls"`
+			Errors      int `json:"errors"`
+		} `json:"judge"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if rep.LLM.Calls != 2 || rep.LLM.Used != 1 || rep.LLM.Fallbacks != 1 || rep.LLM.Reasons["unsupported_number"] != 1 {
 		t.Errorf("llm report: %+v", rep.LLM)
+	}
+	// The second opinion is on by default; this fake answers it out of form: no opinion.
+	// "cuanto es la pgu" has one word besides function words: it is not asked about.
+	if rep.Judge.DangerCalls != 1 || rep.Judge.Errors != 1 {
+		t.Errorf("judge report: %+v", rep.Judge)
 	}
 }
