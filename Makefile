@@ -2,6 +2,7 @@
 GO      ?= go
 CASES   ?= $(wildcard eval/cases/*.jsonl)
 BLIND   ?= $(wildcard eval/blind/*.jsonl)
+DEV     ?= $(wildcard eval/dev/*.jsonl)
 FUZZTIME ?= 20s
 FUZZFLAGS ?=
 # Go minimizes each new input for up to 60 s by default: JSON inputs stall the run there.
@@ -62,8 +63,10 @@ load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s
 train: ## rebuild the learned models (catalogue/model) from the fichas' questions, the banks and the concepts
 	$(GO) run ./cmd/atiende train
 
-eval: ## evaluation reports: the shipped cases (eval/cases), then the blind set (eval/blind), apart
+eval: ## evaluation reports: the shipped cases (eval/cases), the unseen dev set (eval/dev), then the blind set (eval/blind), apart
 	$(GO) run ./cmd/atiende eval $(CASES)
+	@echo; echo "== dev set (eval/dev): written blind, read by the developers =="
+	$(GO) run ./cmd/atiende eval --summary $(DEV)
 	@echo; echo "== blind set (eval/blind): figures only; never tuned against =="
 	$(GO) run ./cmd/atiende eval --summary $(BLIND)
 

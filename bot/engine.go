@@ -348,14 +348,14 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
 	// the citizen is asking about the others, and gets them to choose from, not the same
 	// answer again.
-	if followUp && found.Vague && ownAspect == "" {
+	if followUp && found.Vague && ownAspect == "" && e.namesKindOf(residual, st.Slug) {
 		others := slices.DeleteFunc(slices.Clone(found.Results), func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
 		if len(others) > 0 {
 			return e.clarify(st, others, aspect, english)
 		}
 	}
 	// "y cuanto es el bono?" asks an aspect of the bono being talked about.
-	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != ""))
+	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug))
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
 		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
 		// ficha being talked about lends its title as context.
@@ -446,6 +446,26 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.clarify(st, res, aspect, english)
 	}
 	return e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
+}
+
+// namesAnother reports whether a follow-up's words name a ficha other than the current one:
+// a word of its title, keywords or summary. "y el pasaporte?" names one; "y eso lo pagan solo
+// o hay que pedirlo?", "y cuánto sale el curso?" speak of the ficha being talked about,
+// whatever other fichas share their words. The learned model is no evidence here: on a few
+// words cut from their conversation it is often sure of a ficha nobody named.
+func namesAnother(res []retrieval.Result, current string) bool {
+	if len(res) == 0 {
+		return false
+	}
+	best := res[0]
+	return best.Ficha.Slug != current && (best.TitleCoverage > 0 || best.Strong > 0)
+}
+
+// namesKindOf reports whether the words name the kind of thing the ficha is: a word of its
+// title ("bono" after the Bono de Invierno; not "se paga").
+func (e *Engine) namesKindOf(words, slug string) bool {
+	f := e.r.Find(retrieval.Query{Text: words, Only: []string{slug}}, 1)
+	return len(f.Results) > 0 && f.Results[0].TitleCoverage > 0
 }
 
 // staysOn reports whether the current ficha scores close to the best one.

@@ -466,3 +466,22 @@ func TestSureEmergencyAnswersItsQuestion(t *testing.T) {
 		t.Errorf("tells: %s %q", r.Action, r.Ficha)
 	}
 }
+
+// A follow-up that speaks of the ficha being talked about ("eso", "pedirlo", a bare aspect)
+// stays on it, whatever other fichas share its words; one that names another ficha's title,
+// keywords or summary moves to it.
+func TestFollowUpStaysUnlessItNamesAnother(t *testing.T) {
+	e := engine(t)
+	for _, c := range []struct {
+		first, then, want string
+	}{
+		{"cuando pagan el bono de invierno", "y hay que pedirlo o llega solo?", "bono-invierno"},
+		{"quiero sacar el pasaporte", "y eso cuanto demora en estar listo?", "pasaporte"},
+		{"como saco la clave unica", "y el pasaporte?", "pasaporte"},
+	} {
+		r := say(t, e, bot.ChannelWeb, c.first, c.then)
+		if r[1].Action != bot.ActionAnswer || r[1].Ficha != c.want {
+			t.Errorf("%q then %q: %s %s, want an answer on %s", c.first, c.then, r[1].Action, r[1].Ficha, c.want)
+		}
+	}
+}
