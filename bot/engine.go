@@ -449,7 +449,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 }
 
 // namesAnother reports whether a follow-up's words name a ficha other than the current one:
-// a word of its title, keywords or summary. "y el pasaporte?" names one; "y eso lo pagan solo
+// a word of its title or keywords. "y el pasaporte?" names one; "y eso lo pagan solo
 // o hay que pedirlo?", "y cuánto sale el curso?" speak of the ficha being talked about,
 // whatever other fichas share their words. The learned model is no evidence here: on a few
 // words cut from their conversation it is often sure of a ficha nobody named.
@@ -458,7 +458,7 @@ func namesAnother(res []retrieval.Result, current string) bool {
 		return false
 	}
 	best := res[0]
-	return best.Ficha.Slug != current && (best.TitleCoverage > 0 || best.Strong > 0)
+	return best.Ficha.Slug != current && best.Named > 0
 }
 
 // namesKindOf reports whether the words name the kind of thing the ficha is: a word of its

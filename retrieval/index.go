@@ -374,6 +374,9 @@ type Result struct {
 	// Strong is how many of the question's words (or phrases) the ficha has in its title,
 	// keywords or summary.
 	Strong int
+	// Named is how many of the question's words (or phrases) the ficha has in its title or
+	// keywords: the words that name it, not those that describe it.
+	Named int
 	// Lexical is the BM25F score alone (Score may add the vectors' lift and the model's
 	// probability).
 	Lexical float64
@@ -440,6 +443,9 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			if p.tf[fTitle]+p.tf[fKeywords]+p.tf[fSummary] > 0 {
 				sc.strongGroups[w] |= bit
 			}
+			if p.tf[fTitle]+p.tf[fKeywords] > 0 {
+				sc.namedGroups[w] |= bit
+			}
 			sc.matched[d] = append(sc.matched[d], t.Word)
 		}
 	}
@@ -459,9 +465,12 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		// A word found only deep in a section says less about what the ficha is than one in
 		// its title, keywords or summary: it earns half.
 		var cov float64
-		strong := 0
+		strong, named := 0, 0
 		for g := range a.Groups {
 			bit, w := uint64(1)<<(g%64), d*words+g/64
+			if sc.namedGroups[w]&bit != 0 {
+				named++
+			}
 			switch {
 			case sc.strongGroups[w]&bit != 0:
 				cov += groupIDF[g]
@@ -487,7 +496,7 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		if len(sc.matched[d]) > 0 {
 			matched = slices.Clone(sc.matched[d])
 		}
-		r := Result{Ficha: ix.fichas[d], Score: s, Lexical: s, Matched: matched, Strong: strong, TitleCoverage: titleCov}
+		r := Result{Ficha: ix.fichas[d], Score: s, Lexical: s, Matched: matched, Strong: strong, Named: named, TitleCoverage: titleCov}
 		if total > 0 {
 			r.Coverage = cov / total
 		}
@@ -519,6 +528,7 @@ type scratch struct {
 	matched       [][]string
 	matchedGroups []uint64 // words bitmask words per ficha: the question's groups it holds
 	strongGroups  []uint64 // of those, the ones in its title, keywords or summary
+	namedGroups   []uint64 // of those, the ones in its title or keywords
 	touched       []int
 }
 
@@ -537,10 +547,11 @@ func (sc *scratch) reset(n, words int) {
 		if oldWords == words {
 			clear(sc.matchedGroups[d*words : (d+1)*words])
 			clear(sc.strongGroups[d*words : (d+1)*words])
+			clear(sc.namedGroups[d*words : (d+1)*words])
 		}
 	}
 	if oldWords != words {
-		sc.matchedGroups, sc.strongGroups = make([]uint64, n*words), make([]uint64, n*words)
+		sc.matchedGroups, sc.strongGroups, sc.namedGroups = make([]uint64, n*words), make([]uint64, n*words), make([]uint64, n*words)
 	}
 	sc.touched = sc.touched[:0]
 }

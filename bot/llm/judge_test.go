@@ -146,11 +146,20 @@ func TestJudgeChoosesAmongTheCandidates(t *testing.T) {
 			continue
 		}
 		tried++
-		if want.Action != bot.ActionClarify || len(want.Options) < 2 {
+		// The engine alone offers its candidates (clarify), or answers the likeliest and
+		// offers the next ones (a tentative answer): either way, the judge chose among them.
+		var cands []string
+		if want.Action == bot.ActionAnswer {
+			cands = append(cands, want.Ficha)
+		}
+		for _, o := range want.Options {
+			cands = append(cands, o.Slug)
+		}
+		if len(cands) < 2 {
 			t.Errorf("%q: the judge was asked to choose on a turn the engine answers alone with %s %s", text, want.Action, want.Ficha)
 			continue
 		}
-		chosen := want.Options[min(len(want.Options), 3)-1].Slug
+		chosen := cands[min(len(cands), 3)-1]
 		if r.Action != bot.ActionAnswer || r.Ficha != chosen || len(r.Options) == 0 || slices.ContainsFunc(r.Options, func(o bot.Option) bool { return o.Slug == chosen }) {
 			t.Errorf("%q: options %v; with the judge choosing the last: action %s ficha %s options %v", text, want.Options, r.Action, r.Ficha, r.Options)
 		}
