@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,7 +356,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 	}
 	// "y cuanto es el bono?" asks an aspect of the bono being talked about.
-	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug))
+	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug, norm))
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
 		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
 		// ficha being talked about lends its title as context.
@@ -449,17 +450,24 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 }
 
 // namesAnother reports whether a follow-up's words name a ficha other than the current one:
-// a word of its title or keywords. "y el pasaporte?" names one; "y eso lo pagan solo
-// o hay que pedirlo?", "y cuánto sale el curso?" speak of the ficha being talked about,
-// whatever other fichas share their words. The learned model is no evidence here: on a few
-// words cut from their conversation it is often sure of a ficha nobody named.
-func namesAnother(res []retrieval.Result, current string) bool {
-	if len(res) == 0 {
+// a word of its title or keywords ("y el pasaporte?"). A follow-up that points back with a
+// pronoun ("y eso lo pagan solo o hay que pedirlo?", "y cuánto dura esa ayuda?") speaks of
+// the ficha being talked about unless it names a word of another's title. The learned model
+// is no evidence here: on a few words cut from their conversation it is often sure of a ficha
+// nobody named.
+func namesAnother(res []retrieval.Result, current, norm string) bool {
+	if len(res) == 0 || res[0].Ficha.Slug == current {
 		return false
 	}
-	best := res[0]
-	return best.Ficha.Slug != current && best.Named > 0
+	if anaphoraRe.MatchString(norm) {
+		return res[0].TitleCoverage > 0
+	}
+	return res[0].Named > 0
 }
+
+// anaphoraRe: words that point back to what was being talked about, on normalised text: a
+// demonstrative, or a pronoun joined to an infinitive ("pedirla", "cobrarlo").
+var anaphoraRe = regexp.MustCompile(`\b(?:eso|esa|ese|esos|esas|esto|estos|it|them)\b|\b\w+(?:ar|er|ir)(?:la|lo|las|los|le|les)\b`)
 
 // namesKindOf reports whether the words name the kind of thing the ficha is: a word of its
 // title ("bono" after the Bono de Invierno; not "se paga").
