@@ -139,7 +139,8 @@ var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`
 // a question a ficha may answer.
 var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `existe`, `hay algun\w*`,
 	`numero`, `telefono`, `fono`, `denunci\w*`, `requisitos?`, `postul\w*`, `pedir`, `solicit\w*`,
-	`how`, `where`, `what`, `can i`, `number`, `report`)
+	`cuando`, `cuanto\w*`, `como (?:hago|se|pido|saco|postulo|denuncio|puedo)`, `cual\w*`,
+	`how`, `where`, `what`, `when`, `can i`, `number`, `report`)
 
 // asks reports whether a message asks something, rather than only telling what happens.
 func asks(text, norm string) bool {
