@@ -70,3 +70,45 @@ func TestFeatures(t *testing.T) {
 		t.Errorf("a concept got n-grams: %q", f)
 	}
 }
+
+// An ensemble's probabilities are the mean of its members', each trained alone from its own
+// seed; it is written and read back whole.
+func TestEnsembleAveragesItsMembers(t *testing.T) {
+	cfg := learn.Config{Dim: 16, Epochs: 30, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 7, Members: 3}
+	e, err := learn.Train(toy, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "me despidieron y nacio mi guagua"
+	want := map[string]float64{}
+	for i := range 3 {
+		one := cfg
+		one.Members, one.Seed = 1, cfg.Seed+uint64(i)
+		m, _ := learn.Train(toy, one)
+		for _, l := range m.Predict(text) {
+			want[l.Name] += l.P / 3
+		}
+	}
+	got := e.Predict(text)
+	for _, l := range got {
+		if d := l.P - want[l.Name]; d > 1e-6 || d < -1e-6 {
+			t.Errorf("%s: %.6f, the members' mean is %.6f", l.Name, l.P, want[l.Name])
+		}
+	}
+	var w bytes.Buffer
+	e.WriteTo(&w)
+	r, err := learn.Read(bytes.NewReader(w.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Config() != cfg {
+		t.Errorf("read back config %+v", r.Config())
+	}
+	// The input vectors are stored as bytes: read back, the mean moves a little, no more.
+	for i, l := range r.Predict(text) {
+		if l.Name != got[i].Name || l.P-got[i].P > 0.02 || got[i].P-l.P > 0.02 {
+			t.Errorf("read back: %v, trained: %v", r.Predict(text), got)
+			break
+		}
+	}
+}
