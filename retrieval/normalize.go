@@ -69,11 +69,33 @@ func IsStopword(w string) bool { return stopwords[w] }
 // usual spelling mistakes meet ("pencion"/"pension", "garantisada"/"garantizada",
 // "sertificado"/"certificado", "bono"/"vono").
 func Key(w string) string {
-	w = dropSilentH(w)
+	w = spellK(dropSilentH(w))
 	if len(w) > 3 && !isDigits(w) {
 		w = spanish.Stem(w, true)
 	}
 	return phonetic(w)
+}
+
+// spellK writes an SMS k as Spanish spells that sound before stemming ("electroniko" →
+// "electronico", "kiero" → "quiero"), so that the stemmer finds the same suffixes; the
+// phonetic key turns c and qu back into k, so words spelt right keep their keys.
+func spellK(w string) string {
+	if !strings.Contains(w, "k") {
+		return w
+	}
+	b := make([]byte, 0, len(w)+2)
+	for i := 0; i < len(w); i++ {
+		if w[i] != 'k' {
+			b = append(b, w[i])
+			continue
+		}
+		if i+1 < len(w) && (w[i+1] == 'e' || w[i+1] == 'i') {
+			b = append(b, 'q', 'u')
+		} else {
+			b = append(b, 'c')
+		}
+	}
+	return string(b)
 }
 
 // dropSilentH removes every h but that of ch, before stemming, so that "hijos" and "ijos"

@@ -34,7 +34,7 @@ func TestKeyMeetsMisspellings(t *testing.T) {
 		{"pencion", "pension"}, {"garantisada", "garantizada"}, {"sertificado", "certificado"},
 		{"nasimiento", "nacimiento"}, {"vono", "bono"}, {"cedula", "sedula"}, {"asignasion", "asignacion"},
 		{"invierno", "imbierno"}, {"certificados", "certificado"}, {"pensiones", "pension"}, {"llave", "yave"},
-		{"quiero", "kiero"}, {"hijos", "ijos"},
+		{"quiero", "kiero"}, {"hijos", "ijos"}, {"electroniko", "electronico"}, {"klinika", "clinica"}, {"kilo", "quilo"},
 	}
 	for _, p := range same {
 		if a, b := Key(p[0]), Key(p[1]); a != b {
