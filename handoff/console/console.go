@@ -97,13 +97,26 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger, logins: ratelimit.New(cfg.LoginRate, 0, cfg.Now)}
 	for _, name := range []string{"login", "queue", "handoff", "supervisor", "reports"} {
-		t, err := template.ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(template.FuncMap{"rol": roleName}).ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: %s: %w", name, err)
 		}
 		c.pages[name] = t
 	}
 	return c, nil
+}
+
+// roleName is a role as the console shows it, in Spanish.
+func roleName(role string) string {
+	switch role {
+	case "agent":
+		return "Agente"
+	case "supervisor":
+		return "Supervisión"
+	case "editor":
+		return "Edición del catálogo"
+	}
+	return role
 }
 
 // Routes lists the console's routes.

@@ -186,8 +186,9 @@ func TestSupervisorPage(t *testing.T) {
 	resp, _ = sup.Get(b.srv.URL + "/agent/supervisor")
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "Salud, licencias médicas y Fonasa") || !strings.Contains(string(body), "Ana Rojas") {
-		t.Errorf("supervisor page: %d\n%s", resp.StatusCode, body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Salud, licencias médicas y Fonasa") || !strings.Contains(string(body), "Ana Rojas") ||
+		!strings.Contains(string(body), "<td>Agente</td>") || strings.Contains(string(body), "<td>agent</td>") {
+		t.Errorf("supervisor page (roles in Spanish): %d\n%s", resp.StatusCode, body)
 	}
 }
 
