@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -166,8 +167,19 @@ func (c *Console) roles(roles ...string) gin.HandlerFunc {
 			g.Abort()
 			return
 		}
-		g.AbortWithStatus(http.StatusForbidden)
+		c.forbidden(g, "Su rol no permite ver esta página.")
 	}
+}
+
+// forbidden answers 403 with a page in Spanish that says why and leads back, not the
+// browser's bare error page.
+func (c *Console) forbidden(g *gin.Context, why string) {
+	g.Data(http.StatusForbidden, "text/html; charset=utf-8", []byte(`<!doctype html>
+<html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sin permiso — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
+<body><main><h1>Sin permiso</h1><p>`+html.EscapeString(why)+`</p><p><a href="/agent">Volver a la consola</a></p></main></body></html>
+`))
+	g.Abort()
 }
 
 func (c *Console) headers(g *gin.Context) {
@@ -257,7 +269,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 func (c *Console) login(g *gin.Context) {
 	// A foreign page must not sign a browser in to an account of its choosing (login CSRF).
 	if !sameOrigin(g) {
-		g.AbortWithStatus(http.StatusForbidden)
+		c.forbidden(g, "El ingreso debe hacerse desde la página de la consola. Vuelva a ella e ingrese de nuevo.")
 		return
 	}
 	if d := c.logins.Allow(g.ClientIP()); !d.OK {
@@ -353,12 +365,12 @@ func sameOrigin(g *gin.Context) bool {
 func (c *Console) checkCSRF(g *gin.Context) {
 	sess := g.MustGet("session").(*store.AgentSession)
 	if !sameOrigin(g) {
-		g.AbortWithStatus(http.StatusForbidden)
+		c.forbidden(g, "La acción no vino de la consola. Vuelva a la página y repítala.")
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(g.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
 		c.log.Warn("console request without a valid CSRF token", "path", g.Request.URL.Path)
-		g.AbortWithStatus(http.StatusForbidden)
+		c.forbidden(g, "La página estaba desactualizada o su sesión cambió. Vuelva a la página y repita la acción.")
 		return
 	}
 	g.Next()

@@ -178,9 +178,10 @@ func TestSupervisorPage(t *testing.T) {
 	b := setup(t)
 	agent, _ := signIn(t, b, "ana")
 	resp, _ := agent.Get(b.srv.URL + "/agent/supervisor")
+	denied, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("an agent on the supervisor page: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(denied), "Su rol no permite ver esta página") {
+		t.Errorf("an agent on the supervisor page: %d, a page in Spanish that says why? %s", resp.StatusCode, denied)
 	}
 	sup, _ := signIn(t, b, "sofia")
 	resp, _ = sup.Get(b.srv.URL + "/agent/supervisor")
