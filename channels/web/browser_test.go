@@ -319,8 +319,8 @@ func TestWidgetConversation(t *testing.T) {
 	waitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
 }
 
-// TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, and the
-// log is a live region.
+// TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, the log is
+// a live region, and each message says who speaks.
 func TestWidgetKeyboardAndLabels(t *testing.T) {
 	st := newSite(t, true, "")
 	ctx := browser(t, 360, 740)
@@ -350,6 +350,15 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 	live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("log").getAttribute("aria-live")`))
 	if live != "polite" {
 		t.Errorf("log aria-live = %q", live)
+	}
+	// A screen reader hears who says each message: the citizen's and the assistant's bubbles
+	// start with a label only it reads.
+	who, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#log .msg.me, #log .msg.bot")].map(m => {
+		const s = m.firstElementChild;
+		return s && s.className === "sr" && s.getBoundingClientRect().width <= 1 ? s.textContent : "none";
+	}).join("|")`))
+	if !strings.Contains(who, "Usted: ") || !strings.Contains(who, "Atiende: ") || strings.Contains(who, "none") {
+		t.Errorf("who speaks, per message: %q", who)
 	}
 	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 	if overflow {

@@ -44,7 +44,10 @@
     return parent;
   }
 
-  function showCitizen(text) { var m = el("div", "msg me", text); log.appendChild(m); scroll(); return m; }
+  // who says each message, for screen readers (the agent's bubbles show it to everyone).
+  function said(cls, who) { var m = el("div", cls); m.appendChild(el("span", "sr", who)); return m; }
+  function botLine(text) { var m = said("msg bot", "Atiende: "); m.appendChild(document.createTextNode(text)); return m; }
+  function showCitizen(text) { var m = said("msg me", "Usted: "); m.appendChild(document.createTextNode(text)); log.appendChild(m); scroll(); return m; }
   function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); return e; }
   function showAgent(name, words) {
     var m = el("div", "msg agent");
@@ -54,7 +57,7 @@
   }
   function showBot(r, live) {
     if (!(r.reply || r.text)) { scroll(); return; }
-    var bubble = linked(el("div", "msg bot"), r.reply || r.text || "");
+    var bubble = linked(said("msg bot", "Atiende: "), r.reply || r.text || "");
     log.appendChild(bubble);
     var f = (r.fichas || [])[0];
     var url = f && safeURL(f.url);
@@ -111,8 +114,8 @@
     source.addEventListener("handoff", function (e) {
       var d; try { d = JSON.parse(e.data); } catch (x) { return; }
       if (d.id) { lastEvent = Math.max(lastEvent, d.id); }
-      if (d.status === "assigned" && d.name) { log.appendChild(el("div", "msg bot", d.name + " le está atendiendo.")); scroll(); }
-      else if (d.text) { log.appendChild(el("div", "msg bot", d.text)); scroll(); }
+      if (d.status === "assigned" && d.name) { log.appendChild(botLine(d.name + " le está atendiendo.")); scroll(); }
+      else if (d.text) { log.appendChild(botLine(d.text)); scroll(); }
     });
   }
 
@@ -179,7 +182,7 @@
 
   function restore() {
     if (!session) {
-      log.appendChild(el("div", "msg bot", "Hola, soy el asistente de " + title + ". ¿En qué le puedo ayudar?"));
+      log.appendChild(botLine("Hola, soy el asistente de " + title + ". ¿En qué le puedo ayudar?"));
       return;
     }
     api("GET", "/api/v1/chat/sessions/" + encodeURIComponent(session.id) + "/messages").then(function (r) {
@@ -188,11 +191,11 @@
         else if (m.from === "agent") { showAgent(null, m.text); lastEvent = Math.max(lastEvent, m.id); }
         else { showBot(m, false); }
       });
-      if (!(r.messages || []).length) { log.appendChild(el("div", "msg bot", "Hola, ¿en qué le puedo ayudar?")); }
+      if (!(r.messages || []).length) { log.appendChild(botLine("Hola, ¿en qué le puedo ayudar?")); }
       listen();
     }, function () {
       session = null; save();
-      log.appendChild(el("div", "msg bot", "Hola, soy el asistente de " + title + ". ¿En qué le puedo ayudar?"));
+      log.appendChild(botLine("Hola, soy el asistente de " + title + ". ¿En qué le puedo ayudar?"));
     });
   }
 
