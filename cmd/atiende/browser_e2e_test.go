@@ -69,6 +69,31 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
+	// Another agent who opens the conversation Camila holds is told so, and offered neither to
+	// transfer nor to close it (issue 17).
+	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-beto-segura\n",
+		"agent", "add", "--username", "beto", "--name", "Beto Díaz"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	held, err := chromedp.Run(agent, chromedp.Evaluate[string](`location.href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := browsertest.Browser(t, 1280, 860)
+	if err := chromedp.Do(other, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "beto"), chromedp.SendKeys("#password", "clave-de-beto-segura"),
+		chromedp.Click(`main button[type="submit"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, other, "main", "Fila")
+	if err := chromedp.Do(other, chromedp.Navigate(held)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, other, "main", "La atiende otra persona")
+	buttons, _ := chromedp.Run(other, chromedp.Evaluate[int](`[...document.querySelectorAll("main form")].filter(f => /transfer|resolve/.test(f.action)).length`))
+	if buttons != 0 {
+		t.Errorf("another agent is offered %d forms to transfer or close a conversation Camila holds", buttons)
+	}
 	say(`<img src=x onerror="document.title='pwned'">`)
 	pageHas(t, agent, ".transcript", "<img src=x onerror")
 	if title, _ := chromedp.Run(agent, chromedp.Title()); title == "pwned" {
