@@ -413,10 +413,6 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		if followUp && aspect != "" {
 			return e.answer(tc, st, st.Slug, aspect, channel, english, res)
 		}
-		// A likely ficha is answered, with the next ones offered in case it is not the one:
-		// on our held-out questions (atiende train --dev) the likeliest was right about two times in three here.
-		// Not for a message that also tried to instruct the assistant: what is left of it is
-		// answered only when the engine is sure.
 		// A language model, when there is one, may choose among the candidates first: the
 		// one it chooses is answered, and the others offered beside it.
 		if len(res) > 0 && (plausible(res[0]) || likely(res[0], found)) && !offTopic {
@@ -424,6 +420,10 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 				return e.tentative(tc, st, picked, aspect, channel, english)
 			}
 		}
+		// A likely ficha is answered, with the next ones offered in case it is not the one:
+		// on our held-out questions (atiende train --dev) the likeliest was right about two times in three here.
+		// Not for a message that also tried to instruct the assistant: what is left of it is
+		// answered only when the engine is sure.
 		if len(res) > 0 && likely(res[0], found) && !offTopic && !tc.injected {
 			return e.tentative(tc, st, res, aspect, channel, english)
 		}
