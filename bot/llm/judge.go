@@ -2,14 +2,11 @@ package llm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/atiende/atiende/bot"
-	"github.com/tmc/langchaingo/llms"
-	"github.com/tmc/langchaingo/llms/openai"
 )
 
 // Judge is a bot.Judge on the same model as the Writer: a second opinion on emergencies and
@@ -26,8 +23,11 @@ func NewJudge(cfg Config) (*Judge, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Judge{w: w}, nil
+	return w.Judge(), nil
 }
+
+// Judge returns a judge on the writer's model and client.
+func (w *Writer) Judge() *Judge { return &Judge{w: w} }
 
 // DangerPrompt is the judge's instructions for emergencies.
 const DangerPrompt = `Eres el revisor de seguridad de un servicio público de orientación (` + canary + `).
@@ -62,29 +62,10 @@ var dangerKinds = map[string]string{
 	"médica":             bot.EmergencyMedical,
 }
 
-func (j *Judge) ask(ctx context.Context, system, user string) (string, error) {
-	msgs := []llms.MessageContent{
-		llms.TextParts(llms.ChatMessageTypeSystem, system),
-		llms.TextParts(llms.ChatMessageTypeHuman, user),
-	}
-	opts := []llms.CallOption{llms.WithTemperature(0), llms.WithMaxTokens(30)}
-	if j.w.openai {
-		opts = append(opts, openai.WithLegacyMaxTokensField())
-	}
-	resp, err := j.w.model.GenerateContent(ctx, msgs, opts...)
-	if err != nil {
-		return "", err
-	}
-	if len(resp.Choices) == 0 {
-		return "", errors.New("llm: no choice")
-	}
-	return resp.Choices[0].Content, nil
-}
-
 // Danger implements bot.Judge: the kinds named on the model's PELIGRO line that the engine
 // knows; none when the line is missing or says ninguno.
 func (j *Judge) Danger(ctx context.Context, text string) ([]string, error) {
-	out, err := j.ask(ctx, DangerPrompt, "<mensaje>\n"+Mask(text)+"\n</mensaje>")
+	out, err := j.w.generate(ctx, DangerPrompt, "<mensaje>\n"+Mask(text)+"\n</mensaje>", 0, 30)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +91,7 @@ func (j *Judge) Choose(ctx context.Context, question string, candidates []bot.So
 	for _, c := range candidates {
 		fmt.Fprintf(&b, "<ficha id=%q>\n%s\n%s\n</ficha>\n", c.ID, c.Title, c.Text)
 	}
-	out, err := j.ask(ctx, ChoosePrompt, b.String())
+	out, err := j.w.generate(ctx, ChoosePrompt, b.String(), 0, 30)
 	if err != nil {
 		return "", err
 	}

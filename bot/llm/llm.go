@@ -132,22 +132,10 @@ var citeRe = regexp.MustCompile(`(?im)^\s*(?:FUENTES|SOURCES)\s*:\s*(.*)$`)
 
 // Write implements bot.Writer.
 func (w *Writer) Write(ctx context.Context, req bot.WriteRequest) (string, []string, error) {
-	msgs := []llms.MessageContent{
-		llms.TextParts(llms.ChatMessageTypeSystem, SystemPrompt),
-		llms.TextParts(llms.ChatMessageTypeHuman, Prompt(req)),
-	}
-	opts := []llms.CallOption{llms.WithTemperature(0.2), llms.WithMaxTokens(400)}
-	if w.openai {
-		opts = append(opts, openai.WithLegacyMaxTokensField()) // servers that predate max_completion_tokens
-	}
-	resp, err := w.model.GenerateContent(ctx, msgs, opts...)
+	out, err := w.generate(ctx, SystemPrompt, Prompt(req), 0.2, 400)
 	if err != nil {
 		return "", nil, err
 	}
-	if len(resp.Choices) == 0 {
-		return "", nil, errors.New("llm: no choice")
-	}
-	out := resp.Choices[0].Content
 	if Echoes(out) {
 		return "", nil, ErrEcho
 	}
@@ -161,6 +149,27 @@ func (w *Writer) Write(ctx context.Context, req bot.WriteRequest) (string, []str
 		out = citeRe.ReplaceAllString(out, "")
 	}
 	return strings.TrimSpace(out), cited, nil
+}
+
+// generate asks the model once: the instructions, the user's message, and the first choice of
+// its answer.
+func (w *Writer) generate(ctx context.Context, system, user string, temperature float64, maxTokens int) (string, error) {
+	msgs := []llms.MessageContent{
+		llms.TextParts(llms.ChatMessageTypeSystem, system),
+		llms.TextParts(llms.ChatMessageTypeHuman, user),
+	}
+	opts := []llms.CallOption{llms.WithTemperature(temperature), llms.WithMaxTokens(maxTokens)}
+	if w.openai {
+		opts = append(opts, openai.WithLegacyMaxTokensField()) // servers that predate max_completion_tokens
+	}
+	resp, err := w.model.GenerateContent(ctx, msgs, opts...)
+	if err != nil {
+		return "", err
+	}
+	if len(resp.Choices) == 0 {
+		return "", errors.New("llm: no choice")
+	}
+	return resp.Choices[0].Content, nil
 }
 
 // Echoes reports whether a text repeats the instructions: the canary, or any run of six

@@ -78,11 +78,7 @@ func withWriter(cfg config, e *bot.Engine) error {
 	}
 	e.SetWriter(w, cfg.LLM.Timeout)
 	if cfg.SecondOpinion {
-		j, err := llm.NewJudge(cfg.LLM)
-		if err != nil {
-			return err
-		}
-		e.SetJudge(j, cfg.LLM.Timeout)
+		e.SetJudge(w.Judge(), cfg.LLM.Timeout)
 	}
 	return nil
 }

@@ -26,6 +26,16 @@ func pageHas(t *testing.T, ctx context.Context, sel, want string) {
 	}
 }
 
+// consoleSignIn signs in to the console at base in the browser ctx.
+func consoleSignIn(t *testing.T, ctx context.Context, base, username, password string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/agent/login"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", username), chromedp.SendKeys("#password", password),
+		chromedp.Click(`main button[type="submit"]`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestHandoffInTheBrowser: a citizen in the real web widget asks for a person; an agent in
 // the real console signs in, claims and answers; the citizen sees the agent's words, marked
 // with her first name; an HTML-looking message stays text in the console; after resolve the
@@ -50,13 +60,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	say("quiero hablar con una persona")
 	pageHas(t, citizen, "#log", "lugar 1")
 
-	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username")); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(agent, chromedp.SendKeys("#username", "camila"), chromedp.SendKeys("#password", "otra-clave-segura"),
-		chromedp.Click(`main button[type="submit"]`)); err != nil {
-		t.Fatal(err)
-	}
+	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
 	pageHas(t, agent, "main", "pidió una persona")
 	browsertest.Screenshot(t, agent, "console-queue.png")
 	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar"]`)); err != nil {
@@ -80,11 +84,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := browsertest.Browser(t, 1280, 860)
-	if err := chromedp.Do(other, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", "beto"), chromedp.SendKeys("#password", "clave-de-beto-segura"),
-		chromedp.Click(`main button[type="submit"]`)); err != nil {
-		t.Fatal(err)
-	}
+	consoleSignIn(t, other, s.base, "beto", "clave-de-beto-segura")
 	pageHas(t, other, "main", "Fila")
 	if err := chromedp.Do(other, chromedp.Navigate(held)); err != nil {
 		t.Fatal(err)
@@ -133,11 +133,7 @@ func TestReportsInTheBrowser(t *testing.T) {
 		}
 	}
 	b := browsertest.Browser(t, 1280, 1900)
-	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", "sofia"), chromedp.SendKeys("#password", "clave-de-supervision"),
-		chromedp.Click(`main button[type="submit"]`)); err != nil {
-		t.Fatal(err)
-	}
+	consoleSignIn(t, b, s.base, "sofia", "clave-de-supervision")
 	pageHas(t, b, "header", "Informes")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
 		t.Fatal(err)
