@@ -54,8 +54,8 @@ type LineJSON struct {
 }
 
 // JSON returns the packet as backends receive it.
-func (p Packet) JSON(handoffID int64) PacketJSON {
-	j := PacketJSON{HandoffID: handoffID, ConversationID: p.ConversationID, Reason: p.Reason, Priority: p.Priority, Queue: p.Queue,
+func (p Packet) JSON() PacketJSON {
+	j := PacketJSON{HandoffID: p.HandoffID, ConversationID: p.ConversationID, Reason: p.Reason, Priority: p.Priority, Queue: p.Queue,
 		Status: p.Status, Channel: p.Channel, Address: p.Address, Language: p.Language, WaitingSeconds: int(p.Waiting.Seconds()),
 		Question: p.Question, Missing: p.Missing, Fichas: p.Fichas, RUTs: p.RUTs, Summary: p.Summary(), Transcript: []LineJSON{}}
 	if !p.WindowExpires.IsZero() {
@@ -115,7 +115,7 @@ func VerifyWebhook(secret, timestamp, signature string, body []byte, now time.Ti
 
 // Notify implements Backend.
 func (w *Webhook) Notify(ctx context.Context, p Packet) error {
-	return w.post(ctx, p.JSON(0))
+	return w.post(ctx, p.JSON())
 }
 
 func (w *Webhook) post(ctx context.Context, v PacketJSON) error {
@@ -163,7 +163,7 @@ func (t *TaskRouter) Name() string { return "taskrouter" }
 
 // Notify implements Backend.
 func (t *TaskRouter) Notify(ctx context.Context, p Packet) error {
-	attrs, err := json.Marshal(p.JSON(0))
+	attrs, err := json.Marshal(p.JSON())
 	if err != nil {
 		return err
 	}
@@ -232,14 +232,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return err
 	}
 	p := NewPacket(conv, *h, msgs, s.now())
-	v := p.JSON(h.ID)
-	switch b := s.backend.(type) {
-	case *Webhook:
-		err = b.post(ctx, v)
-	default:
-		err = b.Notify(ctx, p)
-	}
-	if err != nil {
+	if err = s.backend.Notify(ctx, p); err != nil {
 		s.log.Warn("handoff backend failed; retrying", "backend", s.backend.Name(), "handoff", h.ID, "attempt", job.Attempt, "error", err.Error())
 		return err
 	}

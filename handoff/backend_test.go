@@ -24,8 +24,8 @@ import (
 )
 
 // withBackend runs a handoff service whose backend is b, with a real River queue, and opens
-// one handoff.
-func withBackend(t *testing.T, b handoff.Backend) {
+// one handoff, whose id it returns.
+func withBackend(t *testing.T, b handoff.Backend) int64 {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -49,6 +49,7 @@ func withBackend(t *testing.T, b handoff.Backend) {
 		q.Stop(sctx)
 		db.Close()
 	})
+	var id int64
 	err = db.Tx(ctx, func(tx store.Tx) error {
 		conv := &store.Conversation{ID: "c1", Channel: "whatsapp", Address: "whatsapp:+56944445555"}
 		if err := tx.CreateConversation(ctx, conv); err != nil {
@@ -57,12 +58,16 @@ func withBackend(t *testing.T, b handoff.Backend) {
 		if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "c1", Direction: store.Inbound, Text: "necesito que revisen mi caso, rut 12.345.678-5"}); err != nil {
 			return err
 		}
-		_, _, err := s.Start(ctx, tx, conv, bot.ReasonPersonal, "pensiones")
+		h, _, err := s.Start(ctx, tx, conv, bot.ReasonPersonal, "pensiones")
+		if err == nil {
+			id = h.ID
+		}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return id
 }
 
 func TestWebhookBackendSignsAndRetries(t *testing.T) {
@@ -88,7 +93,7 @@ func TestWebhookBackendSignsAndRetries(t *testing.T) {
 		got = append(got, p)
 	}))
 	defer srv.Close()
-	withBackend(t, &handoff.Webhook{URL: srv.URL, Secret: secret})
+	id := withBackend(t, &handoff.Webhook{URL: srv.URL, Secret: secret})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
@@ -103,7 +108,7 @@ func TestWebhookBackendSignsAndRetries(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	p := got[0]
-	if p.HandoffID == 0 || p.Reason != bot.ReasonPersonal || p.Queue != "prevision-trabajo" || p.Channel != "whatsapp" ||
+	if p.HandoffID != id || p.Reason != bot.ReasonPersonal || p.Queue != "prevision-trabajo" || p.Channel != "whatsapp" ||
 		len(p.RUTs) != 1 || p.WindowExpires == nil || len(p.Transcript) != 1 || !strings.Contains(p.Summary, "caso personal") {
 		t.Errorf("packet: %+v", p)
 	}
@@ -137,7 +142,7 @@ func TestTaskRouterBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withBackend(t, &handoff.TaskRouter{API: rest.TaskrouterV1, Workspace: "WS00000000000000000000000000000001", Workflow: "WW00000000000000000000000000000001"})
+	id := withBackend(t, &handoff.TaskRouter{API: rest.TaskrouterV1, Workspace: "WS00000000000000000000000000000001", Workflow: "WW00000000000000000000000000000001"})
 	deadline := time.Now().Add(20 * time.Second)
 	for len(fake.Tasks()) == 0 {
 		if time.Now().After(deadline) {
@@ -149,6 +154,9 @@ func TestTaskRouterBackend(t *testing.T) {
 	var attrs handoff.PacketJSON
 	if err := json.Unmarshal([]byte(task.Attributes), &attrs); err != nil {
 		t.Fatal(err)
+	}
+	if attrs.HandoffID != id {
+		t.Errorf("the task's handoff_id is %d, the handoff's %d", attrs.HandoffID, id)
 	}
 	if task.Workspace != "WS00000000000000000000000000000001" || task.Workflow != "WW00000000000000000000000000000001" ||
 		attrs.Reason != bot.ReasonPersonal || attrs.Address != "whatsapp:+56944445555" || task.Priority != handoff.PriorityPersonal {

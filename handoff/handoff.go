@@ -35,6 +35,7 @@ func Priority(reason string) int {
 // Packet is what an agent sees when taking a conversation: why, how urgent, where to
 // answer, and the conversation so far, summarised.
 type Packet struct {
+	HandoffID      int64 // the handoff's id in the store: a backend's reference back to it
 	ConversationID string
 	Reason         string
 	Priority       int
@@ -63,7 +64,7 @@ type Line struct {
 
 // NewPacket builds the packet of a handoff from the conversation and its messages.
 func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now time.Time) Packet {
-	p := Packet{ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Queue: h.Queue, Status: h.Status, Channel: c.Channel,
+	p := Packet{HandoffID: h.ID, ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Queue: h.Queue, Status: h.Status, Channel: c.Channel,
 		Address: c.Address, Language: "es", Waiting: now.Sub(h.CreatedAt)}
 	if strings.Contains(string(c.State), `"english":true`) {
 		p.Language = "en"
