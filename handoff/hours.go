@@ -116,6 +116,49 @@ func (h Hours) NextOpen(t time.Time) time.Time {
 	return t
 }
 
+// Summary says the opening hours the way a citizen reads them: "de lunes a jueves de 8:00 a
+// 20:00 y los viernes de 8:00 a 18:00". Holidays are not named.
+func (h Hours) Summary() string {
+	type span struct {
+		from, to time.Weekday
+		hours    [2]time.Duration
+	}
+	var spans []span
+	for i := 1; i <= 7; i++ {
+		d := time.Weekday(i % 7) // Monday first, Sunday last
+		w := h.Week[d]
+		if w[0] >= w[1] {
+			continue
+		}
+		if n := len(spans); n > 0 && spans[n-1].hours == w && (spans[n-1].to+1)%7 == d {
+			spans[n-1].to = d
+			continue
+		}
+		spans = append(spans, span{d, d, w})
+	}
+	if len(spans) == 0 {
+		return "en días y horarios que se informan por este medio"
+	}
+	if len(spans) == 1 && spans[0].from == time.Monday && spans[0].to == time.Sunday && spans[0].hours == [2]time.Duration{0, 24 * time.Hour} {
+		return "todos los días, las 24 horas"
+	}
+	clock := func(d time.Duration) string { return fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60) }
+	parts := make([]string, len(spans))
+	for i, sp := range spans {
+		days := "los " + weekdaysPluralES[sp.from]
+		if sp.to != sp.from {
+			days = "de " + weekdaysES[sp.from] + " a " + weekdaysES[sp.to]
+		}
+		parts[i] = days + " de " + clock(sp.hours[0]) + " a " + clock(sp.hours[1])
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " y " + parts[len(parts)-1]
+}
+
+var weekdaysPluralES = [...]string{"domingos", "lunes", "martes", "miércoles", "jueves", "viernes", "sábados"}
+
 var weekdaysES = [...]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
 
 // Describe says a time the way a citizen reads it: "el lunes 30 de noviembre a las 8:00".

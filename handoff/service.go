@@ -133,8 +133,8 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversati
 func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff) string {
 	switch h.Status {
 	case store.HandoffCallback:
-		return fmt.Sprintf("Nuestro equipo atiende de lunes a jueves de 8:00 a 20:00 y los viernes de 8:00 a 18:00. Una persona le responderá por este mismo medio %s. Puede dejar su consulta escrita aquí.",
-			s.cfg.Hours.Describe(h.CallbackAt))
+		return fmt.Sprintf("Nuestro equipo atiende %s. Una persona le responderá por este mismo medio %s. Puede dejar su consulta escrita aquí.",
+			s.cfg.Hours.Summary(), s.cfg.Hours.Describe(h.CallbackAt))
 	case store.HandoffAssigned:
 		return "Una persona de nuestro equipo ya tiene su conversación y le responderá por aquí."
 	}

@@ -100,6 +100,44 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 	}
 }
 
+// The citizen is told the hours the call center is configured with (ATIENDE_HOURS), not the
+// default ones.
+func TestOutOfHoursSaysTheConfiguredHours(t *testing.T) {
+	loc, _ := time.LoadLocation("America/Santiago")
+	week, err := handoff.ParseWeek("1-5 09:00-14:00, 6 10:00-13:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sunday := time.Date(2026, 11, 29, 11, 0, 0, 0, loc)
+	s := handoff.New(db, handoff.Config{Hours: handoff.Hours{Loc: loc, Week: week}, Now: func() time.Time { return sunday }}, events.NewHub(), events.NewHub(), nil)
+	_, tell := start(t, s, db, "c1", bot.ReasonRequest)
+	if !strings.Contains(tell, "de lunes a viernes de 9:00 a 14:00 y los sábados de 10:00 a 13:00") ||
+		!strings.Contains(tell, "el lunes 30 de noviembre a las 9:00") || strings.Contains(tell, "20:00") {
+		t.Errorf("out of hours, the citizen was told %q", tell)
+	}
+}
+
+func TestHoursSummary(t *testing.T) {
+	for spec, want := range map[string]string{
+		"1-4 08:00-20:00, 5 08:00-18:00":              "de lunes a jueves de 8:00 a 20:00 y los viernes de 8:00 a 18:00",
+		"1-7 00:00-24:00":                             "todos los días, las 24 horas",
+		"1 08:30-12:00, 3 08:30-12:00, 7 10:00-12:00": "los lunes de 8:30 a 12:00, los miércoles de 8:30 a 12:00 y los domingos de 10:00 a 12:00",
+	} {
+		week, err := handoff.ParseWeek(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (handoff.Hours{Loc: time.UTC, Week: week}).Summary(); got != want {
+			t.Errorf("%s: %q, want %q", spec, got, want)
+		}
+	}
+}
+
 // claimed records the claims it hears of, as "queue wait".
 type claimed struct{ seen []string }
 
