@@ -202,11 +202,14 @@ func needsStamp(pending []store.Message) bool {
 // arrival order.
 func (s *Service) stamp(ctx context.Context, convID string) {
 	var pending []store.Message
-	_ = s.store.Tx(ctx, func(tx store.Tx) error {
+	if err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
 		return err
-	})
+	}); err != nil {
+		s.log.Warn("pending messages unread; arrival order kept", "conversation", convID, "error", err.Error())
+		return
+	}
 	if len(pending) < 2 {
 		return
 	}
@@ -223,7 +226,9 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 		if err != nil {
 			continue
 		}
-		_ = s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) })
+		if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) }); err != nil {
+			s.log.Warn("twilio message time not saved; arrival order kept", "sid", m.ProviderID, "error", err.Error())
+		}
 	}
 }
 
@@ -574,7 +579,10 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			return s.finish(ctx, d, store.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
 		}
 		d.Status, d.ErrorCode = status, code
-		_ = s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
+		if uerr := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); uerr != nil {
+			// The retry looks at Twilio before sending again whatever the stored status says.
+			s.log.Warn("delivery status not saved", "delivery", d.ID, "error", uerr.Error())
+		}
 		s.log.Info("delivery will be retried", "delivery", d.ID, "attempt", job.Attempt, "error", err.Error())
 		s.failed(conv.Channel, FailureRetry)
 		return err

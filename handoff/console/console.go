@@ -383,7 +383,10 @@ func (c *Console) base(g *gin.Context, title string) page {
 func (c *Console) logout(g *gin.Context) {
 	ctx := g.Request.Context()
 	if ck, err := g.Request.Cookie(cookieName); err == nil {
-		_ = c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, hash(ck.Value)) })
+		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, hash(ck.Value)) }); err != nil {
+			// The cookie is still cleared; the session ends when it expires.
+			c.log.Warn("console session not deleted at sign-out", "error", err.Error())
+		}
 	}
 	http.SetCookie(g.Writer, &http.Cookie{Name: cookieName, Value: "", Path: "/agent", MaxAge: -1, HttpOnly: true, Secure: secure(g), SameSite: http.SameSiteStrictMode})
 	g.Redirect(http.StatusSeeOther, "/agent/login")
