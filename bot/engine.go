@@ -67,7 +67,8 @@ type State struct {
 	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
 	English bool     `json:"english,omitempty"` // the citizen writes in English
 	Turns   int      `json:"turns,omitempty"`
-	OptOut  bool     `json:"optout,omitempty"`
+	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut), kept
+	// by the channels that can send unasked; the reply's action ActionOptout tells them.
 }
 
 // Option is one ficha offered in a clarification.
@@ -173,6 +174,9 @@ const (
 	// offTopicSure: from this probability that no ficha answers, the model's reading wins
 	// over a word shared by chance.
 	offTopicSure = 0.5
+	// personSure: from this probability that the message wants a person (and above the
+	// likeliest ficha's), it is handed to one: the model learned person.tsv's ways of asking.
+	personSure = 0.5
 	// unsureOptions: how many fichas an unsure engine offers.
 	unsureOptions = 3
 )
@@ -291,7 +295,6 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	case norm == "":
 		return e.simple(ActionGreet, msgEmpty, english), st
 	case optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm):
-		st.OptOut = true
 		return e.simple(ActionOptout, msgOptout, english), st
 	case personRe.MatchString(norm) || personAloneRe.MatchString(norm):
 		return e.handoff(st, ReasonRequest, english)
@@ -306,14 +309,11 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
 	case greetRe.MatchString(norm):
-		st.OptOut = false
 		return e.simple(ActionGreet, msgGreet, english), st
 	case goodbyeRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionGoodbye, msgGoodbye, english), st
 	}
-	st.OptOut = false
-
 	aspect := detectAspect(norm)
 	ownAspect := aspect // what the citizen asked, before the conversation lends its own
 	offered := st.Options
@@ -404,6 +404,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	res := found.Results
 	if stays {
 		return e.answer(tc, st, st.Slug, orGeneral(aspect), channel, english, res)
+	}
+	// The model reads the message as wanting a person, in words no pattern above knows ("me
+	// puede llamar alguien", "llevo meses esperando el pago y nadie me dice nada"): handed
+	// over, with the ficha it names, if any, for the agent's queue.
+	if found.Person >= personSure && (len(res) == 0 || found.Person > res[0].Prob) && !tc.injected {
+		reason := ReasonRequest
+		if len(res) > 0 && res[0].Named > 0 {
+			reason, st.Slug = ReasonPersonal, res[0].Ficha.Slug
+		}
+		return e.handoff(st, reason, english)
 	}
 	// The model reads the question as about nothing the catalogue holds ("cual es el mejor
 	// celular"): a ficha that shares a word with it is neither answered nor offered, unless
