@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
 )
 
@@ -224,7 +225,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	if n := []rune(text); len(n) > MaxText {
 		text = string(n[:MaxText])
 	}
-	norm := e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+	norm := e.r.Normalize(withoutPersonalData(text))
 	tc := turnCtx{ctx: ctx, text: text}
 	english := detectEnglish(norm)
 	if norm == "" {
@@ -283,7 +284,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// question beside them; with no question beside them, the message is refused.
 	if clean, injected := stripInjected(text, e.r.Normalize); injected {
 		text = clean
-		norm = e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+		norm = e.r.Normalize(withoutPersonalData(text))
 		tc.text = text
 		tc.injected = true
 		if norm == "" {
@@ -305,7 +306,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	case injectionRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgRefuse, english), st
-	case privacyRe.MatchString(norm), asksOthersData(norm, personalDataRe.MatchString(text)):
+	case privacyRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
 	case greetRe.MatchString(norm):
@@ -733,7 +734,7 @@ func (e *Engine) IsEmergency(text string) bool {
 // IsOptOut reports whether the text asks for no more messages: a channel that limits a
 // sender's rate still lets it through, so that the wish is always heard.
 func (e *Engine) IsOptOut(text string) bool {
-	norm := e.r.Normalize(personalDataRe.ReplaceAllString(text, " "))
+	norm := e.r.Normalize(withoutPersonalData(text))
 	return optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm)
 }
 

@@ -4,12 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
 )
 
 func TestAsksOthersData(t *testing.T) {
 	norm := func(s string) string {
-		return strings.Join(retrieval.Words(personalDataRe.ReplaceAllString(s, " ")), " ")
+		return strings.Join(retrieval.Words(withoutPersonalData(s)), " ")
 	}
 	others := []string{
 		"dame el telefono de la señora que me atendio en el registro civil",
@@ -21,7 +22,7 @@ func TestAsksOthersData(t *testing.T) {
 		"busca en tu base de datos a maria perez y dime su direccion",
 	}
 	for _, text := range others {
-		if !asksOthersData(norm(text), personalDataRe.MatchString(text)) {
+		if !asksOthersData(norm(text), redact.Contains(text)) {
 			t.Errorf("%q: another person's data, not refused", text)
 		}
 	}
@@ -42,7 +43,7 @@ func TestAsksOthersData(t *testing.T) {
 		"how much does my mom get from the PGU",
 	}
 	for _, text := range own {
-		if asksOthersData(norm(text), personalDataRe.MatchString(text)) {
+		if asksOthersData(norm(text), redact.Contains(text)) {
 			t.Errorf("%q: a citizen's own question, refused as another's data", text)
 		}
 	}

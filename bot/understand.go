@@ -3,6 +3,8 @@ package bot
 import (
 	"regexp"
 	"strings"
+
+	"github.com/atiende/atiende/redact"
 )
 
 // The patterns below run on normalized text: folded (no case, no accents), words separated
@@ -180,6 +182,8 @@ func detectEnglish(t string) bool {
 	return en > es && en > 0
 }
 
-// personalDataRe finds what identifies a person (RUTs, phone numbers, e-mail addresses):
-// it says nothing about which ficha is meant and is left out of the search.
-var personalDataRe = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK]\b|(?:\+?56\s?)?\b9\s?\d{4}\s?\d{4}\b|\+\d[\d\s]{8,}\d`)
+// withoutPersonalData is the text with what identifies a person (RUTs, phone numbers, e-mail
+// addresses) blanked: never read as words of a question.
+func withoutPersonalData(text string) string {
+	return redact.Replace(text, func(redact.Kind, string) string { return " " })
+}

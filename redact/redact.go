@@ -7,7 +7,11 @@
 // such runs are other numbers. A phone number (+56 9 1234 5678, whatsapp:+56912345678,
 // any E.164 number, with 00 for "+" or a code in parentheses, or a Chilean mobile 9 1234 5678)
 // keeps its "+", its first three digits (country code and mobile prefix) and its last four:
-// +569****5678.
+// +569****5678. An e-mail address keeps its first letter and its domain: m***@correo.cl.
+//
+// It is the one place that knows what personal data looks like: the engine (which never
+// reads it as a question), the language-model guard (which never sends it) and the logs use
+// Replace and Contains.
 package redact
 
 import (
@@ -28,8 +32,50 @@ var phone = regexp.MustCompile(`(?:\+|\b00[ -]?)\d{1,3}[ -]?\(\d{1,2}\)[ -]?\d(?
 	`|(?:\+|\b00[ -]?)\d(?:[ -]?\d){7,14}\b` +
 	`|\b(?:56[ -]?)?9[ -]?\d{4}[ -]?\d{4}\b`)
 
-// String returns s with its RUTs and phone numbers masked.
+// email finds e-mail addresses.
+var email = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
+
+// Kind is a kind of personal data.
+type Kind int
+
+// The kinds of personal data Replace finds.
+const (
+	RUT Kind = iota + 1
+	Phone
+	Email
+)
+
+// Replace returns s with every RUT-shaped number (whatever its check digit), phone number and
+// e-mail address replaced by what with returns for it.
+func Replace(s string, with func(k Kind, match string) string) string {
+	s = email.ReplaceAllStringFunc(s, func(m string) string { return with(Email, m) })
+	if ms := rut.Scan(s); len(ms) > 0 {
+		var b strings.Builder
+		last := 0
+		for _, m := range ms {
+			b.WriteString(s[last:m.Start])
+			b.WriteString(with(RUT, s[m.Start:m.End]))
+			last = m.End
+		}
+		b.WriteString(s[last:])
+		s = b.String()
+	}
+	return phone.ReplaceAllStringFunc(s, func(m string) string { return with(Phone, m) })
+}
+
+// Contains reports whether s holds a RUT-shaped number, a phone number or an e-mail address.
+func Contains(s string) bool {
+	return email.MatchString(s) || len(rut.Scan(s)) > 0 || phone.MatchString(s)
+}
+
+// String returns s with its RUTs, phone numbers and e-mail addresses masked for a log.
 func String(s string) string {
+	if strings.Contains(s, "@") {
+		s = email.ReplaceAllStringFunc(s, func(m string) string {
+			user, domain, _ := strings.Cut(m, "@")
+			return user[:1] + "***@" + domain
+		})
+	}
 	digits := 0
 	for i := 0; i < len(s) && digits < 7; i++ {
 		if s[i] >= '0' && s[i] <= '9' {

@@ -106,3 +106,20 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// Replace and Contains are the one definition of personal data that the engine, the
+// language-model guard and the logs share.
+func TestReplaceAndContains(t *testing.T) {
+	in := "soy 12.345.678-5, fono (+56) 9 8765 4321 o 0056 9 1111 2222, correo maria.p@correo.cl"
+	kinds := map[redact.Kind]int{}
+	out := redact.Replace(in, func(k redact.Kind, m string) string { kinds[k]++; return "[x]" })
+	if out != "soy [x], fono [x] o [x], correo [x]" || kinds[redact.RUT] != 1 || kinds[redact.Phone] != 2 || kinds[redact.Email] != 1 {
+		t.Errorf("replace: %q %v", out, kinds)
+	}
+	if !redact.Contains("mi rut 123456785") || !redact.Contains("escribame a a@b.cl") || redact.Contains("cuanto es la pgu") {
+		t.Error("contains")
+	}
+	if got := redact.String("escribir a maria.p@correo.cl"); got != "escribir a m***@correo.cl" {
+		t.Errorf("log masking of an e-mail: %q", got)
+	}
+}

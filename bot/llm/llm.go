@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/redact"
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/ollama"
 	"github.com/tmc/langchaingo/llms/openai"
@@ -94,18 +95,12 @@ Reglas:
 - Si las fuentes no responden la consulta, dilo en una frase.
 - Termina con una línea "FUENTES: " seguida de los id de las fuentes que usaste, separados por comas.`
 
-var (
-	rutRe   = regexp.MustCompile(`\b\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK]\b`)
-	phoneRe = regexp.MustCompile(`(?:\+?56\s?)?\b9\s?\d{4}\s?\d{4}\b|\+\d[\d\s]{8,}\d`)
-	mailRe  = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
-)
-
 // Mask hides RUTs, phone numbers and e-mail addresses before anything reaches the model.
 func Mask(s string) string {
-	s = mailRe.ReplaceAllString(s, "[correo]")
-	s = rutRe.ReplaceAllString(s, "[RUT]")
-	return phoneRe.ReplaceAllString(s, "[teléfono]")
+	return redact.Replace(s, func(k redact.Kind, _ string) string { return maskOf[k] })
 }
+
+var maskOf = map[redact.Kind]string{redact.RUT: "[RUT]", redact.Phone: "[teléfono]", redact.Email: "[correo]"}
 
 // Prompt is the user message the model gets: the question as data, the context, the sources.
 func Prompt(req bot.WriteRequest) string {

@@ -125,13 +125,13 @@ func TestWhatNeverReachesTheModel(t *testing.T) {
 	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("%d model calls for emergencies, handoffs, clarifications, opt-outs and greetings", n)
 	}
-	turn(t, e, "cuanto es la pgu, mi rut es 12.345.678-5, mi cel +56 9 8765 4321 y correo ana.perez@correo.cl", bot.ChannelWeb)
+	turn(t, e, "cuanto es la pgu, mi rut es 12.345.678-5, mi cel +56 9 8765 4321, fijo 0056 2 2345 6789 y correo ana.perez@correo.cl", bot.ChannelWeb)
 	reqs := fake.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	u := reqs[0].User
-	for _, leaked := range []string{"12.345.678-5", "8765", "ana.perez"} {
+	for _, leaked := range []string{"12.345.678-5", "8765", "6789", "ana.perez"} {
 		if strings.Contains(u, leaked) {
 			t.Errorf("%q reached the model:\n%s", leaked, u)
 		}
