@@ -102,6 +102,9 @@ type Reply struct {
 	English   bool     `json:"english,omitempty"`
 	// Offices lists the ids of the offices the reply gives.
 	Offices []string `json:"offices,omitempty"`
+	// Aspects are the other sections the answered ficha has (requisitos, monto, como,
+	// documentos, fechas, costo, in that order): what the citizen may ask of it next.
+	Aspects []string `json:"aspects,omitempty"`
 	// Written is "model" when a language model wrote the answer and it passed the check,
 	// "fallback:<reason>" when it was discarded for the extractive one, "" without a model.
 	Written string `json:"written,omitempty"`
@@ -697,6 +700,12 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 	for _, x := range res {
 		if x.Ficha.Slug != slug {
 			r.Fichas = append(r.Fichas, hit(x.Ficha, x.Score))
+		}
+	}
+	for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo,
+		retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
+		if a != aspect && len(f.Sections.Items(a)) > 0 {
+			r.Aspects = append(r.Aspects, a)
 		}
 	}
 	st.Slug, st.Aspect, st.Misses, st.Options = slug, aspect, 0, nil

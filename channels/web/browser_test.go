@@ -275,20 +275,51 @@ func TestWidgetConversation(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(".opts button")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, ".card a", first)
+	waitText(t, ctx, ".msg.bot .title", first)
 	send(t, ctx, "cuanto es la pgu")
 	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
 	waitText(t, ctx, "#log", "vigente desde")
-	// The address in the answer is a link that opens in a new tab, without the sentence's end.
-	link, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-		const a = [...document.querySelectorAll("#log .msg.bot a")].pop();
-		return a ? a.href + " " + a.target + " " + a.rel : "";
-	})()`))
-	if !strings.HasPrefix(link, "https://") || !strings.Contains(link, " _blank noopener noreferrer") || strings.Contains(link, ". ") {
-		t.Errorf("the answer's address as a link: %q", link)
+	// An answer card: the title and the figure in bold, the official page a button inside the
+	// bubble that opens in a new tab, on screen, and the ficha's other sections as quick replies.
+	lastBot := func(js string) string {
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const m = [...document.querySelectorAll("#log .msg.bot")].pop(); return m ? ` + js + ` : ""; })()`))
+		return v
 	}
+	waitFor(t, "the amount in bold", func() bool { return strings.HasPrefix(lastBot(`(m.querySelector(".figure") || {}).textContent || ""`), "$") })
+	var official string
+	waitFor(t, "the official page's button on screen", func() bool {
+		official, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const a = [...document.querySelectorAll("#log .msg.bot a.official")].pop();
+			if (!a) return "";
+			const r = a.getBoundingClientRect(), log = document.getElementById("log").getBoundingClientRect();
+			const seen = r.top >= log.top && r.bottom <= log.bottom;
+			return a.href + " " + a.target + " " + a.rel + " " + (seen ? "on-screen" : "off-screen");
+		})()`))
+		return strings.HasSuffix(official, "on-screen")
+	})
+	if !strings.HasPrefix(official, "https://") || !strings.Contains(official, " _blank noopener noreferrer ") {
+		t.Errorf("the official page's button: %q", official)
+	}
+	if strings.Contains(lastBot(`m.innerText`), "Más información:") {
+		t.Error("the answer still spells the address out")
+	}
+	waitText(t, ctx, ".chips", "Requisitos")
+	waitText(t, ctx, ".chips", "Hablar con una persona")
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const b = [...document.querySelectorAll(".chips button")].find(b => b.textContent === "Requisitos");
+		if (b) b.click();
+		return !!b;
+	})()`)); err != nil || !ok {
+		t.Fatalf("the Requisitos quick reply: %v %v", ok, err)
+	}
+	waitText(t, ctx, "#log", "65 años")
+	waitText(t, ctx, "#log", "¿Cuáles son los requisitos?")
 	send(t, ctx, "y los requisitos?")
 	waitText(t, ctx, "#log", "65 años")
+	// Only the last answer's quick replies are offered.
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chips").length`)); n > 1 {
+		t.Errorf("%d sets of quick replies on screen", n)
+	}
 	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
 	waitText(t, ctx, "#log", "<img src=x")
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "pwned" {

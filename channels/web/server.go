@@ -302,6 +302,8 @@ type messageResponse struct {
 	Options   []bot.Option `json:"options"`
 	Handoff   string       `json:"handoff,omitempty"`
 	Emergency []string     `json:"emergency,omitempty"`
+	// Aspects: the answered ficha's other sections, for the widget's quick replies.
+	Aspects []string `json:"aspects,omitempty"`
 }
 
 func (s *Server) lock(id string) *sync.Mutex {
@@ -491,7 +493,7 @@ func (s *Server) turnTx(ctx context.Context, conv *store.Conversation, text, pro
 				out.Score = r.Fichas[0].Score
 			}
 			resp = messageResponse{Action: r.Action, Reply: reply, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
-				Handoff: r.Handoff, Emergency: r.Emergency}
+				Handoff: r.Handoff, Emergency: r.Emergency, Aspects: r.Aspects}
 		}
 		if out.Text != "" {
 			if err := tx.InsertMessage(ctx, out); err != nil {

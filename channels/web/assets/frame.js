@@ -55,29 +55,96 @@
     linked(m, words);
     log.appendChild(m); scroll();
   }
+  // The quick replies after an answer: the ficha's other sections, asked in the citizen's words.
+  var ASPECTS = {
+    requisitos: ["Requisitos", "¿Cuáles son los requisitos?"], monto: ["Monto", "¿Cuánto es el monto?"],
+    como: ["Cómo pedirlo", "¿Cómo lo pido?"], documentos: ["Documentos", "¿Qué documentos piden?"],
+    fechas: ["Fechas", "¿Cuáles son las fechas y plazos?"], costo: ["Costo", "¿Cuánto cuesta?"]
+  };
+  var MORE = /^(Más información|More information): /;
+  var SHOWN = 3; // items of an answer shown before «Ver todo»
+  var FIGURE = /\$\s?\d[\d.]*(?:,\d+)?|\d+(?:[.,]\d+)?\s?(?:UF|UTM)\b/;
+
+  // card fills the bubble with an answer as the engine composes it ("Título:", the items, "Más
+  // información: URL"): the title in bold, the figure that answers in bold, the items as a list.
+  // It returns false for a text of another shape (a language model's, emergency lines on top),
+  // which is shown as it is.
+  function card(bubble, r, f) {
+    var lines = (r.reply || "").split("\n").filter(function (l) { return l.trim() !== "" && !MORE.test(l); });
+    if (lines.length < 2 || !/:$/.test(lines[0]) || lines[0].indexOf(f.title) !== 0) { return false; }
+    bubble.appendChild(el("strong", "title", lines[0].replace(/:$/, "")));
+    var items = lines.slice(1), list = items.length > 1 ? el("ul") : bubble;
+    items.forEach(function (line, i) {
+      var li = items.length > 1 ? el("li") : el("p", "item");
+      var m = i === 0 ? FIGURE.exec(line) : null;
+      if (m) {
+        linked(li, line.slice(0, m.index));
+        li.appendChild(el("strong", "figure", m[0]));
+        linked(li, line.slice(m.index + m[0].length));
+      } else {
+        linked(li, line);
+      }
+      list.appendChild(li);
+    });
+    if (list !== bubble) {
+      bubble.appendChild(list);
+      // A long list shows its first items; the rest one tap away, so the bubble and its
+      // button fit on a phone's screen.
+      var hidden = [].slice.call(list.children, SHOWN);
+      if (hidden.length > 0) {
+        hidden.forEach(function (li) { li.hidden = true; });
+        var all = el("button", "all", "Ver todo (" + hidden.length + " más)");
+        all.type = "button";
+        all.setAttribute("aria-expanded", "false");
+        all.addEventListener("click", function () {
+          hidden.forEach(function (li) { li.hidden = false; });
+          all.remove();
+        });
+        bubble.appendChild(all);
+      }
+    }
+    return true;
+  }
+
+  // Buttons of an earlier turn are not answered any more: they go when a new reply comes.
+  function clearChoices() {
+    [].forEach.call(log.querySelectorAll(".opts, .chips"), function (n) { n.remove(); });
+  }
+  function choices(cls, label, list) {
+    var box = el("div", cls);
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", label);
+    list.forEach(function (c) {
+      var b = el("button", null, c[0]);
+      b.type = "button";
+      b.addEventListener("click", function () { clearChoices(); ask(c[1]); });
+      box.appendChild(b);
+    });
+    log.appendChild(box);
+  }
+
   function showBot(r, live) {
     if (!(r.reply || r.text)) { scroll(); return; }
-    var bubble = linked(said("msg bot", "Atiende: "), r.reply || r.text || "");
-    log.appendChild(bubble);
+    if (live) { clearChoices(); }
     var f = (r.fichas || [])[0];
     var url = f && safeURL(f.url);
-    if (f && url && (r.action === "answer")) {
-      var cards = el("div", "cards"), card = el("div", "card");
-      var a = el("a", null, "Ver ficha: " + f.title);
+    var bubble = said("msg bot", "Atiende: ");
+    var answer = r.action === "answer" && f;
+    if (!(answer && card(bubble, r, f))) { linked(bubble, r.reply || r.text || ""); }
+    if (answer && url) {
+      var a = el("a", "official", "Ver ficha oficial");
       a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
-      card.appendChild(a); cards.appendChild(card); log.appendChild(cards);
+      a.setAttribute("aria-label", "Ver ficha oficial: " + f.title + " (se abre en otra pestaña)");
+      bubble.appendChild(a);
     }
+    log.appendChild(bubble);
     if (live && r.options && r.options.length) {
-      var opts = el("div", "opts");
-      opts.setAttribute("role", "group");
-      opts.setAttribute("aria-label", "Opciones");
-      r.options.forEach(function (o) {
-        var b = el("button", null, o.n + ". " + o.title);
-        b.type = "button";
-        b.addEventListener("click", function () { opts.remove(); ask(o.title); });
-        opts.appendChild(b);
-      });
-      log.appendChild(opts);
+      choices("opts", "Opciones", r.options.map(function (o) { return [o.n + ". " + o.title, o.title]; }));
+    }
+    if (live && answer && r.aspects && r.aspects.length) {
+      var more = r.aspects.filter(function (k) { return ASPECTS[k]; }).slice(0, 4).map(function (k) { return ASPECTS[k]; });
+      more.push(["Hablar con una persona", "Quiero hablar con una persona"]);
+      choices("chips", "Preguntar más sobre " + f.title, more);
     }
     // A long answer is read from its start.
     if (live && bubble.offsetHeight > log.clientHeight * 0.6) { bubble.scrollIntoView({ block: "start" }); } else { scroll(); }
