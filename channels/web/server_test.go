@@ -254,7 +254,7 @@ func TestPagesAndHealth(t *testing.T) {
 func TestWidgetIsSmall(t *testing.T) {
 	b := setup(t)
 	total := 0
-	for path, max := range map[string]int{"/widget.js": 6 << 10, "/widget/frame": 2 << 10, "/widget/frame.js": 12 << 10, "/widget/frame.css": 4 << 10} {
+	for path, max := range map[string]int{"/widget.js": 6 << 10, "/widget/frame": 2 << 10, "/widget/frame.js": 16 << 10, "/widget/frame.css": 4 << 10} {
 		resp, err := http.Get(b.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
