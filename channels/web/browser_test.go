@@ -162,6 +162,15 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				return ok && r.Action == "answer"
 			})
 			time.Sleep(500 * time.Millisecond)
+			// On a phone the chat is a sheet over the whole screen, the launcher hidden; on a
+			// desktop a panel beside the page, which stays reachable.
+			covers, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`[[2, 2], [innerWidth - 2, innerHeight - 2], [2, innerHeight - 2]].every(([x, y]) => {
+				const e = document.elementFromPoint(x, y);
+				return !!e && e.hasAttribute("data-atiende");
+			})`))
+			if phone := size.w <= 480; covers != phone {
+				t.Errorf("at %d px the chat covers the screen: %v", size.w, covers)
+			}
 			screenshot(t, ctx, size.name)
 		})
 	}
@@ -368,7 +377,7 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 		order = append(order, id)
 	}
 	joined := strings.Join(order, " | ")
-	for _, want := range []string{"close", "log", "BUTTON:1.", "text", "send", "person"} {
+	for _, want := range []string{"new", "close", "log", "BUTTON:1.", "text", "send", "person"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("Tab never reaches %s: %s", want, joined)
 		}
@@ -395,6 +404,16 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 	if overflow {
 		t.Error("the chat overflows a 360 px screen sideways")
 	}
+	// «Nueva conversación» starts afresh: the old messages go, the next question opens a new
+	// session.
+	if err := chromedp.Do(ctx, chromedp.Click("#new")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .msg.me").length`)); n != 0 {
+		t.Errorf("%d of the citizen's messages left after «Nueva conversación»", n)
+	}
+	send(t, ctx, "cuanto es la pgu")
+	waitFor(t, "a second conversation", func() bool { return len(st.conversations(t)) == 2 })
 }
 
 // TestWidgetNeverLosesAWord: messages written while a reply is on its way are sent in order,

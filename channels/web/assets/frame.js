@@ -273,6 +273,16 @@
   $("person").addEventListener("click", function () { ask("Quiero hablar con una persona"); });
   function close() { if (window.parent !== window) { window.parent.postMessage({ type: "atiende:close" }, "*"); } }
   $("close").addEventListener("click", close);
+  // «Nueva conversación» leaves the old one to the server (an agent may still read it) and
+  // starts afresh; a message still waiting to be sent is kept and goes to the new one.
+  $("new").addEventListener("click", function () {
+    if (source) { source.close(); source = null; }
+    session = null; lastEvent = 0; save();
+    var waiting = queue.map(function (q) { return q.el; });
+    [].slice.call(log.children).forEach(function (n) { if (waiting.indexOf(n) < 0) { n.remove(); } });
+    log.insertBefore(botLine("Hola, soy el asistente de " + title + ". ¿En qué le puedo ayudar?"), log.firstChild);
+    input.focus();
+  });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") { close(); } });
   window.addEventListener("message", function (e) {
     if (e.data && e.data.type === "atiende:focus") { input.focus(); }

@@ -28,7 +28,9 @@
       ".panel{position:fixed;right:16px;bottom:72px;z-index:2147483000;width:380px;height:560px;max-width:calc(100vw - 16px);max-height:calc(100vh - 88px);border:0;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.35);background:#fff;overflow:hidden}",
       ".panel[hidden]{display:none}",
       "iframe{border:0;width:100%;height:100%;display:block}",
-      "@media (max-width:480px){.panel{right:8px;left:8px;width:auto;bottom:68px}}"
+      // On a phone the chat is a full-screen sheet over the page, the launcher hidden while it
+      // is open; its height follows the on-screen keyboard (visualViewport, below).
+      "@media (max-width:480px){.panel{top:0;right:0;bottom:auto;left:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0;box-shadow:none}.open .launch{display:none}}"
     ].join("\n");
     var launch = document.createElement("button");
     launch.className = "launch";
@@ -40,9 +42,25 @@
     panel.className = "panel";
     panel.setAttribute("hidden", "");
     var frame = null;
+    var wrap = document.createElement("div");
     root.appendChild(style);
-    root.appendChild(panel);
-    root.appendChild(launch);
+    wrap.appendChild(panel);
+    wrap.appendChild(launch);
+    root.appendChild(wrap);
+    var narrow = window.matchMedia("(max-width:480px)");
+    var vv = window.visualViewport;
+
+    // fit keeps the sheet on the part of the screen the keyboard leaves.
+    function fit() {
+      if (narrow.matches && vv && !panel.hasAttribute("hidden")) {
+        panel.style.height = vv.height + "px";
+        panel.style.top = vv.offsetTop + "px";
+      } else {
+        panel.style.height = panel.style.top = "";
+      }
+    }
+    if (vv) { vv.addEventListener("resize", fit); vv.addEventListener("scroll", fit); }
+    if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
 
     function open(on) {
       if (on) {
@@ -54,9 +72,13 @@
           panel.appendChild(frame);
         }
         panel.removeAttribute("hidden");
+        wrap.className = "open";
+        fit();
         focusFrame();
       } else {
         panel.setAttribute("hidden", "");
+        wrap.className = "";
+        fit();
         launch.focus();
       }
       launch.setAttribute("aria-expanded", on ? "true" : "false");
