@@ -62,6 +62,10 @@ func TestHandoffInTheBrowser(t *testing.T) {
 
 	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
 	pageHas(t, agent, "main", "pidió una persona")
+	pageHas(t, agent, "main", "Primera consulta")
+	if title, _ := chromedp.Run(agent, chromedp.Title()); !strings.HasPrefix(title, "(1) Fila") {
+		t.Errorf("the queue's tab title %q does not count who waits", title)
+	}
 	browsertest.Screenshot(t, agent, "console-queue.png")
 	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar"]`)); err != nil {
 		t.Fatal(err)
@@ -73,6 +77,25 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
+	// A ficha search keeps the reply being written, and shows a preview of each ficha found.
+	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Le explico lo de la PGU:"), chromedp.SendKeys("#q", "pgu"),
+		chromedp.Click("form.ficha-search button")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
+	pageHas(t, agent, ".found .preview", "65 años")
+	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); draft != "Le explico lo de la PGU:" {
+		t.Errorf("the draft after a ficha search: %q", draft)
+	}
+	// The transcript opens at its newest message, each with its time.
+	pinned, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
+		return t.scrollTop + t.clientHeight >= t.scrollHeight - 2 && !!t.querySelector("time"); })()`))
+	if !pinned {
+		t.Error("the transcript is not at its newest message, or has no times")
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.getElementById("text").value = "", true`)); err != nil {
+		t.Fatal(err)
+	}
 	// Another agent who opens the conversation Camila holds is told so, and offered neither to
 	// transfer nor to close it (issue 17).
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-beto-segura\n",
@@ -101,10 +124,12 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, agent, "console-conversation.png")
 	browsertest.Screenshot(t, citizen, "widget-agent.png")
-	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
+	// «Cerrar y tomar la siguiente» with nobody else waiting: closed, back at the queue.
+	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, citizen, "#log", "vuelve a responderle")
+	pageHas(t, agent, "main", "No hay nadie más esperando")
 	say("cuanto es la pgu")
 	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
 }

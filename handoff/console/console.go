@@ -401,6 +401,9 @@ type row struct {
 	Status    string
 	Priority  int
 	Waiting   string
+	Question  string // the citizen's first question of substance
+	h         store.Handoff
+	conv      *store.Conversation
 }
 
 func since(now, t time.Time) string {
@@ -417,11 +420,27 @@ func (c *Console) rows(ctx context.Context, tx store.Tx, hs []store.Handoff) []r
 	for _, h := range hs {
 		r := row{ID: h.ID, Reason: reasonES[h.Reason], QueueName: handoff.QueueName(h.Queue), Status: statusES[h.Status], Priority: h.Priority, Waiting: since(now, h.CreatedAt)}
 		if conv, err := tx.Conversation(ctx, h.ConversationID); err == nil {
-			r.Channel = conv.Channel
+			r.Channel, r.h, r.conv = conv.Channel, h, conv
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// questions fills each row's first question, read outside the rows' transaction.
+func (c *Console) questions(ctx context.Context, rows []row) {
+	for i, r := range rows {
+		if r.conv == nil {
+			continue
+		}
+		if msgs, err := c.cfg.Store.Messages(ctx, r.conv.ID, 50); err == nil {
+			q := handoff.NewPacket(r.conv, r.h, msgs, c.cfg.Now()).Question
+			if n := []rune(q); len(n) > 120 {
+				q = string(n[:119]) + "…"
+			}
+			rows[i].Question = q
+		}
+	}
 }
 
 var reasonES = map[string]string{
@@ -463,6 +482,12 @@ func (c *Console) queue(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
+	c.questions(ctx, data.Waiting)
+	c.questions(ctx, data.Mine)
+	// The tab says how many wait, for an agent working in another tab.
+	if n := len(data.Waiting); n > 0 {
+		data.Title = fmt.Sprintf("(%d) Fila", n)
+	}
 	c.render(g, http.StatusOK, "queue", data)
 }
 
@@ -471,9 +496,14 @@ type fichaLink struct{ Title, URL string }
 type section struct{ Name, Text string }
 
 type found struct {
-	Title, URL string
-	Sections   []section
+	Title, URL, Summary string
+	Sections            []section
 }
+
+// line is one message of the transcript as the console shows it.
+type line struct{ From, Who, Text, At, Clock string }
+
+var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente"}
 
 func (c *Console) handoffPage(g *gin.Context) {
 	ctx := g.Request.Context()
@@ -496,9 +526,11 @@ func (c *Console) handoffPage(g *gin.Context) {
 		Mine      bool
 		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
+		Draft     string // the reply being written, kept across a ficha search
 		Found     []found
 		Queues    []handoff.Queue
-	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Queues: handoff.Queues}
+		Lines     []line
+	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: g.Query("draft"), Queues: handoff.Queues}
 	err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
@@ -534,6 +566,10 @@ func (c *Console) handoffPage(g *gin.Context) {
 	if !data.P.WindowExpires.IsZero() {
 		data.Window = c.cfg.Handoffs.Hours().Describe(data.P.WindowExpires)
 	}
+	for _, l := range data.P.Transcript {
+		at := l.At.In(c.cfg.Location)
+		data.Lines = append(data.Lines, line{From: l.From, Who: whoES[l.From], Text: l.Text, At: at.Format(time.RFC3339), Clock: at.Format("15:04")})
+	}
 	for _, slug := range data.P.Fichas {
 		if f, ok := c.cfg.Catalogue.Ficha(slug); ok {
 			data.Fichas = append(data.Fichas, fichaLink{f.Title, f.URL})
@@ -541,7 +577,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 	}
 	if q := strings.TrimSpace(data.Q); q != "" {
 		for _, r := range c.cfg.Catalogue.Find(retrieval.Query{Text: q}, 3).Results {
-			f := found{Title: r.Ficha.Title, URL: r.Ficha.URL}
+			f := found{Title: r.Ficha.Title, URL: r.Ficha.URL, Summary: r.Ficha.Summary}
 			for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo, retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
 				var lines []string
 				for _, it := range r.Ficha.Sections.Items(a) {
@@ -564,9 +600,12 @@ var flashes = map[string]string{
 	"taken":  "Otra persona ya atiende esta conversación.",
 	"closed": "Esta conversación ya está cerrada.",
 	"empty":  "Escriba una respuesta.",
+	"none":   "Conversación cerrada. No hay nadie más esperando.",
 }
 
-func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error) {
+// act runs an action on the handoff of the path, then goes back to its page (or to where
+// then says, when given).
+func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		g.AbortWithStatus(http.StatusNotFound)
@@ -592,6 +631,9 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 		g.Redirect(http.StatusSeeOther, back+"?msg="+msg)
 		return
 	}
+	if len(then) > 0 {
+		back = then[0](id)
+	}
 	g.Redirect(http.StatusSeeOther, back)
 }
 
@@ -615,8 +657,40 @@ func (c *Console) transfer(g *gin.Context) {
 
 func (c *Console) resolve(g *gin.Context) {
 	note := strings.TrimSpace(g.PostForm("note"))
+	if g.PostForm("next") == "" {
+		c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+			return c.cfg.Handoffs.Resolve(ctx, a, id, note)
+		})
+		return
+	}
+	// «Cerrar y tomar la siguiente»: closed, then the first conversation waiting that the
+	// agent can take (the queue's order: priority, then time waiting) opens.
+	var next int64
 	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		return c.cfg.Handoffs.Resolve(ctx, a, id, note)
+		if err := c.cfg.Handoffs.Resolve(ctx, a, id, note); err != nil {
+			return err
+		}
+		var waiting []store.Handoff
+		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			waiting, err = tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+			return err
+		}); err != nil {
+			c.log.Warn("console: the next conversation could not be read", "error", err.Error())
+			return nil
+		}
+		for _, h := range waiting {
+			if err := c.cfg.Handoffs.Claim(ctx, a, h.ID); err == nil {
+				next = h.ID
+				break
+			}
+		}
+		return nil
+	}, func(int64) string {
+		if next == 0 {
+			return "/agent?msg=none"
+		}
+		return fmt.Sprintf("/agent/h/%d", next)
 	})
 }
 

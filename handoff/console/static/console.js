@@ -3,6 +3,12 @@
 (function () {
   "use strict";
   var text = document.getElementById("text");
+  // The conversation opens at its newest message.
+  var transcript = document.querySelector(".transcript");
+  if (transcript) { transcript.scrollTop = transcript.scrollHeight; }
+  // A ficha search carries the reply being written, and the page gives it back.
+  var search = document.querySelector("form.ficha-search"), draft = document.getElementById("draft");
+  if (search && draft && text) { search.addEventListener("submit", function () { draft.value = text.value; }); }
   document.querySelectorAll("button.insert").forEach(function (b) {
     b.addEventListener("click", function () {
       if (!text) { return; }
