@@ -28,8 +28,9 @@ run: ## serve the assistant on :8080 (embedded SQLite under ./data, bundled cata
 build: ## build bin/atiende
 	$(GO) build -o bin/atiende ./cmd/atiende
 
-test: ## run every test (what CI runs); installs Chromium, Postgres and pgvector for their tests when it can
+test: ## run every test (what CI runs); installs Chromium, axe-core, Postgres and pgvector for their tests when it can
 	@scripts/ensure-chromium.sh >/dev/null || [ "$$CI" != true ] || { echo "CI needs Chromium (scripts/ensure-chromium.sh)"; exit 1; }
+	@scripts/ensure-axe.sh >/dev/null || [ "$$CI" != true ] || { echo "CI needs axe-core (scripts/ensure-axe.sh)"; exit 1; }
 	@{ url=$$(scripts/test-db.sh) && scripts/ensure-pgvector.sh "$$url"; } || [ "$$CI" != true ] || { echo "CI needs Postgres 15 with pgvector (scripts/test-db.sh, scripts/ensure-pgvector.sh)"; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...

@@ -473,3 +473,27 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		t.Errorf("%d failed marks left after the resend", n)
 	}
 }
+
+// TestAccessibility: axe-core finds no violation of impact moderate or worse on the demo page
+// and in the chat with an answer card, its quick replies and options, at phone and desktop
+// sizes.
+func TestAccessibility(t *testing.T) {
+	st := newSite(t, false, "")
+	ctx := browser(t, 1280, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/"), chromedp.WaitReady("body")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the launcher on the demo page", func() bool {
+		ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
+		return ok
+	})
+	browsertest.Accessible(t, ctx, "the demo page")
+	phone := browser(t, 360, 740)
+	frame(t, phone, st)
+	browsertest.Accessible(t, phone, "the chat, new")
+	send(t, phone, "cuanto es la pgu")
+	waitText(t, phone, ".chips", "Requisitos")
+	send(t, phone, "certificado")
+	waitText(t, phone, ".opts", "Certificado de")
+	browsertest.Accessible(t, phone, "the chat with an answer card and options")
+}

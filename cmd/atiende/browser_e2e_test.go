@@ -60,8 +60,13 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	say("quiero hablar con una persona")
 	pageHas(t, citizen, "#log", "lugar 1")
 
+	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Accessible(t, agent, "the console's sign-in")
 	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
 	pageHas(t, agent, "main", "pidió una persona")
+	browsertest.Accessible(t, agent, "the queue")
 	pageHas(t, agent, "main", "Primera consulta")
 	if title, _ := chromedp.Run(agent, chromedp.Title()); !strings.HasPrefix(title, "(1) Fila") {
 		t.Errorf("the queue's tab title %q does not count who waits", title)
@@ -84,6 +89,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
 	pageHas(t, agent, ".found .preview", "65 años")
+	browsertest.Accessible(t, agent, "a conversation, with fichas found")
 	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); draft != "Le explico lo de la PGU:" {
 		t.Errorf("the draft after a ficha search: %q", draft)
 	}
@@ -164,6 +170,14 @@ func TestReportsInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageHas(t, b, "main", "bono · mascota")
+	browsertest.Accessible(t, b, "the reports")
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/supervisor"), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Accessible(t, b, "the supervisor page")
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
+		t.Fatal(err)
+	}
 	// Drawn, sized and coloured by console.css: nothing was blocked.
 	drawn, err := chromedp.Run(b, chromedp.Evaluate[string](`(() => {
 		const svgs = document.querySelectorAll("svg.chart"), bar = document.querySelector("svg.chart rect.s0");

@@ -68,3 +68,52 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 }
+
+// axeScript returns axe-core's script, installing it with scripts/ensure-axe.sh when it can.
+func axeScript(t testing.TB) string {
+	t.Helper()
+	_, here, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(here), "..", "..", "..", "scripts", "ensure-axe.sh")
+	out, err := exec.Command(script).Output()
+	path := strings.TrimSpace(string(out))
+	var src []byte
+	if err == nil && path != "" {
+		src, err = os.ReadFile(path)
+	}
+	if err != nil || len(src) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core is required under CI=true: scripts/ensure-axe.sh: %v", err)
+		}
+		t.Skipf("axe-core is not available (scripts/ensure-axe.sh: %v); accessibility check skipped", err)
+	}
+	return string(src)
+}
+
+// Violation is one rule axe-core finds broken on a page.
+type Violation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// Accessible runs axe-core (WCAG 2.1 A and AA rules, and its best practices) on the page the
+// browser shows, and fails the test for each violation of impact moderate or worse.
+func Accessible(t testing.TB, ctx context.Context, page string) {
+	t.Helper()
+	src := axeScript(t)
+	// Evaluated by the DevTools protocol, not by the page: the pages' Content-Security-Policy
+	// (no inline or foreign script) does not apply to it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
+		t.Fatalf("%s: loading axe-core: %v", page, err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]Violation](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.filter(v => ["moderate", "serious", "critical"].includes(v.impact)).map(v =>
+			({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: running axe-core: %v", page, err)
+	}
+	for _, v := range found {
+		t.Errorf("%s: accessibility (%s, %s): %s — %v", page, v.Impact, v.ID, v.Help, v.Nodes)
+	}
+}
