@@ -118,6 +118,7 @@ type transcriptMessage struct {
 	From   string    `json:"from"` // citizen, bot or agent
 	Text   string    `json:"text"`
 	Action string    `json:"action,omitempty"`
+	Name   string    `json:"name,omitempty"` // an agent's first name, as the live event says it
 	Fichas []bot.Hit `json:"fichas,omitempty"`
 	At     time.Time `json:"at"`
 }
@@ -149,9 +150,30 @@ func (s *Server) listMessages(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-store") // a citizen's conversation is kept by no cache
+	// A reloaded page names the agents as the live conversation did.
+	names := map[int64]string{}
+	for _, m := range msgs {
+		if m.AgentID != 0 {
+			names[m.AgentID] = ""
+		}
+	}
+	if len(names) > 0 {
+		if err := s.store.Tx(c.Request.Context(), func(tx store.Tx) error {
+			for id := range names {
+				if a, err := tx.AgentByID(c.Request.Context(), id); err == nil {
+					names[id] = a.FirstName()
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	out := make([]transcriptMessage, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, s.transcript(m))
+		t := s.transcript(m)
+		t.Name = names[m.AgentID]
+		out = append(out, t)
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": out})
 	return nil

@@ -82,6 +82,12 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
+	// A reload keeps the conversation, and the agent's name.
+	if err := chromedp.Do(citizen, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
+	pageHas(t, citizen, ".agent .who", "Camila")
 	// A ficha search keeps the reply being written, and shows a preview of each ficha found.
 	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Le explico lo de la PGU:"), chromedp.SendKeys("#q", "pgu"),
 		chromedp.Click("form.ficha-search button")); err != nil {

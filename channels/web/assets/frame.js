@@ -255,7 +255,7 @@
     api("GET", "/api/v1/chat/sessions/" + encodeURIComponent(session.id) + "/messages").then(function (r) {
       (r.messages || []).forEach(function (m) {
         if (m.from === "citizen") { showCitizen(m.text); }
-        else if (m.from === "agent") { showAgent(null, m.text); lastEvent = Math.max(lastEvent, m.id); }
+        else if (m.from === "agent") { showAgent(m.name, m.text); lastEvent = Math.max(lastEvent, m.id); }
         else { showBot(m, false); }
       });
       if (!(r.messages || []).length) { log.appendChild(botLine("Hola, ¿en qué le puedo ayudar?")); }
