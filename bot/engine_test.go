@@ -410,9 +410,9 @@ type fixedFind struct {
 	found func() retrieval.Found
 }
 
-func (f fixedFind) Find(q retrieval.Query, k int) retrieval.Found {
+func (f fixedFind) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
 	if len(q.Only) > 0 {
-		return f.Index.Find(q, k)
+		return f.Index.Find(ctx, q, k)
 	}
 	return f.found()
 }

@@ -171,8 +171,8 @@ func (ix *Index) SetVectors(vs *Vectors, weight float64) {
 // lift multiplies each result's score by (1 + weight × its cosine with the text) and
 // re-sorts: the lexical evidence stays the base, so the engine's score ratios keep their
 // meaning, and the vectors settle which of close candidates the question is nearest.
-func (vs *Vectors) lift(text string, res []Result, weight float64) {
-	q, err := vs.query(context.Background(), text)
+func (vs *Vectors) lift(ctx context.Context, text string, res []Result, weight float64) {
+	q, err := vs.query(ctx, text)
 	if err != nil {
 		return // the lexical ranking stands
 	}

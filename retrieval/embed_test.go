@@ -75,7 +75,7 @@ func TestSetVectorsLiftsScores(t *testing.T) {
 	}
 	lifted.SetVectors(vs, 0.5)
 	q := retrieval.Query{Text: "requisitos para el subsidio de arriendo"}
-	a, b := plain.Find(q, 0), lifted.Find(q, 0)
+	a, b := plain.Find(context.Background(), q, 0), lifted.Find(context.Background(), q, 0)
 	if len(a.Results) != len(b.Results) || len(a.Results) < 2 {
 		t.Fatalf("candidates %d vs %d", len(a.Results), len(b.Results))
 	}

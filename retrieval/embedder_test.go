@@ -175,7 +175,7 @@ func TestQueryOfAnotherLength(t *testing.T) {
 	plain := bundled(t)
 	ix.SetVectors(vs, 0.5)
 	q := retrieval.Query{Text: "bono invierno"}
-	a, b := plain.Find(q, 3), ix.Find(q, 3)
+	a, b := plain.Find(context.Background(), q, 3), ix.Find(context.Background(), q, 3)
 	for i := range a.Results {
 		if a.Results[i].Score != b.Results[i].Score {
 			t.Errorf("result %d scored %f with a bad query vector, %f without vectors", i, b.Results[i].Score, a.Results[i].Score)

@@ -44,7 +44,7 @@ func TestRanking(t *testing.T) {
 		{"seguro de cesantia", "seguro-cesantia"},
 		{"birth certificate", "certificado-nacimiento"}, // English through the glossary
 	} {
-		found := ix.Find(retrieval.Query{Text: c.q}, 3)
+		found := ix.Find(context.Background(), retrieval.Query{Text: c.q}, 3)
 		if len(found.Results) == 0 {
 			t.Errorf("%q: nothing found, want %s", c.q, c.want)
 			continue
@@ -61,22 +61,22 @@ func TestRanking(t *testing.T) {
 
 func TestFindReportsCoverageAndSections(t *testing.T) {
 	ix := bundled(t)
-	found := ix.Find(retrieval.Query{Text: "pgu"}, 1)
+	found := ix.Find(context.Background(), retrieval.Query{Text: "pgu"}, 1)
 	if len(found.Results) != 1 || found.Results[0].Coverage < 0.99 {
 		t.Fatalf("pgu: %+v", found.Results)
 	}
-	off := ix.Find(retrieval.Query{Text: "receta de empanadas de pino"}, 1)
+	off := ix.Find(context.Background(), retrieval.Query{Text: "receta de empanadas de pino"}, 1)
 	if len(off.Results) > 0 && off.Results[0].Coverage > 0.4 {
 		t.Errorf("off-topic question covered %.2f by %s", off.Results[0].Coverage, off.Results[0].Ficha.Slug)
 	}
-	vague := ix.Find(retrieval.Query{Text: "bono"}, 5)
+	vague := ix.Find(context.Background(), retrieval.Query{Text: "bono"}, 5)
 	if !vague.Vague {
 		t.Errorf("bono: not vague")
 	}
-	if ix.Find(retrieval.Query{Text: "bono invierno"}, 5).Vague {
+	if ix.Find(context.Background(), retrieval.Query{Text: "bono invierno"}, 5).Vague {
 		t.Errorf("bono invierno: vague")
 	}
-	only := ix.Find(retrieval.Query{Text: "certificado", Only: []string{"certificado-matrimonio", "pasaporte"}}, 5)
+	only := ix.Find(context.Background(), retrieval.Query{Text: "certificado", Only: []string{"certificado-matrimonio", "pasaporte"}}, 5)
 	if len(only.Results) != 1 || only.Results[0].Ficha.Slug != "certificado-matrimonio" {
 		t.Errorf("Only: %+v", only.Results)
 	}
@@ -96,7 +96,7 @@ func TestFieldWeightsAndSections(t *testing.T) {
 		t.Fatal(probs)
 	}
 	ix := retrieval.NewIndex(fichas, nil)
-	res := ix.Find(retrieval.Query{Text: "leña"}, 0).Results
+	res := ix.Find(context.Background(), retrieval.Query{Text: "leña"}, 0).Results
 	if len(res) != 2 || res[0].Ficha.Slug != "a" {
 		t.Fatalf("leña: %+v", res)
 	}
@@ -161,7 +161,7 @@ func benchFind(b *testing.B, ix *retrieval.Index) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		ix.Find(retrieval.Query{Text: benchQuestions[i%len(benchQuestions)]}, 5)
+		ix.Find(context.Background(), retrieval.Query{Text: benchQuestions[i%len(benchQuestions)]}, 5)
 	}
 }
 
@@ -200,7 +200,7 @@ func TestConcurrentSearchesAgree(t *testing.T) {
 	qs := append(slices.Clone(benchQuestions), "bono por hijo", "certificado de matrimonio", "y el de nacimiento", "pension")
 	want := make([][]string, len(qs))
 	for i, q := range qs {
-		for _, r := range ix.Find(retrieval.Query{Text: q}, 0).Results {
+		for _, r := range ix.Find(context.Background(), retrieval.Query{Text: q}, 0).Results {
 			want[i] = append(want[i], fmt.Sprintf("%s %.6f %v %v", r.Ficha.Slug, r.Score, r.Matched, r.Sections))
 		}
 	}
@@ -210,7 +210,7 @@ func TestConcurrentSearchesAgree(t *testing.T) {
 			for n := range 50 {
 				i := (g + n) % len(qs)
 				var got []string
-				for _, r := range ix.Find(retrieval.Query{Text: qs[i]}, 0).Results {
+				for _, r := range ix.Find(context.Background(), retrieval.Query{Text: qs[i]}, 0).Results {
 					got = append(got, fmt.Sprintf("%s %.6f %v %v", r.Ficha.Slug, r.Score, r.Matched, r.Sections))
 				}
 				if !slices.Equal(got, want[i]) {

@@ -1,6 +1,9 @@
 package retrieval
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Live is an index that can be replaced while it serves: searches in flight finish on the
 // index they started with, new ones use the new one. The zero value is not usable; make one
@@ -23,7 +26,7 @@ func (l *Live) Swap(ix *Index) *Index { return l.p.Swap(ix) }
 func (l *Live) Index() *Index { return l.p.Load() }
 
 // Find searches the current index.
-func (l *Live) Find(q Query, k int) Found { return l.p.Load().Find(q, k) }
+func (l *Live) Find(ctx context.Context, q Query, k int) Found { return l.p.Load().Find(ctx, q, k) }
 
 // Ficha looks a slug up in the current index.
 func (l *Live) Ficha(slug string) (*Ficha, bool) { return l.p.Load().Ficha(slug) }

@@ -2,6 +2,7 @@
 package bottest
 
 import (
+	"context"
 	"time"
 
 	"github.com/atiende/atiende/retrieval"
@@ -14,7 +15,7 @@ type SlowRetriever struct {
 }
 
 // Find waits Delay, then searches.
-func (r SlowRetriever) Find(q retrieval.Query, k int) retrieval.Found {
+func (r SlowRetriever) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
 	time.Sleep(r.Delay)
-	return r.Index.Find(q, k)
+	return r.Index.Find(ctx, q, k)
 }

@@ -140,9 +140,9 @@ type timedRetriever struct {
 }
 
 // Find implements bot.Retriever.
-func (r timedRetriever) Find(q retrieval.Query, k int) retrieval.Found {
+func (r timedRetriever) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
 	start := time.Now()
-	found := r.Retriever.Find(q, k)
+	found := r.Retriever.Find(ctx, q, k)
 	r.seconds.Observe(time.Since(start).Seconds())
 	return found
 }

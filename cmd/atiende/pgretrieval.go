@@ -105,11 +105,11 @@ func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON 
 	var cmp postgresComparison
 	cmp.Agreement = eval.Agree(ctx, embedded, onPG, cases)
 	rankers := map[string]eval.Ranker{
-		"engine-embedded": func(_ context.Context, text string) ([]string, error) {
-			return resultSlugs(ix.Find(retrieval.Query{Text: text}, 20).Results), nil
+		"engine-embedded": func(ctx context.Context, text string) ([]string, error) {
+			return resultSlugs(ix.Find(ctx, retrieval.Query{Text: text}, 20).Results), nil
 		},
-		"engine-postgres": func(_ context.Context, text string) ([]string, error) {
-			return resultSlugs(s.Find(retrieval.Query{Text: text}, 20).Results), nil
+		"engine-postgres": func(ctx context.Context, text string) ([]string, error) {
+			return resultSlugs(s.Find(ctx, retrieval.Query{Text: text}, 20).Results), nil
 		},
 		"postgres-hybrid": func(ctx context.Context, text string) ([]string, error) {
 			hits, err := s.Hybrid(ctx, retrieval.Query{Text: text})

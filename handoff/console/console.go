@@ -46,7 +46,7 @@ var staticFS embed.FS
 // Catalogue is what the console needs to offer fichas as ready answers, and the reports to
 // name fichas and normalize questions.
 type Catalogue interface {
-	Find(q retrieval.Query, k int) retrieval.Found
+	Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found
 	Ficha(slug string) (*retrieval.Ficha, bool)
 	Normalize(text string) string
 }
@@ -576,7 +576,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 		}
 	}
 	if q := strings.TrimSpace(data.Q); q != "" {
-		for _, r := range c.cfg.Catalogue.Find(retrieval.Query{Text: q}, 3).Results {
+		for _, r := range c.cfg.Catalogue.Find(ctx, retrieval.Query{Text: q}, 3).Results {
 			f := found{Title: r.Ficha.Title, URL: r.Ficha.URL, Summary: r.Ficha.Summary}
 			for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo, retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
 				var lines []string

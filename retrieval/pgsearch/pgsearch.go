@@ -172,24 +172,24 @@ func textQuery(ix *retrieval.Index, q retrieval.Query) string {
 
 // Find implements the engine's Retriever: Postgres chooses the candidates, the in-memory
 // index orders them. A question limited to offered options is settled in memory.
-func (s *Searcher) Find(q retrieval.Query, k int) retrieval.Found {
+func (s *Searcher) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
 	ix := s.cfg.Catalogue.Index()
 	if len(q.Only) > 0 {
-		return ix.Find(q, k)
+		return ix.Find(ctx, q, k)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	hits, err := s.Hybrid(ctx, q)
 	if err != nil {
 		s.fallbacks.Add(1)
 		s.cfg.Logger.Warn("postgres search failed; answering from the in-memory index", "error", err.Error())
-		return ix.Find(q, k)
+		return ix.Find(ctx, q, k)
 	}
 	keep := make(map[string]bool, len(hits))
 	for _, h := range hits {
 		keep[h.Slug] = true
 	}
-	f := ix.Find(q, 0)
+	f := ix.Find(ctx, q, 0)
 	res := f.Results[:0]
 	for _, r := range f.Results {
 		// Postgres' candidates, and those the learned model brought in though none of the

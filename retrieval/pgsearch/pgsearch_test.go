@@ -146,7 +146,7 @@ func TestHybridRanksInPostgres(t *testing.T) {
 			if hits[i].TextRank == 0 || hits[i].VecRank == 0 {
 				t.Errorf("%s: text rank %d, vector rank %d: want both rankings to find it", tc.want, hits[i].TextRank, hits[i].VecRank)
 			}
-			found := s.Find(retrieval.Query{Text: tc.text}, 3)
+			found := s.Find(context.Background(), retrieval.Query{Text: tc.text}, 3)
 			if len(found.Results) == 0 || found.Results[0].Ficha.Slug != tc.want {
 				t.Errorf("Find top = %v, want %s", found.Results, tc.want)
 			}
@@ -176,7 +176,7 @@ func TestFallsBackWhenPostgresFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := retrieval.Query{Text: "certificado de nacimiento"}
-	got, want := s.Find(q, 3), b.ix.Find(q, 3)
+	got, want := s.Find(context.Background(), q, 3), b.ix.Find(context.Background(), q, 3)
 	if len(got.Results) == 0 || got.Results[0].Ficha != want.Results[0].Ficha {
 		t.Errorf("fallback top = %v, want %v", got.Results, want.Results)
 	}

@@ -78,7 +78,7 @@ func BenchmarkScale(b *testing.B) {
 		heapMB := float64(int64(after.HeapAlloc)-int64(mid.HeapAlloc)) / (1 << 20)
 		b.Run(fmt.Sprintf("fichas=%d/index-find", n), func(b *testing.B) {
 			b.Logf("%d fichas: %.0f MB of fichas; index built in %v, %.0f MB more", n, fichasMB, built.Round(time.Millisecond), heapMB)
-			measure(b, questions, func(q string) error { ix.Find(retrieval.Query{Text: q}, 5); return nil })
+			measure(b, questions, func(q string) error { ix.Find(context.Background(), retrieval.Query{Text: q}, 5); return nil })
 			b.ReportMetric(fichasMB, "MB-fichas")
 			b.ReportMetric(heapMB, "MB-index")
 		})
@@ -128,7 +128,7 @@ func BenchmarkScale(b *testing.B) {
 			})
 		})
 		b.Run(fmt.Sprintf("fichas=%d/postgres-engine-find", n), func(b *testing.B) {
-			measure(b, questions, func(q string) error { s.Find(retrieval.Query{Text: q}, 5); return nil })
+			measure(b, questions, func(q string) error { s.Find(context.Background(), retrieval.Query{Text: q}, 5); return nil })
 		})
 		if s.Fallbacks() > 0 {
 			b.Errorf("%d searches fell back to memory", s.Fallbacks())
