@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/atiende/atiende/retrieval"
 )
@@ -15,17 +16,50 @@ func dateES(d retrieval.Date) string {
 
 func dateEN(d retrieval.Date) string { return d.Format("January 2, 2006") }
 
-// itemText is an item as the citizen reads it: an amount says the date it holds from.
-func itemText(it retrieval.Item, english bool) string {
+// itemText is an item as the citizen reads it: an amount says the date it holds from, and,
+// in its last month, the day it ends.
+func itemText(it retrieval.Item, english bool, now time.Time) string {
 	t := strings.TrimSpace(it.Text)
-	if it.ValidFrom.IsZero() {
+	until := !it.ValidUntil.IsZero() && now.AddDate(0, 0, endingSoon).After(it.ValidUntil.Time)
+	if it.ValidFrom.IsZero() && !until {
 		return t
 	}
 	t = strings.TrimRight(t, ".")
-	if english {
+	switch {
+	case english && until && !it.ValidFrom.IsZero():
+		return fmt.Sprintf("%s (valid from %s until %s).", t, dateEN(it.ValidFrom), dateEN(it.ValidUntil))
+	case english && until:
+		return fmt.Sprintf("%s (valid until %s).", t, dateEN(it.ValidUntil))
+	case english:
 		return fmt.Sprintf("%s (valid from %s).", t, dateEN(it.ValidFrom))
+	case until && !it.ValidFrom.IsZero():
+		return fmt.Sprintf("%s (vigente desde el %s hasta el %s).", t, dateES(it.ValidFrom), dateES(it.ValidUntil))
+	case until:
+		return fmt.Sprintf("%s (vigente hasta el %s).", t, dateES(it.ValidUntil))
 	}
 	return fmt.Sprintf("%s (vigente desde el %s).", t, dateES(it.ValidFrom))
+}
+
+// endingSoon: an item whose last day is within this many days says it.
+const endingSoon = 31
+
+// current leaves out the items that no longer hold, and says whether it left any out.
+func current(items []retrieval.Item, now time.Time) ([]retrieval.Item, bool) {
+	var out []retrieval.Item
+	for _, it := range items {
+		if !it.Expired(now) {
+			out = append(out, it)
+		}
+	}
+	return out, len(out) < len(items)
+}
+
+// expiredLine replaces what no longer holds: the amount is not stated as current.
+func expiredLine(english bool) string {
+	if english {
+		return "Part of this information has expired: check the current amount at the link below or by calling 101."
+	}
+	return "Parte de esta información ya no está vigente: consulte el monto actual en el enlace de abajo o llamando al 101."
 }
 
 // datedAlike reports whether two or more of the items hold from a date, and every dated item
@@ -77,8 +111,9 @@ func sectionFor(f *retrieval.Ficha, aspect string) (string, []retrieval.Item) {
 // composeAnswer writes the answer to an aspect of a ficha within budget characters when it
 // can: title, the section's items (as many as fit, at least one), the link. Nothing in it is
 // not in the ficha, except the framing words.
-func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) string {
+func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int, now time.Time) string {
 	section, items := sectionFor(f, aspect)
+	items, expired := current(items, now)
 	var head, more string
 	if english {
 		head = f.Title + " (information in Spanish):"
@@ -99,7 +134,7 @@ func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) 
 		}
 		lines = append(lines, missing, f.Summary)
 	case section == retrieval.AspectComo:
-		lines = comoLines(f.Sections.Como, english)
+		lines = comoLines(f.Sections.Como, english, now)
 	default:
 		// Items dated alike (a table of amounts) say their date once, on the first of them:
 		// the part an SMS always carries.
@@ -111,8 +146,11 @@ func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) 
 				continue
 			}
 			dated = dated || !it.ValidFrom.IsZero()
-			lines = append(lines, itemText(it, english))
+			lines = append(lines, itemText(it, english, now))
 		}
+	}
+	if expired {
+		lines = append([]string{expiredLine(english)}, lines...)
 	}
 	used := len(head) + len(more) + 2
 	var body []string
@@ -131,18 +169,19 @@ func composeAnswer(f *retrieval.Ficha, aspect string, english bool, budget int) 
 	return head + "\n" + strings.Join(body, "\n") + "\n" + more
 }
 
-func comoLines(c *retrieval.Como, english bool) []string {
+func comoLines(c *retrieval.Como, english bool, now time.Time) []string {
 	labels := [3]string{"En línea", "En oficina", "Por teléfono"}
 	if english {
 		labels = [3]string{"Online", "In person", "By phone"}
 	}
 	var first, rest []string
 	for i, items := range [][]retrieval.Item{c.Online, c.Office, c.Phone} {
+		items, _ := current(items, now)
 		for j, it := range items {
 			if j == 0 {
-				first = append(first, labels[i]+": "+itemText(it, english))
+				first = append(first, labels[i]+": "+itemText(it, english, now))
 			} else {
-				rest = append(rest, itemText(it, english))
+				rest = append(rest, itemText(it, english, now))
 			}
 		}
 	}

@@ -19,13 +19,37 @@ func TestSharedDateSaidOnce(t *testing.T) {
 		{Text: "Tramo A: $10.000."}, {Text: "Tramo A: $20.000.", ValidFrom: day("2026-05-01")},
 		{Text: "Tramo B: $5.000.", ValidFrom: day("2026-05-01")}, {Text: "Se reajusta cada año."},
 	}}}
-	got := composeAnswer(f, retrieval.AspectMonto, false, 1000)
+	got := composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Now())
 	if n := strings.Count(got, "vigente desde el 1 de mayo de 2026"); n != 1 || !strings.Contains(got, "Tramo A: $20.000 (vigente desde") {
 		t.Errorf("one date, said %d times:\n%s", n, got)
 	}
 	f.Sections.Monto[2].ValidFrom = day("2026-01-01")
-	got = composeAnswer(f, retrieval.AspectMonto, false, 1000)
+	got = composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Now())
 	if strings.Count(got, "vigente desde") != 2 {
 		t.Errorf("two dates, each said:\n%s", got)
+	}
+}
+
+// TestExpiredAmountNotStatedAsCurrent: an amount past its valid_until is left out and the
+// answer says to check the current one; in its last month it says the day it ends.
+func TestExpiredAmountNotStatedAsCurrent(t *testing.T) {
+	day := func(s string) retrieval.Date {
+		d, _ := time.Parse(time.DateOnly, s)
+		return retrieval.Date{Time: d}
+	}
+	f := &retrieval.Ficha{Title: "Asignación X", URL: "https://example.cl/x", Sections: retrieval.Sections{Monto: []retrieval.Item{
+		{Text: "Tramo A: $22.007 por carga.", ValidFrom: day("2025-05-01"), ValidUntil: day("2026-04-30")},
+		{Text: "Tramo A: $22.910 por carga.", ValidFrom: day("2026-05-01")},
+	}}}
+	before := composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Date(2026, 4, 20, 12, 0, 0, 0, time.UTC))
+	if !strings.Contains(before, "$22.007") || !strings.Contains(before, "hasta el 30 de abril de 2026") {
+		t.Errorf("in its last month, the amount and its end:\n%s", before)
+	}
+	after := composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Date(2026, 5, 2, 12, 0, 0, 0, time.UTC))
+	if strings.Contains(after, "$22.007") || !strings.Contains(after, "$22.910") || !strings.Contains(after, "ya no está vigente") {
+		t.Errorf("after its end, the old amount is stated:\n%s", after)
+	}
+	if got := composeAnswer(f, retrieval.AspectMonto, true, 1000, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC)); strings.Contains(got, "$22.007") {
+		t.Errorf("in English too:\n%s", got)
 	}
 }

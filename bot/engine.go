@@ -15,8 +15,9 @@ import (
 
 // Retriever is what the engine needs of the catalogue.
 type Retriever interface {
-	// Find ranks the fichas for a query, best first, at most k.
-	Find(q retrieval.Query, k int) retrieval.Found
+	// Find ranks the fichas for a query, best first, at most k. A retriever that asks a
+	// database or an embedding server stops when ctx ends (the turn's deadline, a shutdown).
+	Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found
 	// Ficha returns the ficha with that slug, or false.
 	Ficha(slug string) (*retrieval.Ficha, bool)
 	// Normalize folds the text and respells what citizens write ("kiero" → "quiero").
@@ -134,13 +135,18 @@ type Engine struct {
 	judge    *judgeState         // nil: no second opinion (SetJudge)
 	slow     bool                // SetSlow
 	observer Observer            // nil: nobody hears of the turns
+	now      func() time.Time    // the day answers are dated against (SetClock)
 }
 
 // New returns an engine over the catalogue; offices may be nil.
 // The bundled emergency model (catalogue/model) is used when there is one.
 func New(r Retriever, offices Offices) *Engine {
-	return &Engine{r: r, offices: offices, danger: bundledDanger()}
+	return &Engine{r: r, offices: offices, danger: bundledDanger(), now: time.Now}
 }
+
+// SetClock sets the clock the answers are dated against: an amount past its valid_until is
+// never stated as current (tests; call it before the engine is in use).
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
 
 // SetEmergencyModel replaces the bundled emergency model (nil: patterns only); call it
 // before the engine is in use.
@@ -181,6 +187,9 @@ const (
 	// personSure: from this probability that the message wants a person (and above the
 	// likeliest ficha's), it is handed to one: the model learned person.tsv's ways of asking.
 	personSure = 0.5
+	// personOverAnswer: a ficha the engine is confident of is answered unless the model is
+	// this sure the message wants a person ("q horario tiene el 101" asks about the 101).
+	personOverAnswer = 0.8
 	// unsureOptions: how many fichas an unsure engine offers.
 	unsureOptions = 3
 )
@@ -322,7 +331,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	ownAspect := aspect // what the citizen asked, before the conversation lends its own
 	offered := st.Options
 	if len(st.Options) > 0 {
-		if slug, ok := e.choose(st.Options, text, norm); ok {
+		if slug, ok := e.choose(tc.ctx, st.Options, text, norm); ok {
 			if aspect == "" {
 				aspect = st.Aspect
 			}
@@ -347,13 +356,13 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
 	q := retrieval.Query{Text: residual, Exact: english, Whole: norm}
 	followUp := st.Slug != "" && isElliptic(norm)
-	found := e.r.Find(q, topK)
+	found := e.r.Find(tc.ctx, q, topK)
 	// A follow-up whose own words rank the ficha being talked about close to the best stays
 	// on it ("y para quien es?"); the context below must not make it sticky.
 	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
 	// the citizen is asking about the others, and gets them to choose from, not the same
 	// answer again.
-	if followUp && found.Vague && ownAspect == "" && e.namesKindOf(residual, st.Slug) {
+	if followUp && found.Vague && ownAspect == "" && e.namesKindOf(tc.ctx, residual, st.Slug) {
 		others := slices.DeleteFunc(slices.Clone(found.Results), func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
 		if len(others) > 0 {
 			return e.clarify(st, others, aspect, english)
@@ -366,7 +375,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		// ficha being talked about lends its title as context.
 		if f, ok := e.r.Ficha(st.Slug); ok {
 			q.Context = f.Title
-			found = e.r.Find(q, topK+1)
+			found = e.r.Find(tc.ctx, q, topK+1)
 			// The context picks among the other fichas; it must not pull the conversation back
 			// to the current one unless the citizen's words stand in its title, keywords or
 			// summary ("certificado" after the PGU is not about the PGU).
@@ -412,7 +421,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// The model reads the message as wanting a person, in words no pattern above knows ("me
 	// puede llamar alguien", "llevo meses esperando el pago y nadie me dice nada"): handed
 	// over, with the ficha it names, if any, for the agent's queue.
-	if found.Person >= personSure && (len(res) == 0 || found.Person > res[0].Prob) && !tc.injected {
+	if found.Person >= personSure && (len(res) == 0 || found.Person > res[0].Prob && (!confident(res[0]) || found.Person >= personOverAnswer)) && !tc.injected {
 		reason := ReasonRequest
 		if len(res) > 0 && res[0].Named > 0 {
 			reason, st.Slug = ReasonPersonal, res[0].Ficha.Slug
@@ -485,8 +494,8 @@ var anaphoraRe = regexp.MustCompile(`\b(?:eso|esa|ese|esos|esas|esto|estos|it|th
 
 // namesKindOf reports whether the words name the kind of thing the ficha is: a word of its
 // title ("bono" after the Bono de Invierno; not "se paga").
-func (e *Engine) namesKindOf(words, slug string) bool {
-	f := e.r.Find(retrieval.Query{Text: words, Only: []string{slug}}, 1)
+func (e *Engine) namesKindOf(ctx context.Context, words, slug string) bool {
+	f := e.r.Find(ctx, retrieval.Query{Text: words, Only: []string{slug}}, 1)
 	return len(f.Results) > 0 && f.Results[0].TitleCoverage > 0
 }
 
@@ -628,7 +637,7 @@ func (e *Engine) tentative(tc turnCtx, st State, res []retrieval.Result, aspect,
 
 // choose reads the citizen's pick among offered options: a number, or words that match one
 // option clearly better than the others.
-func (e *Engine) choose(options []string, text, norm string) (string, bool) {
+func (e *Engine) choose(ctx context.Context, options []string, text, norm string) (string, bool) {
 	w := strings.Fields(norm)
 	if len(w) > 0 && len(w) <= 3 {
 		for _, x := range w {
@@ -644,7 +653,7 @@ func (e *Engine) choose(options []string, text, norm string) (string, bool) {
 		}
 	}
 	text = strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
-	found := e.r.Find(retrieval.Query{Text: text, Only: options}, 2)
+	found := e.r.Find(ctx, retrieval.Query{Text: text, Only: options}, 2)
 	if len(found.Results) == 0 {
 		return "", false
 	}
@@ -654,7 +663,7 @@ func (e *Engine) choose(options []string, text, norm string) (string, bool) {
 	}
 	// Words that fit another ficha much better than any option are a new question ("y el
 	// pasaporte?" while choosing between cédulas), not a choice.
-	if all := e.r.Find(retrieval.Query{Text: text}, 1); len(all.Results) > 0 && best.Score < 0.8*all.Results[0].Score {
+	if all := e.r.Find(ctx, retrieval.Query{Text: text}, 1); len(all.Results) > 0 && best.Score < 0.8*all.Results[0].Score {
 		return "", false
 	}
 	return best.Ficha.Slug, true
@@ -677,7 +686,7 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 	}
 	aspect = orGeneral(aspect)
 	r := Reply{Action: ActionAnswer, Aspect: aspect, Ficha: slug, English: english,
-		Text: composeAnswer(f, aspect, english, budget[channel])}
+		Text: composeAnswer(f, aspect, english, budget[channel], e.now())}
 	if e.writer != nil && !tc.extractive {
 		text, reason := e.write(tc.ctx, f, aspect, tc.text, st.Asked, english, channel, res, r.Text)
 		r.Text, r.Written = text, "model"

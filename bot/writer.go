@@ -88,8 +88,8 @@ func (ws *writerState) count(reason string) {
 
 // sources builds the writer's sources: the answered ficha's section (or summary), then the
 // summaries of the next fichas retrieved.
-func sources(f *retrieval.Ficha, aspect string, english bool, others []retrieval.Result) []Source {
-	text := composeAnswer(f, aspect, english, 4000)
+func sources(f *retrieval.Ficha, aspect string, english bool, others []retrieval.Result, now time.Time) []Source {
+	text := composeAnswer(f, aspect, english, 4000, now)
 	out := []Source{{ID: "F1", Title: f.Title, URL: f.URL, Text: f.Summary + "\n" + text}}
 	for _, r := range others {
 		if r.Ficha.Slug == f.Slug || len(out) == 3 {
@@ -170,7 +170,7 @@ func (e *Engine) write(ctx context.Context, f *retrieval.Ficha, aspect, question
 	if channel == ChannelSMS {
 		max = 300 // two segments, link included
 	}
-	srcs := sources(f, aspect, english, res)
+	srcs := sources(f, aspect, english, res, e.now())
 	cctx, cancel := context.WithTimeout(ctx, ws.timeout)
 	defer cancel()
 	text, cited, err := ws.w.Write(cctx, WriteRequest{Question: question, History: history, Sources: srcs, English: english, MaxChars: max})

@@ -80,3 +80,28 @@ func TestSources(t *testing.T) {
 		}
 	}
 }
+
+// TestValidUntil: an item may say the last day it holds, after its valid_from; a bad date
+// or an end before the start is a problem naming the field.
+func TestValidUntil(t *testing.T) {
+	const ficha = `{"slug": "bono-x", "title": "Bono X", "institution": "IPS", "topics": ["bonos"],
+		"summary": "Un bono.", "url": "https://www.ips.gob.cl/bono-x", "valid_from": "2026-01-01", "reviewed": "2026-12-01",
+		"sections": {"monto": [%s]}}`
+	for item, want := range map[string]string{
+		`{"text": "$10.000 al mes.", "valid_from": "2026-01-01", "valid_until": "2026-04-30"}`: "",
+		`{"text": "$10.000 al mes.", "valid_from": "2026-05-01", "valid_until": "2026-04-30"}`: "sections.monto[0].valid_until",
+		`{"text": "$10.000 al mes.", "valid_from": "2026-05-01", "valid_until": "30-04-2026"}`: "sections.monto[0].valid_until",
+	} {
+		fichas, probs := retrieval.ParseFichas("f.json", []byte(fmt.Sprintf(ficha, item)))
+		var got string
+		for _, p := range probs {
+			got = p.Field
+		}
+		if got != want {
+			t.Errorf("%s: problems %v, want one in %q", item, probs, want)
+		}
+		if want == "" && (len(fichas) != 1 || fichas[0].Sections.Monto[0].ValidUntil.IsZero()) {
+			t.Errorf("%s: valid_until not read", item)
+		}
+	}
+}

@@ -96,9 +96,21 @@ func (s Sections) Items(aspect string) []Item {
 type Item struct {
 	Text      string `json:"text"`
 	ValidFrom Date   `json:"valid_from,omitzero"`
+	// ValidUntil, when set, is the last day the item holds (an amount replaced on a known
+	// date): after it the answer never states the item as current.
+	ValidUntil Date `json:"valid_until,omitzero"`
 }
 
-// UnmarshalJSON accepts a plain string or an object {"text", "valid_from"}.
+// Expired reports whether the item no longer holds on the day of now.
+func (it Item) Expired(now time.Time) bool {
+	if it.ValidUntil.IsZero() {
+		return false
+	}
+	y, m, d := now.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).After(it.ValidUntil.Time)
+}
+
+// UnmarshalJSON accepts a plain string or an object {"text", "valid_from", "valid_until"}.
 func (it *Item) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
@@ -118,7 +130,7 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes a plain string when the item has no date.
 func (it Item) MarshalJSON() ([]byte, error) {
-	if it.ValidFrom.IsZero() {
+	if it.ValidFrom.IsZero() && it.ValidUntil.IsZero() {
 		return json.Marshal(it.Text)
 	}
 	type plain Item

@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 
@@ -38,6 +39,9 @@ type Found struct {
 	// OffTopic is the learned model's probability that no ficha answers the question (it
 	// reads like the greetings, thanks and other matters of offtopic.tsv).
 	OffTopic float64
+	// Person is the learned model's probability that the message wants a person (it reads
+	// like person.tsv: a request for one, or a case of the citizen's own).
+	Person float64
 	// Known is the share of the question's words, other than function words, that the
 	// learned model saw in training (1 without a model, or with no such word).
 	Known float64
@@ -58,7 +62,7 @@ func (ix *Index) generic(key string) bool {
 }
 
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
-func (ix *Index) Find(q Query, k int) Found {
+func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
 	f := Found{Groups: a.Groups, English: a.English, Known: 1}
 	if a.Groups > 0 && a.Groups <= 2 {
@@ -91,10 +95,10 @@ func (ix *Index) Find(q Query, k int) Found {
 	}
 	res := ix.Search(a, 0)
 	if ix.vectors != nil && len(res) > 1 {
-		ix.vectors.lift(q.Text, res, ix.vectorWeight)
+		ix.vectors.lift(ctx, q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		res, f.OffTopic, f.Known = ix.fuse(cmp.Or(q.Whole, q.Text), res)
+		res, f.OffTopic, f.Person, f.Known = ix.fuse(cmp.Or(q.Whole, q.Text), res)
 	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
@@ -159,13 +163,13 @@ func (ix *Index) ModelText(text string) string {
 
 // fuse adds to each result the model's probability for its ficha, scaled to the lexical
 // scores, brings in the fichas the model favours that no word matched, and re-sorts; it also
-// returns the model's probability that no ficha answers (OffTopic) and the share of the
-// question's words it knows (Known).
-func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64) {
+// returns the model's probabilities that no ficha answers (OffTopic) and that the message
+// wants a person (Person), and the share of the question's words it knows (Known).
+func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64, float64) {
 	mt := ix.ModelText(text)
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {
-		return res, 0, 1
+		return res, 0, 0, 1
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
 	// probabilities are shrunk by the share of the question's words it knows.
@@ -180,9 +184,13 @@ func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64) {
 	if words > 0 {
 		share = float64(known) / float64(words)
 	}
+	// Not so the labels that are no ficha: words the model never saw are no evidence against
+	// a message being about nothing the catalogue holds, or wanting a person.
 	p := make(map[string]float64, 32)
 	for i, l := range labels[:min(len(labels), 32)] {
-		labels[i].P *= share
+		if l.Name != OffTopic && l.Name != Person {
+			labels[i].P *= share
+		}
 		p[l.Name] = labels[i].P
 	}
 	scale := modelScaleFloor
@@ -206,5 +214,5 @@ func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64) {
 	slices.SortStableFunc(res, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
 	})
-	return res, p[OffTopic], share
+	return res, p[OffTopic], p[Person], share
 }

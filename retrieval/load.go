@@ -346,6 +346,11 @@ func Validate(f *Ficha) []Problem {
 			} else if amountRe.MatchString(text) && it.ValidFrom.IsZero() {
 				bad(field+".valid_from", "an item with an amount needs valid_from")
 			}
+			if msg := it.ValidUntil.check(false); msg != "" {
+				bad(field+".valid_until", msg)
+			} else if !it.ValidUntil.IsZero() && !it.ValidFrom.IsZero() && !it.ValidUntil.After(it.ValidFrom.Time) {
+				bad(field+".valid_until", "must come after valid_from")
+			}
 		}
 	}
 	if total == 0 {
