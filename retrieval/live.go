@@ -28,6 +28,9 @@ func (l *Live) Index() *Index { return l.p.Load() }
 // Find searches the current index.
 func (l *Live) Find(ctx context.Context, q Query, k int) Found { return l.p.Load().Find(ctx, q, k) }
 
+// Fichas returns the fichas of the index being served.
+func (l *Live) Fichas() []*Ficha { return l.p.Load().Fichas() }
+
 // Ficha looks a slug up in the current index.
 func (l *Live) Ficha(slug string) (*Ficha, bool) { return l.p.Load().Ficha(slug) }
 

@@ -48,6 +48,7 @@ var staticFS embed.FS
 type Catalogue interface {
 	Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found
 	Ficha(slug string) (*retrieval.Ficha, bool)
+	Fichas() []*retrieval.Ficha
 	Normalize(text string) string
 }
 

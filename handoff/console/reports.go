@@ -180,7 +180,9 @@ func (c *Console) reports(g *gin.Context) {
 		Days                           []dayRow
 		From, To                       string
 		More                           int
-	}{page: c.base(g, "Informes"), R: r,
+		Stale                          []report.Stale // the first ones; all in the JSON
+		MoreStale                      int
+	}{page: c.base(g, "Informes"), R: r, Stale: r.Stale[:min(len(r.Stale), 30)], MoreStale: max(0, len(r.Stale)-30),
 		JSON: "/agent/reports.json" + export, DaysCSV: "/agent/reports/days.csv" + export, GroupsCSV: "/agent/reports/unanswered.csv" + export,
 		Volume: volume.SVG(), Rate: rate.SVG(), Waits: waits.SVG(), Abandoned: abandoned.SVG(),
 		ReasonsChart: hbars("Motivos de derivación", reasons, count), FichasChart: hbars("Fichas más mostradas", fichas, count),

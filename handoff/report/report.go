@@ -29,9 +29,11 @@ type Source interface {
 
 var _ Source = store.Store(nil)
 
-// Catalogue gives the fichas' titles and the glossary's respelling of citizens' words.
+// Catalogue gives the fichas (their titles, review dates and items) and the glossary's
+// respelling of citizens' words.
 type Catalogue interface {
 	Ficha(slug string) (*retrieval.Ficha, bool)
+	Fichas() []*retrieval.Ficha
 	Normalize(text string) string
 }
 
@@ -109,6 +111,20 @@ type Ficha struct {
 	Count int    `json:"count"`
 }
 
+// Stale is a ficha an editor should check: its review is older than StaleAfter, or one of
+// its items is past its valid_until.
+type Stale struct {
+	Slug     string   `json:"slug"`
+	Title    string   `json:"title"`
+	URL      string   `json:"url"`
+	Reviewed string   `json:"reviewed"` // YYYY-MM-DD, "" when never
+	Why      []string `json:"why"`      // in Spanish, for the editor
+	Asked    int      `json:"asked"`    // answers given from it in the period
+}
+
+// StaleAfter: a review older than this many months is due again.
+const StaleAfter = 6
+
 // Report is the whole report.
 type Report struct {
 	From     time.Time `json:"from"` // the first day's midnight
@@ -123,6 +139,8 @@ type Report struct {
 	Unanswered int     `json:"unanswered"`
 	Truncated  bool    `json:"truncated"` // Options.MaxTurns was reached
 	Groups     []Group `json:"unanswered_groups"`
+	// Stale lists the fichas due for a check, the most asked first.
+	Stale []Stale `json:"stale_fichas"`
 }
 
 // unanswered says which turns did not answer: a clarification (the question fit several
@@ -226,6 +244,12 @@ func Build(ctx context.Context, src Source, cat Catalogue, o Options) (*Report, 
 		r.Fichas = append(r.Fichas, ficha(cat, f.Slug, f.Count))
 	}
 
+	asked, err := src.TopFichas(ctx, from, to, bot.ActionAnswer, 0)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r.Stale = staleFichas(cat, asked, o.Now)
+
 	q := unanswered()
 	q.From, q.To, q.LowScore, q.Limit = from, to, o.LowScore, o.MaxTurns
 	turns, err := src.Unanswered(ctx, q)
@@ -287,4 +311,45 @@ func ficha(cat Catalogue, slug string, n int) Ficha {
 		f.Title, f.URL = x.Title, x.URL
 	}
 	return f
+}
+
+// staleFichas lists the fichas whose review is older than StaleAfter months or that hold an
+// item past its valid_until, the most asked first.
+func staleFichas(cat Catalogue, asked []store.FichaCount, now time.Time) []Stale {
+	n := make(map[string]int, len(asked))
+	for _, a := range asked {
+		n[a.Slug] = a.Count
+	}
+	due := now.AddDate(0, -StaleAfter, 0)
+	out := []Stale{}
+	for _, f := range cat.Fichas() {
+		var why []string
+		reviewed := ""
+		if f.Reviewed.IsZero() {
+			why = append(why, "nunca revisada")
+		} else {
+			reviewed = f.Reviewed.Format(time.DateOnly)
+			if f.Reviewed.Before(due) {
+				why = append(why, fmt.Sprintf("revisada hace más de %d meses", StaleAfter))
+			}
+		}
+		for _, a := range []string{retrieval.AspectRequisitos, retrieval.AspectMonto, retrieval.AspectComo,
+			retrieval.AspectDocumentos, retrieval.AspectFechas, retrieval.AspectCosto} {
+			for _, it := range f.Sections.Items(a) {
+				if it.Expired(now) {
+					why = append(why, fmt.Sprintf("%s: un dato venció el %s", a, it.ValidUntil.Format(time.DateOnly)))
+				}
+			}
+		}
+		if len(why) > 0 {
+			out = append(out, Stale{Slug: f.Slug, Title: f.Title, URL: f.URL, Reviewed: reviewed, Why: why, Asked: n[f.Slug]})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Asked != out[j].Asked {
+			return out[i].Asked > out[j].Asked
+		}
+		return out[i].Slug < out[j].Slug
+	})
+	return out
 }

@@ -1,0 +1,4 @@
+package report
+
+// StaleFichas is staleFichas, for the tests.
+var StaleFichas = staleFichas
