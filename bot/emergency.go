@@ -17,7 +17,7 @@ const (
 	dangerSure = 0.8
 	// dangerUnsure: from here the lines go at the top of the reply, and the question beside
 	// them is still answered. Recall first: set low on purpose.
-	dangerUnsure = 0.2
+	dangerUnsure = 0.1
 	// dangerMinWords: the model speaks of a text with at least this many words it knows,
 	// besides function words ("1" to pick an option, "y el monto?" say nothing to it;
 	// single-word cries are the patterns' to catch).

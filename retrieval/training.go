@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"path"
 	"sort"
@@ -17,6 +18,10 @@ const NoEmergency = "none"
 // greetings, thanks, questions about anything else): its probability is taken from the
 // fichas', so that the model is not sure of a ficha for a message about none.
 const OffTopic = "_offtopic"
+
+// Person is the fichas model's label for a message that wants a person (person.tsv: asks for
+// one, is tired of the assistant, or tells a case of its own only a person can look into).
+const Person = "_person"
 
 // questionAsNoneWeight: the fichas' questions are the emergency model's ordinary messages,
 // as much evidence of what is not an emergency as the bank's look-alikes.
@@ -86,6 +91,16 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	for _, o := range off {
 		if keep(o) {
 			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: OffTopic})
+			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+		}
+	}
+	person, err := readLines(fsys, "person.tsv")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) { // a catalogue may have none
+		return Training{}, err
+	}
+	for _, o := range person {
+		if keep(o) {
+			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: Person})
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 		}
 	}

@@ -28,6 +28,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
 	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
 	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
+	cache := fs.String("cache", "", "with --dev: a directory to keep the held-out models in, reused while their data and settings are the same (to try engine changes in seconds)")
 	fcfg, ecfg := learn.DefaultConfig, learn.EmergencyConfig
 	fs.IntVar(&fcfg.Dim, "dim", fcfg.Dim, "with --dev: the fichas model's vector size, to try settings on held-out data")
 	fs.IntVar(&fcfg.Epochs, "epochs", fcfg.Epochs, "with --dev: the fichas model's passes")
@@ -38,7 +39,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fsys := os.DirFS(*dir)
 	if *dev {
-		return trainDev(ctx, fsys, fcfg, ecfg, *asJSON, stdout)
+		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *asJSON, stdout)
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
 		return errors.New("train: --dim, --epochs, --lr and --emergency-epochs only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
@@ -86,16 +87,16 @@ func heldOut(text string) bool {
 // trainDev measures what the models learn on texts they did not see: the held-out questions
 // as first turns (their ficha expected), the held-out bank lines as emergencies or, for
 // "none", look-alikes.
-func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, asJSON bool, stdout io.Writer) error {
+func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache string, asJSON bool, stdout io.Writer) error {
 	t, err := retrieval.TrainingData(fsys, heldOut)
 	if err != nil {
 		return err
 	}
-	fm, err := learn.Train(t.Fichas, fcfg)
+	fm, err := trainCached(t.Fichas, fcfg, cache)
 	if err != nil {
 		return err
 	}
-	em, err := learn.Train(t.Emergency, ecfg)
+	em, err := trainCached(t.Emergency, ecfg, cache)
 	if err != nil {
 		return err
 	}
@@ -125,9 +126,19 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, asJSON
 		return err
 	}
 	for _, o := range strings.Split(string(off), "\n") {
-		if o = strings.TrimSpace(o); o != "" && heldOut(o) {
+		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && heldOut(o) {
 			cases = append(cases, eval.Case{ID: "offtopic", Tags: []string{"dev-offtopic"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionGreet, bot.ActionGoodbye, bot.ActionOutOfScope, bot.ActionHandoff, bot.ActionOptout}}}}})
+		}
+	}
+	person, err := iofs.ReadFile(fsys, "person.tsv")
+	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		return err
+	}
+	for _, o := range strings.Split(string(person), "\n") {
+		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && heldOut(o) {
+			cases = append(cases, eval.Case{ID: "person", Tags: []string{"dev-person"},
+				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionHandoff}}}}})
 		}
 	}
 	for _, b := range bank {
@@ -171,4 +182,32 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, asJSON
 		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, rep.ByTag["dev-question"].HitAt1Value())
 	rep.WriteText(stdout)
 	return nil
+}
+
+// trainCached trains a model, or reads the one a former run left in dir (when dir is set)
+// if it was trained from the same examples and settings.
+func trainCached(data []learn.Example, cfg learn.Config, dir string) (*learn.Model, error) {
+	if dir == "" {
+		return learn.Train(data, cfg)
+	}
+	digest := learn.Digest(data, cfg)
+	path := filepath.Join(dir, digest+".model")
+	if f, err := os.Open(path); err == nil {
+		defer f.Close()
+		if m, err := learn.Read(f); err == nil && m.Digest == digest {
+			return m, nil
+		}
+	}
+	m, err := learn.Train(data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return m, os.WriteFile(path, buf.Bytes(), 0o644)
 }
