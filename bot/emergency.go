@@ -18,6 +18,10 @@ const (
 	// dangerUnsure: from here the lines go at the top of the reply, and the question beside
 	// them is still answered. Recall first: set low on purpose.
 	dangerUnsure = 0.1
+	// dangerPlain: a question the engine answers for sure from one ficha, with no option
+	// beside it, gets the lines only from this probability: an ordinary question it
+	// understands well needs more evidence of danger than one it does not.
+	dangerPlain = 0.2
 	// dangerMinWords: the model speaks of a text with at least this many words it knows,
 	// besides function words ("1" to pick an option, "y el monto?" say nothing to it;
 	// single-word cries are the patterns' to catch).
@@ -45,19 +49,19 @@ var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, Emerge
 // emergency returns the kinds of emergency the normalised text may speak of, and whether
 // the engine is sure: the patterns of detectEmergency are; the learned model is sure above
 // dangerSure and unsure from dangerUnsure.
-func (e *Engine) emergency(norm string) (kinds []string, sure bool) {
+func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 	if k := detectEmergency(norm); len(k) > 0 {
-		return k, true
+		return k, true, 1
 	}
 	if e.danger == nil {
-		return nil, false
+		return nil, false, 0
 	}
 	known := knownContent(e.danger.Model, norm)
 	if known < dangerMinWords {
-		return nil, false
+		return nil, false, 0
 	}
 	labels := e.danger.Predict(norm)
-	p, best := 1.0, 0.0
+	p, best := 1.0, 0.0 // p: the model's probability of any emergency
 	for _, l := range labels {
 		if l.Name == retrieval.NoEmergency {
 			p -= l.P
@@ -66,7 +70,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool) {
 		}
 	}
 	if p < dangerUnsure || best == 0 {
-		return nil, false
+		return nil, false, p
 	}
 	for _, k := range urgency {
 		for _, l := range labels {
@@ -75,7 +79,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool) {
 			}
 		}
 	}
-	return kinds, p >= dangerSure && known >= dangerSureWords && !plainRequest(norm)
+	return kinds, p >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p
 }
 
 // plainRequest reports whether the text is one of the requests the engine reads for sure

@@ -27,6 +27,36 @@ const Person = "_person"
 // as much evidence of what is not an emergency as the bank's look-alikes.
 const questionAsNoneWeight = 1.0
 
+// spanWeight: how much a few words cut from an ordinary question count as no emergency.
+const spanWeight = 0.5
+
+// shortSpan returns two to four words from the start of a question's emergency text (the
+// n-th question of its ficha: the length varies with it), or "" when the question names a
+// concept of harm (a weapon, a blow, a threat, harm to oneself, hopelessness, a collapse):
+// a piece of "mi pareja me pega, donde denuncio" must not teach that a blow is nothing.
+func shortSpan(text string, n int) string {
+	words := strings.Fields(text)
+	var plain []string
+	for _, w := range words {
+		if strings.HasPrefix(w, "#") {
+			if harmConcepts[w[1:]] {
+				return ""
+			}
+			continue
+		}
+		plain = append(plain, w)
+	}
+	k := 2 + n%3
+	if len(plain) <= k {
+		return ""
+	}
+	return strings.Join(plain[:k], " ")
+}
+
+// harmConcepts are the concepts (concepts.tsv) that speak of harm itself, not of its time,
+// its negation or an exaggeration.
+var harmConcepts = map[string]bool{"arma": true, "golpe": true, "amenaza": true, "propia": true, "desesperanza": true, "colapso": true}
+
 // Training is the learned models' data, read from a catalogue laid out as the bundled one.
 type Training struct {
 	// Fichas: each ficha's title, summary, keywords and citizens' questions, labelled
@@ -66,10 +96,17 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 		for _, k := range f.Keywords {
 			add(k)
 		}
-		for _, q := range f.Questions {
+		for i, q := range f.Questions {
 			if keep(q) {
 				add(q)
-				t.Emergency = append(t.Emergency, learn.Example{Text: danger(q), Label: NoEmergency, Weight: questionAsNoneWeight})
+				d := danger(q)
+				t.Emergency = append(t.Emergency, learn.Example{Text: d, Label: NoEmergency, Weight: questionAsNoneWeight})
+				// A few words cut from an ordinary question ("quiero saber", "necesito saber el
+				// monto") are no emergency either: without them a common word that only long
+				// questions carry is free to mean anything to the model on its own.
+				if span := shortSpan(d, i); span != "" {
+					t.Emergency = append(t.Emergency, learn.Example{Text: span, Label: NoEmergency, Weight: spanWeight})
+				}
 			}
 		}
 	}

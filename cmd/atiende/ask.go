@@ -169,6 +169,15 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if *trace {
 		found := ix.Find(ctx, retrieval.Query{Text: text}, 8)
 		fmt.Fprintf(stdout, "groups %d vague %v english %v off-topic %.2f person %.2f known %.2f\n", found.Groups, found.Vague, found.English, found.OffTopic, found.Person, found.Known)
+		if d, err := retrieval.LoadDetector(catalogue.FS); err == nil && d != nil {
+			fmt.Fprintf(stdout, "danger model:")
+			for _, l := range d.Predict(ix.Normalize(text)) {
+				if l.P >= 0.01 {
+					fmt.Fprintf(stdout, " %s %.2f", l.Name, l.P)
+				}
+			}
+			fmt.Fprintln(stdout)
+		}
 		for _, r := range found.Results {
 			fmt.Fprintf(stdout, "  %-45s score %6.3f lexical %6.3f model %.2f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Lexical, r.Prob, r.Coverage, r.Matched)
 		}

@@ -34,6 +34,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&fcfg.Epochs, "epochs", fcfg.Epochs, "with --dev: the fichas model's passes")
 	fs.Float64Var(&fcfg.LR, "lr", fcfg.LR, "with --dev: the fichas model's learning rate")
 	fs.IntVar(&ecfg.Epochs, "emergency-epochs", ecfg.Epochs, "with --dev: the emergency model's passes")
+	fs.IntVar(&ecfg.Members, "emergency-members", ecfg.Members, "with --dev: how many emergency models to train and average")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *asJSON, stdout)
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
-		return errors.New("train: --dim, --epochs, --lr and --emergency-epochs only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
+		return errors.New("train: --dim, --epochs, --lr, --emergency-epochs and --emergency-members only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
 	t, err := retrieval.TrainingData(fsys, nil)
