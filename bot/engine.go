@@ -252,6 +252,12 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// engine is unsure, the lines go at the top of the reply and the question is still
 	// answered: a false alarm costs a line of text, a miss can cost a life.
 	kinds, sure, p := e.emergency(norm)
+	// A few words that go on with a conversation about a ficha ("y hay que pedirla o le llega
+	// sola?") are where the model is least reliable: from it alone they get the lines on top of
+	// the answer, not the lines instead of it (the patterns stay sure).
+	if sure && p < 1 && st.Slug != "" && isElliptic(norm) {
+		sure = false
+	}
 	if sure {
 		r := Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
 			Emergency: kinds, Handoff: ReasonEmergency, English: english}

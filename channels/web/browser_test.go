@@ -291,10 +291,12 @@ func TestWidgetConversation(t *testing.T) {
 	// An answer card: the title and the figure in bold, the official page a button inside the
 	// bubble that opens in a new tab, on screen, and the ficha's other sections as quick replies.
 	lastBot := func(js string) string {
-		v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const m = [...document.querySelectorAll("#log .msg.bot")].pop(); return m ? ` + js + ` : ""; })()`))
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const m = [...document.querySelectorAll("#log .msg.bot")].pop(); return m ? `+js+` : ""; })()`))
 		return v
 	}
-	waitFor(t, "the amount in bold", func() bool { return strings.HasPrefix(lastBot(`(m.querySelector(".figure") || {}).textContent || ""`), "$") })
+	waitFor(t, "the amount in bold", func() bool {
+		return strings.HasPrefix(lastBot(`(m.querySelector(".figure") || {}).textContent || ""`), "$")
+	})
 	var official string
 	waitFor(t, "the official page's button on screen", func() bool {
 		official, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
