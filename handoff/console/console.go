@@ -504,7 +504,7 @@ type found struct {
 // line is one message of the transcript as the console shows it.
 type line struct{ From, Who, Text, At, Clock string }
 
-var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente"}
+var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente", "agente": "Agente"}
 
 func (c *Console) handoffPage(g *gin.Context) {
 	ctx := g.Request.Context()
