@@ -130,7 +130,12 @@
     var url = f && safeURL(f.url);
     var bubble = said("msg bot", "Atiende: ");
     var answer = r.action === "answer" && f;
-    if (!(answer && card(bubble, r, f))) { linked(bubble, r.reply || r.text || ""); }
+    // Options offered as buttons are not listed again, numbered, in the text (SMS keeps them).
+    var text = r.reply || r.text || "";
+    if (live && r.options && r.options.length) {
+      text = text.split("\n").filter(function (l) { return !/^\d+\. /.test(l); }).join("\n");
+    }
+    if (!(answer && card(bubble, { reply: text }, f))) { linked(bubble, text); }
     if (answer && url) {
       var a = el("a", "official", "Ver ficha oficial");
       a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
