@@ -466,6 +466,11 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		return at
 	})
 	screenshot(t, ctx, "widget-failed-send.png")
+	// Only the conversation scrolls: the page itself (header, text box) stays in place, however
+	// long the conversation (screen-reader labels once pushed the page down).
+	if still, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollHeight <= innerHeight + 1 && document.scrollingElement.scrollTop === 0`)); !still {
+		t.Error("the chat's page scrolls with the conversation")
+	}
 	st.fail.Store(false)
 	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
 		t.Fatal(err)
