@@ -176,11 +176,9 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 	}
 }
 
-// TestDemoPage opens / exactly as a newcomer does after make run: the widget is served by the
-// same origin (no Origin header on its check), the launcher appears, opens, and answers.
-func TestDemoPage(t *testing.T) {
-	st := newSite(t, false, "")
-	ctx := browser(t, 1280, 800)
+// demoPage opens / as a newcomer does after make run, and waits for the widget's launcher.
+func demoPage(t *testing.T, ctx context.Context, st *site) {
+	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/"), chromedp.WaitReady("body")); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +186,14 @@ func TestDemoPage(t *testing.T) {
 		ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
 		return ok
 	})
+}
+
+// TestDemoPage opens / exactly as a newcomer does after make run: the widget is served by the
+// same origin (no Origin header on its check), the launcher appears, opens, and answers.
+func TestDemoPage(t *testing.T) {
+	st := newSite(t, false, "")
+	ctx := browser(t, 1280, 800)
+	demoPage(t, ctx, st)
 	// The launcher is the page's first focusable element (its links are none).
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
 		chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
@@ -491,13 +497,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 func TestAccessibility(t *testing.T) {
 	st := newSite(t, false, "")
 	ctx := browser(t, 1280, 800)
-	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/"), chromedp.WaitReady("body")); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the launcher on the demo page", func() bool {
-		ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
-		return ok
-	})
+	demoPage(t, ctx, st)
 	browsertest.Accessible(t, ctx, "the demo page")
 	phone := browser(t, 360, 740)
 	frame(t, phone, st)

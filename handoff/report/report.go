@@ -236,17 +236,14 @@ func Build(ctx context.Context, src Source, cat Catalogue, o Options) (*Report, 
 	r.Total.finish()
 	r.Reasons = counts(reasons)
 
-	top, err := src.TopFichas(ctx, from, to, bot.ActionAnswer, o.TopFichas)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, f := range top {
-		r.Fichas = append(r.Fichas, ficha(cat, f.Slug, f.Count))
-	}
-
+	// Every ficha answered from, most first: the top ones are listed, and all of them say how
+	// much a stale ficha is used.
 	asked, err := src.TopFichas(ctx, from, to, bot.ActionAnswer, 0)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
+	}
+	for _, f := range asked[:min(len(asked), o.TopFichas)] {
+		r.Fichas = append(r.Fichas, ficha(cat, f.Slug, f.Count))
 	}
 	r.Stale = staleFichas(cat, asked, o.Now)
 
