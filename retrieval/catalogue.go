@@ -11,9 +11,10 @@ import (
 
 // Bundled loads the fichas and glossary of a catalogue laid out as the bundled one:
 // fichas/*.json, glossary.tsv, the citizens' questions (questions/*.tsv) and the learned
-// model (model/fichas.model, when present) at the root of fsys. When path is set, the fichas
-// come from that file or directory instead (ATIENDE_CATALOGUE); the glossary, the questions
-// of the fichas it shares with the bundled catalogue and the model still come from fsys.
+// model (model/fichas.model, when present, with its ranker, model/ranker.txt) at the root of
+// fsys. When path is set, the fichas come from that file or directory instead
+// (ATIENDE_CATALOGUE); the glossary, the questions of the fichas it shares with the bundled
+// catalogue and the model still come from fsys.
 func Bundled(fsys fs.FS, path string) (*Index, error) {
 	ix, err := BundledLexical(fsys, path)
 	if err != nil {
@@ -25,6 +26,13 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 	}
 	if m != nil {
 		ix.SetModel(m)
+		r, err := LoadRanker(fsys)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			ix.SetRanker(r)
+		}
 	}
 	return ix, nil
 }

@@ -98,7 +98,14 @@ func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 		ix.vectors.lift(ctx, q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		res, f.OffTopic, f.Person, f.Known = ix.fuse(cmp.Or(q.Whole, q.Text), res)
+		mt := ix.ModelText(cmp.Or(q.Whole, q.Text))
+		res, f.OffTopic, f.Person, f.Known = ix.fuse(mt, res)
+		// The ranker learned from questions about fichas, asked first: a message the model
+		// reads as about nothing the catalogue holds, or as wanting a person, and a choice
+		// among offered options keep the fused order.
+		if f.OffTopic < rankOutside && f.Person < rankOutside && len(q.Only) == 0 {
+			res = ix.rerank(mt, res, f.Known)
+		}
 	}
 	if len(q.Only) > 0 {
 		keep := map[string]bool{}
@@ -161,12 +168,11 @@ func (ix *Index) ModelText(text string) string {
 	return strings.Join(ix.gloss.Expand(Words(text)), " ")
 }
 
-// fuse adds to each result the model's probability for its ficha, scaled to the lexical
-// scores, brings in the fichas the model favours that no word matched, and re-sorts; it also
-// returns the model's probabilities that no ficha answers (OffTopic) and that the message
+// fuse adds to each result the model's probability for its ficha (mt: the question as the
+// model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
+// favours that no word matched, and re-sorts; it also returns the model's probabilities that no ficha answers (OffTopic) and that the message
 // wants a person (Person), and the share of the question's words it knows (Known).
-func (ix *Index) fuse(text string, res []Result) ([]Result, float64, float64, float64) {
-	mt := ix.ModelText(text)
+func (ix *Index) fuse(mt string, res []Result) ([]Result, float64, float64, float64) {
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {
 		return res, 0, 0, 1

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/atiende/atiende/retrieval/learn"
 )
@@ -72,6 +73,10 @@ type Index struct {
 	vectorWeight float64
 	// model, when set, is the learned classifier of questions into fichas (SetModel).
 	model *learn.Model
+	// ranker reorders the first fused results (SetRanker); nil: the fused order stands.
+	ranker *learn.Ranker
+	// qvecs holds each ficha's questions' vectors in the model, made on first use (Nearest).
+	qvecs []atomic.Pointer[[]float32]
 
 	fichas   []*Ficha
 	bySlug   map[string]int
@@ -383,6 +388,9 @@ type Result struct {
 	// Prob is the learned model's probability that the question is about this ficha (0
 	// without a model).
 	Prob float64
+	// Rank is the ranker's probability that this ficha, of the first candidates, is the one
+	// asked about (0 without a ranker, or below the candidates it reorders).
+	Rank float64
 }
 
 // Search ranks the fichas for the analysed query and returns the best k (all when k <= 0).

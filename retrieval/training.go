@@ -3,6 +3,7 @@ package retrieval
 import (
 	"bytes"
 	"errors"
+	"hash/fnv"
 	"io/fs"
 	"path"
 	"sort"
@@ -56,6 +57,15 @@ func shortSpan(text string, n int) string {
 // harmConcepts are the concepts (concepts.tsv) that speak of harm itself, not of its time,
 // its negation or an exaggeration.
 var harmConcepts = map[string]bool{"arma": true, "golpe": true, "amenaza": true, "propia": true, "desesperanza": true, "colapso": true}
+
+// HeldOut is the deterministic fifth of the texts (questions, bank lines, off-topic and
+// person messages) that atiende train --dev keeps out of training to measure on, and on
+// whose readings by the models trained without them the ranker learns.
+func HeldOut(text string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return h.Sum32()%5 == 0
+}
 
 // Training is the learned models' data, read from a catalogue laid out as the bundled one.
 type Training struct {

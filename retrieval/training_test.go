@@ -30,6 +30,19 @@ func TestModelsMatchTheirData(t *testing.T) {
 			t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", c.file, m.Digest, got)
 		}
 	}
+	// The ranker learned from the readings of models trained without the held-out fifth.
+	dev, err := retrieval.TrainingData(catalogue.FS, retrieval.HeldOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := retrieval.LoadRanker(catalogue.FS)
+	if err != nil || r == nil {
+		t.Fatalf("%s: %v", retrieval.RankerFile, err)
+	}
+	want := retrieval.RankerDigest(learn.Digest(dev.Fichas, learn.DefaultConfig), learn.Digest(dev.Emergency, learn.EmergencyConfig), learn.DefaultRankConfig)
+	if r.Digest != want {
+		t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", retrieval.RankerFile, r.Digest, want)
+	}
 	// Every required ficha has its citizens' questions.
 	ix, err := retrieval.Bundled(catalogue.FS, "")
 	if err != nil {

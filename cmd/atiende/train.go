@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	iofs "io/fs"
 	"os"
@@ -28,7 +27,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
 	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
 	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
-	cache := fs.String("cache", "", "with --dev: a directory to keep the held-out models in, reused while their data and settings are the same (to try engine changes in seconds)")
+	cache := fs.String("cache", "", "a directory to keep the models trained without the held-out fifth in, reused while their data and settings are the same (to try engine changes in seconds)")
 	fcfg, ecfg := learn.DefaultConfig, learn.EmergencyConfig
 	fs.IntVar(&fcfg.Dim, "dim", fcfg.Dim, "with --dev: the fichas model's vector size, to try settings on held-out data")
 	fs.IntVar(&fcfg.Epochs, "epochs", fcfg.Epochs, "with --dev: the fichas model's passes")
@@ -46,6 +45,9 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("train: --dim, --epochs, --lr, --emergency-epochs and --emergency-members only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
+	if err := trainRanker(ctx, fsys, *dir, *cache, stdout); err != nil {
+		return err
+	}
 	t, err := retrieval.TrainingData(fsys, nil)
 	if err != nil {
 		return err
@@ -78,38 +80,43 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// heldOut is the deterministic fifth of the texts kept out of training by --dev.
-func heldOut(text string) bool {
-	h := fnv.New32a()
-	h.Write([]byte(text))
-	return h.Sum32()%5 == 0
-}
-
 // trainDev measures what the models learn on texts they did not see: the held-out questions
 // as first turns (their ficha expected), the held-out bank lines as emergencies or, for
 // "none", look-alikes.
-func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache string, asJSON bool, stdout io.Writer) error {
-	t, err := retrieval.TrainingData(fsys, heldOut)
+// heldOutSetup is the engine as trained without the held-out fifth of the data
+// (retrieval.HeldOut): the fichas and emergency models trained on the rest, the index
+// without the held-out questions, and the held-out texts as cases with what each expects —
+// held-out questions as first turns (their ficha expected), bank lines as emergencies or,
+// for "none", look-alikes, off-topic and person messages as such.
+type heldOutSetup struct {
+	fichas, emergency *learn.Model
+	ix                *retrieval.Index
+	det               *retrieval.Detector
+	cases             []eval.Case
+}
+
+func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*heldOutSetup, error) {
+	t, err := retrieval.TrainingData(fsys, retrieval.HeldOut)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fm, err := trainCached(t.Fichas, fcfg, cache)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	em, err := trainCached(t.Emergency, ecfg, cache)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	full, err := retrieval.BundledLexical(fsys, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var cases []eval.Case
 	for _, f := range full.Fichas() {
 		var kept []string
 		for _, q := range f.Questions {
-			if heldOut(q) {
+			if retrieval.HeldOut(q) {
 				cases = append(cases, eval.Case{ID: "q-" + f.Slug, Tags: []string{"dev-question"},
 					Turns: []eval.Turn{{User: q, Expect: eval.Expect{Fichas: []string{f.Slug}}}}})
 			} else {
@@ -120,30 +127,30 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	}
 	bank, err := retrieval.ReadBank(fsys, "emergency")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	off, err := iofs.ReadFile(fsys, "offtopic.tsv")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, o := range strings.Split(string(off), "\n") {
-		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && heldOut(o) {
+		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && retrieval.HeldOut(o) {
 			cases = append(cases, eval.Case{ID: "offtopic", Tags: []string{"dev-offtopic"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionGreet, bot.ActionGoodbye, bot.ActionOutOfScope, bot.ActionHandoff, bot.ActionOptout}}}}})
 		}
 	}
 	person, err := iofs.ReadFile(fsys, "person.tsv")
 	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
-		return err
+		return nil, err
 	}
 	for _, o := range strings.Split(string(person), "\n") {
-		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && heldOut(o) {
+		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && retrieval.HeldOut(o) {
 			cases = append(cases, eval.Case{ID: "person", Tags: []string{"dev-person"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionHandoff}}}}})
 		}
 	}
 	for _, b := range bank {
-		if !heldOut(b.Text) {
+		if !retrieval.HeldOut(b.Text) {
 			continue
 		}
 		c := eval.Case{ID: "bank-" + b.Label, Tags: []string{"dev-bank-" + b.Label}, Turns: []eval.Turn{{User: b.Text}}}
@@ -154,22 +161,36 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 		}
 		cases = append(cases, c)
 	}
-	ix := retrieval.NewIndex(full.Fichas(), full.Glossary())
-	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
-	ix.SetModel(fm)
-	e := bot.New(ix, nil)
 	concepts, err := retrieval.LoadConcepts(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return &heldOutSetup{fichas: fm, emergency: em, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
+		det: &retrieval.Detector{Model: em, Concepts: concepts}, cases: cases}, nil
+}
+
+// trainDev measures what the models learn on texts they did not see (heldOutSetup): the
+// lexical index alone, the model alone, the two fused, and the ranker on top, which learns
+// from one half of the held-out questions and is measured on the other.
+func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache string, asJSON bool, stdout io.Writer) error {
+	h, err := newHeldOutSetup(fsys, fcfg, ecfg, cache)
 	if err != nil {
 		return err
 	}
-	e.SetEmergencyModel(&retrieval.Detector{Model: em, Concepts: concepts})
-	rep := eval.Run(ctx, e, cases)
+	ix, cases := h.ix, h.cases
+	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
+	ix.SetModel(h.fichas)
+	fused := eval.Run(ctx, engineOver(ix, h.det), cases)
+	if _, err := rankDev(ctx, ix, h.det, cases, stdout); err != nil {
+		return err
+	}
+	rep := eval.Run(ctx, engineOver(ix, h.det), cases)
 	// The model alone: its first label for each held-out question.
 	var alone, n float64
 	for _, c := range cases {
 		if f := c.Turns[0].Expect.Fichas; len(f) > 0 {
 			n++
-			if l := fm.Predict(ix.ModelText(c.Turns[0].User)); len(l) > 0 && l[0].Name == f[0] {
+			if l := h.fichas.Predict(ix.ModelText(c.Turns[0].User)); len(l) > 0 && l[0].Name == f[0] {
 				alone++
 			}
 		}
@@ -179,9 +200,41 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused (the engine)\n\n",
-		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, rep.ByTag["dev-question"].HitAt1Value())
+	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused, %.3f ranked (the engine; the ranker saw these questions)\n\n",
+		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, fused.ByTag["dev-question"].HitAt1Value(), rep.ByTag["dev-question"].HitAt1Value())
 	rep.WriteText(stdout)
+	return nil
+}
+
+// trainRanker trains the ranker on the held-out questions as the models trained without them
+// read them, and writes it into dir.
+func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io.Writer) error {
+	h, err := newHeldOutSetup(fsys, learn.DefaultConfig, learn.EmergencyConfig, cache)
+	if err != nil {
+		return err
+	}
+	h.ix.SetModel(h.fichas)
+	var groups []learn.RankGroup
+	for _, d := range rankData(ctx, h.ix, h.det, h.cases) {
+		groups = append(groups, d.group)
+	}
+	r, err := learn.TrainRanker(groups, learn.DefaultRankConfig)
+	if err != nil {
+		return err
+	}
+	r.Digest = retrieval.RankerDigest(h.fichas.Digest, h.emergency.Digest, learn.DefaultRankConfig)
+	var buf bytes.Buffer
+	if _, err := r.WriteTo(&buf); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, filepath.FromSlash(retrieval.RankerFile))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d held-out questions, %d weights, digest %s\n", path, len(groups), len(r.Weights), r.Digest)
 	return nil
 }
 

@@ -382,6 +382,30 @@ func (m *Model) Predict(text string) []Label {
 	return out
 }
 
+// Embed returns the text's vector as the model reads it (the first member's), of unit length;
+// nil when the model knows none of its features. Two texts the model takes for the same
+// question have vectors close to each other.
+func (m *Model) Embed(text string) []float32 {
+	ids := m.idsOf(text)
+	if len(ids) == 0 {
+		return nil
+	}
+	h := make([]float32, m.cfg.Dim)
+	m.hidden(ids, h)
+	var n float32
+	for _, v := range h {
+		n += v * v
+	}
+	if n == 0 {
+		return nil
+	}
+	inv := float32(1 / math.Sqrt(float64(n)))
+	for k := range h {
+		h[k] *= inv
+	}
+	return h
+}
+
 // Config returns the settings the model was trained with.
 func (m *Model) Config() Config { return m.cfg }
 

@@ -1,0 +1,254 @@
+package retrieval
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/atiende/atiende/retrieval/learn"
+)
+
+// RankDepth is how many of the fused results the ranker reorders: on our held-out questions
+// the right ficha is among the first ten for 99% of them.
+const RankDepth = 10
+
+// rankOutside: from this probability that a message is about nothing the catalogue holds, or
+// that it wants a person, the ranker leaves the fused order alone. It learned from questions
+// about fichas; on a message about something else it prefers the ficha that shares the most
+// words, which the engine would then answer ("en que año llego colon").
+const rankOutside = 0.3
+
+// RankerFile is the ranker's file in the catalogue (atiende train writes it).
+const RankerFile = "model/ranker.txt"
+
+// rankFeatureNames name RankFeatures' columns, in order.
+var rankFeatureNames = []string{
+	"prob", "log_prob", "lexical_rel", "log_lexical", "coverage", "title_coverage",
+	"strong", "named", "lexical_rank", "prob_rank", "prob_rel", "fused_rel",
+	"prob_known", "lexical_unknown", "no_lexical", "nearest", "nearest_rel", "nearest3",
+	"nearest_rank",
+}
+
+// RankFeatureNames lists the names of RankFeatures' columns.
+func RankFeatureNames() []string { return slices.Clone(rankFeatureNames) }
+
+// RankFeatures describes each of the first results of a fused Find (at most RankDepth) for
+// the ranker: the model's probability and the lexical score, each absolute and relative to
+// the best candidate's, their ranks, how much of the question and of the title the ficha
+// matches, the model's probability weighed by how many of the question's words it knows, and
+// how near the question comes to the ficha's citizens' questions (Nearest).
+func RankFeatures(res []Result, known float64, nearest []Near) [][]float64 {
+	res = res[:min(len(res), RankDepth)]
+	if len(res) == 0 {
+		return nil
+	}
+	near := make([]Near, len(res))
+	copy(near, nearest)
+	lex := make([]float64, len(res))
+	prob := make([]float64, len(res))
+	closest := make([]float64, len(res))
+	maxScore := 0.0
+	for i, r := range res {
+		lex[i], prob[i], closest[i] = r.Lexical, r.Prob, near[i].Best
+		maxScore = max(maxScore, r.Score)
+	}
+	maxLex, maxProb, maxNear := slices.Max(lex), slices.Max(prob), slices.Max(closest)
+	lexRank, probRank, nearRank := places(lex), places(prob), places(closest)
+	rel := func(v, m float64) float64 {
+		if m <= 0 {
+			return 0
+		}
+		return v / m
+	}
+	out := make([][]float64, len(res))
+	for i, r := range res {
+		noLex := 0.0
+		if r.Lexical <= 0 {
+			noLex = 1
+		}
+		out[i] = []float64{
+			r.Prob,
+			math.Log(r.Prob+1e-3) / 7,
+			rel(r.Lexical, maxLex),
+			math.Log1p(r.Lexical) / 3,
+			r.Coverage,
+			r.TitleCoverage,
+			float64(min(r.Strong, 4)) / 4,
+			float64(min(r.Named, 4)) / 4,
+			1 / float64(1+lexRank[i]),
+			1 / float64(1+probRank[i]),
+			rel(r.Prob, maxProb),
+			rel(r.Score, maxScore),
+			r.Prob * known,
+			rel(r.Lexical, maxLex) * (1 - known),
+			noLex,
+			near[i].Best,
+			rel(near[i].Best, maxNear),
+			near[i].Three,
+			1 / float64(1+nearRank[i]),
+		}
+	}
+	return out
+}
+
+// places gives each value its place, 0 for the highest, ties in their order; a value of 0 or
+// less is placed last of all (RankDepth).
+func places(v []float64) []int {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(v[b], v[a]) })
+	out := make([]int, len(v))
+	for place, i := range idx {
+		out[i] = place
+		if v[i] <= 0 {
+			out[i] = RankDepth
+		}
+	}
+	return out
+}
+
+// SetRanker makes Find reorder the first fused results with a ranker trained on held-out
+// questions (atiende train); call it before the index is in use, after SetModel.
+func (ix *Index) SetRanker(r *learn.Ranker) {
+	ix.ranker = r
+	ix.qvecs = make([]atomic.Pointer[[]float32], len(ix.fichas))
+}
+
+// Ranker is the ranker set with SetRanker, or nil.
+func (ix *Index) Ranker() *learn.Ranker { return ix.ranker }
+
+// rerank reorders the first RankDepth results by the ranker. Each keeps a Score on the fused
+// scale: the best keeps its own, the others the best's times their probability relative to
+// the best's under the ranker, so that the engine's "close to the best" reads the ranker.
+func (ix *Index) rerank(mt string, res []Result, known float64) []Result {
+	if ix.ranker == nil || len(res) < 2 {
+		return res
+	}
+	n := min(len(res), RankDepth)
+	feats := RankFeatures(res, known, ix.nearestOf(mt, res[:n]))
+	s := make([]float64, n)
+	for i := range n {
+		s[i] = ix.ranker.Score(feats[i])
+	}
+	best := slices.Max(s)
+	top := res[0].Score
+	head := slices.Clone(res[:n])
+	sum := 0.0
+	for i := range head {
+		e := math.Exp(s[i] - best)
+		head[i].Score = top * e
+		sum += e
+	}
+	for i := range head {
+		head[i].Rank = head[i].Score / top / sum
+	}
+	slices.SortStableFunc(head, func(a, b Result) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
+	})
+	// What lies below the reordered head stays below it.
+	floor := head[n-1].Score
+	out := append(head, res[n:]...)
+	for i := n; i < len(out); i++ {
+		out[i].Score = min(out[i].Score, floor*0.999)
+	}
+	return out
+}
+
+// Near is how close a question comes to a ficha's citizens' questions, as cosines of their
+// vectors in the learned model: the nearest one's, and the mean of the three nearest.
+type Near struct{ Best, Three float64 }
+
+// Nearest reads, for each result, how near the text comes to its ficha's citizens'
+// questions (Near): a nearest-neighbour reading beside the model's own probability. Zeros
+// without a model, or before SetRanker (even SetRanker(nil)).
+func (ix *Index) Nearest(text string, res []Result) []Near {
+	return ix.nearestOf(ix.ModelText(text), res)
+}
+
+// nearestOf is Nearest of a text as the model reads it (ModelText).
+func (ix *Index) nearestOf(mt string, res []Result) []Near {
+	out := make([]Near, len(res))
+	if ix.model == nil || len(ix.qvecs) != len(ix.fichas) {
+		return out // no SetRanker: nowhere to keep the questions' vectors
+	}
+	q := ix.model.Embed(mt)
+	if q == nil {
+		return out
+	}
+	d := len(q)
+	for i, r := range res {
+		vs := ix.questionVectors(ix.bySlug[r.Ficha.Slug])
+		var top [3]float32 // the three nearest, nearest first
+		for j := 0; j+d <= len(vs); j += d {
+			var s float32
+			for k, v := range q {
+				s += v * vs[j+k]
+			}
+			switch {
+			case s > top[0]:
+				top[0], top[1], top[2] = s, top[0], top[1]
+			case s > top[1]:
+				top[1], top[2] = s, top[1]
+			case s > top[2]:
+				top[2] = s
+			}
+		}
+		out[i] = Near{Best: float64(top[0]), Three: float64(top[0]+top[1]+top[2]) / 3}
+	}
+	return out
+}
+
+// questionVectors returns the vectors of a ficha's citizens' questions, one after another,
+// made the first time the ficha is a candidate: making all of them at once takes about a
+// second, which the first citizen would wait.
+func (ix *Index) questionVectors(i int) []float32 {
+	if v := ix.qvecs[i].Load(); v != nil {
+		return *v
+	}
+	var vs []float32
+	for _, q := range ix.fichas[i].Questions {
+		vs = append(vs, ix.model.Embed(ix.ModelText(q))...)
+	}
+	ix.qvecs[i].CompareAndSwap(nil, &vs) // two turns may make them at once: either is right
+	return vs
+}
+
+// RankerDigest names what a ranker is trained from: the models trained on four fifths of the
+// data (HeldOut), whose readings of the other fifth it learns from, its settings and its
+// features. The fichas' texts also shape those readings; like the fichas model's own digest,
+// this one changes with the fichas' titles, summaries, keywords and questions, not with
+// their sections.
+func RankerDigest(devFichas, devEmergency string, cfg learn.RankConfig) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%+v\n%s\n", devFichas, devEmergency, cfg, strings.Join(rankFeatureNames, " "))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// LoadRanker reads the ranker from fsys; nil, without error, when the file is absent.
+func LoadRanker(fsys fs.FS) (*learn.Ranker, error) {
+	data, err := fs.ReadFile(fsys, RankerFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := learn.ReadRanker(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RankerFile, err)
+	}
+	if len(r.Weights) != len(rankFeatureNames) {
+		return nil, fmt.Errorf("%s: %d weights for %d features: run make train", RankerFile, len(r.Weights), len(rankFeatureNames))
+	}
+	return r, nil
+}
