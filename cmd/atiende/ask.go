@@ -234,10 +234,11 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if *onPG {
 		return comparePostgres(ctx, cfg, cases, *asJSON, stdout)
 	}
-	e, _, err := loadEngine(cfg)
+	e, ix, err := loadEngine(cfg)
 	if err != nil {
 		return err
 	}
+	ix.WarmNearest() // the latencies measured are turns', not the ranker's first use of a ficha
 	rep := eval.Run(ctx, e, cases)
 	if *quiet {
 		rep.Failures = []eval.Failure{}

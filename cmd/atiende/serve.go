@@ -103,6 +103,7 @@ func loadServable(cfg config) (*retrieval.Index, error) {
 			return nil, fmt.Errorf("load catalogue: ficha %q is synthetic (made by \"catalogue synth\" for benchmarks): it is never served", f.Slug)
 		}
 	}
+	go ix.WarmNearest() // the ranker's vectors, on one core, while the first turns are served
 	return ix, nil
 }
 

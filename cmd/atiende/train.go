@@ -200,8 +200,10 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused, %.3f ranked (the engine; the ranker saw these questions)\n\n",
+	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused, %.3f ranked (the engine; the ranker saw these questions)\n",
 		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, fused.ByTag["dev-question"].HitAt1Value(), rep.ByTag["dev-question"].HitAt1Value())
+	fmt.Fprintf(stdout, "all held-out turns, fused → ranked: hit@3 %.3f → %.3f, action %.3f → %.3f, in scope → out %.3f → %.3f\n\n",
+		fused.HitAt3, rep.HitAt3, fused.ActionAccuracy, rep.ActionAccuracy, fused.InScopeOutOfScope, rep.InScopeOutOfScope)
 	rep.WriteText(stdout)
 	return nil
 }
