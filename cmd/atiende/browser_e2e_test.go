@@ -129,10 +129,26 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if buttons != 0 {
 		t.Errorf("another agent is offered %d forms to transfer or close a conversation Camila holds", buttons)
 	}
+	// The conversation updates in place while the agent writes: the citizen's next message
+	// arrives without a reload, the draft and the transcript's place at the newest message stay.
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument = true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Estoy revisando")); err != nil {
+		t.Fatal(err)
+	}
 	say(`<img src=x onerror="document.title='pwned'">`)
 	pageHas(t, agent, ".transcript", "<img src=x onerror")
 	if title, _ := chromedp.Run(agent, chromedp.Title()); title == "pwned" {
 		t.Fatal("the console ran a citizen's HTML")
+	}
+	kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(() => { const t = document.querySelector(".transcript");
+		return (window.sameDocument === true) + " " + (t.scrollTop + t.clientHeight >= t.scrollHeight - 2) + " " + document.getElementById("text").value; })()`))
+	if kept != "true true Estoy revisando" {
+		t.Errorf("after a live update (same page, pinned, draft): %q", kept)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.getElementById("text").value = "", true`)); err != nil {
+		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, agent, "console-conversation.png")
 	browsertest.Screenshot(t, citizen, "widget-agent.png")

@@ -2,31 +2,87 @@
 // inserted into the reply. Everything stays text.
 (function () {
   "use strict";
-  var text = document.getElementById("text");
-  // The conversation opens at its newest message.
-  var transcript = document.querySelector(".transcript");
-  if (transcript) { transcript.scrollTop = transcript.scrollHeight; }
-  // A ficha search carries the reply being written, and the page gives it back.
-  var search = document.querySelector("form.ficha-search"), draft = document.getElementById("draft");
-  if (search && draft && text) { search.addEventListener("submit", function () { draft.value = text.value; }); }
-  document.querySelectorAll("button.insert").forEach(function (b) {
-    b.addEventListener("click", function () {
-      if (!text) { return; }
-      text.value = (text.value ? text.value + "\n" : "") + b.getAttribute("data-text");
-      text.focus();
+  // bind wires what the page's new parts need: the ficha search carries the reply being
+  // written (the page gives it back), and each «Insertar» button adds its text to the reply.
+  function bind(root) {
+    var text = document.getElementById("text");
+    var search = root.querySelector("form.ficha-search"), draft = document.getElementById("draft");
+    if (search && draft && text) { search.addEventListener("submit", function () { draft.value = text.value; }); }
+    root.querySelectorAll("button.insert").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var t = document.getElementById("text");
+        if (!t) { return; }
+        t.value = (t.value ? t.value + "\n" : "") + b.getAttribute("data-text");
+        t.focus();
+      });
     });
-  });
-  // The reports (and pages without the menu) do not follow the queue: a reload there would
+  }
+  // The conversation opens, and stays, at its newest message.
+  function pin() {
+    var transcript = document.querySelector(".transcript");
+    if (transcript) { transcript.scrollTop = transcript.scrollHeight; }
+  }
+  bind(document);
+  pin();
+  // The reports (and pages without the menu) do not follow the queue: an update there would
   // rebuild the report for nothing, and an editor may not read the queue's events.
-  if (!window.EventSource || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
-  var es = new EventSource("/agent/events"), leaving = false;
-  // A form being sent takes the agent elsewhere: no reload may race it.
+  if (!window.EventSource || !window.fetch || !window.DOMParser || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
+  var es = new EventSource("/agent/events"), leaving = false, busy = false, again = false;
+  // A form being sent takes the agent elsewhere: no update may race it.
   document.addEventListener("submit", function () { leaving = true; es.close(); }, true);
   window.addEventListener("beforeunload", function () { leaving = true; es.close(); });
-  es.addEventListener("update", function () {
+
+  // actions names what the agent may do on a page: the forms it holds. When they change (the
+  // conversation was taken, closed or transferred), the page's actions are replaced too.
+  function actions(doc) {
+    return Array.prototype.map.call(doc.querySelectorAll("main form"), function (f) { return f.getAttribute("action"); }).join(" ");
+  }
+  // swap brings the page up to date in place: the transcript and the context always, the rest
+  // when the actions changed, keeping the reply being written, its focus and the search.
+  function swap(doc) {
+    var main = document.querySelector("main"), fresh = doc.querySelector("main");
+    if (!main || !fresh) { return; }
+    document.title = doc.title;
+    var ot = document.querySelector(".transcript"), nt = doc.querySelector(".transcript");
+    var op = document.querySelector(".packet"), np = doc.querySelector(".packet");
+    if (ot && nt && op && np && actions(doc) === actions(document)) {
+      ot.replaceChildren.apply(ot, Array.prototype.slice.call(nt.childNodes));
+      op.replaceChildren.apply(op, Array.prototype.slice.call(np.childNodes));
+      pin();
+      return;
+    }
+    var text = document.getElementById("text"), draft = text ? text.value : "", focused = document.activeElement === text;
+    var banner = document.getElementById("fresh");
+    main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
+    // The banner and the flash of the page the agent opened stay as they were.
+    var nb = document.getElementById("fresh");
+    if (banner && nb && nb !== banner) { nb.replaceWith(banner); }
+    var t = document.getElementById("text");
+    if (t && draft) { t.value = draft; }
+    if (t && focused) { t.focus(); }
+    bind(main);
+    pin();
+  }
+  // update fetches the page as it is now; updates that come while one is on its way are
+  // folded into one more.
+  function update() {
     if (leaving) { return; }
-    // Reload at once unless the agent is writing; then say there is news.
-    if (text && text.value.trim() !== "") { document.getElementById("fresh").hidden = false; return; }
-    location.reload();
-  });
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        // Signed out, or the page is gone: the browser shows what the server says.
+        if (!r.ok || r.redirected) { leaving = true; location.reload(); return null; }
+        return r.text();
+      })
+      .then(function (html) {
+        if (html !== null && !leaving) { swap(new DOMParser().parseFromString(html, "text/html")); }
+      })
+      .catch(function () { document.getElementById("fresh").hidden = false; })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; update(); }
+      });
+  }
+  es.addEventListener("update", update);
 })();
