@@ -194,7 +194,8 @@ func (b *bundle) say(t *testing.T, from, body string) {
 	}
 }
 
-// waitSent waits until the fake has accepted n messages, and a little more to catch extras.
+// waitSent waits until the fake has accepted n messages, then until the queue has no job
+// left to run: an extra message, if any, has been sent by then.
 func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -204,8 +205,33 @@ func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	b.waitIdle(t)
 	return b.fake.Sent()
+}
+
+// waitIdle waits until every job the webhooks and turns enqueued has ended (completed,
+// cancelled or discarded): none is running, due, or waiting for a retry. A webhook inserts
+// its turn job before it answers, and a turn its delivery jobs in its own transaction, so
+// once the queue is idle nothing more will be sent for the messages posted so far.
+func (b *bundle) waitIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var left int
+		var states string
+		err := b.store.SQL().QueryRowContext(context.Background(), `SELECT count(*), coalesce(group_concat(kind || ':' || state), '')
+			FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&left, &states)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still to run (%s)", left, states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
@@ -343,7 +369,8 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// A retry would keep the job waiting in the queue: once it is idle, none is coming.
+	b.waitIdle(t)
 	if n := b.fake.Attempts(); n != 1 {
 		t.Errorf("a 21610 was tried %d times", n)
 	}
@@ -386,7 +413,7 @@ func TestOptOutAndBack(t *testing.T) {
 	b.say(t, from, "STOP")
 	b.waitSent(t, 1)
 	b.say(t, from, "cuanto es la pgu")
-	time.Sleep(700 * time.Millisecond)
+	b.waitIdle(t) // the message's turn has run, and any reply it made has gone
 	if n := len(b.fake.Sent()); n != 1 {
 		t.Fatalf("%d messages after opting out; only the confirmation should go", n)
 	}
@@ -656,7 +683,7 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Anonymise = %d, %v; want 1", n, err)
 	}
-	time.Sleep(2500 * time.Millisecond) // the settle delay passes; the turn job runs
+	b.waitIdle(t) // the settle delay passes; the turn job runs, and any delivery it made
 	if sent := b.fake.Sent(); len(sent) != 0 {
 		t.Errorf("%d messages sent for an anonymised conversation: %+v", len(sent), sent)
 	}
@@ -678,16 +705,25 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 // SQLite's one connection stays free: another citizen's webhook is acknowledged at once.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	loadEngine()
-	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
-	slow := bot.New(bottest.SlowRetriever{Index: index, Delay: delay}, nil)
+	// The engine answers only when the test opens the gate (or after 10 s, when a webhook
+	// that waited for the turn's connection would show it by taking that long).
+	const limit = 1500 * time.Millisecond // the request must take less, on a busy machine too
+	entered := make(chan struct{}, 1)
+	release, open := bottest.Gate(t, 10*time.Second)
+	slow := bot.New(bottest.SlowRetriever{Index: index, Entered: entered, Release: release}, nil)
 	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	b.say(t, "+56911110001", "cuanto es la pgu")
-	// The turn is in the engine now (the queue polls every 20 ms).
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-entered: // the turn is in the engine
+	case <-time.After(10 * time.Second):
+		t.Fatal("the turn never reached the engine")
+	}
 	start := time.Now()
 	b.say(t, "+56911110002", "requisitos del bono invierno")
-	if took := time.Since(start); took > delay/2 {
+	took := time.Since(start)
+	open()
+	if took > limit {
 		t.Errorf("a webhook waited %s while another conversation's turn was in the engine", took)
 	}
 	sent := b.waitSent(t, 2)
