@@ -235,6 +235,7 @@ func (b *bundle) waitIdle(t *testing.T) {
 }
 
 func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56911112222", "cuanto es la pgu", newSid())
 	req, _ := http.NewRequest("POST", b.srv.URL+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
@@ -271,6 +272,7 @@ func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
 }
 
 func TestBadSignaturesAreRefused(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56911112222", "hola", newSid())
 	tampered := url.Values{}
@@ -311,6 +313,7 @@ func TestBadSignaturesAreRefused(t *testing.T) {
 }
 
 func TestDuplicateMessageSidIsAnsweredOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56933334444", "cuanto es la pgu", newSid())
 	var wg sync.WaitGroup
@@ -330,6 +333,7 @@ func TestDuplicateMessageSidIsAnsweredOnce(t *testing.T) {
 }
 
 func TestRetryOn429ThenDelivered(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.fake.SetReply(func(n int, _ twiliotest.Message) (int, int) {
 		if n == 1 {
@@ -352,6 +356,7 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 }
 
 func TestPermanentErrorIsNotRetried(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.fake.SetReply(func(int, twiliotest.Message) (int, int) { return 400, 21610 })
 	b.say(t, "+56977778888", "cuanto es la pgu")
@@ -380,6 +385,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 }
 
 func TestStatusCallbackRecordsDelivery(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.say(t, "+56912121212", "hola")
 	sent := b.waitSent(t, 1)
@@ -408,6 +414,7 @@ func TestStatusCallbackRecordsDelivery(t *testing.T) {
 }
 
 func TestOptOutAndBack(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56913131313"
 	b.say(t, from, "STOP")
@@ -425,6 +432,7 @@ func TestOptOutAndBack(t *testing.T) {
 }
 
 func TestLongSMSIsContinuedOnMAS(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56914141414"
 	b.say(t, from, "MAS")
@@ -447,6 +455,7 @@ func TestLongSMSIsContinuedOnMAS(t *testing.T) {
 }
 
 func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "whatsapp:+56915151515"
 	b.say(t, from, "cuanto es el bono de invierno")
@@ -469,6 +478,7 @@ func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
 // TestWhatsAppWindow: more than 24 hours after the citizen's last message only the template
 // may go; without one, the delivery is recorded as skipped and nothing is sent.
 func TestWhatsAppWindow(t *testing.T) {
+	t.Parallel()
 	later := func() time.Time { return time.Now().Add(25 * time.Hour) }
 	b := setup(t, func(c *twilio.Config) { c.Now = later; c.WhatsAppTemplateSID = "HX00000000000000000000000000000001" })
 	b.say(t, "whatsapp:+56919191919", "hola")
@@ -498,6 +508,7 @@ func TestWhatsAppWindow(t *testing.T) {
 }
 
 func TestRateLimitPerSender(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56916161616"
 	for i := range 18 {
@@ -536,6 +547,7 @@ func TestRateLimitPerSender(t *testing.T) {
 // TestOverTheRateEmergenciesAndStopGetThrough: a sender over the rate still gets the
 // emergency lines, and a request to stop is still heard.
 func TestOverTheRateEmergenciesAndStopGetThrough(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.SenderRate = ratelimit.Rate{N: 2, Per: time.Hour} })
 	for i, tc := range []struct{ from, last string }{
 		{from: "+56919191919", last: "me quiero morir"},
@@ -570,6 +582,7 @@ func TestOverTheRateEmergenciesAndStopGetThrough(t *testing.T) {
 }
 
 func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.Settle = 400 * time.Millisecond })
 	from := "+56918181818"
 	t0 := time.Now().Add(-time.Minute)
@@ -595,6 +608,7 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 }
 
 func TestConfiguration(t *testing.T) {
+	t.Parallel()
 	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
@@ -607,6 +621,7 @@ func TestConfiguration(t *testing.T) {
 }
 
 func TestParseInbound(t *testing.T) {
+	t.Parallel()
 	const sid = "SM0123456789abcdef0123456789abcdef"
 	in, err := twilio.ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+56912345678"}, "To": {"whatsapp:+14155238886"}, "Body": {"hola"}, "NumMedia": {"2"}})
 	if err != nil || in.Channel != bot.ChannelWhatsApp || in.NumMedia != 2 {
@@ -675,6 +690,7 @@ func messagesOf(t testing.TB, b *bundle, address string) []store.Message {
 // (and after an answered turn, with its delivery done) gets no reply and no error: the jobs
 // that name it find nothing to do, and nothing reaches a number the store no longer has.
 func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.Settle = 1500 * time.Millisecond })
 	ctx := context.Background()
 	from := "+56912121299"
@@ -704,6 +720,7 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 // TestSlowEngineHoldsNoConnection: while a turn waits for a slow engine (a language model),
 // SQLite's one connection stays free: another citizen's webhook is acknowledged at once.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
+	t.Parallel()
 	loadEngine()
 	// The engine answers only when the test opens the gate (or after 10 s, when a webhook
 	// that waited for the turn's connection would show it by taking that long).
@@ -737,6 +754,7 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 // request for a person (a handoff, whose notice says what happens next), and, while the
 // person holds the conversation, silence but for an emergency.
 func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
+	t.Parallel()
 	loadEngine()
 	slow := bot.New(bottest.SlowRetriever{Index: index}, nil)
 	slow.SetSlow(true)
