@@ -194,7 +194,8 @@ func (b *bundle) say(t *testing.T, from, body string) {
 	}
 }
 
-// waitSent waits until the fake has accepted n messages, and a little more to catch extras.
+// waitSent waits until the fake has accepted n messages, then until the queue has no job
+// left to run: an extra message, if any, has been sent by then.
 func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -204,11 +205,37 @@ func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	b.waitIdle(t)
 	return b.fake.Sent()
 }
 
+// waitIdle waits until every job the webhooks and turns enqueued has ended (completed,
+// cancelled or discarded): none is running, due, or waiting for a retry. A webhook inserts
+// its turn job before it answers, and a turn its delivery jobs in its own transaction, so
+// once the queue is idle nothing more will be sent for the messages posted so far.
+func (b *bundle) waitIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var left int
+		var states string
+		err := b.store.SQL().QueryRowContext(context.Background(), `SELECT count(*), coalesce(group_concat(kind || ':' || state), '')
+			FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&left, &states)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still to run (%s)", left, states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56911112222", "cuanto es la pgu", newSid())
 	req, _ := http.NewRequest("POST", b.srv.URL+"/webhooks/twilio/messaging", strings.NewReader(form.Encode()))
@@ -245,6 +272,7 @@ func TestSignedWebhookGetsExactlyOneReply(t *testing.T) {
 }
 
 func TestBadSignaturesAreRefused(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56911112222", "hola", newSid())
 	tampered := url.Values{}
@@ -285,6 +313,7 @@ func TestBadSignaturesAreRefused(t *testing.T) {
 }
 
 func TestDuplicateMessageSidIsAnsweredOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	form := inbound("+56933334444", "cuanto es la pgu", newSid())
 	var wg sync.WaitGroup
@@ -304,6 +333,7 @@ func TestDuplicateMessageSidIsAnsweredOnce(t *testing.T) {
 }
 
 func TestRetryOn429ThenDelivered(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.fake.SetReply(func(n int, _ twiliotest.Message) (int, int) {
 		if n == 1 {
@@ -326,6 +356,7 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 }
 
 func TestPermanentErrorIsNotRetried(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.fake.SetReply(func(int, twiliotest.Message) (int, int) { return 400, 21610 })
 	b.say(t, "+56977778888", "cuanto es la pgu")
@@ -343,7 +374,8 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// A retry would keep the job waiting in the queue: once it is idle, none is coming.
+	b.waitIdle(t)
 	if n := b.fake.Attempts(); n != 1 {
 		t.Errorf("a 21610 was tried %d times", n)
 	}
@@ -353,6 +385,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 }
 
 func TestStatusCallbackRecordsDelivery(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.say(t, "+56912121212", "hola")
 	sent := b.waitSent(t, 1)
@@ -381,12 +414,13 @@ func TestStatusCallbackRecordsDelivery(t *testing.T) {
 }
 
 func TestOptOutAndBack(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56913131313"
 	b.say(t, from, "STOP")
 	b.waitSent(t, 1)
 	b.say(t, from, "cuanto es la pgu")
-	time.Sleep(700 * time.Millisecond)
+	b.waitIdle(t) // the message's turn has run, and any reply it made has gone
 	if n := len(b.fake.Sent()); n != 1 {
 		t.Fatalf("%d messages after opting out; only the confirmation should go", n)
 	}
@@ -398,6 +432,7 @@ func TestOptOutAndBack(t *testing.T) {
 }
 
 func TestLongSMSIsContinuedOnMAS(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56914141414"
 	b.say(t, from, "MAS")
@@ -420,6 +455,7 @@ func TestLongSMSIsContinuedOnMAS(t *testing.T) {
 }
 
 func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "whatsapp:+56915151515"
 	b.say(t, from, "cuanto es el bono de invierno")
@@ -442,6 +478,7 @@ func TestWhatsAppFormattingMediaAndWindow(t *testing.T) {
 // TestWhatsAppWindow: more than 24 hours after the citizen's last message only the template
 // may go; without one, the delivery is recorded as skipped and nothing is sent.
 func TestWhatsAppWindow(t *testing.T) {
+	t.Parallel()
 	later := func() time.Time { return time.Now().Add(25 * time.Hour) }
 	b := setup(t, func(c *twilio.Config) { c.Now = later; c.WhatsAppTemplateSID = "HX00000000000000000000000000000001" })
 	b.say(t, "whatsapp:+56919191919", "hola")
@@ -471,6 +508,7 @@ func TestWhatsAppWindow(t *testing.T) {
 }
 
 func TestRateLimitPerSender(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	from := "+56916161616"
 	for i := range 18 {
@@ -509,6 +547,7 @@ func TestRateLimitPerSender(t *testing.T) {
 // TestOverTheRateEmergenciesAndStopGetThrough: a sender over the rate still gets the
 // emergency lines, and a request to stop is still heard.
 func TestOverTheRateEmergenciesAndStopGetThrough(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.SenderRate = ratelimit.Rate{N: 2, Per: time.Hour} })
 	for i, tc := range []struct{ from, last string }{
 		{from: "+56919191919", last: "me quiero morir"},
@@ -543,6 +582,7 @@ func TestOverTheRateEmergenciesAndStopGetThrough(t *testing.T) {
 }
 
 func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.Settle = 400 * time.Millisecond })
 	from := "+56918181818"
 	t0 := time.Now().Add(-time.Minute)
@@ -568,6 +608,7 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 }
 
 func TestConfiguration(t *testing.T) {
+	t.Parallel()
 	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
@@ -580,6 +621,7 @@ func TestConfiguration(t *testing.T) {
 }
 
 func TestParseInbound(t *testing.T) {
+	t.Parallel()
 	const sid = "SM0123456789abcdef0123456789abcdef"
 	in, err := twilio.ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+56912345678"}, "To": {"whatsapp:+14155238886"}, "Body": {"hola"}, "NumMedia": {"2"}})
 	if err != nil || in.Channel != bot.ChannelWhatsApp || in.NumMedia != 2 {
@@ -648,6 +690,7 @@ func messagesOf(t testing.TB, b *bundle, address string) []store.Message {
 // (and after an answered turn, with its delivery done) gets no reply and no error: the jobs
 // that name it find nothing to do, and nothing reaches a number the store no longer has.
 func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *twilio.Config) { c.Settle = 1500 * time.Millisecond })
 	ctx := context.Background()
 	from := "+56912121299"
@@ -656,7 +699,7 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Anonymise = %d, %v; want 1", n, err)
 	}
-	time.Sleep(2500 * time.Millisecond) // the settle delay passes; the turn job runs
+	b.waitIdle(t) // the settle delay passes; the turn job runs, and any delivery it made
 	if sent := b.fake.Sent(); len(sent) != 0 {
 		t.Errorf("%d messages sent for an anonymised conversation: %+v", len(sent), sent)
 	}
@@ -677,17 +720,27 @@ func TestRetentionLeavesJobsNothingToDo(t *testing.T) {
 // TestSlowEngineHoldsNoConnection: while a turn waits for a slow engine (a language model),
 // SQLite's one connection stays free: another citizen's webhook is acknowledged at once.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
+	t.Parallel()
 	loadEngine()
-	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
-	slow := bot.New(bottest.SlowRetriever{Index: index, Delay: delay}, nil)
+	// The engine answers only when the test opens the gate (or after 10 s, when a webhook
+	// that waited for the turn's connection would show it by taking that long).
+	const limit = 1500 * time.Millisecond // the request must take less, on a busy machine too
+	entered := make(chan struct{}, 1)
+	release, open := bottest.Gate(t, 10*time.Second)
+	slow := bot.New(bottest.SlowRetriever{Index: index, Entered: entered, Release: release}, nil)
 	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	b.say(t, "+56911110001", "cuanto es la pgu")
-	// The turn is in the engine now (the queue polls every 20 ms).
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-entered: // the turn is in the engine
+	case <-time.After(10 * time.Second):
+		t.Fatal("the turn never reached the engine")
+	}
 	start := time.Now()
 	b.say(t, "+56911110002", "requisitos del bono invierno")
-	if took := time.Since(start); took > delay/2 {
+	took := time.Since(start)
+	open()
+	if took > limit {
 		t.Errorf("a webhook waited %s while another conversation's turn was in the engine", took)
 	}
 	sent := b.waitSent(t, 2)
@@ -701,6 +754,7 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 // request for a person (a handoff, whose notice says what happens next), and, while the
 // person holds the conversation, silence but for an emergency.
 func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
+	t.Parallel()
 	loadEngine()
 	slow := bot.New(bottest.SlowRetriever{Index: index}, nil)
 	slow.SetSlow(true)

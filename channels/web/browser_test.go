@@ -28,7 +28,10 @@ func browser(t *testing.T, width, height int64) context.Context {
 type site struct {
 	// fail, while set, drops every POST to Atiende's server without an answer, as a lost
 	// connection does.
-	fail    atomic.Bool
+	fail atomic.Bool
+	// ended counts the event streams the server ended while the browser still held them
+	// (StreamMax): each is followed by a reconnection.
+	ended   atomic.Int64
 	atiende *httptest.Server
 	host    *httptest.Server
 	store   *sqlite.DB
@@ -73,6 +76,11 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 			return
 		}
 		srv.ServeHTTP(w, r)
+		// The request's context is cancelled after the handler returns, or before when the
+		// browser leaves: not yet cancelled, the server ended the stream.
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/events") && r.Context().Err() == nil {
+			st.ended.Add(1)
+		}
 	}))
 	t.Cleanup(st.atiende.Close)
 	hostMux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -362,8 +370,11 @@ func TestWidgetConversation(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("%d conversations", len(ids))
 	}
-	time.Sleep(2500 * time.Millisecond) // past one forced reconnection
-	waitFor(t, "the event stream", func() bool { return st.hub.Subscribers(ids[0]) > 0 })
+	// Past one forced reconnection: the server ends the stream (its subscription with it),
+	// and the widget subscribes again.
+	ended := st.ended.Load()
+	waitFor(t, "the server to end the event stream", func() bool { return st.ended.Load() > ended })
+	waitFor(t, "the event stream to reconnect", func() bool { return st.hub.Subscribers(ids[0]) > 0 })
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Hola, soy María. Reviso su caso."})
 	waitText(t, ctx, "#log", "Reviso su caso")
 	waitText(t, ctx, ".agent .who", "María")

@@ -380,8 +380,12 @@ func TestTranscriptAndEvents(t *testing.T) {
 // language model), SQLite's one connection stays free for another's new session.
 func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	loadIndex()
-	const delay = 3 * time.Second // the request must take less than half, on a busy machine too
-	slow := bot.New(bottest.SlowRetriever{Index: ix, Delay: delay}, nil)
+	// The engine answers only when the test opens the gate (or after 10 s, when a session
+	// that waited for the turn's connection would show it by taking that long).
+	const limit = 1500 * time.Millisecond // the request must take less, on a busy machine too
+	entered := make(chan struct{}, 1)
+	release, open := bottest.Gate(t, 10*time.Second)
+	slow := bot.New(bottest.SlowRetriever{Index: ix, Entered: entered, Release: release}, nil)
 	slow.SetSlow(true)
 	b := setup(t, func(c *web.Config) { c.Engine = slow })
 	id, token := b.session(t)
@@ -390,10 +394,16 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 		code, _ := b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("cuanto es la pgu"))
 		done <- code
 	}()
-	time.Sleep(300 * time.Millisecond) // the turn is in the engine
+	select {
+	case <-entered: // the turn is in the engine
+	case <-time.After(10 * time.Second):
+		t.Fatal("the turn never reached the engine")
+	}
 	start := time.Now()
 	b.session(t)
-	if took := time.Since(start); took > delay/2 {
+	took := time.Since(start)
+	open()
+	if took > limit {
 		t.Errorf("a new session waited %s while another conversation's turn was in the engine", took)
 	}
 	if code := <-done; code != 200 {

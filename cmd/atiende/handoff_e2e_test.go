@@ -126,7 +126,7 @@ func TestHandoffLoopOverSMS(t *testing.T) {
 	}
 	// While the agent has it, the bot says nothing; the agent sees the message, as text.
 	sms("<b>cuanto es la pgu</b>")
-	time.Sleep(1500 * time.Millisecond)
+	waitJobsDone(t, sqliteJobs(t, dataDir), s.logs) // its turn has run, and any reply it made has gone
 	if n := len(fake.Sent()); n != 2 {
 		t.Errorf("the bot spoke while an agent had the conversation: %d messages", n)
 	}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,10 +119,13 @@ func TestLoadSurvivesKill(t *testing.T) {
 		rep, err := runLoadCmd(t, s.base, sink, "--rate", "10", "--duration", "8s", "--grace", "60s")
 		done <- result{rep, err}
 	}()
-	time.Sleep(3 * time.Second)
+	// In the middle of the load: replies are going out.
+	waitFor(t, func() bool { return delivered(t, s) >= 5 }, s.logs)
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 	logs := s.logs.String()
+	// Down for a second, so that webhooks meet it down (the load sends ten a second; a
+	// refused connection is seen only by the load, which reports it at the end).
 	time.Sleep(time.Second)
 	s = startServerAt(t, addr, dataDir, env...)
 	r := <-done
@@ -126,6 +133,23 @@ func TestLoadSurvivesKill(t *testing.T) {
 	if r.rep.Errors["connection_refused"] == 0 {
 		t.Errorf("no webhook met the server down: errors %v", r.rep.Errors)
 	}
+}
+
+// delivered reads from the server's metrics how many replies it has handed to Twilio.
+func delivered(t *testing.T, s *server) int {
+	t.Helper()
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^atiende_jobs_total\{kind="deliver",outcome="completed"\} (\d+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 // TestLoadFlags: bad flags are usage errors, said before anything is sent.

@@ -289,9 +289,12 @@ func TestGracefulShutdown(t *testing.T) {
 	stopped := time.Now()
 	p.stop()
 
-	time.Sleep(100 * time.Millisecond) // within the drain delay
-	if code, body := p.get(t, "/readyz"); code != 503 {
-		t.Errorf("/readyz while draining = %d %s, want 503", code, body)
+	// Within the drain delay (600 ms; the server still serves): /readyz turns to 503.
+	for code, body := p.get(t, "/readyz"); code != 503; code, body = p.get(t, "/readyz") {
+		if time.Since(stopped) > 400*time.Millisecond {
+			t.Fatalf("/readyz while draining = %d %s, want 503", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if code, _ := p.get(t, "/healthz"); code != 200 {
 		t.Errorf("/healthz while draining = %d, want 200", code)
@@ -381,6 +384,7 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 		}
 	}
 	waitReady(503)
+	// A negative (the 503 holds, no pool reconnects behind it) has no event to wait for.
 	time.Sleep(500 * time.Millisecond)
 	if code, _ := p.get(t, "/readyz"); code != 503 {
 		t.Errorf("/readyz half a second later = %d: the database is still closed", code)

@@ -91,7 +91,7 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	expectOneReply(t, fake, a, "lugar 1")
+	expectOneReply(t, fake, a, postgresJobs(dbURL, ""), "lugar 1")
 
 	// Two different first messages of a new number reach two replicas at once: both
 	// replicas create its conversation, one wins, the other redoes its transaction on the

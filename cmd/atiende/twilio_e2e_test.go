@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/store/postgres/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 const (
@@ -68,12 +72,13 @@ func TestCrashBetweenWebhookAndReply(t *testing.T) {
 	if code := s.webhook(t, form); code != 200 {
 		t.Fatalf("retried webhook: %d", code)
 	}
-	expectOneReply(t, fake, s, "Pension Garantizada Universal")
+	expectOneReply(t, fake, s, sqliteJobs(t, dataDir), "Pension Garantizada Universal")
 }
 
-// expectOneReply waits for the fake Twilio to be asked to send a reply, then a while more,
-// and checks that exactly one was sent and that it says want.
-func expectOneReply(t *testing.T, fake *twiliotest.Fake, s *server, want string) {
+// expectOneReply waits for the fake Twilio to be asked to send a reply, then until the
+// server has no turn or delivery job left (jobs counts them), and checks that exactly one
+// was sent and that it says want.
+func expectOneReply(t *testing.T, fake *twiliotest.Fake, s *server, jobs jobsLeft, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for len(fake.Sent()) == 0 {
@@ -82,9 +87,64 @@ func expectOneReply(t *testing.T, fake *twiliotest.Fake, s *server, want string)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(3 * time.Second)
+	waitJobsDone(t, jobs, s.logs)
 	if sent := fake.Sent(); len(sent) != 1 || !strings.Contains(sent[0].Body, want) {
 		t.Errorf("replies: %+v", sent)
+	}
+}
+
+// jobsLeft counts a server's turn and delivery jobs not yet ended, and names them.
+type jobsLeft func(ctx context.Context) (int, string, error)
+
+// waitJobsDone waits until the server has no turn or delivery job left to run. A webhook
+// stores its turn job before it answers, and a turn its delivery jobs in its own
+// transaction, so after that nothing more will be sent for the messages acknowledged so far.
+func waitJobsDone(t *testing.T, jobs jobsLeft, logs *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, which, err := jobs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still to run (%s):\n%s", n, which, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sqliteJobs reads the jobs of the server whose data directory is dataDir, while it runs.
+func sqliteJobs(t *testing.T, dataDir string) jobsLeft {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "atiende.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return func(ctx context.Context) (n int, which string, err error) {
+		err = db.QueryRowContext(ctx, `SELECT count(*), coalesce(group_concat(kind || ':' || state), '') FROM river_job
+			WHERE kind IN ('turn', 'deliver') AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n, &which)
+		return n, which, err
+	}
+}
+
+// postgresJobs reads the jobs in the database at dbURL, but for those running for the replica
+// dead (a killed replica's: River's rescuer returns them only after minutes).
+func postgresJobs(dbURL, dead string) jobsLeft {
+	return func(ctx context.Context) (n int, which string, err error) {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return 0, "", err
+		}
+		defer conn.Close(ctx)
+		err = conn.QueryRow(ctx, `SELECT count(*), coalesce(string_agg(kind || ':' || state, ','), '') FROM river_job
+			WHERE kind IN ('turn', 'deliver') AND state NOT IN ('completed', 'cancelled', 'discarded')
+			AND NOT (state = 'running' AND coalesce(attempted_by[array_length(attempted_by, 1)] = $1, false))`, dead).Scan(&n, &which)
+		return n, which, err
 	}
 }
 
@@ -110,7 +170,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=2s", "DATABASE_URL="+dbURL)
-	a := startServerIn(t, t.TempDir(), env...)
+	a := startServerIn(t, t.TempDir(), append(env, "ATIENDE_REPLICA_ID=replica-a")...)
 	b := startServerIn(t, t.TempDir(), env...)
 	form := url.Values{"MessageSid": {"SM00000000000000000000000000000bf1"}, "AccountSid": {e2eAccount}, "From": {"+56911113333"},
 		"To": {"+56229999999"}, "Body": {"cuanto es la pgu"}, "NumMedia": {"0"}}
@@ -122,5 +182,5 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	if code := b.webhook(t, form); code != 200 {
 		t.Fatalf("retried webhook to B: %d", code)
 	}
-	expectOneReply(t, fake, b, "Pension Garantizada Universal")
+	expectOneReply(t, fake, b, postgresJobs(dbURL, "replica-a"), "Pension Garantizada Universal")
 }

@@ -56,7 +56,14 @@ func TestEventsReachEveryReplicaOnce(t *testing.T) {
 		}
 	}
 	// Once each: the publishing replica hears its own NOTIFY and does not also deliver directly.
-	time.Sleep(300 * time.Millisecond)
+	// Postgres delivers notifications in commit order, so a second event, published by B after
+	// A's, comes after any copy of the first: the next event on each stream must be it.
+	b.Publish("conv-1", events.Event{ID: 8, Type: "message", From: "agent", Name: "Ana", Text: "¿Sigue ahí?"})
+	for name, ch := range map[string]<-chan events.Event{"A": onA, "B": onB} {
+		if e := receive(t, ch); e.ID != 8 {
+			t.Errorf("on %s, event %d came again before event 8: %+v", name, e.ID, e)
+		}
+	}
 	if len(onA) != 0 || len(onB) != 0 {
 		t.Errorf("duplicates: %d on A, %d on B", len(onA), len(onB))
 	}
