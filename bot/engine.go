@@ -767,6 +767,15 @@ func (e *Engine) IsOptOut(text string) bool {
 	return optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm)
 }
 
+// Canonical returns the slug of the ficha a slug names: itself, or the ficha it was merged into
+// (retrieval.Ficha.Aliases); an unknown slug is returned as it is.
+func (e *Engine) Canonical(slug string) string {
+	if f, ok := e.r.Ficha(slug); ok {
+		return f.Slug
+	}
+	return slug
+}
+
 // TopicOf returns a ficha's main topic, or "".
 func (e *Engine) TopicOf(slug string) string {
 	f, ok := e.r.Ficha(slug)

@@ -281,6 +281,14 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 				x.turns++
 			}
 			ex := t.Expect
+			if len(ex.Fichas) > 0 {
+				// A ficha merged into another is expected as the one that holds it now.
+				canon := make([]string, len(ex.Fichas))
+				for i, s := range ex.Fichas {
+					canon[i] = e.Canonical(s)
+				}
+				ex.Fichas = canon
+			}
 			lines := len(r.Emergency) > 0 // the reply gave the emergency lines
 			if slices.Contains(c.Tags, "lookalike") {
 				alarms.add(lines)

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
@@ -102,6 +104,43 @@ func TestValidUntil(t *testing.T) {
 		}
 		if want == "" && (len(fichas) != 1 || fichas[0].Sections.Monto[0].ValidUntil.IsZero()) {
 			t.Errorf("%s: valid_until not read", item)
+		}
+	}
+}
+
+// TestAliases: a ficha merged into another is reached by its old slug — its questions, a
+// lookup — and an alias that names another ficha, or is no slug, is refused with its file,
+// line and field.
+func TestAliases(t *testing.T) {
+	const fichas = `[
+{"slug": "permiso-viaje-menores", "aliases": ["salida-menores"], "title": "Permiso de viaje de menores", "institution": "PDI",
+ "topics": ["familia"], "summary": "Permiso para que un niño salga del país.", "url": "https://www.pdichile.cl/permiso",
+ "valid_from": "2026-01-01", "reviewed": "2026-12-01", "sections": {"requisitos": ["Autorización notarial."]}},
+{"slug": "pasaporte", "aliases": %s, "title": "Pasaporte", "institution": "Registro Civil",
+ "topics": ["identidad"], "summary": "Documento para viajar.", "url": "https://www.registrocivil.cl/pasaporte",
+ "valid_from": "2026-01-01", "reviewed": "2026-12-01", "sections": {"requisitos": ["Cédula vigente."]}}
+]`
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "f.json"), fmt.Sprintf(fichas, `[]`))
+	got, err := retrieval.LoadPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{"questions/q.tsv": {Data: []byte("salida-menores\tmi hijo viaja con su abuela, que papel necesita\n")}}
+	if err := retrieval.LoadQuestions(fsys, "questions", got, true); err != nil {
+		t.Fatalf("a question under a merged ficha's slug: %v", err)
+	}
+	ix := retrieval.NewIndex(got, nil)
+	f, ok := ix.Ficha("salida-menores")
+	if !ok || f.Slug != "permiso-viaje-menores" || len(f.Questions) != 1 {
+		t.Fatalf("the old slug reaches %+v, %v", f, ok)
+	}
+	for aliases, want := range map[string]string{`["pasaporte-nuevo", "salida-menores"]`: `aliases: "salida-menores" is already`,
+		`["permiso-viaje-menores"]`: `aliases: "permiso-viaje-menores" is already`, `["Pasaporte Viejo"]`: `aliases: "Pasaporte Viejo": an alias`} {
+		writeFile(t, filepath.Join(dir, "f.json"), fmt.Sprintf(fichas, aliases))
+		_, err := retrieval.LoadPath(dir)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "f.json:") {
+			t.Errorf("aliases %s: %v, want %q with the file and line", aliases, err, want)
 		}
 	}
 }

@@ -20,7 +20,10 @@ const (
 
 // Ficha is one benefit or service of the catalogue. See docs/catalogue.md.
 type Ficha struct {
-	Slug        string   `json:"slug"`
+	Slug string `json:"slug"`
+	// Aliases are the slugs of fichas merged into this one (two fichas of one service): the
+	// questions, links, stored conversations and cases that name them reach this ficha.
+	Aliases     []string `json:"aliases,omitempty"`
 	Title       string   `json:"title"`
 	Institution string   `json:"institution"`
 	Topics      []string `json:"topics"`

@@ -114,6 +114,11 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 	keys := map[string]string{}
 	for d, f := range fichas {
 		ix.bySlug[f.Slug] = d
+		for _, a := range f.Aliases {
+			if _, taken := ix.bySlug[a]; !taken {
+				ix.bySlug[a] = d
+			}
+		}
 		tfs := map[string]*[nFields]float32{}
 		add := func(field int, text string) {
 			for _, w := range Words(text) {
@@ -186,7 +191,7 @@ func (ix *Index) Fichas() []*Ficha { return ix.fichas }
 // LocalEmbedder is the local embedder reading as the index does (its glossary).
 func (ix *Index) LocalEmbedder() HashEmbedder { return HashEmbedder{Dims: LocalDims, Gloss: ix.gloss} }
 
-// Ficha returns the ficha with that slug.
+// Ficha returns the ficha with that slug, or the one it was merged into (Ficha.Aliases).
 func (ix *Index) Ficha(slug string) (*Ficha, bool) {
 	d, ok := ix.bySlug[slug]
 	if !ok {

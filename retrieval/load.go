@@ -121,6 +121,17 @@ func finish(fichas []*Ficha, probs []Problem) ([]*Ficha, error) {
 		}
 		seen[f.Slug] = f.Source
 	}
+	// An alias names one ficha only, and no ficha of its own.
+	for _, f := range fichas {
+		for _, a := range f.Aliases {
+			if prev, ok := seen[a]; ok {
+				file, line := splitSource(f.Source)
+				probs = append(probs, Problem{File: file, Line: line, Slug: f.Slug, Field: "aliases", Msg: fmt.Sprintf("%q is already a slug or alias, at %s", a, prev)})
+				continue
+			}
+			seen[a] = f.Source
+		}
+	}
 	if len(probs) > 0 {
 		return nil, &LoadError{Problems: probs}
 	}
@@ -265,6 +276,11 @@ func Validate(f *Ficha) []Problem {
 		bad("slug", "required")
 	case !slugRe.MatchString(f.Slug):
 		bad("slug", "use lowercase letters, digits and single hyphens")
+	}
+	for _, a := range f.Aliases {
+		if !slugRe.MatchString(a) || a == f.Slug {
+			bad("aliases", fmt.Sprintf("%q: an alias is another slug, in lowercase letters, digits and single hyphens", a))
+		}
 	}
 	if strings.TrimSpace(f.Title) == "" {
 		bad("title", "required")

@@ -55,6 +55,9 @@ func LoadQuestions(fsys fs.FS, dir string, fichas []*Ficha, strict bool) error {
 	bySlug := make(map[string]*Ficha, len(fichas))
 	for _, f := range fichas {
 		bySlug[f.Slug] = f
+		for _, a := range f.Aliases {
+			bySlug[a] = f // the questions of a ficha merged into this one
+		}
 		f.Questions = nil
 	}
 	var probs []Problem
