@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -134,6 +135,59 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
+// panelBox reads the top and bottom of the widget's panel, in CSS pixels, through DevTools,
+// which sees into the widget's closed shadow root as the page's scripts cannot.
+func panelBox(ctx context.Context) (top, bottom float64, err error) {
+	type node struct {
+		NodeID      int64    `json:"nodeId"`
+		Attributes  []string `json:"attributes"`
+		Children    []*node  `json:"children"`
+		ShadowRoots []*node  `json:"shadowRoots"`
+	}
+	box, err := chromedp.Run(ctx, chromedp.Action[[]float64](func(ctx context.Context, t *chromedp.Target) ([]float64, error) {
+		var doc struct {
+			Root *node `json:"root"`
+		}
+		if err := t.Call(ctx, "DOM.getDocument", map[string]any{"depth": -1, "pierce": true}, &doc); err != nil {
+			return nil, err
+		}
+		var find func(n *node) *node
+		find = func(n *node) *node {
+			for i := 0; i+1 < len(n.Attributes); i += 2 {
+				if n.Attributes[i] == "class" && n.Attributes[i+1] == "panel" {
+					return n
+				}
+			}
+			for _, c := range append(n.Children, n.ShadowRoots...) {
+				if f := find(c); f != nil {
+					return f
+				}
+			}
+			return nil
+		}
+		panel := find(doc.Root)
+		if panel == nil {
+			return nil, errors.New("the widget has no panel")
+		}
+		var res struct {
+			Model struct {
+				Border []float64 `json:"border"` // x1 y1 … x4 y4, clockwise from the top left
+			} `json:"model"`
+		}
+		if err := t.Call(ctx, "DOM.getBoxModel", map[string]any{"nodeId": panel.NodeID}, &res); err != nil {
+			return nil, err
+		}
+		return res.Model.Border, nil
+	}))
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(box) != 8 {
+		return 0, 0, fmt.Errorf("the panel's box: %v", box)
+	}
+	return box[1], box[5], nil
+}
+
 // TestWidgetEmbeddedOnAnotherSite loads a host page with hostile styles, opens the widget by
 // keyboard, asks a question and gets the answer, all through the real widget and iframe.
 func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
@@ -180,6 +234,21 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				t.Errorf("at %d px the chat covers the screen: %v", size.w, covers)
 			}
 			screenshot(t, ctx, size.name)
+			if size.w > 480 {
+				return
+			}
+			// The on-screen keyboard takes the lower part of the screen: the visual viewport
+			// shrinks (here by the emulated screen's height), and the sheet follows it, so the
+			// box to write in and the newest messages stay above the keyboard.
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, 400)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the sheet to fit above the keyboard", func() bool {
+				vh, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`visualViewport.height`))
+				top, bottom, err := panelBox(ctx)
+				return err == nil && vh <= 401 && top >= -1 && bottom <= vh+1 && bottom-top >= vh-2
+			})
+			screenshot(t, ctx, "widget-360-keyboard.png")
 		})
 	}
 }
