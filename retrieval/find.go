@@ -170,8 +170,9 @@ func (ix *Index) ModelText(text string) string {
 
 // fuse adds to each result the model's probability for its ficha (mt: the question as the
 // model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
-// favours that no word matched, and re-sorts; it also returns the model's probabilities that no ficha answers (OffTopic) and that the message
-// wants a person (Person), and the share of the question's words it knows (Known).
+// favours that no word matched, and re-sorts; it also returns the model's probabilities that
+// no ficha answers (OffTopic) and that the message wants a person (Person), and the share of
+// the question's words it knows (Known).
 func (ix *Index) fuse(mt string, res []Result) ([]Result, float64, float64, float64) {
 	labels := ix.model.Predict(mt)
 	if len(labels) == 0 {

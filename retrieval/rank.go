@@ -145,15 +145,15 @@ func (ix *Index) rerank(mt string, res []Result, known float64) []Result {
 	head := slices.Clone(res[:n])
 	sum := 0.0
 	for i := range head {
-		e := math.Exp(s[i] - best)
-		head[i].Score = top * e
-		sum += e
+		s[i] = math.Exp(s[i] - best) // at most 1, the best's
+		head[i].Score = top * s[i]
+		sum += s[i]
 	}
 	for i := range head {
-		head[i].Rank = head[i].Score / top / sum
+		head[i].Rank = s[i] / sum
 	}
 	slices.SortStableFunc(head, func(a, b Result) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
+		return cmp.Or(cmp.Compare(b.Rank, a.Rank), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
 	})
 	// What lies below the reordered head stays below it.
 	floor := head[n-1].Score
