@@ -10,18 +10,26 @@ import (
 	"github.com/atiende/atiende/retrieval/learn"
 )
 
-// How the learned emergency model decides (docs/eval.md, "Emergencies", says why). p is the
-// model's probability that the text is an emergency of any kind (1 − P(none)).
+// How the learned emergency readings decide (docs/eval.md, "Emergencies", says why). The
+// emergency model (fastText-style, retrieval.Detector.Model) names the kinds and gives pf,
+// its probability of an emergency of any kind (1 − P(none)); the danger model (a sparse
+// logistic regression, Detector.Danger) gives p, its own probability of the same. Without a
+// danger model p is pf.
 const (
-	// dangerSure: from here the reply is the emergency lines alone, and a person is told.
+	// dangerSure: from here pf makes the reply the emergency lines alone, and a person is told.
 	dangerSure = 0.8
-	// dangerUnsure: from here the lines go at the top of the reply, and the question beside
-	// them is still answered. Recall first: set low on purpose.
-	dangerUnsure = 0.1
+	// dangerUnsure: from here p puts the lines at the top of the reply, and the question
+	// beside them is still answered. Recall first: set low on purpose.
+	dangerUnsure = 0.05
 	// dangerPlain: a question the engine answers for sure from one ficha, with no option
-	// beside it, gets the lines only from this probability: an ordinary question it
-	// understands well needs more evidence of danger than one it does not.
+	// beside it, gets the lines only from this p: an ordinary question it understands well
+	// needs more evidence of danger than one it does not.
 	dangerPlain = 0.2
+	// dangerVeto: a pattern's match is no emergency when both readings, each trained on the
+	// bank's look-alikes (figures of speech, past events, questions about a benefit that
+	// mention violence), give it less than this: "me quiero morir jaja, cuando pagan el bono".
+	// Both, so that one reading's blind spot never silences a pattern.
+	dangerVeto = 0.02
 	// dangerMinWords: the model speaks of a text with at least this many words it knows,
 	// besides function words ("1" to pick an option, "y el monto?" say nothing to it;
 	// single-word cries are the patterns' to catch).
@@ -46,19 +54,25 @@ var bundledDanger = sync.OnceValue(func() *retrieval.Detector {
 // urgency orders the kinds as the reply gives their lines.
 var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, EmergencyDanger, EmergencyMedical}
 
-// emergency returns the kinds of emergency the normalised text may speak of, and whether
-// the engine is sure: the patterns of detectEmergency are; the learned model is sure above
-// dangerSure and unsure from dangerUnsure.
+// emergency returns the kinds of emergency the normalised text may speak of, whether the
+// engine is sure, and p (1 for a pattern's match). The patterns of detectEmergency are sure
+// unless both learned readings call the message ordinary (dangerVeto); of a text with too few
+// words they know, the patterns alone decide. The emergency model is sure above dangerSure;
+// the danger model's p is unsure from dangerUnsure.
 func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
-	if k := detectEmergency(norm); len(k) > 0 {
-		return k, true, 1
+	pattern := detectEmergency(norm)
+	byPattern := func() ([]string, bool, float64) {
+		if len(pattern) > 0 {
+			return pattern, true, 1
+		}
+		return nil, false, 0
 	}
 	if e.danger == nil {
-		return nil, false, 0
+		return byPattern()
 	}
 	known := knownContent(e.danger.Model, norm)
 	if known < dangerMinWords {
-		return nil, false, 0
+		return byPattern()
 	}
 	labels := e.danger.Predict(norm)
 	p, best := 1.0, 0.0 // p: the model's probability of any emergency
@@ -68,6 +82,16 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 		} else if slices.Contains(urgency, l.Name) {
 			best = max(best, l.P)
 		}
+	}
+	pf := p
+	if pl := e.danger.DangerP(norm); pl >= 0 {
+		p = pl
+	}
+	if len(pattern) > 0 {
+		if max(pf, p) >= dangerVeto {
+			return pattern, true, 1
+		}
+		return nil, false, p
 	}
 	if p < dangerUnsure || best == 0 {
 		return nil, false, p
@@ -79,7 +103,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 			}
 		}
 	}
-	return kinds, p >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p
+	return kinds, pf >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p
 }
 
 // plainRequest reports whether the text is one of the requests the engine reads for sure

@@ -273,7 +273,7 @@ func BenchmarkTurn(b *testing.B) {
 func TestOfficesNearAPlace(t *testing.T) {
 	e := engine(t)
 	r := say(t, e, bot.ChannelWeb, "donde hay una oficina chileatiende en temuco")[0]
-	if r.Action != bot.ActionAnswer || len(r.Offices) == 0 || !strings.Contains(r.Text, "Temuco") || !strings.Contains(r.Text, "Lunes a viernes") {
+	if r.Action != bot.ActionAnswer || len(r.Offices) == 0 || !strings.Contains(r.Text, "Temuco") || !strings.Contains(r.Text, "101") {
 		t.Errorf("temuco: %+v", r)
 	}
 	r = say(t, e, bot.ChannelSMS, "oficina mas cerca de puente alto")[0]
@@ -483,5 +483,34 @@ func TestFollowUpStaysUnlessItNamesAnother(t *testing.T) {
 		if r[1].Action != bot.ActionAnswer || r[1].Ficha != c.want {
 			t.Errorf("%q then %q: %s %s, want an answer on %s", c.first, c.then, r[1].Action, r[1].Ficha, c.want)
 		}
+	}
+}
+
+// TestPatternOverruledOnlyByBothReadings: a pattern's match ("me quiero morir") inside a
+// message both learned readings take for a figure of speech is no emergency; when either
+// reading sees danger, the pattern stands.
+func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
+	e := engine(t)
+	text := "me quiero morir jaja cuando pagan el bono de invierno"
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := ix.Normalize(text)
+	none := []learn.Example{{Text: norm, Label: "none"}, {Text: "hola buenos dias", Label: "none"}}
+	m, err := learn.Train(none, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
+	calm, _ := learn.TrainLinear(none, retrieval.IsEmergency, lcfg)
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
+	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Ficha != "bono-invierno" {
+		t.Errorf("both readings calm: %s %s %v\n%s", r.Action, r.Ficha, r.Emergency, r.Text)
+	}
+	worried, _ := learn.TrainLinear([]learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}}, retrieval.IsEmergency, lcfg)
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
+		t.Errorf("one reading worried: %s %v", r.Action, r.Emergency)
 	}
 }

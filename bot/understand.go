@@ -28,7 +28,7 @@ var (
 		`(?:me quiero|quiero|me voy a|voy a|pienso|pensando en|ganas de|deseos de|me dan ganas de) (?:morir(?:me)?|matar(?:me)?|suicidar(?:me)?|quitar(?:me)? la vida)`,
 		`suicid\w*`, `quitarme la vida`, `matarme`, `no quiero (?:seguir )?viv\w*`, `no quiero vivir`, `terminar con todo`, `quiero desaparecer`,
 		`nadie me extranaria`, `no aguanto mas`, `no puedo mas con (?:la|mi) vida`, `mejor me muero`, `me quiero ir de este mundo`,
-		`no tiene sentido (?:vivir|seguir)`, `acabar con (?:mi vida|todo)`, `hacerme dano`, `hacerme daño`,
+		`no tiene sentido (?:vivir|seguir)`, `acabar con (?:mi vida|todo)`, `hacerme dano`, `hacerme daño`, `me (?:quiero|voy a|estoy) (?:hacer|haciendo) dano`,
 		`cortarme`, `me corto`, `tomarme (?:todas )?las pastillas`, `me tome (?:todas )?las pastillas`,
 		`no vale la pena vivir`, `mejor (?:estaria|estar) muerto`, `mejor (?:estaria|estar) muerta`,
 		`desaparecer para siempre`, `kill myself`, `suicide`, `want to die`, `end my life`, `hurt myself`, `self harm`)

@@ -67,7 +67,26 @@ func BundledLexical(fsys fs.FS, path string) (*Index, error) {
 const (
 	FichasModel    = "model/fichas.model"
 	EmergencyModel = "model/emergency.model"
+	// DangerModel is the emergency detector's second reading: a sparse logistic model of
+	// "an emergency of any kind" (learn.Linear), trained on the emergency model's data.
+	DangerModel = "model/danger.model"
 )
+
+// LoadLinear reads a linear model from fsys; nil, without error, when the file is absent.
+func LoadLinear(fsys fs.FS, name string) (*learn.Linear, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := learn.ReadLinear(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, nil
+}
 
 // LoadModel reads a learned model from fsys; nil, without error, when the file is absent.
 func LoadModel(fsys fs.FS, name string) (*learn.Model, error) {

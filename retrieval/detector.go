@@ -9,10 +9,12 @@ import (
 
 // Detector is the learned emergency model and the concepts it reads (concepts.tsv): a
 // message, normalised as the engine reads it, is tagged with its concepts and classified
-// into an emergency kind or NoEmergency.
+// into an emergency kind or NoEmergency. Danger, when set, is a second reading of the same
+// text: a sparse logistic model of whether it is an emergency of any kind.
 type Detector struct {
 	Model    *learn.Model
-	Concepts *Concepts // nil: words only
+	Danger   *learn.Linear // nil: the model's reading alone
+	Concepts *Concepts     // nil: words only
 }
 
 // Text is the normalised message as the model reads it: its words, then its concepts.
@@ -20,6 +22,15 @@ func (d *Detector) Text(norm string) string { return d.Concepts.Tag(norm) }
 
 // Predict returns each label's probability for the normalised message, best first.
 func (d *Detector) Predict(norm string) []learn.Label { return d.Model.Predict(d.Text(norm)) }
+
+// DangerP is the second reading's probability that the normalised message is an emergency
+// of any kind; -1 without a second model.
+func (d *Detector) DangerP(norm string) float64 {
+	if d.Danger == nil {
+		return -1
+	}
+	return d.Danger.P(d.Text(norm))
+}
 
 // LoadDetector reads the emergency model and the concepts of a catalogue laid out as the
 // bundled one; nil, without error, when it has no emergency model.
@@ -32,7 +43,11 @@ func LoadDetector(fsys fs.FS) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{Model: m, Concepts: c}, nil
+	lin, err := LoadLinear(fsys, DangerModel)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Model: m, Danger: lin, Concepts: c}, nil
 }
 
 // LoadConcepts reads concepts.tsv of a catalogue laid out as the bundled one.

@@ -15,6 +15,9 @@ import (
 // NoEmergency is the emergency model's label for a text that is not one.
 const NoEmergency = "none"
 
+// IsEmergency reports whether an emergency model's label is an emergency of some kind.
+func IsEmergency(label string) bool { return label != NoEmergency }
+
 // OffTopic is the fichas model's label for a message no ficha answers (offtopic.tsv:
 // greetings, thanks, questions about anything else): its probability is taken from the
 // fichas', so that the model is not sure of a ficha for a message about none.
@@ -52,6 +55,16 @@ func shortSpan(text string, n int) string {
 		return ""
 	}
 	return strings.Join(plain[:k], " ")
+}
+
+// namesHarm reports whether an emergency text (Detector.Text) names a concept of harm.
+func namesHarm(text string) bool {
+	for _, w := range strings.Fields(text) {
+		if strings.HasPrefix(w, "#") && harmConcepts[w[1:]] {
+			return true
+		}
+	}
+	return false
 }
 
 // harmConcepts are the concepts (concepts.tsv) that speak of harm itself, not of its time,
@@ -110,6 +123,12 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 			if keep(q) {
 				add(q)
 				d := danger(q)
+				// A ficha's question that names harm ("mi pareja me pega, como denuncio") may
+				// be an emergency told as a question: it teaches nothing as `none`. The bank's
+				// look-alikes teach what such a message is when it is not one.
+				if namesHarm(d) {
+					continue
+				}
 				t.Emergency = append(t.Emergency, learn.Example{Text: d, Label: NoEmergency, Weight: questionAsNoneWeight})
 				// A few words cut from an ordinary question ("quiero saber", "necesito saber el
 				// monto") are no emergency either: without them a common word that only long

@@ -30,6 +30,13 @@ func TestModelsMatchTheirData(t *testing.T) {
 			t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", c.file, m.Digest, got)
 		}
 	}
+	lin, err := retrieval.LoadLinear(catalogue.FS, retrieval.DangerModel)
+	if err != nil || lin == nil {
+		t.Fatalf("%s: %v", retrieval.DangerModel, err)
+	}
+	if got := learn.LinearDigest(data.Emergency, lin.Config()); got != lin.Digest {
+		t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", retrieval.DangerModel, lin.Digest, got)
+	}
 	// The ranker learned from the readings of models trained without the held-out fifth.
 	dev, err := retrieval.TrainingData(catalogue.FS, retrieval.HeldOut)
 	if err != nil {

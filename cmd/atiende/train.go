@@ -76,6 +76,19 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
 			path, len(m.data), len(model.Labels), feats, dim, buf.Len()/1024, model.Digest)
 	}
+	lin, err := learn.TrainLinear(t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if _, err := lin.WriteTo(&buf); err != nil {
+		return err
+	}
+	path := filepath.Join(*dir, filepath.FromSlash(retrieval.DangerModel))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.Emergency), lin.Size(), buf.Len()/1024, lin.Digest)
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -105,6 +118,10 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	em, err := trainCached(t.Emergency, ecfg, cache)
+	if err != nil {
+		return nil, err
+	}
+	lin, err := learn.TrainLinear(t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +183,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	return &heldOutSetup{fichas: fm, emergency: em, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
-		det: &retrieval.Detector{Model: em, Concepts: concepts}, cases: cases}, nil
+		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts}, cases: cases}, nil
 }
 
 // trainDev measures what the models learn on texts they did not see (heldOutSetup): the

@@ -251,12 +251,15 @@ func train(examples []Example, cfg Config) (*Model, error) {
 
 // idsOf is ids(Features(text)) without building a string per feature: a prediction's cost
 // was mostly those strings.
-func (m *Model) idsOf(text string) []int32 {
+func (m *Model) idsOf(text string) []int32 { return featureIDs(text, m.feats, m.cfg.MinN, m.cfg.MaxN) }
+
+// featureIDs returns the ids, in feats, of the text's features (Features) that feats holds.
+func featureIDs(text string, feats map[string]int32, minN, maxN int) []int32 {
 	words := strings.Fields(text)
 	ids := make([]int32, 0, len(words)*16)
 	buf := make([]byte, 0, 64)
 	look := func() {
-		if id, ok := m.feats[string(buf)]; ok {
+		if id, ok := feats[string(buf)]; ok {
 			ids = append(ids, id)
 		}
 	}
@@ -280,7 +283,7 @@ func (m *Model) idsOf(text string) []int32 {
 		}
 		offs = append(offs, len(full))
 		runes := len(offs) - 1
-		for n := m.cfg.MinN; n <= m.cfg.MaxN; n++ {
+		for n := minN; n <= maxN; n++ {
 			for i := 0; i+n <= runes; i++ {
 				if n == runes {
 					continue // the whole word is already a feature
