@@ -21,7 +21,7 @@ func dateEN(d retrieval.Date) string { return d.Format("January 2, 2006") }
 func itemText(it retrieval.Item, english bool, now time.Time) string {
 	t := strings.TrimSpace(it.Text)
 	until := !it.ValidUntil.IsZero() && now.AddDate(0, 0, endingSoon).After(it.ValidUntil.Time)
-	if it.ValidFrom.IsZero() && !until {
+	if (it.ValidFrom.IsZero() || saysItsDate(t, it.ValidFrom)) && !until {
 		return t
 	}
 	t = strings.TrimRight(t, ".")
@@ -38,6 +38,13 @@ func itemText(it retrieval.Item, english bool, now time.Time) string {
 		return fmt.Sprintf("%s (vigente hasta el %s).", t, dateES(it.ValidUntil))
 	}
 	return fmt.Sprintf("%s (vigente desde el %s).", t, dateES(it.ValidFrom))
+}
+
+// saysItsDate reports whether an item's own text already names the month and year it holds
+// from ("valores desde febrero de 2026"): the engine does not say the date a second time.
+func saysItsDate(text string, from retrieval.Date) bool {
+	t := strings.ToLower(text)
+	return strings.Contains(t, monthsES[from.Month()-1]) && strings.Contains(t, fmt.Sprint(from.Year()))
 }
 
 // endingSoon: an item whose last day is within this many days says it.

@@ -30,6 +30,24 @@ func TestSharedDateSaidOnce(t *testing.T) {
 	}
 }
 
+// TestDateInTheTextNotRepeated: an amount whose own text names the month and year it holds
+// from is not followed by the engine's «vigente desde» for the same date.
+func TestDateInTheTextNotRepeated(t *testing.T) {
+	from := retrieval.Date{Time: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
+	f := &retrieval.Ficha{Title: "Pensión X", URL: "https://example.cl/x", Sections: retrieval.Sections{Monto: []retrieval.Item{
+		{Text: "Hasta $1.000 al mes (valores desde febrero de 2026).", ValidFrom: from},
+		{Text: "Desde los 75 años, $1.100 al mes.", ValidFrom: from},
+	}}}
+	got := composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Now())
+	if strings.Contains(got, "vigente desde") || !strings.Contains(got, "valores desde febrero de 2026") {
+		t.Errorf("the date said twice, or not at all:\n%s", got)
+	}
+	f.Sections.Monto[0].Text = "Hasta $1.000 al mes."
+	if got := composeAnswer(f, retrieval.AspectMonto, false, 1000, time.Now()); strings.Count(got, "vigente desde el 1 de febrero de 2026") != 1 {
+		t.Errorf("a text without its date gets it once:\n%s", got)
+	}
+}
+
 // TestExpiredAmountNotStatedAsCurrent: an amount past its valid_until is left out and the
 // answer says to check the current one; in its last month it says the day it ends.
 func TestExpiredAmountNotStatedAsCurrent(t *testing.T) {
