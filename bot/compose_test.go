@@ -71,3 +71,23 @@ func TestExpiredAmountNotStatedAsCurrent(t *testing.T) {
 		t.Errorf("in English too:\n%s", got)
 	}
 }
+
+// TestLikelyByTheRanker: a ficha the learned ranker gives most of the chance among the
+// candidates is likely, unless the model gives it almost none (the best of poor candidates)
+// or the question only names a kind of thing.
+func TestLikelyByTheRanker(t *testing.T) {
+	f := &retrieval.Ficha{Slug: "x"}
+	sure := retrieval.Found{Known: 0.5}
+	if !likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.2}, sure) {
+		t.Error("the ranker's 0.6 with the model's 0.2 is not likely")
+	}
+	if likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.05}, sure) {
+		t.Error("the best of candidates the model gives no chance is likely")
+	}
+	if likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.2}, retrieval.Found{Known: 0.5, Vague: true}) {
+		t.Error("a question that only names a kind of thing got a likely ficha")
+	}
+	if likely(retrieval.Result{Ficha: f, Rank: 0.3, Prob: 0.2}, sure) {
+		t.Error("the ranker's 0.3 is likely")
+	}
+}

@@ -178,6 +178,12 @@ const (
 	// probLikely: below confidence, the least probability for which the best ficha is
 	// answered and the next ones offered beside it, rather than only offered.
 	probLikely = 0.3
+	// rankLikely: below confidence, the learned ranker's probability (among the first
+	// candidates) from which its first ficha is answered, the next ones offered beside it,
+	// when the model gives it some chance (probPlausible; the ranker's probability is relative
+	// to the candidates, and high for the best of poor ones: "cual es la capital de francia")
+	// and the question names more than a kind of thing.
+	rankLikely = 0.5
 	// minKnownTentative: the least share of the question's words the model must know for a
 	// tentative answer.
 	minKnownTentative = 0.75
@@ -531,10 +537,12 @@ func confident(r retrieval.Result) bool {
 
 // likely reports whether a ficha the engine is not confident of is still likely enough to be
 // answered, with others offered beside it (tentative): the model gives it a fair chance and
-// knows most of the question's words. A word it never saw may name what the catalogue lacks
-// ("el bono para mascotas"); that question gets options, not an answer.
+// knows most of the question's words, or the learned ranker gives it most of the chance among
+// the first candidates. A word it never saw may name what the catalogue lacks ("el bono para
+// mascotas"); that question gets options, not an answer.
 func likely(r retrieval.Result, found retrieval.Found) bool {
-	return r.Prob >= probLikely && found.Known >= minKnownTentative
+	return r.Prob >= probLikely && found.Known >= minKnownTentative ||
+		r.Rank >= rankLikely && r.Prob >= probPlausible && !found.Vague
 }
 
 // plausible reports whether a ficha the engine is not confident of is still worth offering:

@@ -104,7 +104,7 @@ func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 		// reads as about nothing the catalogue holds, or as wanting a person, and a choice
 		// among offered options keep the fused order.
 		if f.OffTopic < rankOutside && f.Person < rankOutside && len(q.Only) == 0 {
-			res = ix.rerank(mt, res, f.Known)
+			res = ix.rerank(cmp.Or(q.Whole, q.Text), mt, res, f.Known)
 		}
 	}
 	if len(q.Only) > 0 {

@@ -77,6 +77,8 @@ type Index struct {
 	ranker *learn.Ranker
 	// qvecs holds each ficha's questions' vectors in the model, made on first use (Nearest).
 	qvecs []atomic.Pointer[[]float32]
+	// questions indexes the citizens' questions one by one, for the ranker (Nearest).
+	questions *questionIndex
 
 	fichas   []*Ficha
 	bySlug   map[string]int
@@ -182,6 +184,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 	for _, ks := range ix.byLen {
 		sort.Strings(ks)
 	}
+	ix.questions = newQuestionIndex(fichas, keys)
 	return ix
 }
 

@@ -34,7 +34,7 @@ var rankFeatureNames = []string{
 	"prob", "log_prob", "lexical_rel", "log_lexical", "coverage", "title_coverage",
 	"strong", "named", "lexical_rank", "prob_rank", "prob_rel", "fused_rel",
 	"prob_known", "lexical_unknown", "no_lexical", "nearest", "nearest_rel", "nearest3",
-	"nearest_rank",
+	"nearest_rank", "qlex_rel", "qlex_log", "qlex_rank",
 }
 
 // RankFeatureNames lists the names of RankFeatures' columns.
@@ -55,13 +55,14 @@ func RankFeatures(res []Result, known float64, nearest []Near) [][]float64 {
 	lex := make([]float64, len(res))
 	prob := make([]float64, len(res))
 	closest := make([]float64, len(res))
+	qlex := make([]float64, len(res))
 	maxScore := 0.0
 	for i, r := range res {
-		lex[i], prob[i], closest[i] = r.Lexical, r.Prob, near[i].Best
+		lex[i], prob[i], closest[i], qlex[i] = r.Lexical, r.Prob, near[i].Best, near[i].Lexical
 		maxScore = max(maxScore, r.Score)
 	}
-	maxLex, maxProb, maxNear := slices.Max(lex), slices.Max(prob), slices.Max(closest)
-	lexRank, probRank, nearRank := places(lex), places(prob), places(closest)
+	maxLex, maxProb, maxNear, maxQ := slices.Max(lex), slices.Max(prob), slices.Max(closest), slices.Max(qlex)
+	lexRank, probRank, nearRank, qRank := places(lex), places(prob), places(closest), places(qlex)
 	rel := func(v, m float64) float64 {
 		if m <= 0 {
 			return 0
@@ -94,6 +95,9 @@ func RankFeatures(res []Result, known float64, nearest []Near) [][]float64 {
 			rel(near[i].Best, maxNear),
 			near[i].Three,
 			1 / float64(1+nearRank[i]),
+			rel(near[i].Lexical, maxQ),
+			math.Log1p(near[i].Lexical) / 3,
+			1 / float64(1+qRank[i]),
 		}
 	}
 	return out
@@ -130,12 +134,12 @@ func (ix *Index) Ranker() *learn.Ranker { return ix.ranker }
 // rerank reorders the first RankDepth results by the ranker. Each keeps a Score on the fused
 // scale: the best keeps its own, the others the best's times their probability relative to
 // the best's under the ranker, so that the engine's "close to the best" reads the ranker.
-func (ix *Index) rerank(mt string, res []Result, known float64) []Result {
+func (ix *Index) rerank(text, mt string, res []Result, known float64) []Result {
 	if ix.ranker == nil || len(res) < 2 {
 		return res
 	}
 	n := min(len(res), RankDepth)
-	feats := RankFeatures(res, known, ix.nearestOf(mt, res[:n]))
+	feats := RankFeatures(res, known, ix.nearestOf(text, mt, res[:n]))
 	s := make([]float64, n)
 	for i := range n {
 		s[i] = ix.ranker.Score(feats[i])
@@ -164,20 +168,28 @@ func (ix *Index) rerank(mt string, res []Result, known float64) []Result {
 	return out
 }
 
-// Near is how close a question comes to a ficha's citizens' questions, as cosines of their
-// vectors in the learned model: the nearest one's, and the mean of the three nearest.
-type Near struct{ Best, Three float64 }
+// Near is how close a question comes to a ficha's citizens' questions: as cosines of their
+// vectors in the learned model, the nearest one's (Best) and the mean of the three nearest
+// (Three); in words, the BM25 score of the nearest one (Lexical).
+type Near struct{ Best, Three, Lexical float64 }
 
 // Nearest reads, for each result, how near the text comes to its ficha's citizens'
 // questions (Near): a nearest-neighbour reading beside the model's own probability. Zeros
 // without a model, or before SetRanker (even SetRanker(nil)).
 func (ix *Index) Nearest(text string, res []Result) []Near {
-	return ix.nearestOf(ix.ModelText(text), res)
+	return ix.nearestOf(text, ix.ModelText(text), res)
 }
 
-// nearestOf is Nearest of a text as the model reads it (ModelText).
-func (ix *Index) nearestOf(mt string, res []Result) []Near {
+// nearestOf is Nearest of a text, given also as the model reads it (mt, ModelText).
+func (ix *Index) nearestOf(text, mt string, res []Result) []Near {
 	out := make([]Near, len(res))
+	docs := make([]int, len(res))
+	for i, r := range res {
+		docs[i] = ix.bySlug[r.Ficha.Slug]
+	}
+	for i, s := range ix.questions.nearest(ix.analyze(text, false), docs) {
+		out[i].Lexical = s
+	}
 	if ix.model == nil || len(ix.qvecs) != len(ix.fichas) {
 		return out // no SetRanker: nowhere to keep the questions' vectors
 	}
@@ -203,7 +215,7 @@ func (ix *Index) nearestOf(mt string, res []Result) []Near {
 				top[2] = s
 			}
 		}
-		out[i] = Near{Best: float64(top[0]), Three: float64(top[0]+top[1]+top[2]) / 3}
+		out[i].Best, out[i].Three = float64(top[0]), float64(top[0]+top[1]+top[2])/3
 	}
 	return out
 }
