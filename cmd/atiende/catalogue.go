@@ -15,7 +15,7 @@ import (
 
 const catalogueUsage = `usage:
   atiende catalogue validate [FILE|DIR]          check a catalogue; list every problem
-  atiende catalogue stats [--json]               counts by topic and institution, gaps, oldest reviews
+  atiende catalogue stats [--json] [FILE|DIR]    counts by topic and institution, gaps, oldest reviews
   atiende catalogue import --format chileatiende FILE [--out FILE]
                                                  convert ChileAtiende API JSON to our format
   atiende catalogue synth --n N [--seed S] [--out FILE]
@@ -127,10 +127,15 @@ type reviewed struct {
 func catalogueStats(cfg config, args []string, stdout io.Writer) error {
 	fs := flags("catalogue stats", stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	fichas, err := fichasOf(cfg, "")
+	path := ""
+	if len(rest) > 0 {
+		path = rest[0]
+	}
+	fichas, err := fichasOf(cfg, path)
 	if err != nil {
 		return err
 	}

@@ -466,6 +466,24 @@ func TestCatalogueStatsJSON(t *testing.T) {
 	}
 }
 
+// Stats of a catalogue file of one's own count its fichas, not the bundled ones.
+func TestCatalogueStatsOfAPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "synth.json")
+	if _, err := runCmd(t, nil, "catalogue", "synth", "--n", "3", "--out", path); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, nil, "catalogue", "stats", "--json", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Fichas int `json:"fichas"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Fichas != 3 {
+		t.Errorf("stats of a 3-ficha file: %d fichas (%v)", st.Fichas, err)
+	}
+}
+
 func TestCatalogueImportCLI(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "imported.json")
 	report, err := runCmd(t, nil, "catalogue", "import", "--format", "chileatiende", "../../retrieval/testdata/chileatiende/list.json", "--out", out)
