@@ -55,7 +55,7 @@ fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare 
 	done
 
 screenshots: ## refresh docs/img/*.png from the browser tests
-	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestWidgetEmbeddedOnAnotherSite|TestWidgetNeverLosesAWord' ./channels/web
+	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestWidgetEmbeddedOnAnotherSite|TestWidgetNeverLosesAWord|TestDemoPage|TestWidgetConversation' ./channels/web
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestHandoffInTheBrowser|TestReportsInTheBrowser' ./cmd/atiende
 
 load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)

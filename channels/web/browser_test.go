@@ -359,6 +359,7 @@ func TestWidgetConversation(t *testing.T) {
 	frame(t, ctx, st)
 	send(t, ctx, "certificado")
 	waitText(t, ctx, ".opts", "Certificado de")
+	screenshot(t, ctx, "widget-options.png")
 	// The options are buttons, not listed again in the text.
 	if listed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#log .msg.bot")].pop().innerText`)); strings.Contains(listed, "1. Certificado") {
 		t.Errorf("the options are listed in the text as well as shown as buttons: %q", listed)

@@ -63,12 +63,14 @@
   };
   var MORE = /^(Más información|More information): /;
   var SHOWN = 3; // items of an answer shown before «Ver todo»
+  var SHOWN_PHONE = 2; // on a phone's narrow screen, where each item takes several lines
   var FIGURE = /\$\s?\d[\d.]*(?:,\d+)?|\d+(?:[.,]\d+)?\s?(?:UF|UTM)\b/;
 
   // card fills the bubble with an answer as the engine composes it ("Título:", the items, "Más
   // información: URL"): the title in bold, the figure that answers in bold, the items as a list.
   // It returns false for a text of another shape (a language model's, emergency lines on top),
-  // which is shown as it is.
+  // which is shown as it is; true, or the «Ver todo» button of a long list, which goes beside
+  // the link to the official ficha.
   function card(bubble, r, f) {
     var lines = (r.reply || "").split("\n").filter(function (l) { return l.trim() !== "" && !MORE.test(l); });
     if (lines.length < 2 || !/:$/.test(lines[0]) || lines[0].indexOf(f.title) !== 0) { return false; }
@@ -90,7 +92,7 @@
       bubble.appendChild(list);
       // A long list shows its first items; the rest one tap away, so the bubble and its
       // button fit on a phone's screen.
-      var hidden = [].slice.call(list.children, SHOWN);
+      var hidden = [].slice.call(list.children, innerWidth <= 480 ? SHOWN_PHONE : SHOWN);
       if (hidden.length > 0) {
         hidden.forEach(function (li) { li.hidden = true; });
         var all = el("button", "all", "Ver todo (" + hidden.length + " más)");
@@ -100,7 +102,7 @@
           hidden.forEach(function (li) { li.hidden = false; });
           all.remove();
         });
-        bubble.appendChild(all);
+        return all;
       }
     }
     return true;
@@ -135,13 +137,19 @@
     if (live && r.options && r.options.length) {
       text = text.split("\n").filter(function (l) { return !/^\d+\. /.test(l); }).join("\n");
     }
-    if (!(answer && card(bubble, { reply: text }, f))) { linked(bubble, text); }
+    var carded = answer && card(bubble, { reply: text }, f);
+    if (!carded) { linked(bubble, text); }
+    // The link to the official ficha comes first in the card's last row, before «Ver todo»: on
+    // a phone both stay on screen under the first items.
+    var row = el("div", "actions");
     if (answer && url) {
       var a = el("a", "official", "Ver ficha oficial");
       a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
       a.setAttribute("aria-label", "Ver ficha oficial: " + f.title + " (se abre en otra pestaña)");
-      bubble.appendChild(a);
+      row.appendChild(a);
     }
+    if (carded && carded !== true) { row.appendChild(carded); }
+    if (row.children.length) { bubble.appendChild(row); }
     log.appendChild(bubble);
     if (live && r.options && r.options.length) {
       choices("opts", "Opciones", r.options.map(function (o) { return [o.n + ". " + o.title, o.title]; }));
