@@ -77,7 +77,7 @@ func TestExpiredAmountNotStatedAsCurrent(t *testing.T) {
 // or the question only names a kind of thing.
 func TestLikelyByTheRanker(t *testing.T) {
 	f := &retrieval.Ficha{Slug: "x"}
-	sure := retrieval.Found{Known: 0.5}
+	sure := retrieval.Found{Known: 0.9}
 	if !likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.2}, sure) {
 		t.Error("the ranker's 0.6 with the model's 0.2 is not likely")
 	}
@@ -86,6 +86,9 @@ func TestLikelyByTheRanker(t *testing.T) {
 	}
 	if likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.2}, retrieval.Found{Known: 0.5, Vague: true}) {
 		t.Error("a question that only names a kind of thing got a likely ficha")
+	}
+	if likely(retrieval.Result{Ficha: f, Rank: 0.6, Prob: 0.2}, retrieval.Found{Known: 0.5}) {
+		t.Error("a question of words the model never saw got a likely ficha (\"el bono para mascotas\")")
 	}
 	if likely(retrieval.Result{Ficha: f, Rank: 0.3, Prob: 0.2}, sure) {
 		t.Error("the ranker's 0.3 is likely")
