@@ -538,8 +538,8 @@ func confident(r retrieval.Result) bool {
 // likely reports whether a ficha the engine is not confident of is still likely enough to be
 // answered, with others offered beside it (tentative): the model gives it a fair chance and
 // knows most of the question's words, or it knows them and the learned ranker gives the ficha
-// most of the chance among the first candidates. A word it never saw may name what the catalogue lacks ("el bono para
-// mascotas"); that question gets options, not an answer.
+// most of the chance among the first candidates. A word it never saw may name what the
+// catalogue lacks ("el bono para mascotas"); that question gets options, not an answer.
 func likely(r retrieval.Result, found retrieval.Found) bool {
 	return r.Prob >= probLikely && found.Known >= minKnownTentative ||
 		r.Rank >= rankLikely && r.Prob >= probPlausible && found.Known >= minKnownTentative && !found.Vague
