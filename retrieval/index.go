@@ -113,7 +113,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 	}
 	ix.scratch.New = func() any { return &scratch{} }
 	// Stemming dominates the build; a catalogue repeats its words, so each is stemmed once.
-	keys := map[string]string{}
+	keys := stems{}
 	for d, f := range fichas {
 		ix.bySlug[f.Slug] = d
 		for _, a := range f.Aliases {
@@ -123,15 +123,7 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		}
 		tfs := map[string]*[nFields]float32{}
 		add := func(field int, text string) {
-			for _, w := range Words(text) {
-				if IsStopword(w) {
-					continue
-				}
-				k, ok := keys[w]
-				if !ok {
-					k = Key(w)
-					keys[w] = k
-				}
+			for _, k := range keys.of(text) {
 				if tfs[k] == nil {
 					tfs[k] = new([nFields]float32)
 				}
@@ -186,6 +178,27 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 	}
 	ix.questions = newQuestionIndex(fichas, keys)
 	return ix
+}
+
+// stems keeps each word's index key once made: a catalogue repeats its words, and stemming
+// dominates building an index.
+type stems map[string]string
+
+// of returns the index keys of a text's words, stopwords left out, in order.
+func (s stems) of(text string) []string {
+	var out []string
+	for _, w := range Words(text) {
+		if IsStopword(w) {
+			continue
+		}
+		k, ok := s[w]
+		if !ok {
+			k = Key(w)
+			s[w] = k
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // Fichas returns every indexed ficha, in load order.

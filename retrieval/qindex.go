@@ -28,7 +28,7 @@ type qposting struct {
 
 // newQuestionIndex indexes every ficha's questions with the index's analysis (stems, no
 // stopwords); keys caches the stems NewIndex already made.
-func newQuestionIndex(fichas []*Ficha, keys map[string]string) *questionIndex {
+func newQuestionIndex(fichas []*Ficha, keys stems) *questionIndex {
 	qi := &questionIndex{postings: map[string][]qposting{}, idf: map[string]float64{}}
 	var total float64
 	for d, f := range fichas {
@@ -36,15 +36,7 @@ func newQuestionIndex(fichas []*Ficha, keys map[string]string) *questionIndex {
 			q := int32(len(qi.ficha))
 			tf := map[string]float32{}
 			n := 0
-			for _, w := range Words(text) {
-				if IsStopword(w) {
-					continue
-				}
-				k, ok := keys[w]
-				if !ok {
-					k = Key(w)
-					keys[w] = k
-				}
+			for _, k := range keys.of(text) {
 				if k == "" {
 					continue
 				}
