@@ -144,3 +144,21 @@ func TestAliases(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecificLink(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://www.chileatiende.gob.cl/fichas/20005-pension-garantizada-universal-pgu": true,
+		"https://consulta.servel.cl/":       true, // a site made for one procedure
+		"https://calefactores.mma.gob.cl":   true,
+		"https://www.ips.gob.cl/":           false, // the institution's home page
+		"https://ips.gob.cl":                false,
+		"https://www.chileatiende.gob.cl":   false,
+		"https://WWW.SII.CL/":               false,
+		"not a url at all":                  false,
+		"https://www.registrocivil.cl/?x=1": false,
+	} {
+		if got := retrieval.SpecificLink(raw); got != want {
+			t.Errorf("SpecificLink(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

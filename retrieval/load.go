@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/net/publicsuffix"
 	"io"
 	"io/fs"
 	"net/url"
@@ -258,10 +259,21 @@ func Warnings(f *Ficha) []Problem {
 	return w
 }
 
-// SpecificLink reports whether a URL points to a page of a site rather than to its home page.
+// SpecificLink reports whether a URL points to a page of a site rather than to its home page:
+// it has a path, or it is the root of a site of its own below the institution's domain
+// (consulta.servel.cl, calefactores.mma.gob.cl: sites made for one procedure), not of the
+// institution's main site (www.ips.gob.cl, ips.gob.cl).
 func SpecificLink(raw string) bool {
 	u, err := url.Parse(raw)
-	return err == nil && strings.Trim(u.Path, "/") != ""
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	if strings.Trim(u.Path, "/") != "" {
+		return true
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	domain, err := publicsuffix.EffectiveTLDPlusOne(host)
+	return err == nil && host != domain
 }
 
 // MaxItemLen is the longest item text allowed, in characters.
