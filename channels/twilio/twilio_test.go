@@ -50,6 +50,7 @@ type bundle struct {
 	store *sqlite.DB
 	svc   *twilio.Service
 	obs   *failures
+	queue twilio.Enqueuer
 }
 
 // failures records the failed deliveries the channel reports, as "channel reason".
@@ -151,7 +152,7 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 		}
 		db.Close()
 	})
-	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs}
+	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs, queue: q}
 }
 
 var sidSeq struct {
@@ -352,6 +353,53 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 	}
 	if got := b.obs.list(); !slices.Equal(got, []string{"sms retry"}) {
 		t.Errorf("failures reported: %v, want one retry", got)
+	}
+}
+
+// TestLastAttemptSendsBehindAStuckReply: a reply waits for the citizen's earlier ones, but not
+// for ever. An earlier reply stuck unsent with no job left to send it (its job gave up on a
+// store error, say) must not make every later reply give up too, unsent and unrecorded: on
+// its last attempt a delivery is sent out of order.
+func TestLastAttemptSendsBehindAStuckReply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const from = "+56977778888"
+	b.say(t, from, "hola")
+	b.waitSent(t, 1)
+	conv := conversationOf(t, b, from)
+	ctx := context.Background()
+	reply := func(tx store.Tx, text string) (*store.Delivery, error) {
+		m := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: bot.ActionAnswer, Processed: true}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return nil, err
+		}
+		d := &store.Delivery{MessageID: m.ID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: text, Segments: 1, Encoding: "GSM-7"}
+		return d, tx.InsertDelivery(ctx, d)
+	}
+	var later *store.Delivery
+	err := b.store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := reply(tx, "respuesta que quedó sin enviar"); err != nil { // no job: stuck pending
+			return err
+		}
+		var err error
+		if later, err = reply(tx, "respuesta siguiente"); err != nil {
+			return err
+		}
+		// Its last attempt: the job's earlier attempts waited for the stuck one in vain.
+		return b.queue.InsertTx(ctx, tx, twilio.DeliverArgs{DeliveryID: later.ID}, &river.InsertOpts{MaxAttempts: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitIdle(t)
+	sent := b.fake.Sent()
+	if len(sent) != 2 || sent[1].Body != "respuesta siguiente" {
+		t.Errorf("sent %+v; want the later reply sent behind the stuck one", sent)
+	}
+	for _, d := range deliveries(t, b, from) {
+		if d.ID == later.ID && d.Status != store.DeliverySent {
+			t.Errorf("the later reply's delivery is %q, want %q", d.Status, store.DeliverySent)
+		}
 	}
 }
 
