@@ -479,6 +479,37 @@ func TestOptOutAndBack(t *testing.T) {
 	}
 }
 
+// TestStateSavedWithTheOldOptOutFlag: a conversation saved when the engine's state kept an
+// opt-out flag of its own ("optout", now only the conversation's) is still read whole: the
+// conversation's flag silences it, and the rest of the state (a miss already counted) is
+// kept, so that the next miss hands the citizen to a person. Saved again, the old key goes.
+func TestStateSavedWithTheOldOptOutFlag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const from = "+56914141414"
+	conv := &store.Conversation{ID: "antigua", Channel: bot.ChannelSMS, Address: from, OptOut: true,
+		State: []byte(`{"misses":1,"turns":2,"optout":true}`)}
+	if err := b.store.CreateConversation(context.Background(), conv); err != nil {
+		t.Fatal(err)
+	}
+	b.say(t, from, "cuanto es la pgu")
+	b.waitIdle(t)
+	if n := len(b.fake.Sent()); n != 0 {
+		t.Fatalf("%d messages to a citizen who opted out", n)
+	}
+	b.say(t, from, "ALTA")
+	b.waitSent(t, 1)
+	b.say(t, from, "cual es la capital de francia")
+	b.waitSent(t, 2)
+	ms := messagesOf(t, b, from)
+	if last := ms[len(ms)-1]; last.Action != bot.ActionHandoff || last.Reason != bot.ReasonFailure {
+		t.Errorf("second miss answered %s (%s); want a handoff: the saved miss was lost", last.Action, last.Reason)
+	}
+	if st := string(conversationOf(t, b, from).State); strings.Contains(st, "optout") {
+		t.Errorf("state saved again with the old flag: %s", st)
+	}
+}
+
 func TestLongSMSIsContinuedOnMAS(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
