@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,6 +105,12 @@ func loadEngine() {
 // buildWith is build with an engine of the test's own (nil: the shared one).
 func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle {
 	t.Helper()
+	return buildOn(t, eng, nil, work, opts...)
+}
+
+// buildOn is buildWith with the channel's store wrapped by wrap (nil: the database itself).
+func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, work bool, opts ...option) *bundle {
+	t.Helper()
 	loadEngine()
 	ctx := context.Background()
 	fake := twiliotest.New(accountSID, authToken)
@@ -121,7 +129,11 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 	if eng == nil {
 		eng = engine
 	}
-	svc, err := twilio.New(cfg, db, eng, hs, nil)
+	var st store.Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
+	svc, err := twilio.New(cfg, st, eng, hs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,6 +412,52 @@ func TestLastAttemptSendsBehindAStuckReply(t *testing.T) {
 		if d.ID == later.ID && d.Status != store.DeliverySent {
 			t.Errorf("the later reply's delivery is %q, want %q", d.Status, store.DeliverySent)
 		}
+	}
+}
+
+// failingStore is the database, but the first InsertDelivery of its transactions fails
+// (a disk full, a lost connection) and rolls its transaction back.
+type failingStore struct {
+	*sqlite.DB
+	failed atomic.Bool
+}
+
+func (f *failingStore) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return f.DB.Tx(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx.(*sqlite.Tx), f: f}) })
+}
+
+// failingTx embeds the driver's transaction, so the queue still enqueues in it.
+type failingTx struct {
+	*sqlite.Tx
+	f *failingStore
+}
+
+func (t failingTx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+	if t.f.failed.CompareAndSwap(false, true) {
+		return errors.New("disk I/O error")
+	}
+	return t.Tx.InsertDelivery(ctx, d)
+}
+
+// TestReplyNotRecordedIsRetried: when the store fails as a turn writes its reply, nothing of
+// the turn is kept (the message stays pending) and the turn is tried again: the citizen gets
+// the reply once, never none.
+func TestReplyNotRecordedIsRetried(t *testing.T) {
+	t.Parallel()
+	fs := &failingStore{}
+	b := buildOn(t, nil, func(db *sqlite.DB) store.Store { fs.DB = db; return fs }, true)
+	const from = "+56915151515"
+	b.say(t, from, "cuanto es la pgu")
+	sent := b.waitSent(t, 1)
+	if !fs.failed.Load() {
+		t.Fatal("the store never failed")
+	}
+	if len(sent) != 1 || !strings.Contains(strings.ToLower(sent[0].Body), "pgu") {
+		t.Errorf("sent %+v; want the one reply", sent)
+	}
+	ms := messagesOf(t, b, from)
+	if len(ms) != 2 || !ms[0].Processed || ms[1].Direction != store.Outbound {
+		t.Errorf("stored %+v; want the question handled and one reply", ms)
 	}
 }
 
