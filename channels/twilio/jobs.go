@@ -224,6 +224,7 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 		}
 		at, err := time.Parse(time.RFC1123Z, *msg.DateCreated)
 		if err != nil {
+			s.log.Warn("twilio message time unreadable; arrival order kept", "sid", m.ProviderID, "error", err.Error())
 			continue
 		}
 		if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) }); err != nil {
