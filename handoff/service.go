@@ -148,6 +148,8 @@ func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff
 func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int {
 	queued, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
 	if err != nil {
+		// Only the place the citizen is told is lost: the handoff itself stands.
+		s.log.Warn("queue place unknown; the citizen is told 1", "handoff", h.ID, "error", err.Error())
 		return 1
 	}
 	for i, q := range queued {

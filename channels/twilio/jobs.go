@@ -224,6 +224,7 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 		}
 		at, err := time.Parse(time.RFC1123Z, *msg.DateCreated)
 		if err != nil {
+			s.log.Warn("twilio message time unreadable; arrival order kept", "sid", m.ProviderID, "error", err.Error())
 			continue
 		}
 		if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) }); err != nil {
@@ -503,7 +504,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	for wait := 0; earlier > 0; wait++ {
 		// An earlier reply to this citizen goes first. Wait here a while (River's snooze
-		// would wait for its five-second scheduler), then let the job be retried.
+		// would wait for its five-second scheduler), then let the job be retried. On the
+		// last attempt this one is sent all the same: an earlier reply that will never leave
+		// (its job gave up) must not hold back every later one until each gives up too,
+		// unsent and pending for ever.
+		if job.Attempt >= job.MaxAttempts {
+			s.log.Warn("delivery sent before earlier ones still unsent", "delivery", d.ID, "earlier", earlier, "attempt", job.Attempt)
+			break
+		}
 		if wait == 200 {
 			return fmt.Errorf("delivery %d waits for %d earlier one(s)", d.ID, earlier)
 		}

@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +52,7 @@ type bundle struct {
 	store *sqlite.DB
 	svc   *twilio.Service
 	obs   *failures
+	queue twilio.Enqueuer
 }
 
 // failures records the failed deliveries the channel reports, as "channel reason".
@@ -102,6 +105,12 @@ func loadEngine() {
 // buildWith is build with an engine of the test's own (nil: the shared one).
 func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle {
 	t.Helper()
+	return buildOn(t, eng, nil, work, opts...)
+}
+
+// buildOn is buildWith with the channel's store wrapped by wrap (nil: the database itself).
+func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, work bool, opts ...option) *bundle {
+	t.Helper()
 	loadEngine()
 	ctx := context.Background()
 	fake := twiliotest.New(accountSID, authToken)
@@ -120,7 +129,11 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 	if eng == nil {
 		eng = engine
 	}
-	svc, err := twilio.New(cfg, db, eng, hs, nil)
+	var st store.Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
+	svc, err := twilio.New(cfg, st, eng, hs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +164,7 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 		}
 		db.Close()
 	})
-	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs}
+	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs, queue: q}
 }
 
 var sidSeq struct {
@@ -355,6 +368,99 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 	}
 }
 
+// TestLastAttemptSendsBehindAStuckReply: a reply waits for the citizen's earlier ones, but not
+// for ever. An earlier reply stuck unsent with no job left to send it (its job gave up on a
+// store error, say) must not make every later reply give up too, unsent and unrecorded: on
+// its last attempt a delivery is sent out of order.
+func TestLastAttemptSendsBehindAStuckReply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const from = "+56977778888"
+	b.say(t, from, "hola")
+	b.waitSent(t, 1)
+	conv := conversationOf(t, b, from)
+	ctx := context.Background()
+	reply := func(tx store.Tx, text string) (*store.Delivery, error) {
+		m := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: bot.ActionAnswer, Processed: true}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return nil, err
+		}
+		d := &store.Delivery{MessageID: m.ID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: text, Segments: 1, Encoding: "GSM-7"}
+		return d, tx.InsertDelivery(ctx, d)
+	}
+	var later *store.Delivery
+	err := b.store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := reply(tx, "respuesta que quedó sin enviar"); err != nil { // no job: stuck pending
+			return err
+		}
+		var err error
+		if later, err = reply(tx, "respuesta siguiente"); err != nil {
+			return err
+		}
+		// Its last attempt: the job's earlier attempts waited for the stuck one in vain.
+		return b.queue.InsertTx(ctx, tx, twilio.DeliverArgs{DeliveryID: later.ID}, &river.InsertOpts{MaxAttempts: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitIdle(t)
+	sent := b.fake.Sent()
+	if len(sent) != 2 || sent[1].Body != "respuesta siguiente" {
+		t.Errorf("sent %+v; want the later reply sent behind the stuck one", sent)
+	}
+	for _, d := range deliveries(t, b, from) {
+		if d.ID == later.ID && d.Status != store.DeliverySent {
+			t.Errorf("the later reply's delivery is %q, want %q", d.Status, store.DeliverySent)
+		}
+	}
+}
+
+// failingStore is the database, but the first InsertDelivery of its transactions fails
+// (a disk full, a lost connection) and rolls its transaction back.
+type failingStore struct {
+	*sqlite.DB
+	failed atomic.Bool
+}
+
+func (f *failingStore) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return f.DB.Tx(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx.(*sqlite.Tx), f: f}) })
+}
+
+// failingTx embeds the driver's transaction, so the queue still enqueues in it.
+type failingTx struct {
+	*sqlite.Tx
+	f *failingStore
+}
+
+func (t failingTx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+	if t.f.failed.CompareAndSwap(false, true) {
+		return errors.New("disk I/O error")
+	}
+	return t.Tx.InsertDelivery(ctx, d)
+}
+
+// TestReplyNotRecordedIsRetried: when the store fails as a turn writes its reply, nothing of
+// the turn is kept (the message stays pending) and the turn is tried again: the citizen gets
+// the reply once, never none.
+func TestReplyNotRecordedIsRetried(t *testing.T) {
+	t.Parallel()
+	fs := &failingStore{}
+	b := buildOn(t, nil, func(db *sqlite.DB) store.Store { fs.DB = db; return fs }, true)
+	const from = "+56915151515"
+	b.say(t, from, "cuanto es la pgu")
+	sent := b.waitSent(t, 1)
+	if !fs.failed.Load() {
+		t.Fatal("the store never failed")
+	}
+	if len(sent) != 1 || !strings.Contains(strings.ToLower(sent[0].Body), "pgu") {
+		t.Errorf("sent %+v; want the one reply", sent)
+	}
+	ms := messagesOf(t, b, from)
+	if len(ms) != 2 || !ms[0].Processed || ms[1].Direction != store.Outbound {
+		t.Errorf("stored %+v; want the question handled and one reply", ms)
+	}
+}
+
 func TestPermanentErrorIsNotRetried(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -428,6 +534,37 @@ func TestOptOutAndBack(t *testing.T) {
 	sent := b.waitSent(t, 2)
 	if len(sent) != 2 || !strings.Contains(sent[1].Body, "volvera a recibir") {
 		t.Errorf("after ALTA: %+v", sent)
+	}
+}
+
+// TestStateSavedWithTheOldOptOutFlag: a conversation saved when the engine's state kept an
+// opt-out flag of its own ("optout", now only the conversation's) is still read whole: the
+// conversation's flag silences it, and the rest of the state (a miss already counted) is
+// kept, so that the next miss hands the citizen to a person. Saved again, the old key goes.
+func TestStateSavedWithTheOldOptOutFlag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const from = "+56914141414"
+	conv := &store.Conversation{ID: "antigua", Channel: bot.ChannelSMS, Address: from, OptOut: true,
+		State: []byte(`{"misses":1,"turns":2,"optout":true}`)}
+	if err := b.store.CreateConversation(context.Background(), conv); err != nil {
+		t.Fatal(err)
+	}
+	b.say(t, from, "cuanto es la pgu")
+	b.waitIdle(t)
+	if n := len(b.fake.Sent()); n != 0 {
+		t.Fatalf("%d messages to a citizen who opted out", n)
+	}
+	b.say(t, from, "ALTA")
+	b.waitSent(t, 1)
+	b.say(t, from, "cual es la capital de francia")
+	b.waitSent(t, 2)
+	ms := messagesOf(t, b, from)
+	if last := ms[len(ms)-1]; last.Action != bot.ActionHandoff || last.Reason != bot.ReasonFailure {
+		t.Errorf("second miss answered %s (%s); want a handoff: the saved miss was lost", last.Action, last.Reason)
+	}
+	if st := string(conversationOf(t, b, from).State); strings.Contains(st, "optout") {
+		t.Errorf("state saved again with the old flag: %s", st)
 	}
 }
 

@@ -196,7 +196,10 @@ func (s *Server) stream(c *gin.Context) error {
 	defer cancel()
 	w := c.Writer
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil { // a stream outlives the server's write timeout
+		// The server's write timeout will end the stream; the browser reconnects.
+		s.log.Warn("widget stream keeps the write timeout", "conversation", conv.ID, "error", err.Error())
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

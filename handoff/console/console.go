@@ -123,7 +123,10 @@ func roleName(role string) string {
 
 // Routes lists the console's routes.
 func (c *Console) Routes(r gin.IRouter) {
-	static, _ := fs.Sub(staticFS, "static")
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // "static" is a valid path: fs.Sub fails only on an invalid one
+	}
 	g := r.Group("/agent", c.headers, c.limitForm)
 	g.GET("/static/*file", func(c *gin.Context) {
 		// Files only: a folder is not listed.
@@ -701,12 +704,17 @@ func (c *Console) events(g *gin.Context) {
 	defer cancel()
 	w := g.Writer
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		// The server's write timeout will end the stream; the console reconnects.
+		c.log.Warn("console stream keeps the write timeout", "error", err.Error())
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
-	rc.Flush()
+	if rc.Flush() != nil {
+		return // the console has gone
+	}
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
 	for {

@@ -282,7 +282,11 @@ func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) erro
 	if err != nil {
 		return fmt.Errorf("update conversation %s: %w", c.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update conversation %s: %w", c.ID, err)
+	}
+	if n == 0 {
 		if _, err := conversation(ctx, t.q, c.ID); err != nil {
 			return err
 		}
@@ -307,7 +311,9 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 		}
 		return fmt.Errorf("insert message: %w", err)
 	}
-	m.ID, _ = res.LastInsertId()
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert message: its id: %w", err)
+	}
 	return nil
 }
 
@@ -411,7 +417,9 @@ func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
 	if err != nil {
 		return fmt.Errorf("insert handoff: %w", err)
 	}
-	h.ID, _ = res.LastInsertId()
+	if h.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert handoff: its id: %w", err)
+	}
 	return nil
 }
 
@@ -515,7 +523,9 @@ func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
 		}
 		return fmt.Errorf("insert agent: %w", err)
 	}
-	a.ID, _ = res.LastInsertId()
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert agent: its id: %w", err)
+	}
 	return nil
 }
 
@@ -654,7 +664,9 @@ func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
 	}
-	d.ID, _ = res.LastInsertId()
+	if d.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert delivery: its id: %w", err)
+	}
 	d.CreatedAt, d.UpdatedAt = now, now
 	return nil
 }
