@@ -139,7 +139,9 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 			return nil
 		}
 	}
-	return nil
+	// The conversation kept changing under a slow engine: the job fails, and River runs it
+	// again later, rather than leaving the message pending until the citizen writes again.
+	return fmt.Errorf("twilio: conversation %s: a message still unanswered after 1000 passes", id)
 }
 
 // settle waits until the oldest pending message has been stored for the settle delay, so
