@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -135,9 +134,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
-// panelBox reads the top and bottom of the widget's panel, in CSS pixels, through DevTools,
-// which sees into the widget's closed shadow root as the page's scripts cannot.
+// panelBox reads the top and bottom of the widget's panel, in CSS pixels.
 func panelBox(ctx context.Context) (top, bottom float64, err error) {
+	box, err := widgetBox(ctx, "panel")
+	if err != nil {
+		return 0, 0, err
+	}
+	return box[1], box[5], nil
+}
+
+// widgetBox reads the border box (x1 y1 … x4 y4, clockwise from the top left, in CSS pixels)
+// of the element of the given class in the widget, through DevTools, which sees into the
+// widget's closed shadow root as the page's scripts cannot.
+func widgetBox(ctx context.Context, class string) ([]float64, error) {
 	type node struct {
 		NodeID      int64    `json:"nodeId"`
 		Attributes  []string `json:"attributes"`
@@ -154,7 +163,7 @@ func panelBox(ctx context.Context) (top, bottom float64, err error) {
 		var find func(n *node) *node
 		find = func(n *node) *node {
 			for i := 0; i+1 < len(n.Attributes); i += 2 {
-				if n.Attributes[i] == "class" && n.Attributes[i+1] == "panel" {
+				if n.Attributes[i] == "class" && n.Attributes[i+1] == class {
 					return n
 				}
 			}
@@ -165,27 +174,24 @@ func panelBox(ctx context.Context) (top, bottom float64, err error) {
 			}
 			return nil
 		}
-		panel := find(doc.Root)
-		if panel == nil {
-			return nil, errors.New("the widget has no panel")
+		found := find(doc.Root)
+		if found == nil {
+			return nil, fmt.Errorf("the widget has no %s", class)
 		}
 		var res struct {
 			Model struct {
 				Border []float64 `json:"border"` // x1 y1 … x4 y4, clockwise from the top left
 			} `json:"model"`
 		}
-		if err := t.Call(ctx, "DOM.getBoxModel", map[string]any{"nodeId": panel.NodeID}, &res); err != nil {
+		if err := t.Call(ctx, "DOM.getBoxModel", map[string]any{"nodeId": found.NodeID}, &res); err != nil {
 			return nil, err
 		}
 		return res.Model.Border, nil
 	}))
-	if err != nil {
-		return 0, 0, err
+	if err == nil && len(box) != 8 {
+		err = fmt.Errorf("the %s's box: %v", class, box)
 	}
-	if len(box) != 8 {
-		return 0, 0, fmt.Errorf("the panel's box: %v", box)
-	}
-	return box[1], box[5], nil
+	return box, err
 }
 
 // TestWidgetEmbeddedOnAnotherSite loads a host page with hostile styles, opens the widget by
@@ -207,6 +213,10 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				return ok
 			}
 			waitFor(t, "the launcher", mounted)
+			// A target a thumb can hit: 44 px or more each way.
+			if b, err := widgetBox(ctx, "launch"); err != nil || b[2]-b[0] < 44 || b[5]-b[1] < 44 {
+				t.Errorf("the launcher's box %v (%v): want 44 × 44 px or more", b, err)
+			}
 			// Keyboard only: the link, then the launcher.
 			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t")); err != nil {
 				t.Fatal(err)
@@ -490,7 +500,7 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 		const s = m.firstElementChild;
 		return s && s.className === "sr" && s.getBoundingClientRect().width <= 1 ? s.textContent : "none";
 	}).join("|")`))
-	if !strings.Contains(who, "Usted: ") || !strings.Contains(who, "Atiende: ") || strings.Contains(who, "none") {
+	if !strings.Contains(who, "Usted: ") || !strings.Contains(who, "Asistente: ") || strings.Contains(who, "none") {
 		t.Errorf("who speaks, per message: %q", who)
 	}
 	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))

@@ -46,7 +46,7 @@
 
   // who says each message, for screen readers (the agent's bubbles show it to everyone).
   function said(cls, who) { var m = el("div", cls); m.appendChild(el("span", "sr", who)); return m; }
-  function botLine(text) { var m = said("msg bot", "Atiende: "); m.appendChild(document.createTextNode(text)); return m; }
+  function botLine(text) { var m = said("msg bot", "Asistente: "); m.appendChild(document.createTextNode(text)); return m; }
   function showCitizen(text) { var m = said("msg me", "Usted: "); m.appendChild(document.createTextNode(text)); log.appendChild(m); scroll(); return m; }
   function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); return e; }
   function showAgent(name, words) {
@@ -130,7 +130,7 @@
     if (live) { clearChoices(); }
     var f = (r.fichas || [])[0];
     var url = f && safeURL(f.url);
-    var bubble = said("msg bot", "Atiende: ");
+    var bubble = said("msg bot", "Asistente: ");
     var answer = r.action === "answer" && f;
     // Options offered as buttons are not listed again, numbered, in the text (SMS keeps them).
     var text = r.reply || r.text || "";
