@@ -197,6 +197,32 @@ func TestReportsInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Accessible(t, b, "the supervisor page")
+	// Roles in Spanish.
+	pageHas(t, b, "main table:last-of-type", "Supervisión")
+	if roles, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("main").innerText`)); strings.Contains(roles, "supervisor\t") {
+		t.Errorf("a role in English on the supervisor page:\n%s", roles)
+	}
+	// A conversation that does not exist, and a page the role may not see: pages in Spanish
+	// that say what happened and lead back, not the browser's bare error page.
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/h/987654"), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, b, "h1", "No encontrada")
+	pageHas(t, b, "main a[href='/agent']", "Volver a la consola")
+	browsertest.Accessible(t, b, "the console's page for a conversation not found")
+	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-camila-ok\n",
+		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	agent := browsertest.Browser(t, 1280, 800)
+	consoleSignIn(t, agent, s.base, "camila", "clave-de-camila-ok")
+	pageHas(t, agent, "main", "Fila de atención")
+	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "h1", "Sin permiso")
+	pageHas(t, agent, "main", "Su rol no permite ver esta página.")
+	browsertest.Accessible(t, agent, "the console's page for a role without access")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
 		t.Fatal(err)
 	}

@@ -175,10 +175,27 @@ func (c *Console) roles(roles ...string) gin.HandlerFunc {
 // forbidden answers 403 with a page in Spanish that says why and leads back, not the
 // browser's bare error page.
 func (c *Console) forbidden(g *gin.Context, why string) {
-	g.Data(http.StatusForbidden, "text/html; charset=utf-8", []byte(`<!doctype html>
+	c.errorPage(g, http.StatusForbidden, "Sin permiso", why)
+}
+
+// notFound answers 404 with a page in Spanish: a conversation's address mistyped, or one
+// that no longer exists.
+func (c *Console) notFound(g *gin.Context) {
+	c.errorPage(g, http.StatusNotFound, "No encontrada", "Esa conversación no existe o la dirección está incompleta.")
+}
+
+// errorPage answers status with a page in Spanish that says what happened and leads back
+// (to the sign-in when the session ended), not the browser's bare error page. why is plain
+// text, escaped here.
+func (c *Console) errorPage(g *gin.Context, status int, title, why string) {
+	back, label := "/agent", "Volver a la consola"
+	if status == http.StatusUnauthorized {
+		back, label = "/agent/login", "Ingresar de nuevo"
+	}
+	g.Data(status, "text/html; charset=utf-8", []byte(`<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sin permiso — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
-<body><main><h1>Sin permiso</h1><p>`+html.EscapeString(why)+`</p><p><a href="/agent">Volver a la consola</a></p></main></body></html>
+<title>`+html.EscapeString(title)+` — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
+<body><main><h1>`+html.EscapeString(title)+`</h1><p>`+html.EscapeString(why)+`</p><p><a href="`+back+`">`+label+`</a></p></main></body></html>
 `))
 	g.Abort()
 }
@@ -317,7 +334,8 @@ func (c *Console) login(g *gin.Context) {
 
 func (c *Console) fail(g *gin.Context, err error) {
 	c.log.Error("console", "path", g.Request.URL.Path, "error", err.Error())
-	g.AbortWithStatus(http.StatusInternalServerError)
+	c.errorPage(g, http.StatusInternalServerError, "No se pudo mostrar la página",
+		"Ocurrió un error en el servidor. Vuelva a intentarlo en un momento; si se repite, avise a supervisión.")
 }
 
 // signedIn loads the session's agent, or sends to the sign-in page.
@@ -337,12 +355,17 @@ func (c *Console) signedIn(g *gin.Context) {
 		})
 	}
 	if err != nil {
-		if g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events" {
+		switch {
+		case g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events":
 			g.Redirect(http.StatusSeeOther, "/agent/login")
-		} else {
-			g.String(http.StatusUnauthorized, "Inicie sesión de nuevo.")
+			g.Abort()
+		case g.Request.Method == http.MethodGet:
+			g.AbortWithStatus(http.StatusUnauthorized) // the event stream: the page's script reloads
+		default:
+			// A form sent after the session ended: said plainly, with the way back in.
+			c.errorPage(g, http.StatusUnauthorized, "Sesión terminada",
+				"Su sesión terminó y el formulario no se envió. Ingrese de nuevo y repita la acción.")
 		}
-		g.Abort()
 		return
 	}
 	g.Set("agent", agent)
@@ -510,7 +533,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 	ctx := g.Request.Context()
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	agent := g.MustGet("agent").(*store.Agent)
@@ -543,7 +566,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	if err != nil {
@@ -609,7 +632,7 @@ var flashes = map[string]string{
 func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	agent := g.MustGet("agent").(*store.Agent)
@@ -624,7 +647,7 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 		case errors.Is(err, handoff.ErrEmptyReply):
 			msg = "empty"
 		case errors.Is(err, store.ErrNotFound):
-			g.AbortWithStatus(http.StatusNotFound)
+			c.notFound(g)
 			return
 		default:
 			c.log.Error("console action", "path", g.Request.URL.Path, "error", err.Error())
