@@ -88,16 +88,29 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
-	// A ficha search keeps the reply being written, and shows a preview of each ficha found.
+	// A ficha search shows a preview of each ficha found on the same page: the reply being
+	// written stays, and goes into no address (where logs and the history would keep it).
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.beforeSearch = true`)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Le explico lo de la PGU:"), chromedp.SendKeys("#q", "pgu"),
 		chromedp.Click("form.ficha-search button")); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
 	pageHas(t, agent, ".found .preview", "65 años")
+	pageHas(t, agent, "#found-said", "encontrada")
 	browsertest.Accessible(t, agent, "a conversation, with fichas found")
-	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); draft != "Le explico lo de la PGU:" {
-		t.Errorf("the draft after a ficha search: %q", draft)
+	if kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(window.beforeSearch === true) + " " + location.search + "|" + document.getElementById("text").value`)); kept != "true |Le explico lo de la PGU:" {
+		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)
+	}
+	browsertest.Screenshot(t, agent, "console-ficha-search.png")
+	// «Insertar» adds the ficha's link to the reply.
+	if err := chromedp.Do(agent, chromedp.Click(`//div[@class="found"][1]/button[text()="Insertar enlace"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); !strings.HasPrefix(draft, "Le explico lo de la PGU:\n") || !strings.Contains(draft, "https://") {
+		t.Errorf("the draft after «Insertar enlace»: %q", draft)
 	}
 	// The transcript opens at its newest message, each with its time.
 	pinned, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
