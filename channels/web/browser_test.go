@@ -429,6 +429,22 @@ func TestWidgetConversation(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chips").length`)); n > 1 {
 		t.Errorf("%d sets of quick replies on screen", n)
 	}
+	// "hay otros beneficios?" after the PGU's answer offers others to choose from, not the
+	// same answer again.
+	answers := func() int {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log a.official").length`))
+		return n
+	}
+	waitFor(t, "the answer to «y los requisitos?», the fifth message", func() bool {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=sent]").length`))
+		return n == 5
+	})
+	before := answers()
+	send(t, ctx, "hay otros beneficios?")
+	waitText(t, ctx, ".opts", "1.")
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".opts button").length`)); n < 2 || answers() != before {
+		t.Errorf("after «hay otros beneficios?»: %d options, %d answer cards (was %d)", n, answers(), before)
+	}
 	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
 	waitText(t, ctx, "#log", "<img src=x")
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "pwned" {
