@@ -165,11 +165,45 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, agent, "console-conversation.png")
 	browsertest.Screenshot(t, citizen, "widget-agent.png")
-	// «Cerrar y tomar la siguiente» with nobody else waiting: closed, back at the queue.
+	// Another citizen asks for a person: the tab of the conversation Camila holds counts who
+	// waits, updated in place.
+	if title, _ := chromedp.Run(agent, chromedp.Title()); !strings.HasPrefix(title, "Conversación") {
+		t.Errorf("the conversation's tab title with nobody waiting: %q", title)
+	}
+	second := s.post(t, "/api/v1/chat/sessions", "", "{}")
+	for _, text := range []string{"certificado de matrimonio", "quiero hablar con una persona"} {
+		s.post(t, "/api/v1/chat/sessions/"+second["id"].(string)+"/messages", second["token"].(string), fmt.Sprintf(`{"text":%q}`, text))
+	}
+	waitTitle := func(prefix string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			title, _ := chromedp.Run(agent, chromedp.Title())
+			if strings.HasPrefix(title, prefix) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the tab title %q never began with %q", title, prefix)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+	}
+	waitTitle("(1) Conversación")
+	if same, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument === true`)); !same {
+		t.Error("the page was reloaded to count who waits")
+	}
+	// «Cerrar y tomar la siguiente»: closed, and the one waiting opens, taken.
 	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, citizen, "#log", "vuelve a responderle")
+	pageHas(t, agent, ".transcript", "certificado de matrimonio")
+	pageHas(t, agent, "main", "Respuesta (llega al ciudadano")
+	waitTitle("Conversación")
+	// Again, with nobody else waiting: closed, back at the queue.
+	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
+		t.Fatal(err)
+	}
 	pageHas(t, agent, "main", "No hay nadie más esperando")
 	say("cuanto es la pgu")
 	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")

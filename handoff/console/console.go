@@ -508,11 +508,17 @@ func (c *Console) queue(g *gin.Context) {
 	}
 	c.questions(ctx, data.Waiting)
 	c.questions(ctx, data.Mine)
-	// The tab says how many wait, for an agent working in another tab.
-	if n := len(data.Waiting); n > 0 {
-		data.Title = fmt.Sprintf("(%d) Fila", n)
-	}
+	data.Title = waitingTitle(len(data.Waiting), data.Title)
 	c.render(g, http.StatusOK, "queue", data)
+}
+
+// waitingTitle is a page's title with how many citizens wait before it ("(3) Fila"), for an
+// agent working in another tab or in a conversation: the live updates refresh it.
+func waitingTitle(n int, title string) string {
+	if n == 0 {
+		return title
+	}
+	return fmt.Sprintf("(%d) %s", n, title)
 }
 
 type fichaLink struct{ Title, URL string }
@@ -563,6 +569,11 @@ func (c *Console) handoffPage(g *gin.Context) {
 		data.H = h
 		data.Mine = h.AgentID == agent.ID
 		data.MayAct = handoff.MayAct(agent, h)
+		waiting, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		if err != nil {
+			return err
+		}
+		data.Title = waitingTitle(len(waiting), data.Title)
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
