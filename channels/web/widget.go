@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -162,7 +163,26 @@ func (s *Server) listMessages(c *gin.Context) error {
 		t.Name = names[m.AgentID]
 		out = append(out, t)
 	}
-	c.JSON(http.StatusOK, gin.H{"messages": out})
+	res := gin.H{"messages": out}
+	// And says who attends now, as the live conversation did («Camila le está atendiendo»).
+	if err := s.store.Tx(c.Request.Context(), func(tx store.Tx) error {
+		h, err := tx.OpenHandoff(c.Request.Context(), conv.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Status == store.HandoffAssigned {
+			if a, err := tx.AgentByID(c.Request.Context(), h.AgentID); err == nil {
+				res["attending"] = a.FirstName()
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, res)
 	return nil
 }
 

@@ -82,12 +82,13 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
-	// A reload keeps the conversation, and the agent's name.
+	// A reload keeps the conversation, and the agent's name, and says who attends.
 	if err := chromedp.Do(citizen, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
+	pageHas(t, citizen, "#log", "Camila le está atendiendo.")
 	// A ficha search shows a preview of each ficha found on the same page: the reply being
 	// written stays, and goes into no address (where logs and the history would keep it).
 	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.beforeSearch = true`)); err != nil {

@@ -272,6 +272,9 @@
         else { showBot(m, false); }
       });
       if (!(r.messages || []).length) { log.appendChild(botLine("Hola, ¿en qué le puedo ayudar?")); }
+      // Who attends now, as the live conversation said it.
+      if (r.attending) { log.appendChild(botLine(r.attending + " le está atendiendo.")); }
+      scroll();
       listen();
     }, function () {
       session = null; save();
