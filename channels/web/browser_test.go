@@ -476,6 +476,7 @@ func TestWidgetConversation(t *testing.T) {
 	waitText(t, ctx, ".agent .who", "María")
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Vea https://www.ips.gob.cl/pgu."})
 	waitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
+	browsertest.Accessible(t, ctx, "the chat with an agent's messages")
 }
 
 // TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, the log is
@@ -579,6 +580,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		return at
 	})
 	screenshot(t, ctx, "widget-failed-send.png")
+	browsertest.Accessible(t, ctx, "the chat with a failed send and «Reintentar»")
 	// Only the conversation scrolls: the page itself (header, text box) stays in place, however
 	// long the conversation (screen-reader labels once pushed the page down).
 	if still, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollHeight <= innerHeight + 1 && document.scrollingElement.scrollTop === 0`)); !still {
