@@ -29,6 +29,9 @@ type site struct {
 	// fail, while set, drops every POST to Atiende's server without an answer, as a lost
 	// connection does.
 	fail atomic.Bool
+	// status, while set, answers every POST to Atiende's server with it and a page of HTML, as
+	// a proxy in front of it does while the server restarts.
+	status atomic.Int32
 	// ended counts the event streams the server ended while the browser still held them
 	// (StreamMax): each is followed by a reconnection.
 	ended   atomic.Int64
@@ -69,6 +72,12 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 		t.Fatal(err)
 	}
 	st.atiende = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := st.status.Load(); code != 0 && r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(int(code))
+			fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+			return
+		}
 		if st.fail.Load() && r.Method == http.MethodPost {
 			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 				conn.Close()
@@ -598,6 +607,21 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=failed], button.retry").length`)); n != 0 {
 		t.Errorf("%d failed marks left after the resend", n)
 	}
+
+	// A proxy answers for the server, in HTML: the citizen is told in Spanish, and the text
+	// stays for «Reintentar».
+	st.status.Store(http.StatusBadGateway)
+	send(t, ctx, "cuanto cuesta el pasaporte")
+	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
+	waitText(t, ctx, ".err", "Su mensaje no se perdió")
+	st.status.Store(0)
+	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message resent after the proxy's error", func() bool {
+		in := inbound()
+		return len(in) == 5 && in[4] == "cuanto cuesta el pasaporte"
+	})
 }
 
 // TestAccessibility: axe-core finds no violation of impact moderate or worse on the demo page

@@ -169,7 +169,7 @@
     return fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
-          if (!r.ok) { var e = new Error(j.error || ("Error " + r.status)); e.status = r.status; throw e; }
+          if (!r.ok) { var e = new Error(j.error || ("Error " + r.status)); e.status = r.status; e.said = !!j.error; throw e; }
           return j;
         });
       });
@@ -222,7 +222,10 @@
   }
 
   function failure(e) {
-    if (e && e.status) { return e.message; } // the server's own words, in Spanish
+    if (e && e.said) { return e.message; } // the server's own words, in Spanish
+    if (e && e.status) { // a proxy in front of it, or a server that could not say why
+      return "El servicio no respondió (error " + e.status + "). Su mensaje no se perdió: toque «Reintentar» en un momento.";
+    }
     return "No hay conexión. Su mensaje no se perdió: revise su conexión y toque «Reintentar».";
   }
 
