@@ -161,7 +161,18 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if kept != "true true Estoy revisando" {
 		t.Errorf("after a live update (same page, pinned, draft): %q", kept)
 	}
-	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.getElementById("text").value = "", true`)); err != nil {
+	// An agent reading further up is not pulled down by the citizen's next message.
+	if over, err := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
+		t.style.maxHeight = "90px"; t.scrollTop = 0; return t.scrollHeight > t.clientHeight + 20; })()`)); err != nil || !over {
+		t.Fatalf("the transcript, cut to 90 px, does not scroll: %v", err)
+	}
+	say("sigo esperando")
+	pageHas(t, agent, ".transcript", "sigo esperando")
+	if top, _ := chromedp.Run(agent, chromedp.Evaluate[float64](`document.querySelector(".transcript").scrollTop`)); top != 0 {
+		t.Errorf("the agent reading the transcript's start was moved to %v px", top)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
+		t.style.maxHeight = ""; t.scrollTop = t.scrollHeight; document.getElementById("text").value = ""; return true; })()`)); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, agent, "console-conversation.png")

@@ -74,9 +74,11 @@
     var ot = document.querySelector(".transcript"), nt = doc.querySelector(".transcript");
     var op = document.querySelector(".packet"), np = doc.querySelector(".packet");
     if (ot && nt && op && np && actions(doc) === actions(document)) {
+      // An agent reading further up is left there; one at the newest message stays with it.
+      var top = ot.scrollTop, atEnd = ot.scrollTop + ot.clientHeight >= ot.scrollHeight - 8;
       ot.replaceChildren.apply(ot, Array.prototype.slice.call(nt.childNodes));
       op.replaceChildren.apply(op, Array.prototype.slice.call(np.childNodes));
-      pin();
+      if (atEnd) { pin(); } else { ot.scrollTop = top; }
       return;
     }
     var text = document.getElementById("text"), draft = text ? text.value : "", focused = document.activeElement === text;
