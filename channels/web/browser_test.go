@@ -287,19 +287,25 @@ func demoPage(t *testing.T, ctx context.Context, st *site) {
 // TestDemoPage opens / exactly as a newcomer does after make run: the widget is served by the
 // same origin (no Origin header on its check), the launcher appears, opens, and answers.
 func TestDemoPage(t *testing.T) {
-	st := newSite(t, false, "")
-	ctx := browser(t, 1280, 800)
-	demoPage(t, ctx, st)
-	// The launcher is the page's first focusable element (its links are none).
-	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
-		chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
-		t.Fatal(err)
+	for _, size := range []struct{ w, h int64 }{{1280, 800}, {360, 740}} {
+		t.Run(fmt.Sprint(size.w), func(t *testing.T) {
+			st := newSite(t, false, "")
+			ctx := browser(t, size.w, size.h)
+			demoPage(t, ctx, st)
+			screenshot(t, ctx, fmt.Sprintf("demo-%d-launcher.png", size.w))
+			// The launcher is the page's first focusable element (its links are none).
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
+				chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the answer to be stored", func() bool {
+				r, ok := st.reply(t)
+				return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
+			})
+			time.Sleep(500 * time.Millisecond)
+			screenshot(t, ctx, fmt.Sprintf("demo-%d.png", size.w))
+		})
 	}
-	waitFor(t, "the answer to be stored", func() bool {
-		r, ok := st.reply(t)
-		return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
-	})
-	screenshot(t, ctx, "demo-1280.png")
 }
 
 // TestWidgetRefusedOnAnOriginNotAllowed: the launcher is not drawn, and a page that frames the
