@@ -101,6 +101,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
 	pageHas(t, agent, ".found .preview", "65 años")
 	pageHas(t, agent, "#found-said", "encontrada")
+	pageHas(t, agent, ".found", "Insertar cómo pedirlo")
 	browsertest.Accessible(t, agent, "a conversation, with fichas found")
 	if kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(window.beforeSearch === true) + " " + location.search + "|" + document.getElementById("text").value`)); kept != "true |Le explico lo de la PGU:" {
 		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)

@@ -619,13 +619,19 @@ func (c *Console) handoffPage(g *gin.Context) {
 					lines = append(lines, it.Text)
 				}
 				if len(lines) > 0 {
-					f.Sections = append(f.Sections, section{Name: a, Text: strings.Join(lines, "\n") + "\n" + r.Ficha.URL})
+					f.Sections = append(f.Sections, section{Name: aspectES[a], Text: strings.Join(lines, "\n") + "\n" + r.Ficha.URL})
 				}
 			}
 			data.Found = append(data.Found, f)
 		}
 	}
 	c.render(g, http.StatusOK, "handoff", data)
+}
+
+// aspectES names a ficha's sections on the «Insertar» buttons.
+var aspectES = map[string]string{
+	retrieval.AspectRequisitos: "requisitos", retrieval.AspectMonto: "monto", retrieval.AspectComo: "cómo pedirlo",
+	retrieval.AspectDocumentos: "documentos", retrieval.AspectFechas: "fechas y plazos", retrieval.AspectCosto: "costo",
 }
 
 // flashes are the console's alerts, by the code an action's redirect carries in ?msg=: a
