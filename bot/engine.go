@@ -379,7 +379,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
 	// the citizen is asking about the others, and gets them to choose from, not the same
 	// answer again.
-	if followUp && found.Vague && ownAspect == "" && e.namesKindOf(tc.ctx, residual, st.Slug) {
+	// "hay otros beneficios?" says so in as many words, whatever the ranking.
+	if followUp && ownAspect == "" && (anotherRe.MatchString(norm) || found.Vague && e.namesKindOf(tc.ctx, residual, st.Slug)) {
 		others := slices.DeleteFunc(slices.Clone(found.Results), func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
 		if len(others) > 0 {
 			return e.clarify(st, others, aspect, english)

@@ -398,6 +398,21 @@ func TestAnotherOfTheKind(t *testing.T) {
 			}
 		}
 	}
+	// Other things of a kind named outright, after an answer of another kind: never the same
+	// answer again.
+	for _, next := range []string{"hay otros beneficios?", "otros beneficios", "y otros beneficios?", "que mas beneficios hay"} {
+		rs := say(t, e, bot.ChannelWeb, "cuanto es la pgu", next)
+		if rs[0].Ficha != "pension-garantizada-universal" {
+			t.Fatalf("first answer: %s", rs[0].Ficha)
+		}
+		if rs[1].Action != bot.ActionClarify || rs[1].Text == rs[0].Text {
+			t.Errorf("%q after the PGU: %s %s, want other fichas to choose from", next, rs[1].Action, rs[1].Ficha)
+		}
+	}
+	// "Otro" about the same thing stays on it.
+	if rs := say(t, e, bot.ChannelWeb, "cuanto es la pgu", "la puede cobrar otra persona?"); rs[1].Ficha != "pension-garantizada-universal" {
+		t.Errorf("%q after the PGU: %s %s, want the PGU", "la puede cobrar otra persona?", rs[1].Action, rs[1].Ficha)
+	}
 	if rs := say(t, e, bot.ChannelWeb, "cuando pagan el bono de invierno", "y cuanto es el bono?"); rs[1].Ficha != "bono-invierno" {
 		t.Errorf("an aspect of the same bono: %s %s", rs[1].Action, rs[1].Ficha)
 	}

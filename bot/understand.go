@@ -137,6 +137,11 @@ var cueWordsRe = re(`requisitos?`, `documentos?`, `papeles`, `costos?`, `cuesta`
 	`tramito`, `tramitar`, `hago`, `hacer`, `postul\w*`, `llevar`, `llevo`, `necesito`, `sale`, `vale`, `pagan`, `paga`, `dan`, `da`, `recibo`, `toca`, `corresponde`,
 	`consiste`, `trata`, `cobrar`, `cobro`, `cobra`, `demora\w*`, `tarda\w*`, `cost`, `costs`, `fee`, `price`, `free`, `requirements`, `documents`, `apply`, `get`, `eligible`)
 
+// anotherRe finds a citizen asking, after an answer, for other things of a kind ("hay otros
+// beneficios?", "otro bono", "que mas subsidios hay"): not the thing just answered. "Otro" alone
+// may still be about it ("y si tengo otro trabajo?"), so the kind must be named.
+var anotherRe = re(`(?:otr[oa]s?|algun otr[oa]|mas|demas) (?:bono|beneficio|subsidio|certificado|pension|tramite|ayuda|apoyo|programa|aporte)s?`)
+
 // askRe finds the words of a request: what makes a message that tells of an emergency also
 // a question a ficha may answer.
 var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `existe`, `hay algun\w*`,

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +29,9 @@ type site struct {
 	// fail, while set, drops every POST to Atiende's server without an answer, as a lost
 	// connection does.
 	fail atomic.Bool
+	// status, while set, answers every POST to Atiende's server with it and a page of HTML, as
+	// a proxy in front of it does while the server restarts.
+	status atomic.Int32
 	// ended counts the event streams the server ended while the browser still held them
 	// (StreamMax): each is followed by a reconnection.
 	ended   atomic.Int64
@@ -70,6 +72,12 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 		t.Fatal(err)
 	}
 	st.atiende = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := st.status.Load(); code != 0 && r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(int(code))
+			fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+			return
+		}
 		if st.fail.Load() && r.Method == http.MethodPost {
 			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 				conn.Close()
@@ -135,9 +143,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
-// panelBox reads the top and bottom of the widget's panel, in CSS pixels, through DevTools,
-// which sees into the widget's closed shadow root as the page's scripts cannot.
+// panelBox reads the top and bottom of the widget's panel, in CSS pixels.
 func panelBox(ctx context.Context) (top, bottom float64, err error) {
+	box, err := widgetBox(ctx, "panel")
+	if err != nil {
+		return 0, 0, err
+	}
+	return box[1], box[5], nil
+}
+
+// widgetBox reads the border box (x1 y1 … x4 y4, clockwise from the top left, in CSS pixels)
+// of the element of the given class in the widget, through DevTools, which sees into the
+// widget's closed shadow root as the page's scripts cannot.
+func widgetBox(ctx context.Context, class string) ([]float64, error) {
 	type node struct {
 		NodeID      int64    `json:"nodeId"`
 		Attributes  []string `json:"attributes"`
@@ -154,7 +172,7 @@ func panelBox(ctx context.Context) (top, bottom float64, err error) {
 		var find func(n *node) *node
 		find = func(n *node) *node {
 			for i := 0; i+1 < len(n.Attributes); i += 2 {
-				if n.Attributes[i] == "class" && n.Attributes[i+1] == "panel" {
+				if n.Attributes[i] == "class" && n.Attributes[i+1] == class {
 					return n
 				}
 			}
@@ -165,27 +183,24 @@ func panelBox(ctx context.Context) (top, bottom float64, err error) {
 			}
 			return nil
 		}
-		panel := find(doc.Root)
-		if panel == nil {
-			return nil, errors.New("the widget has no panel")
+		found := find(doc.Root)
+		if found == nil {
+			return nil, fmt.Errorf("the widget has no %s", class)
 		}
 		var res struct {
 			Model struct {
 				Border []float64 `json:"border"` // x1 y1 … x4 y4, clockwise from the top left
 			} `json:"model"`
 		}
-		if err := t.Call(ctx, "DOM.getBoxModel", map[string]any{"nodeId": panel.NodeID}, &res); err != nil {
+		if err := t.Call(ctx, "DOM.getBoxModel", map[string]any{"nodeId": found.NodeID}, &res); err != nil {
 			return nil, err
 		}
 		return res.Model.Border, nil
 	}))
-	if err != nil {
-		return 0, 0, err
+	if err == nil && len(box) != 8 {
+		err = fmt.Errorf("the %s's box: %v", class, box)
 	}
-	if len(box) != 8 {
-		return 0, 0, fmt.Errorf("the panel's box: %v", box)
-	}
-	return box[1], box[5], nil
+	return box, err
 }
 
 // TestWidgetEmbeddedOnAnotherSite loads a host page with hostile styles, opens the widget by
@@ -207,6 +222,10 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				return ok
 			}
 			waitFor(t, "the launcher", mounted)
+			// A target a thumb can hit: 44 px or more each way.
+			if b, err := widgetBox(ctx, "launch"); err != nil || b[2]-b[0] < 44 || b[5]-b[1] < 44 {
+				t.Errorf("the launcher's box %v (%v): want 44 × 44 px or more", b, err)
+			}
 			// Keyboard only: the link, then the launcher.
 			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t")); err != nil {
 				t.Fatal(err)
@@ -268,19 +287,25 @@ func demoPage(t *testing.T, ctx context.Context, st *site) {
 // TestDemoPage opens / exactly as a newcomer does after make run: the widget is served by the
 // same origin (no Origin header on its check), the launcher appears, opens, and answers.
 func TestDemoPage(t *testing.T) {
-	st := newSite(t, false, "")
-	ctx := browser(t, 1280, 800)
-	demoPage(t, ctx, st)
-	// The launcher is the page's first focusable element (its links are none).
-	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
-		chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
-		t.Fatal(err)
+	for _, size := range []struct{ w, h int64 }{{1280, 800}, {360, 740}} {
+		t.Run(fmt.Sprint(size.w), func(t *testing.T) {
+			st := newSite(t, false, "")
+			ctx := browser(t, size.w, size.h)
+			demoPage(t, ctx, st)
+			screenshot(t, ctx, fmt.Sprintf("demo-%d-launcher.png", size.w))
+			// The launcher is the page's first focusable element (its links are none).
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
+				chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the answer to be stored", func() bool {
+				r, ok := st.reply(t)
+				return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
+			})
+			time.Sleep(500 * time.Millisecond)
+			screenshot(t, ctx, fmt.Sprintf("demo-%d.png", size.w))
+		})
 	}
-	waitFor(t, "the answer to be stored", func() bool {
-		r, ok := st.reply(t)
-		return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
-	})
-	screenshot(t, ctx, "demo-1280.png")
 }
 
 // TestWidgetRefusedOnAnOriginNotAllowed: the launcher is not drawn, and a page that frames the
@@ -419,6 +444,22 @@ func TestWidgetConversation(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chips").length`)); n > 1 {
 		t.Errorf("%d sets of quick replies on screen", n)
 	}
+	// "hay otros beneficios?" after the PGU's answer offers others to choose from, not the
+	// same answer again.
+	answers := func() int {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log a.official").length`))
+		return n
+	}
+	waitFor(t, "the answer to «y los requisitos?», the fifth message", func() bool {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=sent]").length`))
+		return n == 5
+	})
+	before := answers()
+	send(t, ctx, "hay otros beneficios?")
+	waitText(t, ctx, ".opts", "1.")
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".opts button").length`)); n < 2 || answers() != before {
+		t.Errorf("after «hay otros beneficios?»: %d options, %d answer cards (was %d)", n, answers(), before)
+	}
 	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
 	waitText(t, ctx, "#log", "<img src=x")
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "pwned" {
@@ -450,6 +491,7 @@ func TestWidgetConversation(t *testing.T) {
 	waitText(t, ctx, ".agent .who", "María")
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Vea https://www.ips.gob.cl/pgu."})
 	waitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
+	browsertest.Accessible(t, ctx, "the chat with an agent's messages")
 }
 
 // TestWidgetKeyboardAndLabels: every control is reached by Tab in order, has a name, the log is
@@ -490,7 +532,7 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 		const s = m.firstElementChild;
 		return s && s.className === "sr" && s.getBoundingClientRect().width <= 1 ? s.textContent : "none";
 	}).join("|")`))
-	if !strings.Contains(who, "Usted: ") || !strings.Contains(who, "Atiende: ") || strings.Contains(who, "none") {
+	if !strings.Contains(who, "Usted: ") || !strings.Contains(who, "Asistente: ") || strings.Contains(who, "none") {
 		t.Errorf("who speaks, per message: %q", who)
 	}
 	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
@@ -553,6 +595,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		return at
 	})
 	screenshot(t, ctx, "widget-failed-send.png")
+	browsertest.Accessible(t, ctx, "the chat with a failed send and «Reintentar»")
 	// Only the conversation scrolls: the page itself (header, text box) stays in place, however
 	// long the conversation (screen-reader labels once pushed the page down).
 	if still, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollHeight <= innerHeight + 1 && document.scrollingElement.scrollTop === 0`)); !still {
@@ -570,6 +613,21 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=failed], button.retry").length`)); n != 0 {
 		t.Errorf("%d failed marks left after the resend", n)
 	}
+
+	// A proxy answers for the server, in HTML: the citizen is told in Spanish, and the text
+	// stays for «Reintentar».
+	st.status.Store(http.StatusBadGateway)
+	send(t, ctx, "cuanto cuesta el pasaporte")
+	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
+	waitText(t, ctx, ".err", "Su mensaje no se perdió")
+	st.status.Store(0)
+	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message resent after the proxy's error", func() bool {
+		in := inbound()
+		return len(in) == 5 && in[4] == "cuanto cuesta el pasaporte"
+	})
 }
 
 // TestAccessibility: axe-core finds no violation of impact moderate or worse on the demo page

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -409,4 +410,53 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	if code := <-done; code != 200 {
 		t.Fatalf("the slow turn: %d", code)
 	}
+}
+
+// TestReplayNamesTheAgent: a stream reopened after a drop (Last-Event-ID) replays the agent's
+// words it missed with the agent's first name, as they came live and as a reload shows them.
+func TestReplayNamesTheAgent(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	id, token := b.session(t)
+	b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("quiero hablar con una persona"))
+	agent := &store.Agent{Username: "camila", Name: "Camila Soto", Role: store.RoleAgent, PasswordHash: "x"}
+	var waiting []store.Handoff
+	if err := b.store.Tx(ctx, func(tx store.Tx) error {
+		if err := tx.InsertAgent(ctx, agent); err != nil {
+			return err
+		}
+		var err error
+		waiting, err = tx.HandoffsByStatus(ctx, store.HandoffQueued)
+		return err
+	}); err != nil || len(waiting) != 1 {
+		t.Fatalf("handoffs waiting: %d %v", len(waiting), err)
+	}
+	hs := b.handoffs.(*handoff.Service)
+	if err := hs.Claim(ctx, agent, waiting[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.Reply(ctx, agent, waiting[0].ID, "Hola, soy Camila."); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", b.srv.URL+"/api/v1/chat/sessions/"+id+"/events?token="+token, nil)
+	req.Header.Set("Last-Event-ID", "1")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			var e events.Event
+			if err := json.Unmarshal([]byte(data), &e); err != nil || e.From != "agent" {
+				continue
+			}
+			if e.Name != "Camila" || e.Text != "Hola, soy Camila." {
+				t.Errorf("replayed: %+v, want Camila's words with her name", e)
+			}
+			return
+		}
+	}
+	t.Fatal("the stream ended without replaying the agent's words")
 }

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -151,23 +153,9 @@ func (s *Server) listMessages(c *gin.Context) error {
 	}
 	c.Header("Cache-Control", "no-store") // a citizen's conversation is kept by no cache
 	// A reloaded page names the agents as the live conversation did.
-	names := map[int64]string{}
-	for _, m := range msgs {
-		if m.AgentID != 0 {
-			names[m.AgentID] = ""
-		}
-	}
-	if len(names) > 0 {
-		if err := s.store.Tx(c.Request.Context(), func(tx store.Tx) error {
-			for id := range names {
-				if a, err := tx.AgentByID(c.Request.Context(), id); err == nil {
-					names[id] = a.FirstName()
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+	names, err := s.agentNames(c.Request.Context(), msgs)
+	if err != nil {
+		return err
 	}
 	out := make([]transcriptMessage, 0, len(msgs))
 	for _, m := range msgs {
@@ -175,8 +163,49 @@ func (s *Server) listMessages(c *gin.Context) error {
 		t.Name = names[m.AgentID]
 		out = append(out, t)
 	}
-	c.JSON(http.StatusOK, gin.H{"messages": out})
+	res := gin.H{"messages": out}
+	// And says who attends now, as the live conversation did («Camila le está atendiendo»).
+	if err := s.store.Tx(c.Request.Context(), func(tx store.Tx) error {
+		h, err := tx.OpenHandoff(c.Request.Context(), conv.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Status == store.HandoffAssigned {
+			if a, err := tx.AgentByID(c.Request.Context(), h.AgentID); err == nil {
+				res["attending"] = a.FirstName()
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, res)
 	return nil
+}
+
+// agentNames maps the agents who wrote any of msgs to their first names.
+func (s *Server) agentNames(ctx context.Context, msgs []store.Message) (map[int64]string, error) {
+	names := map[int64]string{}
+	for _, m := range msgs {
+		if m.AgentID != 0 {
+			names[m.AgentID] = ""
+		}
+	}
+	if len(names) == 0 {
+		return names, nil
+	}
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		for id := range names {
+			if a, err := tx.AgentByID(ctx, id); err == nil {
+				names[id] = a.FirstName()
+			}
+		}
+		return nil
+	})
+	return names, err
 }
 
 // stream sends the session's events (agents' messages, handoff status) as server-sent
@@ -215,9 +244,14 @@ func (s *Server) stream(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
+		// Replayed, the agent's words carry the name they carried live.
+		names, err := s.agentNames(ctx, msgs)
+		if err != nil {
+			return err
+		}
 		for _, m := range msgs {
 			if m.ID > id && m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
-				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Text: m.Text})
+				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Name: names[m.AgentID], Text: m.Text})
 			}
 		}
 	}

@@ -82,22 +82,37 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
-	// A reload keeps the conversation, and the agent's name.
+	// A reload keeps the conversation, and the agent's name, and says who attends.
 	if err := chromedp.Do(citizen, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
 	pageHas(t, citizen, ".agent .who", "Camila")
-	// A ficha search keeps the reply being written, and shows a preview of each ficha found.
+	pageHas(t, citizen, "#log", "Camila le está atendiendo.")
+	// A ficha search shows a preview of each ficha found on the same page: the reply being
+	// written stays, and goes into no address (where logs and the history would keep it).
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.beforeSearch = true`)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Le explico lo de la PGU:"), chromedp.SendKeys("#q", "pgu"),
 		chromedp.Click("form.ficha-search button")); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
 	pageHas(t, agent, ".found .preview", "65 años")
+	pageHas(t, agent, "#found-said", "encontrada")
+	pageHas(t, agent, ".found", "Insertar cómo pedirlo")
 	browsertest.Accessible(t, agent, "a conversation, with fichas found")
-	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); draft != "Le explico lo de la PGU:" {
-		t.Errorf("the draft after a ficha search: %q", draft)
+	if kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(window.beforeSearch === true) + " " + location.search + "|" + document.getElementById("text").value`)); kept != "true |Le explico lo de la PGU:" {
+		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)
+	}
+	browsertest.Screenshot(t, agent, "console-ficha-search.png")
+	// «Insertar» adds the ficha's link to the reply.
+	if err := chromedp.Do(agent, chromedp.Click(`//div[@class="found"][1]/button[text()="Insertar enlace"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if draft, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); !strings.HasPrefix(draft, "Le explico lo de la PGU:\n") || !strings.Contains(draft, "https://") {
+		t.Errorf("the draft after «Insertar enlace»: %q", draft)
 	}
 	// The transcript opens at its newest message, each with its time.
 	pinned, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
@@ -147,16 +162,61 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if kept != "true true Estoy revisando" {
 		t.Errorf("after a live update (same page, pinned, draft): %q", kept)
 	}
-	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.getElementById("text").value = "", true`)); err != nil {
+	// An agent reading further up is not pulled down by the citizen's next message.
+	if over, err := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
+		t.style.maxHeight = "90px"; t.scrollTop = 0; return t.scrollHeight > t.clientHeight + 20; })()`)); err != nil || !over {
+		t.Fatalf("the transcript, cut to 90 px, does not scroll: %v", err)
+	}
+	say("sigo esperando")
+	pageHas(t, agent, ".transcript", "sigo esperando")
+	if top, _ := chromedp.Run(agent, chromedp.Evaluate[float64](`document.querySelector(".transcript").scrollTop`)); top != 0 {
+		t.Errorf("the agent reading the transcript's start was moved to %v px", top)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`(() => { const t = document.querySelector(".transcript");
+		t.style.maxHeight = ""; t.scrollTop = t.scrollHeight; document.getElementById("text").value = ""; return true; })()`)); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, agent, "console-conversation.png")
 	browsertest.Screenshot(t, citizen, "widget-agent.png")
-	// «Cerrar y tomar la siguiente» with nobody else waiting: closed, back at the queue.
+	// Another citizen asks for a person: the tab of the conversation Camila holds counts who
+	// waits, updated in place.
+	if title, _ := chromedp.Run(agent, chromedp.Title()); !strings.HasPrefix(title, "Conversación") {
+		t.Errorf("the conversation's tab title with nobody waiting: %q", title)
+	}
+	second := s.post(t, "/api/v1/chat/sessions", "", "{}")
+	for _, text := range []string{"certificado de matrimonio", "quiero hablar con una persona"} {
+		s.post(t, "/api/v1/chat/sessions/"+second["id"].(string)+"/messages", second["token"].(string), fmt.Sprintf(`{"text":%q}`, text))
+	}
+	waitTitle := func(prefix string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			title, _ := chromedp.Run(agent, chromedp.Title())
+			if strings.HasPrefix(title, prefix) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the tab title %q never began with %q", title, prefix)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+	}
+	waitTitle("(1) Conversación")
+	if same, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument === true`)); !same {
+		t.Error("the page was reloaded to count who waits")
+	}
+	// «Cerrar y tomar la siguiente»: closed, and the one waiting opens, taken.
 	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
 		t.Fatal(err)
 	}
 	pageHas(t, citizen, "#log", "vuelve a responderle")
+	pageHas(t, agent, ".transcript", "certificado de matrimonio")
+	pageHas(t, agent, "main", "Respuesta (llega al ciudadano")
+	waitTitle("Conversación")
+	// Again, with nobody else waiting: closed, back at the queue.
+	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
+		t.Fatal(err)
+	}
 	pageHas(t, agent, "main", "No hay nadie más esperando")
 	say("cuanto es la pgu")
 	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
@@ -197,6 +257,32 @@ func TestReportsInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Accessible(t, b, "the supervisor page")
+	// Roles in Spanish.
+	pageHas(t, b, "main table:last-of-type", "Supervisión")
+	if roles, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("main").innerText`)); strings.Contains(roles, "supervisor\t") {
+		t.Errorf("a role in English on the supervisor page:\n%s", roles)
+	}
+	// A conversation that does not exist, and a page the role may not see: pages in Spanish
+	// that say what happened and lead back, not the browser's bare error page.
+	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/h/987654"), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, b, "h1", "No encontrada")
+	pageHas(t, b, "main a[href='/agent']", "Volver a la consola")
+	browsertest.Accessible(t, b, "the console's page for a conversation not found")
+	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-camila-ok\n",
+		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
+		t.Fatalf("agent add: %v %s", err, out)
+	}
+	agent := browsertest.Browser(t, 1280, 800)
+	consoleSignIn(t, agent, s.base, "camila", "clave-de-camila-ok")
+	pageHas(t, agent, "main", "Fila de atención")
+	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "h1", "Sin permiso")
+	pageHas(t, agent, "main", "Su rol no permite ver esta página.")
+	browsertest.Accessible(t, agent, "the console's page for a role without access")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
 		t.Fatal(err)
 	}

@@ -178,10 +178,27 @@ func (c *Console) roles(roles ...string) gin.HandlerFunc {
 // forbidden answers 403 with a page in Spanish that says why and leads back, not the
 // browser's bare error page.
 func (c *Console) forbidden(g *gin.Context, why string) {
-	g.Data(http.StatusForbidden, "text/html; charset=utf-8", []byte(`<!doctype html>
+	c.errorPage(g, http.StatusForbidden, "Sin permiso", why)
+}
+
+// notFound answers 404 with a page in Spanish: a conversation's address mistyped, or one
+// that no longer exists.
+func (c *Console) notFound(g *gin.Context) {
+	c.errorPage(g, http.StatusNotFound, "No encontrada", "Esa conversación no existe o la dirección está incompleta.")
+}
+
+// errorPage answers status with a page in Spanish that says what happened and leads back
+// (to the sign-in when the session ended), not the browser's bare error page. why is plain
+// text, escaped here.
+func (c *Console) errorPage(g *gin.Context, status int, title, why string) {
+	back, label := "/agent", "Volver a la consola"
+	if status == http.StatusUnauthorized {
+		back, label = "/agent/login", "Ingresar de nuevo"
+	}
+	g.Data(status, "text/html; charset=utf-8", []byte(`<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sin permiso — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
-<body><main><h1>Sin permiso</h1><p>`+html.EscapeString(why)+`</p><p><a href="/agent">Volver a la consola</a></p></main></body></html>
+<title>`+html.EscapeString(title)+` — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
+<body><main><h1>`+html.EscapeString(title)+`</h1><p>`+html.EscapeString(why)+`</p><p><a href="`+back+`">`+label+`</a></p></main></body></html>
 `))
 	g.Abort()
 }
@@ -320,7 +337,8 @@ func (c *Console) login(g *gin.Context) {
 
 func (c *Console) fail(g *gin.Context, err error) {
 	c.log.Error("console", "path", g.Request.URL.Path, "error", err.Error())
-	g.AbortWithStatus(http.StatusInternalServerError)
+	c.errorPage(g, http.StatusInternalServerError, "No se pudo mostrar la página",
+		"Ocurrió un error en el servidor. Vuelva a intentarlo en un momento; si se repite, avise a supervisión.")
 }
 
 // signedIn loads the session's agent, or sends to the sign-in page.
@@ -340,12 +358,17 @@ func (c *Console) signedIn(g *gin.Context) {
 		})
 	}
 	if err != nil {
-		if g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events" {
+		switch {
+		case g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events":
 			g.Redirect(http.StatusSeeOther, "/agent/login")
-		} else {
-			g.String(http.StatusUnauthorized, "Inicie sesión de nuevo.")
+			g.Abort()
+		case g.Request.Method == http.MethodGet:
+			g.AbortWithStatus(http.StatusUnauthorized) // the event stream: the page's script reloads
+		default:
+			// A form sent after the session ended: said plainly, with the way back in.
+			c.errorPage(g, http.StatusUnauthorized, "Sesión terminada",
+				"Su sesión terminó y el formulario no se envió. Ingrese de nuevo y repita la acción.")
 		}
-		g.Abort()
 		return
 	}
 	g.Set("agent", agent)
@@ -488,11 +511,17 @@ func (c *Console) queue(g *gin.Context) {
 	}
 	c.questions(ctx, data.Waiting)
 	c.questions(ctx, data.Mine)
-	// The tab says how many wait, for an agent working in another tab.
-	if n := len(data.Waiting); n > 0 {
-		data.Title = fmt.Sprintf("(%d) Fila", n)
-	}
+	data.Title = waitingTitle(len(data.Waiting), data.Title)
 	c.render(g, http.StatusOK, "queue", data)
+}
+
+// waitingTitle is a page's title with how many citizens wait before it ("(3) Fila"), for an
+// agent working in another tab or in a conversation: the live updates refresh it.
+func waitingTitle(n int, title string) string {
+	if n == 0 {
+		return title
+	}
+	return fmt.Sprintf("(%d) %s", n, title)
 }
 
 type fichaLink struct{ Title, URL string }
@@ -513,7 +542,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 	ctx := g.Request.Context()
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	agent := g.MustGet("agent").(*store.Agent)
@@ -543,10 +572,15 @@ func (c *Console) handoffPage(g *gin.Context) {
 		data.H = h
 		data.Mine = h.AgentID == agent.ID
 		data.MayAct = handoff.MayAct(agent, h)
+		waiting, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		if err != nil {
+			return err
+		}
+		data.Title = waitingTitle(len(waiting), data.Title)
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	if err != nil {
@@ -588,13 +622,19 @@ func (c *Console) handoffPage(g *gin.Context) {
 					lines = append(lines, it.Text)
 				}
 				if len(lines) > 0 {
-					f.Sections = append(f.Sections, section{Name: a, Text: strings.Join(lines, "\n") + "\n" + r.Ficha.URL})
+					f.Sections = append(f.Sections, section{Name: aspectES[a], Text: strings.Join(lines, "\n") + "\n" + r.Ficha.URL})
 				}
 			}
 			data.Found = append(data.Found, f)
 		}
 	}
 	c.render(g, http.StatusOK, "handoff", data)
+}
+
+// aspectES names a ficha's sections on the «Insertar» buttons.
+var aspectES = map[string]string{
+	retrieval.AspectRequisitos: "requisitos", retrieval.AspectMonto: "monto", retrieval.AspectComo: "cómo pedirlo",
+	retrieval.AspectDocumentos: "documentos", retrieval.AspectFechas: "fechas y plazos", retrieval.AspectCosto: "costo",
 }
 
 // flashes are the console's alerts, by the code an action's redirect carries in ?msg=: a
@@ -612,7 +652,7 @@ var flashes = map[string]string{
 func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		g.AbortWithStatus(http.StatusNotFound)
+		c.notFound(g)
 		return
 	}
 	agent := g.MustGet("agent").(*store.Agent)
@@ -627,7 +667,7 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 		case errors.Is(err, handoff.ErrEmptyReply):
 			msg = "empty"
 		case errors.Is(err, store.ErrNotFound):
-			g.AbortWithStatus(http.StatusNotFound)
+			c.notFound(g)
 			return
 		default:
 			c.log.Error("console action", "path", g.Request.URL.Path, "error", err.Error())

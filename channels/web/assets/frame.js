@@ -46,7 +46,7 @@
 
   // who says each message, for screen readers (the agent's bubbles show it to everyone).
   function said(cls, who) { var m = el("div", cls); m.appendChild(el("span", "sr", who)); return m; }
-  function botLine(text) { var m = said("msg bot", "Atiende: "); m.appendChild(document.createTextNode(text)); return m; }
+  function botLine(text) { var m = said("msg bot", "Asistente: "); m.appendChild(document.createTextNode(text)); return m; }
   function showCitizen(text) { var m = said("msg me", "Usted: "); m.appendChild(document.createTextNode(text)); log.appendChild(m); scroll(); return m; }
   function showError(text) { var e = el("div", "msg err", text); e.setAttribute("role", "alert"); log.appendChild(e); scroll(); return e; }
   function showAgent(name, words) {
@@ -130,7 +130,7 @@
     if (live) { clearChoices(); }
     var f = (r.fichas || [])[0];
     var url = f && safeURL(f.url);
-    var bubble = said("msg bot", "Atiende: ");
+    var bubble = said("msg bot", "Asistente: ");
     var answer = r.action === "answer" && f;
     // Options offered as buttons are not listed again, numbered, in the text (SMS keeps them).
     var text = r.reply || r.text || "";
@@ -169,7 +169,7 @@
     return fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
-          if (!r.ok) { var e = new Error(j.error || ("Error " + r.status)); e.status = r.status; throw e; }
+          if (!r.ok) { var e = new Error(j.error || ("Error " + r.status)); e.status = r.status; e.said = !!j.error; throw e; }
           return j;
         });
       });
@@ -222,7 +222,10 @@
   }
 
   function failure(e) {
-    if (e && e.status) { return e.message; } // the server's own words, in Spanish
+    if (e && e.said) { return e.message; } // the server's own words, in Spanish
+    if (e && e.status) { // a proxy in front of it, or a server that could not say why
+      return "El servicio no respondió (error " + e.status + "). Su mensaje no se perdió: toque «Reintentar» en un momento.";
+    }
     return "No hay conexión. Su mensaje no se perdió: revise su conexión y toque «Reintentar».";
   }
 
@@ -272,6 +275,9 @@
         else { showBot(m, false); }
       });
       if (!(r.messages || []).length) { log.appendChild(botLine("Hola, ¿en qué le puedo ayudar?")); }
+      // Who attends now, as the live conversation said it.
+      if (r.attending) { log.appendChild(botLine(r.attending + " le está atendiendo.")); }
+      scroll();
       listen();
     }, function () {
       session = null; save();

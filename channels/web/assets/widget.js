@@ -23,7 +23,7 @@
     style.textContent = [
       ":host{all:initial}",
       "button{font:16px/1.2 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
-      ".launch{position:fixed;right:16px;bottom:16px;z-index:2147483000;background:#0a3d7a;color:#fff;border:0;border-radius:24px;padding:12px 18px;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.35)}",
+      ".launch{position:fixed;right:16px;bottom:16px;z-index:2147483000;min-height:48px;background:#0a3d7a;color:#fff;border:0;border-radius:24px;padding:12px 18px;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.35)}",
       ".launch:focus-visible{outline:3px solid #f2a900;outline-offset:2px}",
       ".panel{position:fixed;right:16px;bottom:72px;z-index:2147483000;width:380px;height:560px;max-width:calc(100vw - 16px);max-height:calc(100vh - 88px);border:0;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.35);background:#fff;overflow:hidden}",
       ".panel[hidden]{display:none}",

@@ -2,12 +2,11 @@
 // inserted into the reply. Everything stays text.
 (function () {
   "use strict";
-  // bind wires what the page's new parts need: the ficha search carries the reply being
-  // written (the page gives it back), and each «Insertar» button adds its text to the reply.
+  // bind wires what the page's new parts need: the ficha search shows its results in place,
+  // and each «Insertar» button adds its text to the reply.
   function bind(root) {
-    var text = document.getElementById("text");
-    var search = root.querySelector("form.ficha-search"), draft = document.getElementById("draft");
-    if (search && draft && text) { search.addEventListener("submit", function () { draft.value = text.value; }); }
+    var search = root.querySelector("form.ficha-search");
+    if (search) { search.addEventListener("submit", find); }
     root.querySelectorAll("button.insert").forEach(function (b) {
       b.addEventListener("click", function () {
         var t = document.getElementById("text");
@@ -16,6 +15,31 @@
         t.focus();
       });
     });
+  }
+  // find asks the page for the fichas that match and shows them under the search, without
+  // leaving the page: the reply being written, its place and the transcript stay as they are.
+  // Should that fail, the form is sent as it is, with the draft, which the page gives back.
+  function find(e) {
+    var form = e.target, q = form.querySelector("#q"), box = document.getElementById("found");
+    var text = document.getElementById("text"), draft = document.getElementById("draft");
+    if (draft && text) { draft.value = text.value; }
+    if (!window.fetch || !window.DOMParser || !q || !box) { return; }
+    e.preventDefault();
+    var url = form.getAttribute("action") + "?q=" + encodeURIComponent(q.value);
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        if (!r.ok || r.redirected) { throw new Error("status " + r.status); }
+        return r.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("found");
+        if (!fresh) { throw new Error("no results on the page"); }
+        box.replaceChildren.apply(box, Array.prototype.slice.call(fresh.childNodes));
+        bind(box);
+        var n = box.querySelectorAll(".found").length, said = document.getElementById("found-said");
+        if (said) { said.textContent = n === 1 ? "1 ficha encontrada." : n > 1 ? n + " fichas encontradas." : q.value.trim() ? "Ninguna ficha encontrada." : ""; }
+      })
+      .catch(function () { form.submit(); });
   }
   // The conversation opens, and stays, at its newest message.
   function pin() {
@@ -28,8 +52,12 @@
   // rebuild the report for nothing, and an editor may not read the queue's events.
   if (!window.EventSource || !window.fetch || !window.DOMParser || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
   var es = new EventSource("/agent/events"), leaving = false, busy = false, again = false;
-  // A form being sent takes the agent elsewhere: no update may race it.
-  document.addEventListener("submit", function () { leaving = true; es.close(); }, true);
+  // A form being sent takes the agent elsewhere: no update may race it. The ficha search
+  // stays on the page (find, above).
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches("form.ficha-search") && window.fetch && window.DOMParser) { return; }
+    leaving = true; es.close();
+  }, true);
   window.addEventListener("beforeunload", function () { leaving = true; es.close(); });
 
   // actions names what the agent may do on a page: the forms it holds. When they change (the
@@ -46,9 +74,11 @@
     var ot = document.querySelector(".transcript"), nt = doc.querySelector(".transcript");
     var op = document.querySelector(".packet"), np = doc.querySelector(".packet");
     if (ot && nt && op && np && actions(doc) === actions(document)) {
+      // An agent reading further up is left there; one at the newest message stays with it.
+      var top = ot.scrollTop, atEnd = ot.scrollTop + ot.clientHeight >= ot.scrollHeight - 8;
       ot.replaceChildren.apply(ot, Array.prototype.slice.call(nt.childNodes));
       op.replaceChildren.apply(op, Array.prototype.slice.call(np.childNodes));
-      pin();
+      if (atEnd) { pin(); } else { ot.scrollTop = top; }
       return;
     }
     var text = document.getElementById("text"), draft = text ? text.value : "", focused = document.activeElement === text;
