@@ -33,7 +33,7 @@ func goList(t *testing.T) []listed {
 }
 
 // TestDependencyDirection keeps the layering of docs/architecture.md: retrieval knows no
-// other package of ours, bot knows only retrieval, store knows nothing above it, and only
+// other package of ours, bot no channel, handoff or store, store nothing above it, and only
 // cmd/atiende wires everything.
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/atiende/atiende/"
