@@ -168,6 +168,31 @@ func (ix *Index) ModelText(text string) string {
 	return strings.Join(ix.gloss.Expand(Words(text)), " ")
 }
 
+// fichaVocabulary is the set of words the fichas' own training examples hold, as the model
+// reads them (ModelText of each title, summary, keyword and question): what TrainingData
+// teaches the model under a ficha's label.
+func (ix *Index) fichaVocabulary() map[string]bool {
+	ix.fichaWordsOnce.Do(func() {
+		ix.fichaWords = map[string]bool{}
+		add := func(text string) {
+			for _, w := range strings.Fields(ix.ModelText(text)) {
+				ix.fichaWords[w] = true
+			}
+		}
+		for _, f := range ix.fichas {
+			add(f.Title)
+			add(f.Summary)
+			for _, k := range f.Keywords {
+				add(k)
+			}
+			for _, q := range f.Questions {
+				add(q)
+			}
+		}
+	})
+	return ix.fichaWords
+}
+
 // fuse adds to each result the model's probability for its ficha (mt: the question as the
 // model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
 // favours that no word matched, and re-sorts; it also returns the model's probabilities that
@@ -179,12 +204,17 @@ func (ix *Index) fuse(mt string, res []Result) ([]Result, float64, float64, floa
 		return res, 0, 0, 1
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
-	// probabilities are shrunk by the share of the question's words it knows.
+	// probabilities are shrunk by the share of the question's words it knows. A word it saw
+	// only in messages no ficha answers (the off-topic lines' "mascota del club") is no
+	// knowledge of any ficha: it counts as unknown.
 	words, known := 0, 0
+	vocab := ix.fichaVocabulary()
 	for _, w := range strings.Fields(mt) {
 		if !IsStopword(w) {
 			words++
-			known += ix.model.KnownWords(w)
+			if vocab[w] {
+				known += ix.model.KnownWords(w)
+			}
 		}
 	}
 	share := 1.0

@@ -79,6 +79,10 @@ type Index struct {
 	qvecs []atomic.Pointer[[]float32]
 	// questions indexes the citizens' questions one by one, for the ranker (Nearest).
 	questions *questionIndex
+	// fichaWords holds the words of the fichas' own examples as the model reads them (title,
+	// summary, keywords, questions), made on first use (Known).
+	fichaWordsOnce sync.Once
+	fichaWords     map[string]bool
 
 	fichas   []*Ficha
 	bySlug   map[string]int
