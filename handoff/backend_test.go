@@ -71,10 +71,11 @@ func withBackend(t *testing.T, b handoff.Backend) int64 {
 }
 
 func TestWebhookBackendSignsAndRetries(t *testing.T) {
+	t.Parallel()
 	const secret = "s3cret-compartido"
 	var mu sync.Mutex
-	var got []handoff.PacketJSON
 	calls := 0
+	got := make(chan handoff.PacketJSON, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := handoff.VerifyWebhook(secret, r.Header.Get("X-Atiende-Timestamp"), r.Header.Get("X-Atiende-Signature"), body, time.Now(), 5*time.Minute); err != nil {
@@ -90,24 +91,19 @@ func TestWebhookBackendSignsAndRetries(t *testing.T) {
 		}
 		var p handoff.PacketJSON
 		json.Unmarshal(body, &p)
-		got = append(got, p)
+		select {
+		case got <- p:
+		default: // a later copy: the first is what the test reads
+		}
 	}))
 	defer srv.Close()
 	id := withBackend(t, &handoff.Webhook{URL: srv.URL, Secret: secret})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the webhook never received the packet")
-		}
-		time.Sleep(50 * time.Millisecond)
+	var p handoff.PacketJSON
+	select {
+	case p = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook never received the packet")
 	}
-	p := got[0]
 	if p.HandoffID != id || p.Reason != bot.ReasonPersonal || p.Queue != "prevision-trabajo" || p.Channel != "whatsapp" ||
 		len(p.RUTs) != 1 || p.WindowExpires == nil || len(p.Transcript) != 1 || !strings.Contains(p.Summary, "caso personal") {
 		t.Errorf("packet: %+v", p)
@@ -115,6 +111,7 @@ func TestWebhookBackendSignsAndRetries(t *testing.T) {
 }
 
 func TestVerifyWebhook(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"a":1}`)
 	now := time.Unix(1_800_000_000, 0)
 	sig := handoff.SignWebhook("k", now.Unix(), body)
@@ -134,23 +131,35 @@ func TestVerifyWebhook(t *testing.T) {
 }
 
 func TestTaskRouterBackend(t *testing.T) {
+	t.Parallel()
 	const sid, token = "AC00000000000000000000000000000003", "00112233445566778899aabbccddeeff"
 	fake := twiliotest.New(sid, token)
-	api := httptest.NewServer(fake)
+	created := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fake.ServeHTTP(w, r)
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Tasks") {
+			select {
+			case created <- struct{}{}:
+			default:
+			}
+		}
+	}))
 	defer api.Close()
 	rest, err := twilio.NewRestClient(twilio.Config{AccountSID: sid, AuthToken: token, APIURL: api.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := withBackend(t, &handoff.TaskRouter{API: rest.TaskrouterV1, Workspace: "WS00000000000000000000000000000001", Workflow: "WW00000000000000000000000000000001"})
-	deadline := time.Now().Add(20 * time.Second)
-	for len(fake.Tasks()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no TaskRouter task")
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-created: // the fake has answered the request that created it
+	case <-time.After(20 * time.Second):
+		t.Fatal("no TaskRouter task")
 	}
-	task := fake.Tasks()[0]
+	tasks := fake.Tasks()
+	if len(tasks) == 0 {
+		t.Fatal("the TaskRouter request created no task")
+	}
+	task := tasks[0]
 	var attrs handoff.PacketJSON
 	if err := json.Unmarshal([]byte(task.Attributes), &attrs); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestPriorityOrder(t *testing.T) {
+	t.Parallel()
 	if !(handoff.Priority(bot.ReasonEmergency) > handoff.Priority(bot.ReasonPersonal) &&
 		handoff.Priority(bot.ReasonPersonal) > handoff.Priority(bot.ReasonRequest)) {
 		t.Error("emergencies must come first, then personal cases, then requests")
@@ -18,6 +19,7 @@ func TestPriorityOrder(t *testing.T) {
 }
 
 func TestNewPacket(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	c := &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
 	msgs := []store.Message{

@@ -55,6 +55,7 @@ func start(t *testing.T, s *handoff.Service, db *sqlite.DB, id, reason string) (
 }
 
 func TestHoursAndHolidays(t *testing.T) {
+	t.Parallel()
 	loc, _ := time.LoadLocation("America/Santiago")
 	holidays, err := handoff.ParseHolidays([]byte("# x\n2026-12-25  # Navidad\n"))
 	if err != nil {
@@ -86,6 +87,7 @@ func TestHoursAndHolidays(t *testing.T) {
 }
 
 func TestOutOfHoursIsACallback(t *testing.T) {
+	t.Parallel()
 	loc, _ := time.LoadLocation("America/Santiago")
 	saturday := time.Date(2026, 11, 28, 11, 0, 0, 0, loc)
 	s2, db2, _, _ := setup(t, saturday)
@@ -103,6 +105,7 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 // The citizen is told the hours the call center is configured with (ATIENDE_HOURS), not the
 // default ones.
 func TestOutOfHoursSaysTheConfiguredHours(t *testing.T) {
+	t.Parallel()
 	loc, _ := time.LoadLocation("America/Santiago")
 	week, err := handoff.ParseWeek("1-5 09:00-14:00, 6 10:00-13:00")
 	if err != nil {
@@ -123,6 +126,7 @@ func TestOutOfHoursSaysTheConfiguredHours(t *testing.T) {
 }
 
 func TestHoursSummary(t *testing.T) {
+	t.Parallel()
 	for spec, want := range map[string]string{
 		"1-4 08:00-20:00, 5 08:00-18:00":              "de lunes a jueves de 8:00 a 20:00 y los viernes de 8:00 a 18:00",
 		"1-7 00:00-24:00":                             "todos los días, las 24 horas",
@@ -146,6 +150,7 @@ func (c *claimed) Claimed(queue string, waited time.Duration) {
 }
 
 func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
+	t.Parallel()
 	loc, _ := time.LoadLocation("America/Santiago")
 	thursday := time.Date(2026, 11, 26, 10, 0, 0, 0, loc)
 	s, db, c, citizens := setup(t, thursday)
@@ -268,6 +273,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 }
 
 func TestParseWeek(t *testing.T) {
+	t.Parallel()
 	w, err := handoff.ParseWeek("1-4 08:00-20:00, 5 08:00-18:00, 7 10:00-12:30")
 	if err != nil {
 		t.Fatal(err)

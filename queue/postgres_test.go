@@ -16,6 +16,7 @@ import (
 // under the same ID works them at once; a job another replica holds is left to it (or to
 // River's rescuer, minutes later).
 func TestPostgresReplicaTakesBackItsJobs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.Database(t))
 	if err != nil {
@@ -47,6 +48,8 @@ func TestPostgresReplicaTakesBackItsJobs(t *testing.T) {
 	if !startAndProbe(t, q, w) {
 		t.Fatal("the job the replica held when it died was not worked at its restart")
 	}
+	// The worker has returned; River's completer records the job completed a moment later,
+	// in a batch, and tells nothing outside the client: poll the row, with a deadline.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var completed int
 		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'completed'`).Scan(&completed); err != nil {

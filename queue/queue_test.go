@@ -61,6 +61,7 @@ func (o *outcomes) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(c
 // running job; Stop waits for it; a job that outlives Stop's context is cancelled and Stop
 // says so.
 func TestStopFinishesJobsInHand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		hold     time.Duration
@@ -72,6 +73,7 @@ func TestStopFinishesJobsInHand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "atiende.db"))
@@ -164,6 +166,7 @@ func startAndProbe(t *testing.T, q interface {
 // next start, at once (it was once scheduled in a time format that sorted after the whole
 // day, so it waited until midnight UTC).
 func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "atiende.db"))
 	if err != nil {

@@ -53,6 +53,7 @@ type bundle struct {
 	svc   *twilio.Service
 	obs   *failures
 	queue twilio.Enqueuer
+	sent  chan struct{} // a token each time the fake accepts a message (at most one waiting)
 }
 
 // failures records the failed deliveries the channel reports, as "channel reason".
@@ -114,6 +115,13 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	loadEngine()
 	ctx := context.Background()
 	fake := twiliotest.New(accountSID, authToken)
+	sent := make(chan struct{}, 1)
+	fake.Observe(func(twiliotest.Message) {
+		select {
+		case sent <- struct{}{}:
+		default: // a token is already waiting: the waiter will count the messages anyway
+		}
+	})
 	api := httptest.NewServer(fake)
 	t.Cleanup(api.Close)
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "atiende.db"))
@@ -164,7 +172,7 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 		}
 		db.Close()
 	})
-	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs, queue: q}
+	return &bundle{fake: fake, srv: srv, store: db, svc: svc, obs: obs, queue: q, sent: sent}
 }
 
 var sidSeq struct {
@@ -207,16 +215,18 @@ func (b *bundle) say(t *testing.T, from, body string) {
 	}
 }
 
-// waitSent waits until the fake has accepted n messages, then until the queue has no job
-// left to run: an extra message, if any, has been sent by then.
+// waitSent waits until the fake has accepted n messages (woken by each one it accepts),
+// then until the queue has no job left to run: an extra message, if any, has been sent by
+// then.
 func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	timeout := time.After(15 * time.Second)
 	for len(b.fake.Sent()) < n {
-		if time.Now().After(deadline) {
+		select {
+		case <-b.sent:
+		case <-timeout:
 			t.Fatalf("sent %d messages, want %d", len(b.fake.Sent()), n)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	b.waitIdle(t)
 	return b.fake.Sent()
@@ -225,7 +235,9 @@ func (b *bundle) waitSent(t *testing.T, n int) []twiliotest.Message {
 // waitIdle waits until every job the webhooks and turns enqueued has ended (completed,
 // cancelled or discarded): none is running, due, or waiting for a retry. A webhook inserts
 // its turn job before it answers, and a turn its delivery jobs in its own transaction, so
-// once the queue is idle nothing more will be sent for the messages posted so far.
+// once the queue is idle nothing more will be sent for the messages posted so far, and
+// every delivery's outcome is stored. River tells nothing outside the queue when a job
+// ends, so this polls the jobs table, as often as the queue itself polls (20 ms).
 func (b *bundle) waitIdle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -466,22 +478,13 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	b := setup(t)
 	b.fake.SetReply(func(int, twiliotest.Message) (int, int) { return 400, 21610 })
 	b.say(t, "+56977778888", "cuanto es la pgu")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ds := deliveries(t, b, "+56977778888")
-		if len(ds) == 1 && ds[0].Status == store.DeliveryFailed {
-			if ds[0].ErrorCode != 21610 || ds[0].Attempts != 1 {
-				t.Errorf("delivery: %+v", ds[0])
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery not failed: %+v", ds)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// A retry would keep the job waiting in the queue: once it is idle, none is coming.
+	// A retry would keep the job waiting in the queue: once it is idle, none is coming, and
+	// the delivery's outcome is stored.
 	b.waitIdle(t)
+	ds := deliveries(t, b, "+56977778888")
+	if len(ds) != 1 || ds[0].Status != store.DeliveryFailed || ds[0].ErrorCode != 21610 || ds[0].Attempts != 1 {
+		t.Errorf("deliveries: %+v, want one failed with 21610 after one attempt", ds)
+	}
 	if n := b.fake.Attempts(); n != 1 {
 		t.Errorf("a 21610 was tried %d times", n)
 	}
@@ -625,16 +628,9 @@ func TestWhatsAppWindow(t *testing.T) {
 	}
 	b = setup(t, func(c *twilio.Config) { c.Now = later })
 	b.say(t, "whatsapp:+56919191919", "hola")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ds := deliveries(t, b, "whatsapp:+56919191919")
-		if len(ds) == 1 && ds[0].Status == store.DeliverySkipped {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery not skipped: %+v", ds)
-		}
-		time.Sleep(50 * time.Millisecond)
+	b.waitIdle(t) // the turn and its delivery job have ended: the outcome is stored
+	if ds := deliveries(t, b, "whatsapp:+56919191919"); len(ds) != 1 || ds[0].Status != store.DeliverySkipped {
+		t.Errorf("deliveries: %+v, want one skipped", ds)
 	}
 	if n := b.fake.Attempts(); n != 0 {
 		t.Errorf("%d sends outside the window without a template", n)

@@ -36,6 +36,7 @@ func goList(t *testing.T) []listed {
 // other package of ours, bot no channel, handoff or store, store nothing above it, and only
 // cmd/atiende wires everything.
 func TestDependencyDirection(t *testing.T) {
+	t.Parallel()
 	const mod = "github.com/atiende/atiende/"
 	forbidden := map[string][]string{
 		"retrieval": {"bot", "channels", "handoff", "store", "eval"},
@@ -66,6 +67,7 @@ func TestDependencyDirection(t *testing.T) {
 
 // TestEveryPackageHasADocComment: a package says what it is for.
 func TestEveryPackageHasADocComment(t *testing.T) {
+	t.Parallel()
 	for _, p := range goList(t) {
 		if strings.TrimSpace(p.Doc) == "" {
 			t.Errorf("%s has no package doc comment", p.ImportPath)

@@ -10,6 +10,7 @@ import (
 // TestShutdownSettings: the shutdown timeout and drain delay have their defaults, take
 // durations, and refuse what cannot work (a drain as long as the whole shutdown).
 func TestShutdownSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		env            map[string]string
@@ -40,6 +41,7 @@ func TestShutdownSettings(t *testing.T) {
 }
 
 func TestConfigPprofOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
 	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "[::1]:6060": true, ":6060": false, "0.0.0.0:6060": false, "10.0.0.5:6060": false, "localhost": false} {
 		c, err := loadConfig(func(k string) string {
 			if k == "ATIENDE_PPROF_ADDR" {
@@ -57,6 +59,7 @@ func TestConfigPprofOnlyOnLoopback(t *testing.T) {
 }
 
 func TestConfigReplicaID(t *testing.T) {
+	t.Parallel()
 	c, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_ADDR": "127.0.0.1:9090"}[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +84,7 @@ func TestConfigReplicaID(t *testing.T) {
 // TestConfigSecondOpinion: a language model's second opinion is on by default, off on asking,
 // and a value that is neither is refused.
 func TestConfigSecondOpinion(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]bool{"": true, "on": true, "off": false} {
 		c, err := loadConfig(func(k string) string { return map[string]string{"ATIENDE_LLM_SECOND_OPINION": v}[k] })
 		if err != nil || c.SecondOpinion != want {

@@ -71,6 +71,7 @@ func tail(s string, n int) string {
 // Twilio failing 30% of sends with 503 or 429 (the deliver jobs retry). In each, every
 // message gets exactly one reply.
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		flags []string
@@ -94,6 +95,7 @@ func TestLoad(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			sink := freeAddr(t)
 			s := startServer(t, loadEnv(sink)...)
 			rep, err := runLoadCmd(t, s.base, sink, append([]string{"--rate", "10", "--duration", "3s", "--grace", "60s"}, c.flags...)...)
@@ -106,6 +108,9 @@ func TestLoad(t *testing.T) {
 // TestLoadSurvivesKill kills the server with SIGKILL in the middle of a load and starts it
 // again on the same data and address. Webhooks refused while it is down are retried with
 // the same MessageSid, as Twilio does; messages stored before the kill are answered once.
+//
+// Not parallel: the server comes back on the address it had, which another test could take
+// while it is down.
 func TestLoadSurvivesKill(t *testing.T) {
 	sink, addr, dataDir := freeAddr(t), freeAddr(t), t.TempDir()
 	env := loadEnv(sink)
@@ -125,7 +130,8 @@ func TestLoadSurvivesKill(t *testing.T) {
 	s.cmd.Wait()
 	logs := s.logs.String()
 	// Down for a second, so that webhooks meet it down (the load sends ten a second; a
-	// refused connection is seen only by the load, which reports it at the end).
+	// refused connection is seen only by the load, which reports it at the end). A
+	// deliberate pause: the outage is what is tested, and no event marks it long enough.
 	time.Sleep(time.Second)
 	s = startServerAt(t, addr, dataDir, env...)
 	r := <-done
@@ -154,6 +160,7 @@ func delivered(t *testing.T, s *server) int {
 
 // TestLoadFlags: bad flags are usage errors, said before anything is sent.
 func TestLoadFlags(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"TWILIO_ACCOUNT_SID": e2eAccount, "TWILIO_AUTH_TOKEN": e2eToken}
 	for _, c := range []struct {
 		args []string

@@ -39,6 +39,7 @@ func runCmdIn(t *testing.T, env map[string]string, stdin string, args ...string)
 }
 
 func TestAskJSON(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		text, action, first, contains string
 	}{
@@ -69,6 +70,7 @@ func TestAskJSON(t *testing.T) {
 }
 
 func TestAskSMSReportsSegments(t *testing.T) {
+	t.Parallel()
 	out, err := runCmd(t, nil, "ask", "--channel", "sms", "--json", "kiero saber dl bono invierno xfa")
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +83,7 @@ func TestAskSMSReportsSegments(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{}, {"fly"}, {"ask"}, {"ask", "--channel", "fax", "hola"}, {"eval"}, {"catalogue"}} {
 		if _, err := runCmd(t, nil, args...); !errors.As(err, new(usageError)) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
@@ -89,6 +92,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestEvalBadFileExits2(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(path, []byte("{\"id\":\"a\",\"turns\":[{\"user\":\"x\"}]}\nnot json\n"), 0o644)
 	_, err := runCmd(t, nil, "eval", "--cases", path)
@@ -99,6 +103,7 @@ func TestEvalBadFileExits2(t *testing.T) {
 }
 
 func TestEvalJSONReport(t *testing.T) {
+	t.Parallel()
 	out, err := runCmd(t, nil, "eval", "--cases", "../../eval/cases/handoff.jsonl", "--json")
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +121,7 @@ func TestEvalJSONReport(t *testing.T) {
 }
 
 func TestCatalogueValidate(t *testing.T) {
+	t.Parallel()
 	out, err := runCmd(t, nil, "catalogue", "validate")
 	if err != nil || !strings.HasPrefix(out, "ok: ") {
 		t.Errorf("bundled: %v %s", err, out)
@@ -134,6 +140,7 @@ func TestCatalogueValidate(t *testing.T) {
 // TestEmbedderSetting: ATIENDE_EMBEDDER=local answers through the hybrid lift; a typo or an
 // incomplete setting stops with an error naming the variable.
 func TestEmbedderSetting(t *testing.T) {
+	t.Parallel()
 	out, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": "local"}, "ask", "--json", "kiero saber dl bono invierno xfa")
 	if err != nil || !strings.Contains(out, "bono-invierno") {
 		t.Errorf("local embedder: %v %s", err, out)
@@ -171,6 +178,7 @@ func embedFake(t *testing.T) (*llmtest.Fake, string) {
 // through the real langchaingo clients against fake servers at start, embed the question,
 // and answer with the right ficha; eval --retrieval-modes measures the server's vectors.
 func TestServedEmbedderAnswers(t *testing.T) {
+	t.Parallel()
 	for _, provider := range []string{"openai", "ollama"} {
 		t.Run(provider, func(t *testing.T) {
 			fake, url := embedFake(t)
@@ -216,6 +224,8 @@ func TestServedEmbedderAnswers(t *testing.T) {
 
 // TestUnreachableEmbedderIsAClearError: a model server that does not answer stops the
 // command at start with an error naming it; nothing falls back to the lexical index.
+//
+// Not parallel: the port it frees must stay free, and another test could take it.
 func TestUnreachableEmbedderIsAClearError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -234,6 +244,7 @@ func TestUnreachableEmbedderIsAClearError(t *testing.T) {
 // TestUnreachablePostgresIsAClearError: a DATABASE_URL that does not answer stops the
 // command with an error naming Postgres, never a fallback to the SQLite file.
 func TestUnreachablePostgresIsAClearError(t *testing.T) {
+	t.Parallel()
 	_, err := runCmd(t, map[string]string{"DATABASE_URL": "postgres://atiende@127.0.0.1:1/atiende?connect_timeout=2", "ATIENDE_DATA_DIR": t.TempDir()}, "migrate")
 	if err == nil || !strings.Contains(err.Error(), "open postgres") {
 		t.Errorf("err = %v", err)
@@ -325,18 +336,15 @@ func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitFor(t, func() bool {
 		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, s.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return true
+	}, s.logs)
+	return s
 }
 
 func (s *server) post(t *testing.T, path, token, body string) map[string]any {
@@ -369,6 +377,7 @@ func (s *server) ask(t *testing.T, text string) map[string]any {
 // TestServeEndToEnd serves the real binary on a free port with a fresh data directory,
 // converses over HTTP, and stops it with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	r := s.ask(t, "cuanto es la pgu")
 	if r["action"] != "answer" || !strings.Contains(r["reply"].(string), "chileatiende.gob.cl") {
@@ -395,6 +404,7 @@ const oneFicha = `[{"slug":"%s","title":"%s","institution":"Instituto","topics":
 // TestReloadOnSIGHUP: a changed catalogue is served after SIGHUP; a broken one is refused and
 // the previous one keeps answering.
 func TestReloadOnSIGHUP(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fichas.json")
 	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
@@ -416,18 +426,24 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 }
 
+// waitFor is the package's one way to wait for what nothing announces (a server up, a
+// reply at the fake Twilio, a job done, a metric moved): it asks cond every 25 ms until it
+// holds, and fails the test with the server's logs after 30 s, a bound only a broken
+// server reaches, on a loaded machine too. Where the test can be told (a fake's handler,
+// a channel), it waits on that instead.
 func waitFor(t *testing.T, cond func() bool, logs *syncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out; logs:\n%s", logs.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond)
 	}
 }
 
 func TestServeRefusesSyntheticCatalogue(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "synth.json")
 	if _, err := runCmd(t, nil, "catalogue", "synth", "--n", "3", "--out", path); err != nil {
 		t.Fatal(err)
@@ -441,6 +457,7 @@ func TestServeRefusesSyntheticCatalogue(t *testing.T) {
 }
 
 func TestCatalogueStatsJSON(t *testing.T) {
+	t.Parallel()
 	out, err := runCmd(t, nil, "catalogue", "stats", "--json")
 	if err != nil {
 		t.Fatal(err)
@@ -468,6 +485,7 @@ func TestCatalogueStatsJSON(t *testing.T) {
 
 // Stats of a catalogue file of one's own count its fichas, not the bundled ones.
 func TestCatalogueStatsOfAPath(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "synth.json")
 	if _, err := runCmd(t, nil, "catalogue", "synth", "--n", "3", "--out", path); err != nil {
 		t.Fatal(err)
@@ -485,6 +503,7 @@ func TestCatalogueStatsOfAPath(t *testing.T) {
 }
 
 func TestCatalogueImportCLI(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "imported.json")
 	report, err := runCmd(t, nil, "catalogue", "import", "--format", "chileatiende", "../../retrieval/testdata/chileatiende/list.json", "--out", out)
 	var ee exitError
@@ -502,6 +521,7 @@ func TestCatalogueImportCLI(t *testing.T) {
 }
 
 func TestCatalogueSynthIsDeterministicAndValid(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
 	for _, p := range []string{a, b} {
@@ -522,6 +542,7 @@ func TestCatalogueSynthIsDeterministicAndValid(t *testing.T) {
 // TestEvalInLLMMode runs the eval against a fake OpenAI-compatible server and reports the
 // model's fallbacks.
 func TestEvalInLLMMode(t *testing.T) {
+	t.Parallel()
 	fake := llmtest.New(func(system, user string) (string, time.Duration) {
 		if strings.Contains(llmtest.Between(user, "<consulta>", "</consulta>"), "bono") {
 			return "Son $123.456.\nFUENTES: F1", 0 // invented: discarded

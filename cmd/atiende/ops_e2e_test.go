@@ -138,6 +138,7 @@ func envMap(kv []string) map[string]string {
 // the process's collectors are there. The JSON logs of the same run hold the citizens'
 // phone numbers masked only.
 func TestMetricsAfterRealTurns(t *testing.T) {
+	t.Parallel()
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	fake.SetReply(func(_ int, m twiliotest.Message) (int, int) {
 		if m.To == "+56933334444" {
@@ -175,30 +176,24 @@ func TestMetricsAfterRealTurns(t *testing.T) {
 		`atiende_jobs_total{kind="deliver",outcome="cancelled"} 1`,
 		`atiende_handoffs_waiting{queue="general"} 1`,
 	}
-	var body string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// The SMS turns and deliveries run in jobs after the webhooks answered: wait for the
+	// series to move. What is still missing is logged each time it changes.
+	var body, lastMissing string
+	waitFor(t, func() bool {
 		var code int
 		code, body = p.get(t, "/metrics")
-		missing := 0
+		var missing []string
 		for _, w := range want {
 			if !strings.Contains(body, w+"\n") {
-				missing++
+				missing = append(missing, w)
 			}
 		}
-		if code == 200 && missing == 0 {
-			break
+		if m := fmt.Sprintf("/metrics (%d) lacks %q", code, missing); len(missing) > 0 && m != lastMissing {
+			t.Log(m)
+			lastMissing = m
 		}
-		if time.Now().After(deadline) {
-			for _, w := range want {
-				if !strings.Contains(body, w+"\n") {
-					t.Errorf("/metrics lacks %s", w)
-				}
-			}
-			t.Fatalf("/metrics (%d):\n%s", code, grepLines(body, "atiende_"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return code == 200 && len(missing) == 0
+	}, p.logs)
 	for _, re := range []string{
 		`atiende_retrieval_duration_seconds_count [1-9]`,
 		`go_goroutines [1-9]`,
@@ -243,9 +238,17 @@ func grepLines(s, sub string) string {
 // delay /readyz is 503 and /healthz 200; the web request then completes with its answer,
 // the SMS turn job finishes and stores its reply, an open event stream is ended, and serve
 // returns nil well within ATIENDE_SHUTDOWN_TIMEOUT.
+//
+// Not parallel: it bounds how soon /readyz turns and how long the drain takes, and a
+// test running beside it would stretch both.
 func TestGracefulShutdown(t *testing.T) {
 	const slow = 1500 * time.Millisecond
+	asked := make(chan struct{}, 16) // a token for each request, as it starts to wait
 	llm := llmtest.New(func(system, user string) (string, time.Duration) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
 		return "Encontré esta información en la ficha.\nFUENTES: F1", slow
 	})
 	model := httptest.NewServer(llm)
@@ -279,17 +282,19 @@ func TestGracefulShutdown(t *testing.T) {
 	if code := p.sms(t, "SM0000000000000000000000000000510a", "+56955556666", "cuanto es la pgu"); code != 200 {
 		t.Fatalf("webhook: %d", code)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(llm.Requests()) < 2 { // both turns are now waiting for the model
-		if time.Now().After(deadline) {
+	timeout := time.After(20 * time.Second)
+	for range 2 { // both turns are now waiting for the model
+		select {
+		case <-asked:
+		case <-timeout:
 			t.Fatalf("the model got %d requests:\n%s", len(llm.Requests()), p.logs.String())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	stopped := time.Now()
 	p.stop()
 
-	// Within the drain delay (600 ms; the server still serves): /readyz turns to 503.
+	// Within the drain delay (600 ms; the server still serves): /readyz turns to 503. The
+	// 400 ms bound is what is tested, so this polls /readyz itself, every 10 ms.
 	for code, body := p.get(t, "/readyz"); code != 503; code, body = p.get(t, "/readyz") {
 		if time.Since(stopped) > 400*time.Millisecond {
 			t.Fatalf("/readyz while draining = %d %s, want 503", code, body)
@@ -345,6 +350,7 @@ func TestGracefulShutdown(t *testing.T) {
 // connections (to superusers too) and drops the open ones, /readyz says 503 (and /healthz still 200); when the
 // database is back, /readyz is 200 again, without a restart.
 func TestReadyzFollowsPostgres(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.VectorDatabase(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -371,20 +377,11 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	exec(fmt.Sprintf(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid()`, name))
 	waitReady := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			code, body := p.get(t, "/readyz")
-			if code == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("/readyz = %d %s, want %d\n%s", code, body, want, p.logs.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitFor(t, func() bool { code, _ := p.get(t, "/readyz"); return code == want }, p.logs)
 	}
 	waitReady(503)
-	// A negative (the 503 holds, no pool reconnects behind it) has no event to wait for.
+	// A negative (the 503 holds, no pool reconnects behind it) has no event to wait for:
+	// this pause is part of what is tested.
 	time.Sleep(500 * time.Millisecond)
 	if code, _ := p.get(t, "/readyz"); code != 503 {
 		t.Errorf("/readyz half a second later = %d: the database is still closed", code)

@@ -18,6 +18,7 @@ import (
 // Postgres (full text + pgvector, fused) picks the same ficha as on the embedded index for at
 // least 98% of turns, and Postgres' own hybrid ranking finds the expected ficha.
 func TestPostgresRetrievalAgrees(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.VectorDatabase(t)
 	cases, err := filepath.Glob("../../eval/cases/*.jsonl")
 	if err != nil || len(cases) == 0 {
@@ -48,6 +49,7 @@ func TestPostgresRetrievalAgrees(t *testing.T) {
 // Postgres are the model server's vectors, stored under that embedder's name, and the Postgres
 // path answers through them.
 func TestPostgresWithAModelServer(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.VectorDatabase(t)
 	fake, url := embedFake(t)
 	env := map[string]string{"DATABASE_URL": dbURL, "ATIENDE_EMBEDDER": "openai", "ATIENDE_EMBED_BASE_URL": url, "ATIENDE_EMBED_MODEL": "emb-1"}
@@ -90,6 +92,7 @@ func TestPostgresWithAModelServer(t *testing.T) {
 }
 
 func TestRetrievalSetting(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  map[string]string
 		want string // part of the error; "" for none

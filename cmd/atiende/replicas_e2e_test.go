@@ -23,6 +23,8 @@ import (
 // TestThreeReplicasOnPostgres: three servers on one database. The same webhook posted to all
 // three at once is answered once; an agent's console stream on replica C shows, live, a
 // web citizen's handoff and message that arrived at replica A.
+//
+// Not parallel: it listens on the fixed ports 8081–8083 when they are free.
 func TestThreeReplicasOnPostgres(t *testing.T) {
 	dbURL := pgtest.VectorDatabase(t)
 	fake := twiliotest.New(e2eAccount, e2eToken)
@@ -107,22 +109,15 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitFor(t, func() bool {
 		n := 0
 		for _, m := range fake.Sent() {
 			if m.To == newcomer {
 				n++
 			}
 		}
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d replies to the new number, want 2:\n%s", n, a.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == 2 // one reply to each message
+	}, a.logs)
 
 	// Ana signs in on replica C and listens to its console stream.
 	jar, _ := cookiejar.New(nil)

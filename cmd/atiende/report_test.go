@@ -9,6 +9,7 @@ import (
 // TestReportCommand: what the web chat stored reaches `atiende report`, as JSON and as the
 // unanswered questions' CSV; a bad option is a usage error.
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServerIn(t, dataDir)
 	s.ask(t, "cuanto es la pgu")

@@ -25,6 +25,7 @@ type lengthless struct{ io.Reader }
 // with 413 and a JSON error on each of its POST routes, whether the client announces the
 // size or streams it chunked, signed in or not.
 func TestEveryPOSTRouteLimitsItsBody(t *testing.T) {
+	t.Parallel()
 	api := httptest.NewServer(twiliotest.New(e2eAccount, e2eToken))
 	defer api.Close()
 	dir := t.TempDir()
@@ -68,6 +69,7 @@ func TestEveryPOSTRouteLimitsItsBody(t *testing.T) {
 // TestSecurityHeadersOfTheServer: the headers of the pages the binary serves, the agent
 // console's included, and the per-IP rate limit as ATIENDE_RATE_IP sets it.
 func TestSecurityHeadersOfTheServer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "ATIENDE_WIDGET_ORIGINS=https://www.chileatiende.gob.cl", "ATIENDE_RATE_IP=2/min")
 	for _, tc := range []struct {
 		path, csp, frameOptions, referrer string
@@ -110,6 +112,7 @@ func TestSecurityHeadersOfTheServer(t *testing.T) {
 // TestRetentionCommand: "atiende retention" anonymises the conversations idle past
 // ATIENDE_RETENTION_DAYS and keeps the others; 0 keeps everything; a bad value is an error.
 func TestRetentionCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "atiende.db"))
@@ -170,6 +173,8 @@ func TestRetentionCommand(t *testing.T) {
 // The bounds are half the shutdown timeout (20 s here): a stream that held the shutdown
 // would take all of it; a busy CI machine (2 cores, the browser tests beside) once took
 // 5.3 s from SIGTERM to exit.
+//
+// Not parallel: it bounds how long the shutdown takes.
 func TestShutdownEndsEventStreams(t *testing.T) {
 	const bound = 10 * time.Second
 	s := startServer(t, "ATIENDE_SHUTDOWN_TIMEOUT=20s")
@@ -210,6 +215,7 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 }
 
 func TestSecurityConfiguration(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env     map[string]string
 		wantErr string // "" for none

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/store/postgres/pgtest"
@@ -51,6 +50,7 @@ func postWebhook(t *testing.T, base string, form url.Values) int {
 // TestCrashBetweenWebhookAndReply: the server acknowledges a message, is killed with SIGKILL
 // before it replies, and on restart delivers the reply exactly once.
 func TestCrashBetweenWebhookAndReply(t *testing.T) {
+	t.Parallel()
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()
@@ -80,13 +80,7 @@ func TestCrashBetweenWebhookAndReply(t *testing.T) {
 // was sent and that it says want.
 func expectOneReply(t *testing.T, fake *twiliotest.Fake, s *server, jobs jobsLeft, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(fake.Sent()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reply:\n%s", s.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return len(fake.Sent()) > 0 }, s.logs)
 	waitJobsDone(t, jobs, s.logs)
 	if sent := fake.Sent(); len(sent) != 1 || !strings.Contains(sent[0].Body, want) {
 		t.Errorf("replies: %+v", sent)
@@ -99,22 +93,21 @@ type jobsLeft func(ctx context.Context) (int, string, error)
 // waitJobsDone waits until the server has no turn or delivery job left to run. A webhook
 // stores its turn job before it answers, and a turn its delivery jobs in its own
 // transaction, so after that nothing more will be sent for the messages acknowledged so far.
+// The jobs left are logged each time they change, so that a timeout shows which were stuck.
 func waitJobsDone(t *testing.T, jobs jobsLeft, logs *syncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	last := ""
+	waitFor(t, func() bool {
 		n, which, err := jobs(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
+		if n > 0 && which != last {
+			t.Logf("%d jobs still to run: %s", n, which)
+			last = which
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still to run (%s):\n%s", n, which, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == 0
+	}, logs)
 }
 
 // sqliteJobs reads the jobs of the server whose data directory is dataDir, while it runs.
@@ -150,6 +143,7 @@ func postgresJobs(dbURL, dead string) jobsLeft {
 
 // TestTwilioRoutesNeedAToken: without TWILIO_AUTH_TOKEN the webhooks answer 503, not 404.
 func TestTwilioRoutesNeedAToken(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	resp, err := http.Post(s.base+"/webhooks/twilio/messaging", "application/x-www-form-urlencoded", strings.NewReader("From=x"))
 	if err != nil {
@@ -165,6 +159,7 @@ func TestTwilioRoutesNeedAToken(t *testing.T) {
 // which is killed before it replies; replica B, which never saw the webhook, delivers the
 // reply once when Twilio retries the webhook there (and only once: turns are idempotent).
 func TestTwoReplicasOnPostgres(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.VectorDatabase(t)
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
