@@ -264,12 +264,8 @@ func TestReportsInTheBrowser(t *testing.T) {
 	}
 	// A conversation that does not exist, and a page the role may not see: pages in Spanish
 	// that say what happened and lead back, not the browser's bare error page.
-	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/h/987654"), chromedp.WaitVisible("main")); err != nil {
-		t.Fatal(err)
-	}
-	pageHas(t, b, "h1", "No encontrada")
-	pageHas(t, b, "main a[href='/agent']", "Volver a la consola")
-	browsertest.Accessible(t, b, "the console's page for a conversation not found")
+	errorPage(t, b, s.base+"/agent/h/987654", "No encontrada", "main a[href='/agent']", "Volver a la consola",
+		"the console's page for a conversation not found")
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-camila-ok\n",
 		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)
@@ -277,12 +273,8 @@ func TestReportsInTheBrowser(t *testing.T) {
 	agent := browsertest.Browser(t, 1280, 800)
 	consoleSignIn(t, agent, s.base, "camila", "clave-de-camila-ok")
 	pageHas(t, agent, "main", "Fila de atención")
-	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("main")); err != nil {
-		t.Fatal(err)
-	}
-	pageHas(t, agent, "h1", "Sin permiso")
-	pageHas(t, agent, "main", "Su rol no permite ver esta página.")
-	browsertest.Accessible(t, agent, "the console's page for a role without access")
+	errorPage(t, agent, s.base+"/agent/reports", "Sin permiso", "main", "Su rol no permite ver esta página.",
+		"the console's page for a role without access")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
 		t.Fatal(err)
 	}
@@ -305,4 +297,16 @@ func TestReportsInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, b, "console-reports-unanswered.png")
+}
+
+// errorPage opens url and checks the console's error page: its title, a text in the element
+// sel, and no accessibility violation (name says which page in the report).
+func errorPage(t *testing.T, b context.Context, url, title, sel, text, name string) {
+	t.Helper()
+	if err := chromedp.Do(b, chromedp.Navigate(url), chromedp.WaitVisible("main")); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, b, "h1", title)
+	pageHas(t, b, sel, text)
+	browsertest.Accessible(t, b, name)
 }
