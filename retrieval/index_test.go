@@ -222,3 +222,15 @@ func TestConcurrentSearchesAgree(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestOffTopicWordsAreNotKnown: a word the model saw only in off-topic lines ("mascota", in
+// "la mascota del club") tells it nothing about any ficha, so it does not count as known.
+func TestOffTopicWordsAreNotKnown(t *testing.T) {
+	ix := bundled(t)
+	if known := ix.Find(context.Background(), retrieval.Query{Text: "bono mascota como se pide"}, 5).Known; known >= 1 {
+		t.Errorf("known %.2f: a word seen only off-topic counted as known", known)
+	}
+	if known := ix.Find(context.Background(), retrieval.Query{Text: "bono invierno como se pide"}, 5).Known; known < 1 {
+		t.Errorf("known %.2f: the fichas' own words should all be known", known)
+	}
+}
