@@ -155,8 +155,11 @@ const (
 )
 
 // SetModel makes Find fuse the learned model's probabilities with the lexical scores; call
-// it before the index is in use.
-func (ix *Index) SetModel(m *learn.Model) { ix.model = m }
+// it before the index is in use, after the fichas' questions are final.
+func (ix *Index) SetModel(m *learn.Model) {
+	ix.model = m
+	ix.fichaWords = ix.fichaVocabulary()
+}
 
 // Model is the learned model set with SetModel, or nil.
 func (ix *Index) Model() *learn.Model { return ix.model }
@@ -169,28 +172,18 @@ func (ix *Index) ModelText(text string) string {
 }
 
 // fichaVocabulary is the set of words the fichas' own training examples hold, as the model
-// reads them (ModelText of each title, summary, keyword and question): what TrainingData
-// teaches the model under a ficha's label.
+// reads them (ModelText of each of ownTexts and each question): what TrainingData teaches
+// the model under a ficha's label.
 func (ix *Index) fichaVocabulary() map[string]bool {
-	ix.fichaWordsOnce.Do(func() {
-		ix.fichaWords = map[string]bool{}
-		add := func(text string) {
-			for _, w := range strings.Fields(ix.ModelText(text)) {
-				ix.fichaWords[w] = true
+	words := map[string]bool{}
+	for _, f := range ix.fichas {
+		for _, t := range append(ownTexts(f), f.Questions...) {
+			for _, w := range strings.Fields(ix.ModelText(t)) {
+				words[w] = true
 			}
 		}
-		for _, f := range ix.fichas {
-			add(f.Title)
-			add(f.Summary)
-			for _, k := range f.Keywords {
-				add(k)
-			}
-			for _, q := range f.Questions {
-				add(q)
-			}
-		}
-	})
-	return ix.fichaWords
+	}
+	return words
 }
 
 // fuse adds to each result the model's probability for its ficha (mt: the question as the
@@ -208,11 +201,10 @@ func (ix *Index) fuse(mt string, res []Result) ([]Result, float64, float64, floa
 	// only in messages no ficha answers (the off-topic lines' "mascota del club") is no
 	// knowledge of any ficha: it counts as unknown.
 	words, known := 0, 0
-	vocab := ix.fichaVocabulary()
 	for _, w := range strings.Fields(mt) {
 		if !IsStopword(w) {
 			words++
-			if vocab[w] {
+			if ix.fichaWords[w] {
 				known += ix.model.KnownWords(w)
 			}
 		}

@@ -79,10 +79,9 @@ type Index struct {
 	qvecs []atomic.Pointer[[]float32]
 	// questions indexes the citizens' questions one by one, for the ranker (Nearest).
 	questions *questionIndex
-	// fichaWords holds the words of the fichas' own examples as the model reads them (title,
-	// summary, keywords, questions), made on first use (Known).
-	fichaWordsOnce sync.Once
-	fichaWords     map[string]bool
+	// fichaWords holds the words of the fichas' own examples as the model reads them
+	// (fichaVocabulary), set with the model (Known).
+	fichaWords map[string]bool
 
 	fichas   []*Ficha
 	bySlug   map[string]int

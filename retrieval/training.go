@@ -18,6 +18,12 @@ const NoEmergency = "none"
 // IsEmergency reports whether an emergency model's label is an emergency of some kind.
 func IsEmergency(label string) bool { return label != NoEmergency }
 
+// ownTexts are a ficha's own texts the fichas model learns it by, besides its citizens'
+// questions: its title, summary and keywords.
+func ownTexts(f *Ficha) []string {
+	return append([]string{f.Title, f.Summary}, f.Keywords...)
+}
+
 // OffTopic is the fichas model's label for a message no ficha answers (offtopic.tsv:
 // greetings, thanks, questions about anything else): its probability is taken from the
 // fichas', so that the model is not sure of a ficha for a message about none.
@@ -114,10 +120,8 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 				t.Fichas = append(t.Fichas, learn.Example{Text: text, Label: f.Slug})
 			}
 		}
-		add(f.Title)
-		add(f.Summary)
-		for _, k := range f.Keywords {
-			add(k)
+		for _, t := range ownTexts(f) {
+			add(t)
 		}
 		for i, q := range f.Questions {
 			if keep(q) {

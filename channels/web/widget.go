@@ -152,9 +152,27 @@ func (s *Server) listMessages(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-store") // a citizen's conversation is kept by no cache
-	// A reloaded page names the agents as the live conversation did.
-	names, err := s.agentNames(c.Request.Context(), msgs)
-	if err != nil {
+	// A reloaded page names the agents as the live conversation did, and who attends now
+	// («Camila le está atendiendo»).
+	ctx := c.Request.Context()
+	var names map[int64]string
+	attending := ""
+	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+		names = agentNames(ctx, tx, msgs)
+		h, err := tx.OpenHandoff(ctx, conv.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Status == store.HandoffAssigned {
+			if a, err := tx.AgentByID(ctx, h.AgentID); err == nil {
+				attending = a.FirstName()
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	out := make([]transcriptMessage, 0, len(msgs))
@@ -164,48 +182,25 @@ func (s *Server) listMessages(c *gin.Context) error {
 		out = append(out, t)
 	}
 	res := gin.H{"messages": out}
-	// And says who attends now, as the live conversation did («Camila le está atendiendo»).
-	if err := s.store.Tx(c.Request.Context(), func(tx store.Tx) error {
-		h, err := tx.OpenHandoff(c.Request.Context(), conv.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Status == store.HandoffAssigned {
-			if a, err := tx.AgentByID(c.Request.Context(), h.AgentID); err == nil {
-				res["attending"] = a.FirstName()
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
+	if attending != "" {
+		res["attending"] = attending
 	}
 	c.JSON(http.StatusOK, res)
 	return nil
 }
 
 // agentNames maps the agents who wrote any of msgs to their first names.
-func (s *Server) agentNames(ctx context.Context, msgs []store.Message) (map[int64]string, error) {
+func agentNames(ctx context.Context, tx store.Tx, msgs []store.Message) map[int64]string {
 	names := map[int64]string{}
 	for _, m := range msgs {
-		if m.AgentID != 0 {
+		if _, seen := names[m.AgentID]; m.AgentID != 0 && !seen {
 			names[m.AgentID] = ""
-		}
-	}
-	if len(names) == 0 {
-		return names, nil
-	}
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		for id := range names {
-			if a, err := tx.AgentByID(ctx, id); err == nil {
-				names[id] = a.FirstName()
+			if a, err := tx.AgentByID(ctx, m.AgentID); err == nil {
+				names[m.AgentID] = a.FirstName()
 			}
 		}
-		return nil
-	})
-	return names, err
+	}
+	return names
 }
 
 // stream sends the session's events (agents' messages, handoff status) as server-sent
@@ -245,8 +240,11 @@ func (s *Server) stream(c *gin.Context) error {
 			return err
 		}
 		// Replayed, the agent's words carry the name they carried live.
-		names, err := s.agentNames(ctx, msgs)
-		if err != nil {
+		var names map[int64]string
+		if err := s.store.Tx(ctx, func(tx store.Tx) error {
+			names = agentNames(ctx, tx, msgs)
+			return nil
+		}); err != nil {
 			return err
 		}
 		for _, m := range msgs {
