@@ -236,8 +236,8 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 	}
 }
 
-// TestOversizedForm: a form over MaxForm is 413 with a JSON error, before the session and
-// CSRF checks (which would otherwise answer a misleading 403).
+// TestOversizedForm: a form over MaxForm is 413 with the console's error page, before the
+// session and CSRF checks (which would otherwise answer a misleading 403).
 func TestOversizedForm(t *testing.T) {
 	b := setup(t)
 	cl, _ := signIn(t, b, "ana")
@@ -247,8 +247,9 @@ func TestOversizedForm(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"error"`) {
-		t.Errorf("%d %s; want 413 with a JSON error", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "El formulario es demasiado grande.") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("%d %s %s; want 413 with the console's page", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
 
