@@ -38,3 +38,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.NoRoute(func(c *gin.Context) { s.abort(c, errStatus(http.StatusNotFound, "")) })
 	r.NoMethod(func(c *gin.Context) { s.abort(c, errStatus(http.StatusMethodNotAllowed, "")) })
 }
+
+// Routes are the routes the server answers, every surface's, in the order they were added
+// (cmd/atiende's TestRouteList compares them with the list it keeps).
+func (s *Server) Routes() gin.RoutesInfo { return s.gin.Routes() }
