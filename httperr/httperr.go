@@ -122,7 +122,9 @@ func (m Mapper) Handle(h func(c *gin.Context) error) gin.HandlerFunc {
 }
 
 // Abort answers the request with err, as From decides, and stops the handlers after this
-// one. A response already started (an event stream) is only logged.
+// one. The log line ("request failed") has the method, route, status, request id and err's
+// whole text, at ERROR for a 5xx and INFO otherwise. A response already started (an event
+// stream) is only logged.
 func (m Mapper) Abort(c *gin.Context, err error) {
 	e := From(err)
 	if m.Log != nil {
@@ -130,7 +132,7 @@ func (m Mapper) Abort(c *gin.Context, err error) {
 		if e.Status >= 500 {
 			level = slog.LevelError
 		}
-		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "status", e.Status, "error", e.Error()}
+		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "status", e.Status, "error", err.Error()}
 		if id := RequestID(c); id != "" {
 			attrs = append(attrs, "request_id", id)
 		}
