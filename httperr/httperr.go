@@ -156,17 +156,17 @@ func JSON(c *gin.Context, e *Error) {
 	c.JSON(e.Status, gin.H{"error": e.Msg})
 }
 
-// TwiMLType and EmptyTwiML are the answer to a Twilio webhook: no message to send.
+// TwiMLType is the content type of a Twilio webhook's answer.
 const TwiMLType = "text/xml; charset=utf-8"
 
 // EmptyTwiML is the body of TwiMLType that sends nothing (what twilio-go's twiml.Messages
 // writes for no verbs).
 var EmptyTwiML = []byte(`<?xml version="1.0" encoding="UTF-8"?><Response/>`)
 
-// TwiML answers Twilio's webhooks: the status alone says what happened (a 5xx makes Twilio
-// retry where the webhook's connection overrides ask it to, and shows error 11200/11217 in
-// its console), with an empty <Response/>, so that nothing is ever sent to the citizen and
-// nothing of the server's is told to the caller.
+// TwiML answers Twilio's webhooks: the status alone says what happened (Twilio shows a 4xx
+// or 5xx as error 11217 in its console, and retries a 5xx where the webhook URL's connection
+// overrides ask it to), with an empty <Response/>, so that nothing is sent to the citizen
+// and nothing of the server's is told to the caller.
 func TwiML(c *gin.Context, e *Error) {
 	c.Data(e.Status, TwiMLType, EmptyTwiML)
 }
