@@ -58,7 +58,8 @@ type Config struct {
 	// StreamMax closes an event stream after this long (the browser reconnects at once), so
 	// that no connection lives forever (default 10 minutes).
 	StreamMax time.Duration
-	// Mounts add the routes of other surfaces (the Twilio webhooks) to the same server.
+	// Mounts add the other surfaces (the console, the Twilio webhooks) to the same server,
+	// each with its prefix and its errors' format (cmd/atiende/routes.go lists them).
 	Mounts []Mount
 	// Handoffs runs the handoff to a person; required.
 	Handoffs Handoffs
@@ -90,7 +91,7 @@ type Mount struct {
 	Prefix string
 	// Routes adds the surface's routes.
 	Routes func(r gin.IRouter)
-	// Errors is how the surface answers an error (httperr.JSON, a httperr.Page,
+	// Errors is how the surface answers an error (httperr.JSON, an httperr.Page's Surface,
 	// httperr.TwiML): a body too large, a panic or an unknown address under Prefix too.
 	Errors httperr.Surface
 }
