@@ -66,15 +66,10 @@ func TestMapper(t *testing.T) {
 		for _, s := range surfaces {
 			t.Run(k.name+"/"+s.name, func(t *testing.T) {
 				t.Parallel()
-				var logs bytes.Buffer
-				m := httperr.Mapper{Log: slog.New(slog.NewTextHandler(&logs, nil)), Surface: s.surface}
-				r := gin.New()
-				r.Use(httperr.WithRequestID)
-				r.GET("/x", m.Handle(func(*gin.Context) error { return k.err }))
-				w := httptest.NewRecorder()
-				req := httptest.NewRequest("GET", "/x", nil)
-				req.Header.Set("X-Request-Id", "req-42")
-				r.ServeHTTP(w, req)
+				w, log := get(s.surface, "req-42", func(m httperr.Mapper, r *gin.Engine) {
+					r.Use(httperr.WithRequestID)
+					r.GET("/x", m.Handle(func(*gin.Context) error { return k.err }))
+				})
 				body := w.Body.String()
 				if w.Code != k.status {
 					t.Errorf("status %d, want %d", w.Code, k.status)
@@ -99,7 +94,6 @@ func TestMapper(t *testing.T) {
 				if w.Header().Get("X-Request-Id") != "req-42" {
 					t.Errorf("X-Request-Id %q, want the proxy's", w.Header().Get("X-Request-Id"))
 				}
-				log := logs.String()
 				if !strings.Contains(log, "request_id=req-42") || !strings.Contains(log, fmt.Sprintf("status=%d", k.status)) {
 					t.Errorf("log lacks the request id or status:\n%s", log)
 				}
@@ -143,39 +137,47 @@ func TestRequestID(t *testing.T) {
 // logged, and nothing is written after the answer.
 func TestAbortAfterTheAnswerBegan(t *testing.T) {
 	t.Parallel()
-	gin.SetMode(gin.ReleaseMode)
-	var logs bytes.Buffer
-	m := httperr.Mapper{Log: slog.New(slog.NewTextHandler(&logs, nil)), Surface: httperr.JSON}
-	r := gin.New()
-	r.GET("/x", m.Handle(func(c *gin.Context) error {
-		c.String(http.StatusOK, "data: 1\n\n")
-		return errors.New(secret)
-	}))
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+	w, log := get(httperr.JSON, "", func(m httperr.Mapper, r *gin.Engine) {
+		r.GET("/x", m.Handle(func(c *gin.Context) error {
+			c.String(http.StatusOK, "data: 1\n\n")
+			return errors.New(secret)
+		}))
+	})
 	if w.Code != http.StatusOK || w.Body.String() != "data: 1\n\n" {
 		t.Errorf("%d %q; want the stream as it was", w.Code, w.Body.String())
 	}
-	if !strings.Contains(logs.String(), secret) {
-		t.Errorf("log lacks the error:\n%s", logs.String())
+	if !strings.Contains(log, secret) {
+		t.Errorf("log lacks the error:\n%s", log)
 	}
 }
 
 // TestRecover: a panic is a 500 in the surface's format, with the panic in the log only.
 func TestRecover(t *testing.T) {
 	t.Parallel()
-	gin.SetMode(gin.ReleaseMode)
-	var logs bytes.Buffer
-	m := httperr.Mapper{Log: slog.New(slog.NewTextHandler(&logs, nil)), Surface: page.Surface}
-	r := gin.New()
-	r.Use(httperr.Recover(func(*gin.Context) httperr.Mapper { return m }))
-	r.GET("/x", func(*gin.Context) { panic(secret) })
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+	w, log := get(page.Surface, "", func(m httperr.Mapper, r *gin.Engine) {
+		r.Use(httperr.Recover(func(*gin.Context) httperr.Mapper { return m }))
+		r.GET("/x", func(*gin.Context) { panic(secret) })
+	})
 	if w.Code != 500 || !strings.Contains(w.Body.String(), "<h1>No se pudo mostrar la página</h1>") || strings.Contains(w.Body.String(), secret) {
 		t.Errorf("%d %s; want the 500 page without the panic", w.Code, w.Body.String())
 	}
-	if !strings.Contains(logs.String(), "panic: "+secret) {
-		t.Errorf("log lacks the panic:\n%s", logs.String())
+	if !strings.Contains(log, "panic: "+secret) {
+		t.Errorf("log lacks the panic:\n%s", log)
 	}
+}
+
+// get answers GET /x (with X-Request-Id: id, unless "") on a router that routes builds with
+// a Mapper of surface, and returns the answer and what the mapper logged.
+func get(surface httperr.Surface, id string, routes func(m httperr.Mapper, r *gin.Engine)) (*httptest.ResponseRecorder, string) {
+	gin.SetMode(gin.ReleaseMode)
+	var logs bytes.Buffer
+	r := gin.New()
+	routes(httperr.Mapper{Log: slog.New(slog.NewTextHandler(&logs, nil)), Surface: surface}, r)
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/x", nil)
+	if id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
+	r.ServeHTTP(w, req)
+	return w, logs.String()
 }
