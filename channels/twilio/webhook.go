@@ -16,11 +16,11 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
-	"github.com/twilio/twilio-go/twiml"
 )
 
 // MaxBody is the largest webhook body read; Twilio's are a few kilobytes.
@@ -28,8 +28,15 @@ const MaxBody = 64 << 10
 
 // Routes lists the channel's routes.
 func (s *Service) Routes(r gin.IRouter) {
-	r.POST("/webhooks/twilio/messaging", s.messaging)
-	r.POST("/webhooks/twilio/status", s.status)
+	r.POST("/webhooks/twilio/messaging", s.handle(s.messaging))
+	r.POST("/webhooks/twilio/status", s.handle(s.status))
+}
+
+// handle makes a gin handler of a webhook that returns an error: httperr answers it with
+// its status and an empty TwiML (a bad signature 403, a form that cannot be read 400, a
+// failure here 500, which Twilio may retry) and logs the detail.
+func (s *Service) handle(h func(c *gin.Context) error) gin.HandlerFunc {
+	return httperr.Mapper{Log: s.log, Surface: httperr.TwiML}.Handle(h)
 }
 
 // Inbound is Twilio's incoming-message webhook: the form fields this service uses. Twilio
@@ -144,30 +151,29 @@ func checkText(fields ...string) error {
 	return nil
 }
 
-var emptyTwiML = func() []byte {
-	x, err := twiml.Messages(nil)
-	if err != nil {
-		return []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
-	}
-	return []byte(x)
-}()
+// ok answers a webhook that was handled: an empty TwiML, nothing to send.
+func ok(c *gin.Context) error {
+	c.Data(http.StatusOK, httperr.TwiMLType, httperr.EmptyTwiML)
+	return nil
+}
+
+// errSignature is a webhook whose signature or account is not ours (the log says which).
+var errSignature = httperr.New(http.StatusForbidden, "")
 
 // readSigned reads the form under the size limit and checks Twilio's signature against the
-// configured public URL. It writes the error response itself and reports false then.
-func (s *Service) readSigned(c *gin.Context) (url.Values, bool) {
+// configured public URL.
+func (s *Service) readSigned(c *gin.Context) (url.Values, error) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
 	if err := c.Request.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body too large"})
-			return nil, false
+			return nil, err // 413
 		}
-		c.String(http.StatusBadRequest, "bad form")
-		return nil, false
+		return nil, httperr.Wrap(http.StatusBadRequest, "", fmt.Errorf("read form: %w", err))
 	}
 	form := c.Request.PostForm
 	if s.cfg.Insecure {
-		return form, true
+		return form, nil
 	}
 	params := make(map[string]string, len(form))
 	for k, v := range form {
@@ -176,34 +182,29 @@ func (s *Service) readSigned(c *gin.Context) (url.Values, bool) {
 	sig := c.GetHeader("X-Twilio-Signature")
 	if sig == "" || !s.validator.Validate(s.cfg.PublicURL+c.Request.URL.RequestURI(), params, sig) {
 		s.log.Warn("twilio webhook refused: bad or missing signature", "path", c.Request.URL.Path, "remote", c.ClientIP(), "has_signature", sig != "")
-		c.String(http.StatusForbidden, "bad signature")
-		return nil, false
+		return nil, errSignature
 	}
 	if sid := form.Get("AccountSid"); sid != "" && sid != s.cfg.AccountSID {
 		s.log.Warn("twilio webhook refused: another account", "path", c.Request.URL.Path)
-		c.String(http.StatusForbidden, "wrong account")
-		return nil, false
+		return nil, errSignature
 	}
-	return form, true
+	return form, nil
 }
 
-func (s *Service) messaging(c *gin.Context) {
-	form, ok := s.readSigned(c)
-	if !ok {
-		return
+func (s *Service) messaging(c *gin.Context) error {
+	form, err := s.readSigned(c)
+	if err != nil {
+		return err
 	}
 	in, err := ParseInbound(form)
 	if err != nil {
-		c.String(http.StatusBadRequest, err.Error())
-		return
+		return httperr.Wrap(http.StatusBadRequest, "", err)
 	}
 	if err := s.accept(c.Request.Context(), in, s.admit(in)); err != nil {
-		s.log.Error("twilio inbound not stored", "sid", in.MessageSid, "from", in.From, "error", err.Error())
-		c.String(http.StatusInternalServerError, "try again")
-		return
+		return fmt.Errorf("twilio inbound %s from %s not stored: %w", in.MessageSid, in.From, err) // 500: Twilio may retry
 	}
 	s.log.Info("twilio inbound", "sid", in.MessageSid, "channel", in.Channel, "from", in.From)
-	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
+	return ok(c)
 }
 
 // errNewConversationRace: another replica created the conversation of a new number while
@@ -305,15 +306,14 @@ func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
 	})
 }
 
-func (s *Service) status(c *gin.Context) {
-	form, ok := s.readSigned(c)
-	if !ok {
-		return
+func (s *Service) status(c *gin.Context) error {
+	form, err := s.readSigned(c)
+	if err != nil {
+		return err
 	}
 	u, err := ParseStatus(form)
 	if err != nil {
-		c.String(http.StatusBadRequest, err.Error())
-		return
+		return httperr.Wrap(http.StatusBadRequest, "", err)
 	}
 	ctx := c.Request.Context()
 	err = s.store.Tx(ctx, func(tx store.Tx) error {
@@ -334,13 +334,11 @@ func (s *Service) status(c *gin.Context) {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Info("twilio status for an unknown message", "sid", u.MessageSid)
 	case err != nil:
-		s.log.Error("twilio status not stored", "sid", u.MessageSid, "error", err.Error())
-		c.String(http.StatusInternalServerError, "try again")
-		return
+		return fmt.Errorf("twilio status of %s not stored: %w", u.MessageSid, err) // 500: Twilio may retry
 	default:
 		s.log.Info("delivery status", "sid", u.MessageSid, "status", u.MessageStatus, "error_code", u.ErrorCode)
 	}
-	c.Data(http.StatusOK, "text/xml; charset=utf-8", emptyTwiML)
+	return ok(c)
 }
 
 // statusRank orders delivery statuses so that a late callback does not undo a later one.

@@ -28,11 +28,17 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/chat/sessions/:id/events", s.limitIP, s.handle(s.stream))
 	api.GET("/widget/check", s.handle(s.widgetCheck))
 
-	// Other surfaces list their own routes (channels/twilio/webhook.go: /webhooks/twilio/...).
+	// Other surfaces list their own routes (cmd/atiende/routes.go says which are mounted).
 	for _, m := range s.mounts {
 		m.Routes(r)
 	}
 
-	r.NoRoute(s.handle(func(c *gin.Context) error { return errStatus(http.StatusNotFound, "No existe esa dirección.") }))
-	r.NoMethod(s.handle(func(c *gin.Context) error { return errStatus(http.StatusMethodNotAllowed, "Método no permitido.") }))
+	// An unknown address answers in the format of the surface whose prefix it has: the
+	// console's page for /agent/…, JSON elsewhere.
+	r.NoRoute(func(c *gin.Context) { s.abort(c, errStatus(http.StatusNotFound, "")) })
+	r.NoMethod(func(c *gin.Context) { s.abort(c, errStatus(http.StatusMethodNotAllowed, "")) })
 }
+
+// Routes are the routes the server answers, every surface's, in the order they were added
+// (cmd/atiende's TestRouteList compares them with the list it keeps).
+func (s *Server) Routes() gin.RoutesInfo { return s.gin.Routes() }

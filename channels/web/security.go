@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/gin-gonic/gin"
 )
@@ -49,8 +50,8 @@ func (s *Server) limitIP(c *gin.Context) {
 }
 
 func tooMany(d ratelimit.Decision) error {
-	return &httpError{status: http.StatusTooManyRequests, retryAfter: d.Seconds(),
-		msg: "Recibimos muchos mensajes seguidos. Espere un momento y vuelva a escribir, por favor."}
+	return &httperr.Error{Status: http.StatusTooManyRequests, RetryAfter: d.Seconds(),
+		Msg: "Recibimos muchos mensajes seguidos. Espere un momento y vuelva a escribir, por favor."}
 }
 
 // Open event streams, at most, in this process: per session (a citizen with a few tabs) and

@@ -26,6 +26,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/events"
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
@@ -57,7 +58,8 @@ type Config struct {
 	// StreamMax closes an event stream after this long (the browser reconnects at once), so
 	// that no connection lives forever (default 10 minutes).
 	StreamMax time.Duration
-	// Mounts add the routes of other surfaces (the Twilio webhooks) to the same server.
+	// Mounts add the other surfaces (the console, the Twilio webhooks) to the same server,
+	// each with its prefix and its errors' format (cmd/atiende/routes.go lists them).
 	Mounts []Mount
 	// Handoffs runs the handoff to a person; required.
 	Handoffs Handoffs
@@ -83,9 +85,15 @@ type Handoffs interface {
 	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
 }
 
-// Mount is a surface with routes of its own.
-type Mount interface {
-	Routes(r gin.IRouter)
+// Mount is a surface with routes of its own (the agents' console, the Twilio webhooks).
+type Mount struct {
+	// Prefix starts every route of the surface, e.g. "/agent".
+	Prefix string
+	// Routes adds the surface's routes.
+	Routes func(r gin.IRouter)
+	// Errors is how the surface answers an error (httperr.JSON, an httperr.Page's Surface,
+	// httperr.TwiML): a body too large, a panic or an unknown address under Prefix too.
+	Errors httperr.Surface
 }
 
 // Server is the web chat's HTTP surface.
@@ -137,23 +145,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Observer != nil {
 		s.gin.Use(s.observe)
 	}
-	s.gin.Use(s.recover, s.securityHeaders, s.limitBody)
+	s.gin.Use(httperr.WithRequestID, httperr.Recover(s.mapper), s.securityHeaders, s.limitBody)
 	s.routes(s.gin)
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.gin.ServeHTTP(w, r) }
-
-func (s *Server) recover(c *gin.Context) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
-			c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "Tuvimos un problema. Intente de nuevo en un momento."})
-		}
-	}()
-	c.Next()
-}
 
 // observe tells the Observer how long each request took, panics and errors included.
 func (s *Server) observe(c *gin.Context) {
@@ -177,7 +175,7 @@ func (s *Server) readyz(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		return &httpError{status: http.StatusServiceUnavailable, msg: "No disponible.", err: err}
+		return httperr.Wrap(http.StatusServiceUnavailable, "No disponible.", err)
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	return nil
@@ -192,7 +190,7 @@ func readBody(c *gin.Context, v any, allowEmpty bool) error {
 		return errTooLarge
 	}
 	if err != nil {
-		return &httpError{status: http.StatusBadRequest, msg: "No se pudo leer el mensaje.", err: err}
+		return httperr.Wrap(http.StatusBadRequest, "No se pudo leer el mensaje.", err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if allowEmpty {
@@ -206,7 +204,7 @@ func readBody(c *gin.Context, v any, allowEmpty bool) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &httpError{status: http.StatusBadRequest, msg: `El cuerpo debe ser JSON, por ejemplo {"text": "hola"}.`, err: err}
+		return httperr.Wrap(http.StatusBadRequest, `El cuerpo debe ser JSON, por ejemplo {"text": "hola"}.`, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errStatus(http.StatusBadRequest, `El cuerpo debe ser un solo objeto JSON, por ejemplo {"text": "hola"}.`)

@@ -18,6 +18,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
@@ -211,8 +212,8 @@ func (s *Server) stream(c *gin.Context) error {
 		return err
 	}
 	if !s.streams.open(conv.ID, c.ClientIP()) {
-		return &httpError{status: http.StatusTooManyRequests, retryAfter: 30,
-			msg: "Hay demasiadas ventanas abiertas con este chat. Cierre alguna e intente de nuevo."}
+		return &httperr.Error{Status: http.StatusTooManyRequests, RetryAfter: 30,
+			Msg: "Hay demasiadas ventanas abiertas con este chat. Cierre alguna e intente de nuevo."}
 	}
 	defer s.streams.close(conv.ID, c.ClientIP())
 	ctx := c.Request.Context()

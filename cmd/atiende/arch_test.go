@@ -47,6 +47,7 @@ func TestDependencyDirection(t *testing.T) {
 		"queue":     {"bot", "channels", "handoff", "retrieval", "eval"},
 		"rut":       {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact"},
 		"redact":    {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events"},
+		"httperr":   {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact", "rut", "ratelimit"},
 	}
 	for _, p := range goList(t) {
 		rel := strings.TrimPrefix(p.ImportPath, mod)

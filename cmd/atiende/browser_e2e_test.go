@@ -266,6 +266,8 @@ func TestReportsInTheBrowser(t *testing.T) {
 	// that say what happened and lead back, not the browser's bare error page.
 	errorPage(t, b, s.base+"/agent/h/987654", "No encontrada", "main a[href='/agent']", "Volver a la consola",
 		"the console's page for a conversation not found")
+	errorPage(t, b, s.base+"/agent/xyz", "No encontrada", "main a[href='/agent']", "Volver a la consola",
+		"the console's page for an unknown address")
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-camila-ok\n",
 		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)

@@ -25,7 +25,6 @@ import (
 	"github.com/atiende/atiende/queue"
 	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
-	"github.com/gin-gonic/gin"
 	"github.com/riverqueue/river"
 
 	"github.com/atiende/atiende/channels/web"
@@ -216,7 +215,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
 	workers := river.NewWorkers()
@@ -229,11 +228,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		handoffs.SetDeliverer(bot.ChannelSMS, tw)
 		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
-		webCfg.Mounts = append(webCfg.Mounts, tw)
 	} else {
 		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
-		webCfg.Mounts = append(webCfg.Mounts, twilioOff{})
 	}
+	webCfg.Mounts = mounts(log, agents, tw)
 	backend, err := handoffBackend(cfg)
 	if err != nil {
 		return err
@@ -380,16 +378,4 @@ func sweep(ctx context.Context, h *handoff.Service, log *slog.Logger) {
 			}
 		}
 	}
-}
-
-// twilioOff answers the Twilio webhooks when the channel is not configured: Twilio then
-// shows the failure in its console instead of a silent 404.
-type twilioOff struct{}
-
-func (twilioOff) Routes(r gin.IRouter) {
-	off := func(c *gin.Context) {
-		c.String(http.StatusServiceUnavailable, "SMS and WhatsApp are not configured on this server (TWILIO_AUTH_TOKEN)")
-	}
-	r.POST("/webhooks/twilio/messaging", off)
-	r.POST("/webhooks/twilio/status", off)
 }

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -30,6 +29,7 @@ import (
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/report"
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
@@ -127,35 +127,53 @@ func (c *Console) Routes(r gin.IRouter) {
 	if err != nil {
 		panic(err) // "static" is a valid path: fs.Sub fails only on an invalid one
 	}
+	// Pages answer errors with Page, the JSON export with JSON.
+	pg, js := c.pageErrors().Handle, httperr.Mapper{Log: c.log, Surface: httperr.JSON}.Handle
 	g := r.Group("/agent", c.headers, c.limitForm)
-	g.GET("/static/*file", func(c *gin.Context) {
+	g.GET("/static/*file", pg(func(g *gin.Context) error {
 		// Files only: a folder is not listed.
-		name := strings.TrimPrefix(c.Param("file"), "/")
+		name := strings.TrimPrefix(g.Param("file"), "/")
 		if st, err := fs.Stat(static, name); err != nil || st.IsDir() {
-			c.AbortWithStatus(http.StatusNotFound)
-			return
+			return httperr.New(http.StatusNotFound, "Ese archivo no existe.")
 		}
-		c.FileFromFS(name, http.FS(static))
-	})
+		g.FileFromFS(name, http.FS(static))
+		return nil
+	}))
 	g.GET("/login", c.loginPage)
-	g.POST("/login", c.login)
+	g.POST("/login", pg(c.login))
 	a := g.Group("", c.signedIn)
 	a.POST("/logout", c.checkCSRF, c.logout)
 	q := a.Group("", c.roles(store.RoleAgent, store.RoleSupervisor))
-	q.GET("", c.queue)
+	q.GET("", pg(c.queue))
 	q.GET("/events", c.events)
-	q.GET("/h/:id", c.handoffPage)
-	q.POST("/h/:id/claim", c.checkCSRF, c.claim)
-	q.POST("/h/:id/reply", c.checkCSRF, c.reply)
-	q.POST("/h/:id/transfer", c.checkCSRF, c.transfer)
-	q.POST("/h/:id/resolve", c.checkCSRF, c.resolve)
-	a.GET("/supervisor", c.roles(store.RoleSupervisor), c.supervisor)
+	q.GET("/h/:id", pg(c.handoffPage))
+	q.POST("/h/:id/claim", c.checkCSRF, pg(c.claim))
+	q.POST("/h/:id/reply", c.checkCSRF, pg(c.reply))
+	q.POST("/h/:id/transfer", c.checkCSRF, pg(c.transfer))
+	q.POST("/h/:id/resolve", c.checkCSRF, pg(c.resolve))
+	a.GET("/supervisor", c.roles(store.RoleSupervisor), pg(c.supervisor))
 	rep := a.Group("", c.roles(store.RoleSupervisor, store.RoleEditor))
-	rep.GET("/reports", c.reports)
-	rep.GET("/reports.json", c.reportJSON)
-	rep.GET("/reports/days.csv", c.reportCSV((*report.Report).WriteDaysCSV, "dias"))
-	rep.GET("/reports/unanswered.csv", c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta"))
+	rep.GET("/reports", pg(c.reports))
+	rep.GET("/reports.json", js(c.reportJSON))
+	rep.GET("/reports/days.csv", pg(c.reportCSV((*report.Report).WriteDaysCSV, "dias")))
+	rep.GET("/reports/unanswered.csv", pg(c.reportCSV((*report.Report).WriteGroupsCSV, "sin-respuesta")))
 }
+
+// Page is how the console and its reports answer an error: a page in Spanish that says what
+// happened and leads back to the console, or to the sign-in when the session ended.
+var Page = httperr.Page{Site: "Consola Atiende", Stylesheet: "/agent/static/console.css", Home: "/agent",
+	HomeLabel: "Volver a la consola", SignIn: "/agent/login"}
+
+// pageErrors answers the console's errors with Page and logs them.
+func (c *Console) pageErrors() httperr.Mapper {
+	return httperr.Mapper{Log: c.log, Surface: Page.Surface}
+}
+
+// abort answers an error found by a middleware (a role, a session, a form) with Page.
+func (c *Console) abort(g *gin.Context, err error) { c.pageErrors().Abort(g, err) }
+
+// errNotFound: a conversation's address mistyped, or one that no longer exists.
+var errNotFound = httperr.New(http.StatusNotFound, "Esa conversación no existe o la dirección está incompleta.")
 
 // roles lets the signed-in accounts of those roles through. The others get 403, but an
 // editor opening the console's home goes to the reports, the one page an editor has.
@@ -171,37 +189,12 @@ func (c *Console) roles(roles ...string) gin.HandlerFunc {
 			g.Abort()
 			return
 		}
-		c.forbidden(g, "Su rol no permite ver esta página.")
+		c.abort(g, forbidden("Su rol no permite ver esta página."))
 	}
 }
 
-// forbidden answers 403 with a page in Spanish that says why and leads back, not the
-// browser's bare error page.
-func (c *Console) forbidden(g *gin.Context, why string) {
-	c.errorPage(g, http.StatusForbidden, "Sin permiso", why)
-}
-
-// notFound answers 404 with a page in Spanish: a conversation's address mistyped, or one
-// that no longer exists.
-func (c *Console) notFound(g *gin.Context) {
-	c.errorPage(g, http.StatusNotFound, "No encontrada", "Esa conversación no existe o la dirección está incompleta.")
-}
-
-// errorPage answers status with a page in Spanish that says what happened and leads back
-// (to the sign-in when the session ended), not the browser's bare error page. why is plain
-// text, escaped here.
-func (c *Console) errorPage(g *gin.Context, status int, title, why string) {
-	back, label := "/agent", "Volver a la consola"
-	if status == http.StatusUnauthorized {
-		back, label = "/agent/login", "Ingresar de nuevo"
-	}
-	g.Data(status, "text/html; charset=utf-8", []byte(`<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>`+html.EscapeString(title)+` — Consola Atiende</title><link rel="stylesheet" href="/agent/static/console.css"></head>
-<body><main><h1>`+html.EscapeString(title)+`</h1><p>`+html.EscapeString(why)+`</p><p><a href="`+back+`">`+label+`</a></p></main></body></html>
-`))
-	g.Abort()
-}
+// forbidden is a 403 that says why.
+func forbidden(why string) error { return httperr.New(http.StatusForbidden, why) }
 
 func (c *Console) headers(g *gin.Context) {
 	h := g.Writer.Header()
@@ -227,10 +220,10 @@ func (c *Console) limitForm(g *gin.Context) {
 	if err := g.Request.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			g.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": "El formulario es demasiado grande."})
+			c.abort(g, httperr.Wrap(http.StatusRequestEntityTooLarge, "El formulario es demasiado grande.", err))
 			return
 		}
-		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "No se pudo leer el formulario."})
+		c.abort(g, httperr.Wrap(http.StatusBadRequest, "No se pudo leer el formulario.", err))
 		return
 	}
 	g.Next()
@@ -287,17 +280,16 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-func (c *Console) login(g *gin.Context) {
+func (c *Console) login(g *gin.Context) error {
 	// A foreign page must not sign a browser in to an account of its choosing (login CSRF).
 	if !sameOrigin(g) {
-		c.forbidden(g, "El ingreso debe hacerse desde la página de la consola. Vuelva a ella e ingrese de nuevo.")
-		return
+		return forbidden("El ingreso debe hacerse desde la página de la consola. Vuelva a ella e ingrese de nuevo.")
 	}
 	if d := c.logins.Allow(g.ClientIP()); !d.OK {
 		c.log.Warn("console sign-in refused: too many attempts", "remote", g.ClientIP())
 		g.Header("Retry-After", strconv.Itoa(d.Seconds()))
 		c.render(g, http.StatusTooManyRequests, "login", page{Title: "Ingresar", Flash: "Demasiados intentos. Espere un minuto y vuelva a intentar."})
-		return
+		return nil
 	}
 	ctx := g.Request.Context()
 	user := strings.TrimSpace(g.PostForm("username"))
@@ -321,24 +313,18 @@ func (c *Console) login(g *gin.Context) {
 			c.log.Warn("console sign-in refused: no such user") // what was typed may be a password
 		}
 		c.render(g, http.StatusUnauthorized, "login", page{Title: "Ingresar", Flash: "Usuario o contraseña incorrectos."})
-		return
+		return nil
 	}
 	token := random()
 	sess := &store.AgentSession{TokenHash: hash(token), AgentID: agent.ID, CSRF: random(), ExpiresAt: c.cfg.Now().Add(c.cfg.SessionTTL)}
 	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.InsertSession(ctx, sess) }); err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("sign in %d: %w", agent.ID, err)
 	}
 	http.SetCookie(g.Writer, &http.Cookie{Name: cookieName, Value: token, Path: "/agent", HttpOnly: true, Secure: secure(g),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(c.cfg.SessionTTL.Seconds())})
 	c.log.Info("console sign-in", "agent", agent.ID)
 	g.Redirect(http.StatusSeeOther, "/agent")
-}
-
-func (c *Console) fail(g *gin.Context, err error) {
-	c.log.Error("console", "path", g.Request.URL.Path, "error", err.Error())
-	c.errorPage(g, http.StatusInternalServerError, "No se pudo mostrar la página",
-		"Ocurrió un error en el servidor. Vuelva a intentarlo en un momento; si se repite, avise a supervisión.")
+	return nil
 }
 
 // signedIn loads the session's agent, or sends to the sign-in page.
@@ -363,11 +349,11 @@ func (c *Console) signedIn(g *gin.Context) {
 			g.Redirect(http.StatusSeeOther, "/agent/login")
 			g.Abort()
 		case g.Request.Method == http.MethodGet:
-			g.AbortWithStatus(http.StatusUnauthorized) // the event stream: the page's script reloads
+			c.abort(g, httperr.Wrap(http.StatusUnauthorized, "", err)) // the event stream: the page's script reloads
 		default:
 			// A form sent after the session ended: said plainly, with the way back in.
-			c.errorPage(g, http.StatusUnauthorized, "Sesión terminada",
-				"Su sesión terminó y el formulario no se envió. Ingrese de nuevo y repita la acción.")
+			c.abort(g, httperr.Wrap(http.StatusUnauthorized,
+				"Su sesión terminó y el formulario no se envió. Ingrese de nuevo y repita la acción.", err))
 		}
 		return
 	}
@@ -392,12 +378,12 @@ func sameOrigin(g *gin.Context) bool {
 func (c *Console) checkCSRF(g *gin.Context) {
 	sess := g.MustGet("session").(*store.AgentSession)
 	if !sameOrigin(g) {
-		c.forbidden(g, "La acción no vino de la consola. Vuelva a la página y repítala.")
+		c.abort(g, forbidden("La acción no vino de la consola. Vuelva a la página y repítala."))
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(g.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
 		c.log.Warn("console request without a valid CSRF token", "path", g.Request.URL.Path)
-		c.forbidden(g, "La página estaba desactualizada o su sesión cambió. Vuelva a la página y repita la acción.")
+		c.abort(g, forbidden("La página estaba desactualizada o su sesión cambió. Vuelva a la página y repita la acción."))
 		return
 	}
 	g.Next()
@@ -480,7 +466,7 @@ var statusES = map[string]string{
 	store.HandoffResolved: "resuelta", store.HandoffAbandoned: "abandonada",
 }
 
-func (c *Console) queue(g *gin.Context) {
+func (c *Console) queue(g *gin.Context) error {
 	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
@@ -506,13 +492,13 @@ func (c *Console) queue(g *gin.Context) {
 		return nil
 	})
 	if err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("queue: %w", err)
 	}
 	c.questions(ctx, data.Waiting)
 	c.questions(ctx, data.Mine)
 	data.Title = waitingTitle(len(data.Waiting), data.Title)
 	c.render(g, http.StatusOK, "queue", data)
+	return nil
 }
 
 // waitingTitle is a page's title with how many citizens wait before it ("(3) Fila"), for an
@@ -538,12 +524,11 @@ type line struct{ From, Who, Text, At, Clock string }
 
 var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente", "agente": "Agente"}
 
-func (c *Console) handoffPage(g *gin.Context) {
+func (c *Console) handoffPage(g *gin.Context) error {
 	ctx := g.Request.Context()
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		c.notFound(g)
-		return
+		return errNotFound
 	}
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
@@ -580,22 +565,18 @@ func (c *Console) handoffPage(g *gin.Context) {
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(g)
-		return
+		return errNotFound
 	}
 	if err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("handoff %d: %w", id, err)
 	}
 	conv, err := c.cfg.Store.Conversation(ctx, data.H.ConversationID)
 	if err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("handoff %d: conversation: %w", id, err)
 	}
 	msgs, err := c.cfg.Store.Messages(ctx, conv.ID, 500)
 	if err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("handoff %d: messages: %w", id, err)
 	}
 	now := c.cfg.Now()
 	data.P = handoff.NewPacket(conv, *data.H, msgs, now)
@@ -629,6 +610,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 		}
 	}
 	c.render(g, http.StatusOK, "handoff", data)
+	return nil
 }
 
 // aspectES names a ficha's sections on the «Insertar» buttons.
@@ -640,7 +622,6 @@ var aspectES = map[string]string{
 // flashes are the console's alerts, by the code an action's redirect carries in ?msg=: a
 // link from elsewhere can show no text of its own choosing.
 var flashes = map[string]string{
-	"error":  "No se pudo completar la acción.",
 	"taken":  "Otra persona ya atiende esta conversación.",
 	"closed": "Esta conversación ya está cerrada.",
 	"empty":  "Escriba una respuesta.",
@@ -648,17 +629,18 @@ var flashes = map[string]string{
 }
 
 // act runs an action on the handoff of the path, then goes back to its page (or to where
-// then says, when given).
-func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) {
+// then says, when given). What an agent can fix or must know (another took it, it is
+// closed, the reply is empty) goes back to the page with a flash; anything else is an
+// error for httperr.
+func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) error {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
-		c.notFound(g)
-		return
+		return errNotFound
 	}
 	agent := g.MustGet("agent").(*store.Agent)
 	back := fmt.Sprintf("/agent/h/%d", id)
 	if err := do(g.Request.Context(), agent, id); err != nil {
-		msg := "error"
+		var msg string
 		switch {
 		case errors.Is(err, handoff.ErrTaken), errors.Is(err, handoff.ErrNotYours):
 			msg = "taken"
@@ -667,50 +649,50 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 		case errors.Is(err, handoff.ErrEmptyReply):
 			msg = "empty"
 		case errors.Is(err, store.ErrNotFound):
-			c.notFound(g)
-			return
+			return errNotFound
 		default:
-			c.log.Error("console action", "path", g.Request.URL.Path, "error", err.Error())
+			return httperr.Wrap(http.StatusInternalServerError,
+				"No se pudo completar la acción. Vuelva a la conversación e intente de nuevo; si se repite, avise a supervisión.", err)
 		}
 		g.Redirect(http.StatusSeeOther, back+"?msg="+msg)
-		return
+		return nil
 	}
 	if len(then) > 0 {
 		back = then[0](id)
 	}
 	g.Redirect(http.StatusSeeOther, back)
+	return nil
 }
 
-func (c *Console) claim(g *gin.Context) {
-	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
+func (c *Console) claim(g *gin.Context) error {
+	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
 }
 
-func (c *Console) reply(g *gin.Context) {
+func (c *Console) reply(g *gin.Context) error {
 	text := strings.TrimSpace(g.PostForm("text"))
-	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
 		return c.cfg.Handoffs.Reply(ctx, a, id, text)
 	})
 }
 
-func (c *Console) transfer(g *gin.Context) {
+func (c *Console) transfer(g *gin.Context) error {
 	queue := g.PostForm("queue")
-	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
 		return c.cfg.Handoffs.Transfer(ctx, a, id, queue)
 	})
 }
 
-func (c *Console) resolve(g *gin.Context) {
+func (c *Console) resolve(g *gin.Context) error {
 	note := strings.TrimSpace(g.PostForm("note"))
 	if g.PostForm("next") == "" {
-		c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+		return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
 			return c.cfg.Handoffs.Resolve(ctx, a, id, note)
 		})
-		return
 	}
 	// «Cerrar y tomar la siguiente»: closed, then the first conversation waiting that the
 	// agent can take (the queue's order: priority, then time waiting) opens.
 	var next int64
-	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
 		if err := c.cfg.Handoffs.Resolve(ctx, a, id, note); err != nil {
 			return err
 		}
@@ -775,7 +757,7 @@ func (c *Console) events(g *gin.Context) {
 	}
 }
 
-func (c *Console) supervisor(g *gin.Context) {
+func (c *Console) supervisor(g *gin.Context) error {
 	ctx := g.Request.Context()
 	type qrow struct {
 		Name                        string
@@ -837,10 +819,10 @@ func (c *Console) supervisor(g *gin.Context) {
 		return nil
 	})
 	if err != nil {
-		c.fail(g, err)
-		return
+		return fmt.Errorf("supervisor: %w", err)
 	}
 	c.render(g, http.StatusOK, "supervisor", data)
+	return nil
 }
 
 // AddAgent creates an agent account with a bcrypt hash of the password.

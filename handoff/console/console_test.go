@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -236,8 +237,8 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 	}
 }
 
-// TestOversizedForm: a form over MaxForm is 413 with a JSON error, before the session and
-// CSRF checks (which would otherwise answer a misleading 403).
+// TestOversizedForm: a form over MaxForm is 413 with the console's error page, before the
+// session and CSRF checks (which would otherwise answer a misleading 403).
 func TestOversizedForm(t *testing.T) {
 	b := setup(t)
 	cl, _ := signIn(t, b, "ana")
@@ -247,8 +248,9 @@ func TestOversizedForm(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"error"`) {
-		t.Errorf("%d %s; want 413 with a JSON error", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "El formulario es demasiado grande.") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("%d %s %s; want 413 with the console's page", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
 
@@ -368,6 +370,45 @@ func TestLoginFromAnotherSiteRefused(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want {
 			t.Errorf("Origin %s: %d, want %d", c.origin, resp.StatusCode, c.want)
+		}
+	}
+}
+
+// downStore is a database that refuses every transaction.
+type downStore struct{ *sqlite.DB }
+
+func (downStore) Tx(context.Context, func(store.Tx) error) error { return errors.New("disk I/O error") }
+
+// TestActionThatFailsShowsThePage: an action that fails in the server (the handoffs' store
+// down) answers 500 with the console's page, which says what to do and leads back, not a
+// redirect that hides it nor the store's words; the same page for an unknown conversation.
+func TestActionThatFailsShowsThePage(t *testing.T) {
+	b := setup(t, func(c *console.Config) {
+		c.Handoffs = handoff.New(downStore{c.Store.(*sqlite.DB)}, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), c.Console, nil)
+	})
+	cl, csrf := signIn(t, b, "ana")
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/agent/h/1/claim", http.StatusInternalServerError, []string{"<h1>No se pudo mostrar la página</h1>", "No se pudo completar la acción.", `<a href="/agent">`}},
+		{"/agent/h/x/claim", http.StatusNotFound, []string{"<h1>No encontrada</h1>", "Esa conversación no existe"}},
+	} {
+		resp, err := cl.PostForm(b.srv.URL+tc.path, url.Values{"csrf": {csrf}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || strings.Contains(string(body), "disk") {
+			t.Errorf("%s: %d %s; want %d with the console's page\n%s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, body)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s: the page lacks %q:\n%s", tc.path, w, body)
+			}
 		}
 	}
 }

@@ -14,14 +14,13 @@ import (
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/handoff/report"
+	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/store"
 	"github.com/gin-gonic/gin"
 )
 
-// badQuery is a request whose parameters cannot be read; Msg is safe to show.
-type badQuery struct{ Msg string }
-
-func (e *badQuery) Error() string { return e.Msg }
+// badQuery is a request whose parameters cannot be read; msg says why, safe to show.
+func badQuery(msg string) error { return httperr.New(http.StatusBadRequest, msg) }
 
 // buildReport reads ?days= (default 14) and ?low= (an answer's score below which it counts
 // as unanswered; default none) and builds the report.
@@ -30,34 +29,25 @@ func (c *Console) buildReport(g *gin.Context) (*report.Report, error) {
 	if s := g.Query("days"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > report.MaxDays {
-			return nil, &badQuery{fmt.Sprintf("El período debe ser un número de días entre 1 y %d.", report.MaxDays)}
+			return nil, badQuery(fmt.Sprintf("El período debe ser un número de días entre 1 y %d.", report.MaxDays))
 		}
 		o.Days = n
 	}
 	if s := g.Query("low"); s != "" {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, &badQuery{"El puntaje bajo debe ser un número."}
+			return nil, badQuery("El puntaje bajo debe ser un número.")
 		}
 		o.LowScore = f
 	}
 	r, err := report.Build(g.Request.Context(), c.cfg.Store, c.cfg.Catalogue, o)
 	if errors.Is(err, report.ErrLowScore) {
-		return nil, &badQuery{"El puntaje bajo debe ser un número positivo."}
+		return nil, badQuery("El puntaje bajo debe ser un número positivo.")
 	}
-	return r, err
-}
-
-// reportFail maps a report's error to its status: a bad query is the client's, with a
-// message safe to show; anything else is logged and a 500.
-func (c *Console) reportFail(g *gin.Context, err error) {
-	var bq *badQuery
-	if errors.As(err, &bq) {
-		g.String(http.StatusBadRequest, bq.Msg)
-		g.Abort()
-		return
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
 	}
-	c.fail(g, err)
+	return r, nil
 }
 
 var actionES = map[string]string{
@@ -90,11 +80,10 @@ type groupRow struct {
 	Actions string
 }
 
-func (c *Console) reports(g *gin.Context) {
+func (c *Console) reports(g *gin.Context) error {
 	r, err := c.buildReport(g)
 	if err != nil {
-		c.reportFail(g, err)
-		return
+		return err
 	}
 	n := len(r.Days)
 	labels := make([]string, n)
@@ -189,30 +178,31 @@ func (c *Console) reports(g *gin.Context) {
 		Groups: groups, Days: days, From: r.From.Format(time.DateOnly), To: r.To.AddDate(0, 0, -1).Format(time.DateOnly),
 		More: len(r.Groups) - len(groups)}
 	c.render(g, http.StatusOK, "reports", data)
+	return nil
 }
 
-func (c *Console) reportJSON(g *gin.Context) {
+func (c *Console) reportJSON(g *gin.Context) error {
 	r, err := c.buildReport(g)
 	if err != nil {
-		c.reportFail(g, err)
-		return
+		return err
 	}
 	g.JSON(http.StatusOK, r)
+	return nil
 }
 
 // reportCSV serves one of the report's tables as a CSV file named for the last day.
-func (c *Console) reportCSV(write func(*report.Report, io.Writer) error, name string) gin.HandlerFunc {
-	return func(g *gin.Context) {
+func (c *Console) reportCSV(write func(*report.Report, io.Writer) error, name string) func(g *gin.Context) error {
+	return func(g *gin.Context) error {
 		r, err := c.buildReport(g)
 		if err != nil {
-			c.reportFail(g, err)
-			return
+			return err
 		}
 		g.Header("Content-Type", "text/csv; charset=utf-8")
 		g.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="atiende-%s-%s.csv"`, name, r.To.AddDate(0, 0, -1).Format(time.DateOnly)))
 		g.Status(http.StatusOK)
 		if err := write(r, g.Writer); err != nil {
-			c.log.Error("console report csv", "error", err.Error())
+			return fmt.Errorf("write %s.csv: %w", name, err) // logged: the file has begun
 		}
+		return nil
 	}
 }
