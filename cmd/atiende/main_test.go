@@ -428,12 +428,13 @@ func TestReloadOnSIGHUP(t *testing.T) {
 
 // waitFor is the package's one way to wait for what nothing announces (a server up, a
 // reply at the fake Twilio, a job done, a metric moved): it asks cond every 25 ms until it
-// holds, and fails the test with the server's logs after 30 s, a bound only a broken
-// server reaches, on a loaded machine too. Where the test can be told (a fake's handler,
+// holds, and fails the test with the server's logs after 2 min, a bound only a broken
+// server reaches: a server that loads its models while a dozen others start beside it on two
+// busy cores took more than 30 s to say anything. Where the test can be told (a fake's handler,
 // a channel), it waits on that instead.
 func waitFor(t *testing.T, cond func() bool, logs *syncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out; logs:\n%s", logs.String())
