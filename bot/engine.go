@@ -372,8 +372,11 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
 	q := retrieval.Query{Text: residual, Exact: english, Whole: norm}
-	followUp := st.Slug != "" && isElliptic(norm)
 	found := e.r.Find(tc.ctx, q, topK)
+	// A message is read as about the ficha being talked about when it is short or starts
+	// like a follow-up ("y…", "pero…"), or when the follow-up model reads it as what citizens
+	// write in the middle of a conversation ("por cuantos meses se paga?").
+	followUp := st.Slug != "" && (isElliptic(norm) || found.FollowUp >= followUpSure)
 	// A follow-up whose own words rank the ficha being talked about close to the best stays
 	// on it ("y para quien es?"); the context below must not make it sticky.
 	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
@@ -387,7 +390,12 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 	}
 	// "y cuanto es el bono?" asks an aspect of the bono being talked about.
-	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug, norm))
+	// The follow-up model keeps on it a message that holds words of other fichas but reads as
+	// a follow-up ("me lo depositan en la cuenta rut?"), unless the message is a few words
+	// that name another ficha by its title ("y el pasaporte?") or only a kind of thing
+	// ("certificado"): those are the rules' to read.
+	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug, norm) ||
+		found.FollowUp >= followUpSure && !namesInFewWords(found, norm))
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
 		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
 		// ficha being talked about lends its title as context.
@@ -488,6 +496,21 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.clarify(st, res, aspect, english)
 	}
 	return e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
+}
+
+// followUpSure: from this probability of the follow-up model (retrieval.FollowUpModel) a
+// message in a conversation about a ficha stays on it, whatever words of other fichas it
+// holds. Chosen on held-out follow-ups (atiende train --dev).
+const followUpSure = 0.6
+
+// namesInFewWords reports whether a message of a few words names a kind of thing or the
+// title of the first ficha found: "y el pasaporte?", "certificado".
+func namesInFewWords(found retrieval.Found, norm string) bool {
+	w := strings.Fields(retrieval.FollowUpText(norm))
+	if len(w) > 3 {
+		return false
+	}
+	return found.Vague || len(found.Results) > 0 && found.Results[0].TitleCoverage > 0
 }
 
 // namesAnother reports whether a follow-up's words name a ficha other than the current one:

@@ -34,6 +34,11 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 			ix.SetRanker(r)
 		}
 	}
+	fu, err := LoadLinear(fsys, FollowUpModel)
+	if err != nil {
+		return nil, err
+	}
+	ix.followUp = fu
 	return ix, nil
 }
 
@@ -70,6 +75,11 @@ const (
 	// DangerModel is the emergency detector's second reading: a sparse logistic model of
 	// "an emergency of any kind" (learn.Linear), trained on the emergency model's data.
 	DangerModel = "model/danger.model"
+	// FollowUpModel reads whether a message is what citizens write in the middle of a
+	// conversation about the ficha already being talked about ("y cuanto es", "por cuantos
+	// meses se paga?") rather than a question that names its own matter: a sparse logistic
+	// model (learn.Linear) of followups.tsv against the fichas' questions.
+	FollowUpModel = "model/followup.model"
 )
 
 // LoadLinear reads a linear model from fsys; nil, without error, when the file is absent.

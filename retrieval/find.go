@@ -45,6 +45,10 @@ type Found struct {
 	// Known is the share of the question's words, other than function words, that the
 	// learned model saw in training (1 without a model, or with no such word).
 	Known float64
+	// FollowUp is the follow-up model's probability that the message is what citizens write
+	// about the ficha already being talked about ("y cuanto es", "por cuantos meses se
+	// paga?") rather than a question that names its own matter; -1 without the model.
+	FollowUp float64
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -64,7 +68,10 @@ func (ix *Index) generic(key string) bool {
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
 func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
-	f := Found{Groups: a.Groups, English: a.English, Known: 1}
+	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1}
+	if ix.followUp != nil {
+		f.FollowUp = ix.followUp.P(FollowUpText(ix.ModelText(cmp.Or(q.Whole, q.Text))))
+	}
 	if a.Groups > 0 && a.Groups <= 2 {
 		f.Vague = true
 		for g := 0; g < a.Groups && f.Vague; g++ {
@@ -160,6 +167,9 @@ func (ix *Index) SetModel(m *learn.Model) {
 	ix.model = m
 	ix.fichaWords = ix.fichaVocabulary()
 }
+
+// SetFollowUp sets the follow-up model (FollowUpModel) Find reads Found.FollowUp with.
+func (ix *Index) SetFollowUp(m *learn.Linear) { ix.followUp = m }
 
 // Model is the learned model set with SetModel, or nil.
 func (ix *Index) Model() *learn.Model { return ix.model }

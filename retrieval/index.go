@@ -82,6 +82,9 @@ type Index struct {
 	// fichaWords holds the words of the fichas' own examples as the model reads them
 	// (fichaVocabulary), set with the model (Known).
 	fichaWords map[string]bool
+	// followUp, when set, reads whether a message speaks of the ficha already being talked
+	// about (FollowUpModel; Found.FollowUp).
+	followUp *learn.Linear
 
 	fichas   []*Ficha
 	bySlug   map[string]int

@@ -94,7 +94,43 @@ type Training struct {
 	// Emergency: the bank's lines (emergency/*.tsv: kind<TAB>text), and the fichas'
 	// questions, the off-topic messages and the follow-ups as NoEmergency.
 	Emergency []learn.Example
+	// FollowUp: the follow-ups (followups.tsv) as FollowUpLabel, against the fichas' own
+	// texts and questions, the off-topic messages and the requests for a person, each as
+	// NotFollowUp: what tells a message about the ficha being talked about from one that
+	// names a matter of its own. Read as the fichas model reads them (Index.ModelText).
+	FollowUp []learn.Example
 }
+
+// The follow-up model's labels (Training.FollowUp).
+const (
+	FollowUpLabel = "followup"
+	NotFollowUp   = "other"
+)
+
+// FollowUpConfig trains the follow-up model: its positive examples are few (a few hundred
+// follow-ups against some twenty thousand other texts), so a missed one costs more.
+var FollowUpConfig = learn.LinearConfig{Epochs: 8, LR: 0.2, L2: 1e-6, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1, PosWeight: 10}
+
+// FollowUpText is a text as the follow-up model reads it: as the fichas model does
+// (Index.ModelText), without the words that join it to what came before ("y", "pero",
+// "entonces"). Almost every follow-up starts with one, and so do switches to another ficha
+// ("y el pasaporte?"): they tell the model nothing but that a message continues a
+// conversation, which both do.
+func FollowUpText(mt string) string {
+	w := strings.Fields(mt)
+	for len(w) > 1 {
+		switch w[0] {
+		case "y", "e", "pero", "entonces", "tambien", "ademas", "and", "but", "also", "so":
+			w = w[1:]
+			continue
+		}
+		break
+	}
+	return strings.Join(w, " ")
+}
+
+// IsFollowUp tells the follow-up model's positive label.
+func IsFollowUp(label string) bool { return label == FollowUpLabel }
 
 // TrainingData reads the training data of the learned models from fsys: the fichas (with
 // their questions) and the emergency bank. Texts are read as the models will read them
@@ -118,6 +154,7 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 		add := func(text string) {
 			if text = ix.ModelText(text); text != "" {
 				t.Fichas = append(t.Fichas, learn.Example{Text: text, Label: f.Slug})
+				t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(text), Label: NotFollowUp})
 			}
 		}
 		for _, t := range ownTexts(f) {
@@ -152,6 +189,9 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	for _, o := range follow {
 		if keep(o) {
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+			if mt := ix.ModelText(o); mt != "" {
+				t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(mt), Label: FollowUpLabel})
+			}
 		}
 	}
 	off, err := readLines(fsys, "offtopic.tsv")
@@ -161,6 +201,7 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	for _, o := range off {
 		if keep(o) {
 			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: OffTopic})
+			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(ix.ModelText(o)), Label: NotFollowUp})
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 		}
 	}
@@ -171,6 +212,7 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	for _, o := range person {
 		if keep(o) {
 			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: Person})
+			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(ix.ModelText(o)), Label: NotFollowUp})
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 		}
 	}

@@ -30,12 +30,17 @@ func TestModelsMatchTheirData(t *testing.T) {
 			t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", c.file, m.Digest, got)
 		}
 	}
-	lin, err := retrieval.LoadLinear(catalogue.FS, retrieval.DangerModel)
-	if err != nil || lin == nil {
-		t.Fatalf("%s: %v", retrieval.DangerModel, err)
-	}
-	if got := learn.LinearDigest(data.Emergency, lin.Config()); got != lin.Digest {
-		t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", retrieval.DangerModel, lin.Digest, got)
+	for _, c := range []struct {
+		file string
+		ex   []learn.Example
+	}{{retrieval.DangerModel, data.Emergency}, {retrieval.FollowUpModel, data.FollowUp}} {
+		lin, err := retrieval.LoadLinear(catalogue.FS, c.file)
+		if err != nil || lin == nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if got := learn.LinearDigest(c.ex, lin.Config()); got != lin.Digest {
+			t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", c.file, lin.Digest, got)
+		}
 	}
 	// The ranker learned from the readings of models trained without the held-out fifth.
 	dev, err := retrieval.TrainingData(catalogue.FS, retrieval.HeldOut)
@@ -85,5 +90,22 @@ func TestQuestionsProblemsNameFileAndLine(t *testing.T) {
 	// Not strict (a catalogue of one's own): unknown slugs are skipped.
 	if err := retrieval.LoadQuestions(fstest.MapFS{"questions/a.tsv": {Data: []byte("otra\thola\n")}}, "questions", fichas, false); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestFollowUpTextDropsConnectors: the follow-up model reads a message without the words that
+// join it to the conversation, which a follow-up and a switch to another ficha share.
+func TestFollowUpTextDropsConnectors(t *testing.T) {
+	for in, want := range map[string]string{
+		"y el pasaporte":         "el pasaporte",
+		"pero y cuanto es":       "cuanto es",
+		"and how long":           "how long",
+		"y":                      "y",
+		"cuanto demora":          "cuanto demora",
+		"entonces tambien sirve": "sirve",
+	} {
+		if got := retrieval.FollowUpText(in); got != want {
+			t.Errorf("FollowUpText(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -89,6 +89,19 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.Emergency), lin.Size(), buf.Len()/1024, lin.Digest)
+	fu, err := learn.TrainLinear(t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig)
+	if err != nil {
+		return err
+	}
+	buf.Reset()
+	if _, err := fu.WriteTo(&buf); err != nil {
+		return err
+	}
+	path = filepath.Join(*dir, filepath.FromSlash(retrieval.FollowUpModel))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.FollowUp), fu.Size(), buf.Len()/1024, fu.Digest)
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -103,6 +116,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 // for "none", look-alikes, off-topic and person messages as such.
 type heldOutSetup struct {
 	fichas, emergency *learn.Model
+	followUp          *learn.Linear
 	ix                *retrieval.Index
 	det               *retrieval.Detector
 	cases             []eval.Case
@@ -122,6 +136,10 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	lin, err := learn.TrainLinear(t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig)
+	if err != nil {
+		return nil, err
+	}
+	fu, err := learn.TrainLinear(t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +200,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	return &heldOutSetup{fichas: fm, emergency: em, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
+	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
 		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts}, cases: cases}, nil
 }
 
@@ -219,8 +237,21 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	}
 	fmt.Fprintf(stdout, "held-out questions: hit@1 %.3f lexical index alone, %.3f model alone, %.3f fused, %.3f ranked (the engine; the ranker saw these questions)\n",
 		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, fused.ByTag["dev-question"].HitAt1Value(), rep.ByTag["dev-question"].HitAt1Value())
-	fmt.Fprintf(stdout, "all held-out turns, fused → ranked: hit@3 %.3f → %.3f, action %.3f → %.3f, in scope → out %.3f → %.3f\n\n",
+	fmt.Fprintf(stdout, "all held-out turns, fused → ranked: hit@3 %.3f → %.3f, action %.3f → %.3f, in scope → out %.3f → %.3f\n",
 		fused.HitAt3, rep.HitAt3, fused.ActionAccuracy, rep.ActionAccuracy, fused.InScopeOutOfScope, rep.InScopeOutOfScope)
+	stay, move, named, err := followUpPairs(fsys, ix, cases)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "without the follow-up model:")
+	writeFollowDev(ctx, stdout, engineOver(ix, h.det), stay, move, named, false)
+	ix.SetFollowUp(h.followUp)
+	fmt.Fprintln(stdout, "with it:")
+	writeFollowDev(ctx, stdout, engineOver(ix, h.det), stay, move, named, true)
+	withFollow := eval.Run(ctx, engineOver(ix, h.det), cases)
+	fmt.Fprintf(stdout, "held-out questions with it: hit@1 %.3f, hit@3 %.3f, action %.3f\n",
+		withFollow.ByTag["dev-question"].HitAt1Value(), withFollow.HitAt3, withFollow.ActionAccuracy)
+	fmt.Fprintln(stdout)
 	rep.WriteText(stdout)
 	return nil
 }
