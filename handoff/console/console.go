@@ -539,12 +539,18 @@ type line struct{ From, Who, Text, At, Clock string }
 var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente", "agente": "Agente"}
 
 func (c *Console) handoffPage(g *gin.Context) {
-	ctx := g.Request.Context()
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		c.notFound(g)
 		return
 	}
+	c.showHandoff(g, id, http.StatusOK, "", g.Query("draft"))
+}
+
+// showHandoff renders the page of handoff id with status; refused, when not empty, says why
+// the reply draft was not sent (the page then holds draft apart, to be copied).
+func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused, draft string) {
+	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
 		page
@@ -559,12 +565,13 @@ func (c *Console) handoffPage(g *gin.Context) {
 		Mine      bool
 		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
-		Draft     string // the reply being written, kept across a ficha search
+		Draft     string // the reply being written, kept across a ficha search or a refusal
 		Found     []found
 		Queues    []handoff.Queue
 		Lines     []line
-	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: g.Query("draft"), Queues: handoff.Queues}
-	err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: draft, Queues: handoff.Queues}
+	var conv *store.Conversation
+	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
@@ -577,17 +584,13 @@ func (c *Console) handoffPage(g *gin.Context) {
 			return err
 		}
 		data.Title = waitingTitle(len(waiting), data.Title)
-		return nil
+		conv, err = tx.Conversation(ctx, h.ConversationID)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.notFound(g)
 		return
 	}
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	conv, err := c.cfg.Store.Conversation(ctx, data.H.ConversationID)
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -599,6 +602,13 @@ func (c *Console) handoffPage(g *gin.Context) {
 	}
 	now := c.cfg.Now()
 	data.P = handoff.NewPacket(conv, *data.H, msgs, now)
+	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { data.P.NameAgents(ctx, tx); return nil }); err != nil {
+		c.fail(g, err)
+		return
+	}
+	if refused != "" {
+		data.Flash = refused
+	}
 	data.Status = statusES[data.H.Status]
 	data.Reason, data.QueueName, data.Waiting = reasonES[data.H.Reason], handoff.QueueName(data.H.Queue), since(now, data.H.CreatedAt)
 	if !data.P.WindowExpires.IsZero() {
@@ -606,7 +616,11 @@ func (c *Console) handoffPage(g *gin.Context) {
 	}
 	for _, l := range data.P.Transcript {
 		at := l.At.In(c.cfg.Location)
-		data.Lines = append(data.Lines, line{From: l.From, Who: whoES[l.From], Text: l.Text, At: at.Format(time.RFC3339), Clock: at.Format("15:04")})
+		who := whoES[l.From]
+		if l.Name != "" {
+			who = l.Name
+		}
+		data.Lines = append(data.Lines, line{From: l.From, Who: who, Text: l.Text, At: at.Format(time.RFC3339), Clock: at.Format("15:04")})
 	}
 	for _, slug := range data.P.Fichas {
 		if f, ok := c.cfg.Catalogue.Ficha(slug); ok {
@@ -628,7 +642,7 @@ func (c *Console) handoffPage(g *gin.Context) {
 			data.Found = append(data.Found, f)
 		}
 	}
-	c.render(g, http.StatusOK, "handoff", data)
+	c.render(g, status, "handoff", data)
 }
 
 // aspectES names a ficha's sections on the «Insertar» buttons.
@@ -685,11 +699,30 @@ func (c *Console) claim(g *gin.Context) {
 	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
 }
 
+// reply sends the agent's words to the citizen. A conversation that is no longer the
+// agent's (another agent took it, it was closed or went back to the queue while the reply was
+// being written) refuses it with 409 and its page as it is now, saying why and holding the
+// words written, so that nothing typed is lost: the agent copies them, or takes the
+// conversation again.
 func (c *Console) reply(g *gin.Context) {
 	text := strings.TrimSpace(g.PostForm("text"))
-	c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		return c.cfg.Handoffs.Reply(ctx, a, id, text)
-	})
+	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
+	if err != nil {
+		c.notFound(g)
+		return
+	}
+	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, text)
+	var why string
+	switch {
+	case errors.Is(err, handoff.ErrTaken), errors.Is(err, handoff.ErrNotYours):
+		why = "otra persona la atiende ahora."
+	case errors.Is(err, handoff.ErrNotOpen):
+		why = "la conversación se cerró o volvió a la fila mientras usted escribía."
+	default:
+		c.act(g, func(context.Context, *store.Agent, int64) error { return err })
+		return
+	}
+	c.showHandoff(g, id, http.StatusConflict, "No se envió su respuesta: "+why+" Su texto quedó abajo, en «Respuesta no enviada».", g.PostForm("text"))
 }
 
 func (c *Console) transfer(g *gin.Context) {
