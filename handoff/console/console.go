@@ -544,12 +544,13 @@ func (c *Console) handoffPage(g *gin.Context) {
 		c.notFound(g)
 		return
 	}
-	c.showHandoff(g, id, http.StatusOK, "", g.Query("draft"))
+	c.showHandoff(g, id, http.StatusOK, false, g.Query("draft"))
 }
 
-// showHandoff renders the page of handoff id with status; refused, when not empty, says why
-// the reply draft was not sent (the page then holds draft apart, to be copied).
-func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused, draft string) {
+// showHandoff renders the page of handoff id with status. refused: the reply draft was not
+// sent, and the page's alert says why, from the handoff as it is now (the page holds the draft
+// apart, to be copied).
+func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool, draft string) {
 	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
@@ -606,8 +607,15 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused, dra
 		c.fail(g, err)
 		return
 	}
-	if refused != "" {
-		data.Flash = refused
+	if refused {
+		why := "la conversación se cerró mientras usted escribía."
+		switch {
+		case data.H.Status == store.HandoffAssigned:
+			why = "otra persona la atiende ahora."
+		case data.H.Open():
+			why = "la conversación volvió a la fila mientras usted escribía."
+		}
+		data.Flash = "No se envió su respuesta: " + why + " Su texto quedó abajo, en «Respuesta no enviada»."
 	}
 	data.Status = statusES[data.H.Status]
 	data.Reason, data.QueueName, data.Waiting = reasonES[data.H.Reason], handoff.QueueName(data.H.Queue), since(now, data.H.CreatedAt)
@@ -712,17 +720,11 @@ func (c *Console) reply(g *gin.Context) {
 		return
 	}
 	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, text)
-	var why string
-	switch {
-	case errors.Is(err, handoff.ErrTaken), errors.Is(err, handoff.ErrNotYours):
-		why = "otra persona la atiende ahora."
-	case errors.Is(err, handoff.ErrNotOpen):
-		why = "la conversación se cerró o volvió a la fila mientras usted escribía."
-	default:
+	if !errors.Is(err, handoff.ErrTaken) && !errors.Is(err, handoff.ErrNotYours) && !errors.Is(err, handoff.ErrNotOpen) {
 		c.act(g, func(context.Context, *store.Agent, int64) error { return err })
 		return
 	}
-	c.showHandoff(g, id, http.StatusConflict, "No se envió su respuesta: "+why+" Su texto quedó abajo, en «Respuesta no enviada».", g.PostForm("text"))
+	c.showHandoff(g, id, http.StatusConflict, true, g.PostForm("text"))
 }
 
 func (c *Console) transfer(g *gin.Context) {

@@ -404,6 +404,12 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 	sofia, csrfS := signIn(t, b, "sofia")
 	resp, _ := sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfS}, "queue": {"salud"}})
 	resp.Body.Close()
+	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {"Un momento"}})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "volvió a la fila") || !strings.Contains(string(body), ">Un momento</textarea>") {
+		t.Errorf("a reply to a conversation sent back to the queue: %d\n%s", resp.StatusCode, body)
+	}
 	beto, csrfB := signIn(t, b, "beto")
 	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfB}})
 	resp.Body.Close()
@@ -420,36 +426,29 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 		}
 		return n
 	}
-	for _, c := range []struct {
-		who         *http.Client
-		csrf, draft string
-		says        string
-	}{
-		{ana, csrfA, "Su licencia <b>está</b> en revisión & le aviso", "otra persona la atiende ahora"},
-	} {
-		resp, err := c.who.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {c.csrf}, "text": {c.draft}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		page := string(body)
-		if resp.StatusCode != http.StatusConflict {
-			t.Errorf("a reply to a conversation no longer the agent's: %d, want 409", resp.StatusCode)
-		}
-		if !strings.Contains(page, "No se envió su respuesta") || !strings.Contains(page, c.says) {
-			t.Errorf("the page does not say, in Spanish, that the reply was not sent and why (%q):\n%s", c.says, page)
-		}
-		kept := regexp.MustCompile(`(?s)<textarea id="unsent"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
-		if kept == nil || kept[1] != template.HTMLEscapeString(c.draft) {
-			t.Errorf("the words written are not kept, as text, on the page: %q", kept)
-		}
+	draft := "Su licencia <b>está</b> en revisión & le aviso"
+	resp, err := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {draft}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a reply to a conversation another agent took: %d, want 409", resp.StatusCode)
+	}
+	if !strings.Contains(page, "No se envió su respuesta") || !strings.Contains(page, "otra persona la atiende ahora") {
+		t.Errorf("the page does not say, in Spanish, that the reply was not sent and why:\n%s", page)
+	}
+	kept := regexp.MustCompile(`(?s)<textarea id="unsent"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
+	if kept == nil || kept[1] != template.HTMLEscapeString(draft) {
+		t.Errorf("the words written are not kept, as text, on the page: %q", kept)
 	}
 	// Closed meanwhile: Beto's reply is refused the same way.
 	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfS}})
 	resp.Body.Close()
 	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfB}, "text": {"Ya casi termino"}})
-	body, _ := io.ReadAll(resp.Body)
+	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "la conversación se cerró") || !strings.Contains(string(body), ">Ya casi termino</textarea>") {
 		t.Errorf("a reply to a closed conversation: %d\n%s", resp.StatusCode, body)
