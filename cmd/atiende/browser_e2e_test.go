@@ -298,6 +298,9 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		t.Errorf("the refused reply's page (its address, the words kept): %q", refused)
 	}
 	browsertest.Accessible(t, agent, "a refused reply")
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.querySelector(".unsent").scrollIntoView({block: "end"}), true`)); err != nil {
+		t.Fatal(err)
+	}
 	browsertest.Screenshot(t, agent, "console-reply-refused.png")
 }
 
