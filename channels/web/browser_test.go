@@ -372,9 +372,20 @@ func TestWidgetRefusedOnAnOriginNotAllowed(t *testing.T) {
 	st := newSite(t, false, `<iframe id="sneaky" src="ATIENDE/widget/frame" title="x"></iframe>
 <script>fetch("ATIENDE/api/v1/chat/sessions", {method: "POST", body: "{}"}).then(r => document.title = "status " + r.status, e => document.title = "blocked");</script>`)
 	ctx := browser(t, 1280, 800)
-	if err := chromedp.Do(ctx, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body"), chromedp.Sleep(2*time.Second)); err != nil {
+	// A negative (no launcher) is settled once widget.js has decided: it says so in the
+	// console when the check is refused or fails, which the page records here.
+	record := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__warned = []; const warn = console.warn; console.warn = (...a) => { window.__warned.push(a.join(" ")); warn(...a); };`})
+		return err
+	})
+	if err := chromedp.Do(ctx, record, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body")); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "widget.js to decide, and the page's own request to end", func() bool {
+		done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.__warned || []).some(w => w.startsWith("Atiende:")) && (document.title === "blocked" || document.title.startsWith("status"))`))
+		return done
+	})
 	mounted, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
 	if mounted {
 		t.Error("the launcher was drawn on an origin not allowed")
