@@ -225,9 +225,10 @@ func TestHandoffInTheBrowser(t *testing.T) {
 }
 
 // TestReplyKeptWhenTheConversationChanges: an agent writing a reply to a conversation that a
-// supervisor closes meanwhile loses no word. With the live updates, the reply box goes and the
-// words stay on the page, apart, to copy; without them (the events blocked), «Enviar» is
-// refused with 409 and a page that says why in Spanish and holds the words, at the
+// supervisor sends back to the queue, or closes, meanwhile loses no word. With the live
+// updates, the reply box goes and the words stay on the page, apart, to copy, and return to the
+// reply box when she takes the conversation back; without them (the events blocked), «Enviar»
+// is refused with 409 and a page that says why in Spanish and holds the words, at the
 // conversation's own address.
 func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	dataDir := t.TempDir()
@@ -246,8 +247,9 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	agent, sup := browsertest.Browser(t, 1280, 860), browsertest.Browser(t, 1280, 860)
 	consoleSignIn(t, sup, s.base, "sofia", "clave-de-supervision")
 	pageHas(t, sup, "header", "Informes")
-	// take has Camila take the conversation waiting and write draft; Sofía then closes it.
-	take := func(draft string) {
+	// take has Camila take the conversation waiting and write draft; Sofía then closes it, or
+	// sends it back to the queue (button).
+	take := func(draft, button string) {
 		t.Helper()
 		if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(`//button[text()="Tomar"]`),
 			chromedp.Click(`//button[text()="Tomar"]`), chromedp.WaitVisible("#text"), chromedp.SendKeys("#text", draft)); err != nil {
@@ -257,8 +259,8 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := chromedp.Do(sup, chromedp.Navigate(held), chromedp.WaitVisible(`//button[contains(., "Cerrar y devolver")]`),
-			chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
+		sel := fmt.Sprintf(`//button[contains(., %q)]`, button)
+		if err := chromedp.Do(sup, chromedp.Navigate(held), chromedp.WaitVisible(sel), chromedp.Click(sel)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -268,13 +270,24 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument = true`)); err != nil {
 		t.Fatal(err)
 	}
-	take("Le cuento que su solicitud <b>sigue</b> en trámite")
+	take("Le cuento que su solicitud <b>sigue</b> en trámite", "Transferir")
 	pageHas(t, agent, ".unsent", "su texto no se envió")
 	kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("text")) + " " + document.getElementById("unsent").value`))
 	if kept != "true Le cuento que su solicitud <b>sigue</b> en trámite" {
-		t.Errorf("after the conversation was closed under the agent (no reply box, words kept): %q", kept)
+		t.Errorf("after the conversation went back to the queue under the agent (no reply box, words kept): %q", kept)
 	}
-	browsertest.Accessible(t, agent, "a conversation closed while the agent wrote")
+	browsertest.Accessible(t, agent, "a conversation sent back to the queue while the agent wrote")
+	// Camila takes it back: her words are in the reply box again. She closes it.
+	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar esta conversación"]`), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); back != "Le cuento que su solicitud <b>sigue</b> en trámite" {
+		t.Errorf("the reply box after taking the conversation back: %q", back)
+	}
+	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y devolver")]`), chromedp.WaitVisible(`header nav`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "main", "resuelta")
 
 	// Without the live updates, «Enviar» is refused, and the words come back on the page.
 	block := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -288,7 +301,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	ask()
-	take("Ya revisé su caso & le explico")
+	take("Ya revisé su caso & le explico", "Cerrar y devolver")
 	if err := chromedp.Do(agent, chromedp.Click(`form.reply button`)); err != nil {
 		t.Fatal(err)
 	}

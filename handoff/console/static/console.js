@@ -74,6 +74,20 @@
   if (here && window.history && history.replaceState && location.pathname !== here.getAttribute("data-here")) {
     history.replaceState(null, "", here.getAttribute("data-here"));
   }
+  // Words kept apart go into the reply box when the agent takes the conversation back: the
+  // claim reloads the page, and this tab's sessionStorage carries them over, once.
+  var key = here ? "atiende unsent " + here.getAttribute("data-here") : "";
+  document.addEventListener("submit", function (e) {
+    var u = document.getElementById("unsent"), action = e.target.getAttribute("action") || "";
+    if (!key || !u || !u.value || !/\/claim$/.test(action)) { return; }
+    try { sessionStorage.setItem(key, u.value); } catch (err) { /* storage off: the words stay on the page until it reloads */ }
+  }, true);
+  (function () {
+    var t = document.getElementById("text"), w = null;
+    if (!key || !t) { return; }
+    try { w = sessionStorage.getItem(key); sessionStorage.removeItem(key); } catch (err) { return; }
+    if (w && !t.value) { t.value = w; }
+  })();
   // The reports (and pages without the menu) do not follow the queue: an update there would
   // rebuild the report for nothing, and an editor may not read the queue's events.
   if (!window.EventSource || !window.fetch || !window.DOMParser || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
