@@ -56,7 +56,7 @@ fuzz: ## run each fuzz target for FUZZTIME (20s; FUZZFLAGS=-parallel=1 to spare 
 
 screenshots: ## refresh docs/img/*.png from the browser tests
 	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestWidgetEmbeddedOnAnotherSite|TestWidgetNeverLosesAWord|TestDemoPage|TestWidgetConversation' ./channels/web
-	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestHandoffInTheBrowser|TestReportsInTheBrowser' ./cmd/atiende
+	ATIENDE_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestHandoffInTheBrowser|TestReplyKeptWhenTheConversationChanges|TestReportsInTheBrowser' ./cmd/atiende
 
 load: ## start a server and drive simulated citizens at it (RATE=50 DURATION=10s; docs/performance.md)
 	scripts/load.sh

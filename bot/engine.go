@@ -20,6 +20,9 @@ type Retriever interface {
 	Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found
 	// Ficha returns the ficha with that slug, or false.
 	Ficha(slug string) (*retrieval.Ficha, bool)
+	// Fichas returns every ficha of the catalogue, in its order (the engine reads their
+	// topics to offer related ones).
+	Fichas() []*retrieval.Ficha
 	// Normalize folds the text and respells what citizens write ("kiero" → "quiero").
 	Normalize(text string) string
 }
@@ -384,6 +387,11 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// answer again.
 	// "hay otros beneficios?" says so in as many words, whatever the ranking.
 	if followUp && ownAspect == "" && (anotherRe.MatchString(norm) || found.Vague && e.namesKindOf(tc.ctx, residual, st.Slug)) {
+		if cur, ok := e.r.Ficha(st.Slug); ok {
+			if others := e.others(tc.ctx, cur, residual, offered); len(others) > 0 {
+				return e.offerOthers(st, cur, others, aspect, english)
+			}
+		}
 		others := slices.DeleteFunc(slices.Clone(found.Results), func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
 		if len(others) > 0 {
 			return e.clarify(st, others, aspect, english)
@@ -681,6 +689,10 @@ func (e *Engine) tentative(tc turnCtx, st State, res []retrieval.Result, aspect,
 // choose reads the citizen's pick among offered options: a number, or words that match one
 // option clearly better than the others.
 func (e *Engine) choose(ctx context.Context, options []string, text, norm string) (string, bool) {
+	// "otro bono" among bonos asks for more of them, not for one of these.
+	if anotherRe.MatchString(norm) {
+		return "", false
+	}
 	w := strings.Fields(norm)
 	if len(w) > 0 && len(w) <= 3 {
 		for _, x := range w {

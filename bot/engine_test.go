@@ -418,6 +418,74 @@ func TestAnotherOfTheKind(t *testing.T) {
 	}
 }
 
+// TestOthersOfTheKindAreRelated: the options offered after "otros bonos" or "hay otros
+// beneficios?" come from the catalogue's structure: the fichas whose titles name the kind
+// asked («Bono …»), or, for a word that names no kind, those that share a topic with the ficha
+// just answered; those sharing more of its topics first; under a lead line that names it;
+// asking again shows the next ones, not the same.
+func TestOthersOfTheKindAreRelated(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bot.New(ix, nil)
+	shared := func(a, b string) int {
+		fa, _ := ix.Ficha(a)
+		fb, _ := ix.Ficha(b)
+		n := 0
+		for _, t := range fa.Topics {
+			if slices.Contains(fb.Topics, t) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		first, slug, next, kind string // kind: the word every option's title begins with, or "" for the same topics
+	}{
+		{"cuando pagan el bono de invierno", "bono-invierno", "que otros bonos hay", "Bono"},
+		{"certificado de nacimiento", "certificado-nacimiento", "otros certificados", "Certificado"},
+		{"cuanto es la pgu", "pension-garantizada-universal", "hay otros beneficios?", ""},
+		{"cuando pagan el bono de invierno", "bono-invierno", "otros beneficios", ""},
+	} {
+		rs := say(t, e, bot.ChannelWeb, c.first, c.next, c.next)
+		if rs[0].Ficha != c.slug {
+			t.Fatalf("%q: answered %q, want %s", c.first, rs[0].Ficha, c.slug)
+		}
+		f, _ := ix.Ficha(c.slug)
+		if rs[1].Action != bot.ActionClarify || len(rs[1].Options) != 4 {
+			t.Errorf("%q after %s: %s with %d options, want 4", c.next, c.slug, rs[1].Action, len(rs[1].Options))
+			continue
+		}
+		if !strings.HasPrefix(rs[1].Text, "Además de «"+f.Title+"»") {
+			t.Errorf("%q after %s: %q; want a lead line that names it", c.next, c.slug, rs[1].Text)
+		}
+		last := 99
+		for _, o := range rs[1].Options {
+			n := shared(o.Slug, c.slug)
+			switch {
+			case o.Slug == c.slug:
+				t.Errorf("%q after %s: the ficha just answered is offered", c.next, c.slug)
+			case c.kind != "" && !strings.HasPrefix(o.Title, c.kind):
+				t.Errorf("%q after %s: %q is not a %s", c.next, c.slug, o.Title, c.kind)
+			case c.kind == "" && n == 0:
+				t.Errorf("%q after %s: %q shares no topic with it", c.next, c.slug, o.Title)
+			case n > last:
+				t.Errorf("%q after %s: %q shares more topics than an option before it", c.next, c.slug, o.Title)
+			}
+			last = n
+		}
+		if rs[2].Action != bot.ActionClarify {
+			t.Errorf("%q asked again: %s, want the next options", c.next, rs[2].Action)
+		}
+		for _, o := range rs[2].Options {
+			if slices.ContainsFunc(rs[1].Options, func(p bot.Option) bool { return p.Slug == o.Slug }) || o.Slug == c.slug {
+				t.Errorf("%q asked again: %q offered again", c.next, o.Title)
+			}
+		}
+	}
+}
+
 // fixedFind answers every search with the same ranking, to put the engine where a test needs
 // it (how sure the model is, how much of the question it knows).
 type fixedFind struct {

@@ -100,7 +100,15 @@ var (
 	msgChooseHow = phrase{"Responda con el número o el nombre.", "Reply with the number or the name."}
 	msgOthers    = phrase{"Si no era eso, quizás busca:", "If that is not it, you may mean:"}
 	msgOthersHow = phrase{"Responda con el número.", "Reply with the number."}
+	// msgBesides leads the options offered after "otros bonos" or "hay otros beneficios?":
+	// %s is the title of the ficha just answered.
+	msgBesides = phrase{"Además de «%s», puede consultar sobre:", "Besides «%s», you can ask about:"}
 )
+
+// with fills the phrase's %s with s, in both languages.
+func (p phrase) with(s string) phrase {
+	return phrase{strings.Replace(p.es, "%s", s, 1), strings.Replace(p.en, "%s", s, 1)}
+}
 
 var msgEmergencyAfter = phrase{
 	"Una persona de nuestro equipo también verá su mensaje. Puede seguir escribiendo aquí.",

@@ -49,6 +49,7 @@ type PacketJSON struct {
 // LineJSON is one message of the transcript.
 type LineJSON struct {
 	From string    `json:"from"`
+	Name string    `json:"name,omitempty"` // on an agent's line, the agent who wrote it
 	Text string    `json:"text"`
 	At   time.Time `json:"at"`
 }
@@ -63,7 +64,7 @@ func (p Packet) JSON() PacketJSON {
 		j.WindowExpires = &w
 	}
 	for _, l := range p.Transcript {
-		j.Transcript = append(j.Transcript, LineJSON{From: l.From, Text: l.Text, At: l.At})
+		j.Transcript = append(j.Transcript, LineJSON{From: l.From, Name: l.Name, Text: l.Text, At: l.At})
 	}
 	return j
 }
@@ -232,6 +233,9 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return err
 	}
 	p := NewPacket(conv, *h, msgs, s.now())
+	if err := s.store.Tx(ctx, func(tx store.Tx) error { p.NameAgents(ctx, tx); return nil }); err != nil {
+		return err
+	}
 	if err = s.backend.Notify(ctx, p); err != nil {
 		s.log.Warn("handoff backend failed; retrying", "backend", s.backend.Name(), "handoff", h.ID, "attempt", job.Attempt, "error", err.Error())
 		return err

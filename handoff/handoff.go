@@ -4,6 +4,7 @@
 package handoff
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -57,9 +58,11 @@ type Packet struct {
 
 // Line is one message of the transcript.
 type Line struct {
-	From string // "ciudadano" or "asistente"
-	Text string
-	At   time.Time
+	From  string // "ciudadano", "asistente" or "agente"
+	Agent int64  // on an agent's line, who wrote it: the agent attending then
+	Name  string // that agent's name, once NameAgents has read it
+	Text  string
+	At    time.Time
 }
 
 // NewPacket builds the packet of a handoff from the conversation and its messages.
@@ -86,7 +89,7 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 		case m.Action == ActionAgent:
 			from = "agente"
 		}
-		p.Transcript = append(p.Transcript, Line{From: from, Text: m.Text, At: m.CreatedAt})
+		p.Transcript = append(p.Transcript, Line{From: from, Agent: m.AgentID, Text: m.Text, At: m.CreatedAt})
 		if m.Direction == store.Outbound && m.Action == bot.ActionAnswer && len(m.Fichas) > 0 && !seen[m.Fichas[0]] {
 			seen[m.Fichas[0]] = true
 			p.Fichas = append(p.Fichas, m.Fichas[0])
@@ -104,6 +107,26 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 		}
 	}
 	return p
+}
+
+// NameAgents gives each line an agent wrote the name of that agent, read in tx: the person
+// who attended when the line was written, not whoever holds the conversation now. An agent
+// who cannot be read leaves the line unnamed (the console then says «Agente»).
+func (p *Packet) NameAgents(ctx context.Context, tx store.Tx) {
+	names := map[int64]string{}
+	for i, l := range p.Transcript {
+		if l.Agent == 0 {
+			continue
+		}
+		name, seen := names[l.Agent]
+		if !seen {
+			if a, err := tx.AgentByID(ctx, l.Agent); err == nil {
+				name = a.Name
+			}
+			names[l.Agent] = name
+		}
+		p.Transcript[i].Name = name
+	}
 }
 
 // Summary is the packet in a few lines of plain text, for an agent's first look.

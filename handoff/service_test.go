@@ -288,3 +288,57 @@ func TestParseWeek(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketNamesTheAgents: the packet names each line an agent wrote with that agent, the
+// one attending when it was written, also after another took the conversation; the backends'
+// JSON carries the name.
+func TestPacketNamesTheAgents(t *testing.T) {
+	ctx := context.Background()
+	s, db, _, _ := setup(t, time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC))
+	h, _ := start(t, s, db, "c1", bot.ReasonRequest)
+	var ana, beto *store.Agent
+	if err := db.Tx(ctx, func(tx store.Tx) error {
+		ana, beto = &store.Agent{Username: "ana", Name: "Ana Rojas", Role: store.RoleAgent}, &store.Agent{Username: "beto", Name: "Beto Soto", Role: store.RoleAgent}
+		if err := tx.InsertAgent(ctx, ana); err != nil {
+			return err
+		}
+		return tx.InsertAgent(ctx, beto)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, turn := range []struct {
+		a    *store.Agent
+		text string
+	}{{ana, "Hola, soy Ana"}, {beto, "Hola, soy Beto"}} {
+		if err := s.Claim(ctx, turn.a, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reply(ctx, turn.a, h.ID, turn.text); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Transfer(ctx, turn.a, h.ID, "general"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv, err := db.Conversation(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := db.Messages(ctx, "c1", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := handoff.NewPacket(conv, *h, msgs, time.Now())
+	if err := db.Tx(ctx, func(tx store.Tx) error { p.NameAgents(ctx, tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range p.JSON().Transcript {
+		if l.From == "agente" {
+			got = append(got, l.Name+": "+l.Text)
+		}
+	}
+	if want := []string{"Ana Rojas: Hola, soy Ana", "Beto Soto: Hola, soy Beto"}; !slices.Equal(got, want) {
+		t.Errorf("the agents' lines: %q, want %q", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,9 @@ import (
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -143,6 +147,53 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
+// inChat evaluates js, an expression whose value is a string, in the chat's frame (the page's
+// first child frame), through the DevTools protocol: the widget's shadow root is closed, so
+// the page's own scripts cannot reach the frame. "" while there is no frame.
+func inChat(ctx context.Context, js string) string {
+	s, _ := chromedp.Run(ctx, chromedp.Action[string](func(ctx context.Context, t *chromedp.Target) (string, error) {
+		tree, err := cdp.Call(ctx, t, page.GetFrameTree, cdp.Empty{})
+		if err != nil || tree.FrameTree == nil || len(tree.FrameTree.ChildFrames) == 0 {
+			return "", err
+		}
+		w, err := cdp.Call(ctx, t, page.CreateIsolatedWorld, page.CreateIsolatedWorldParams{FrameID: tree.FrameTree.ChildFrames[0].Frame.ID})
+		if err != nil {
+			return "", err
+		}
+		byValue := true
+		r, err := cdp.Call(ctx, t, runtime.Evaluate, runtime.EvaluateParams{Expression: js, ContextID: w.ExecutionContextID, ReturnByValue: &byValue})
+		if err != nil || r.Result == nil {
+			return "", err
+		}
+		var out string
+		err = json.Unmarshal(r.Result.Value, &out)
+		return out, err
+	}))
+	return s
+}
+
+// chatReady waits until the chat's frame has loaded and its box to write in has the focus.
+func chatReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitFor(t, "the chat open, its box focused", func() bool {
+		return inChat(ctx, `String(document.hasFocus() && !!document.activeElement && document.activeElement.id === "text")`) == "true"
+	})
+}
+
+// chatShows waits until the chat's conversation shows each of want.
+func chatShows(t *testing.T, ctx context.Context, want ...string) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("the chat to show %q", want), func() bool {
+		log := inChat(ctx, `(document.querySelector("#log") || {}).innerText || ""`)
+		for _, w := range want {
+			if !strings.Contains(log, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // panelBox reads the top and bottom of the widget's panel, in CSS pixels.
 func panelBox(ctx context.Context) (top, bottom float64, err error) {
 	box, err := widgetBox(ctx, "panel")
@@ -234,15 +285,18 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 			if !onLauncher {
 				t.Fatal("Tab does not reach the launcher")
 			}
-			if err := chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
-				chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			chatReady(t, ctx)
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the answer to be stored", func() bool {
 				r, ok := st.reply(t)
 				return ok && r.Action == "answer"
 			})
-			time.Sleep(500 * time.Millisecond)
+			chatShows(t, ctx, "Pensión Garantizada Universal", "Ver ficha oficial")
 			// On a phone the chat is a sheet over the whole screen, the launcher hidden; on a
 			// desktop a panel beside the page, which stays reachable.
 			covers, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`[[2, 2], [innerWidth - 2, innerHeight - 2], [2, innerHeight - 2]].every(([x, y]) => {
@@ -294,15 +348,19 @@ func TestDemoPage(t *testing.T) {
 			demoPage(t, ctx, st)
 			screenshot(t, ctx, fmt.Sprintf("demo-%d-launcher.png", size.w))
 			// The launcher is the page's first focusable element (its links are none).
-			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"), chromedp.Sleep(1500*time.Millisecond),
-				chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			chatReady(t, ctx)
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the answer to be stored", func() bool {
 				r, ok := st.reply(t)
 				return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
 			})
-			time.Sleep(500 * time.Millisecond)
+			// The newcomer sees it: the answer card with its button, in the chat.
+			chatShows(t, ctx, "Pensión Garantizada Universal", "Ver ficha oficial")
 			screenshot(t, ctx, fmt.Sprintf("demo-%d.png", size.w))
 		})
 	}
@@ -314,9 +372,20 @@ func TestWidgetRefusedOnAnOriginNotAllowed(t *testing.T) {
 	st := newSite(t, false, `<iframe id="sneaky" src="ATIENDE/widget/frame" title="x"></iframe>
 <script>fetch("ATIENDE/api/v1/chat/sessions", {method: "POST", body: "{}"}).then(r => document.title = "status " + r.status, e => document.title = "blocked");</script>`)
 	ctx := browser(t, 1280, 800)
-	if err := chromedp.Do(ctx, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body"), chromedp.Sleep(2*time.Second)); err != nil {
+	// A negative (no launcher) is settled once widget.js has decided: it says so in the
+	// console when the check is refused or fails, which the page records here.
+	record := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__warned = []; const warn = console.warn; console.warn = (...a) => { window.__warned.push(a.join(" ")); warn(...a); };`})
+		return err
+	})
+	if err := chromedp.Do(ctx, record, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body")); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "widget.js to decide, and the page's own request to end", func() bool {
+		done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.__warned || []).some(w => w.startsWith("Atiende:")) && (document.title === "blocked" || document.title.startsWith("status"))`))
+		return done
+	})
 	mounted, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
 	if mounted {
 		t.Error("the launcher was drawn on an origin not allowed")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/channels/web/browsertest"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -220,6 +222,99 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	pageHas(t, agent, "main", "No hay nadie más esperando")
 	say("cuanto es la pgu")
 	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
+}
+
+// TestReplyKeptWhenTheConversationChanges: an agent writing a reply to a conversation that a
+// supervisor sends back to the queue, or closes, meanwhile loses no word. With the live
+// updates, the reply box goes and the words stay on the page, apart, to copy, and return to the
+// reply box when she takes the conversation back; without them (the events blocked), «Enviar»
+// is refused with 409 and a page that says why in Spanish and holds the words, at the
+// conversation's own address.
+func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	for _, a := range [][]string{{"camila", "Camila Soto", "agent", "otra-clave-segura"}, {"sofia", "Sofía Díaz", "supervisor", "clave-de-supervision"}} {
+		if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, a[3]+"\n",
+			"agent", "add", "--username", a[0], "--name", a[1], "--role", a[2]); err != nil {
+			t.Fatalf("agent add: %v %s", err, out)
+		}
+	}
+	citizen := s.post(t, "/api/v1/chat/sessions", "", "{}")
+	ask := func() {
+		t.Helper()
+		s.post(t, "/api/v1/chat/sessions/"+citizen["id"].(string)+"/messages", citizen["token"].(string), `{"text":"quiero hablar con una persona"}`)
+	}
+	agent, sup := browsertest.Browser(t, 1280, 860), browsertest.Browser(t, 1280, 860)
+	consoleSignIn(t, sup, s.base, "sofia", "clave-de-supervision")
+	pageHas(t, sup, "header", "Informes")
+	// take has Camila take the conversation waiting and write draft; Sofía then closes it, or
+	// sends it back to the queue (button).
+	take := func(draft, button string) {
+		t.Helper()
+		if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(`//button[text()="Tomar"]`),
+			chromedp.Click(`//button[text()="Tomar"]`), chromedp.WaitVisible("#text"), chromedp.SendKeys("#text", draft)); err != nil {
+			t.Fatal(err)
+		}
+		held, err := chromedp.Run(agent, chromedp.Evaluate[string](`location.href`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel := fmt.Sprintf(`//button[contains(., %q)]`, button)
+		if err := chromedp.Do(sup, chromedp.Navigate(held), chromedp.WaitVisible(sel), chromedp.Click(sel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ask()
+	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
+	pageHas(t, agent, "main", "pidió una persona")
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument = true`)); err != nil {
+		t.Fatal(err)
+	}
+	take("Le cuento que su solicitud <b>sigue</b> en trámite", "Transferir")
+	pageHas(t, agent, ".unsent", "su texto no se envió")
+	kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("text")) + " " + document.getElementById("unsent").value`))
+	if kept != "true Le cuento que su solicitud <b>sigue</b> en trámite" {
+		t.Errorf("after the conversation went back to the queue under the agent (no reply box, words kept): %q", kept)
+	}
+	browsertest.Accessible(t, agent, "a conversation sent back to the queue while the agent wrote")
+	// Camila takes it back: her words are in the reply box again. She closes it.
+	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar esta conversación"]`), chromedp.WaitVisible("#text")); err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := chromedp.Run(agent, chromedp.Evaluate[string](`document.getElementById("text").value`)); back != "Le cuento que su solicitud <b>sigue</b> en trámite" {
+		t.Errorf("the reply box after taking the conversation back: %q", back)
+	}
+	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y devolver")]`), chromedp.WaitVisible(`header nav`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, "main", "resuelta")
+
+	// Without the live updates, «Enviar» is refused, and the words come back on the page.
+	block := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{{URLPattern: s.base + "/agent/events", Block: true}}})
+		return err
+	})
+	if err := chromedp.Do(agent, block); err != nil {
+		t.Fatal(err)
+	}
+	ask()
+	take("Ya revisé su caso & le explico", "Cerrar y devolver")
+	if err := chromedp.Do(agent, chromedp.Click(`form.reply button`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, ".flash", "No se envió su respuesta")
+	refused, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent").value`))
+	if refused != "/agent/h/N Ya revisé su caso & le explico" {
+		t.Errorf("the refused reply's page (its address, the words kept): %q", refused)
+	}
+	browsertest.Accessible(t, agent, "a refused reply")
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.querySelector(".unsent").scrollIntoView({block: "end"}), true`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, agent, "console-reply-refused.png")
 }
 
 // TestReportsInTheBrowser: citizens talk to the real server; a supervisor opens the reports

@@ -525,11 +525,18 @@ type line struct{ From, Who, Text, At, Clock string }
 var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente", "agente": "Agente"}
 
 func (c *Console) handoffPage(g *gin.Context) error {
-	ctx := g.Request.Context()
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		return errNotFound
 	}
+	return c.showHandoff(g, id, http.StatusOK, false, g.Query("draft"))
+}
+
+// showHandoff renders the page of handoff id with status. refused: the reply draft was not
+// sent, and the page's alert says why, from the handoff as it is now (the page holds the draft
+// apart, to be copied).
+func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool, draft string) error {
+	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
 		page
@@ -544,12 +551,13 @@ func (c *Console) handoffPage(g *gin.Context) error {
 		Mine      bool
 		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
-		Draft     string // the reply being written, kept across a ficha search
+		Draft     string // the reply being written, kept across a ficha search or a refusal
 		Found     []found
 		Queues    []handoff.Queue
 		Lines     []line
-	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: g.Query("draft"), Queues: handoff.Queues}
-	err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: draft, Queues: handoff.Queues}
+	var conv *store.Conversation
+	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
@@ -562,7 +570,8 @@ func (c *Console) handoffPage(g *gin.Context) error {
 			return err
 		}
 		data.Title = waitingTitle(len(waiting), data.Title)
-		return nil
+		conv, err = tx.Conversation(ctx, h.ConversationID)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound
@@ -570,16 +579,25 @@ func (c *Console) handoffPage(g *gin.Context) error {
 	if err != nil {
 		return fmt.Errorf("handoff %d: %w", id, err)
 	}
-	conv, err := c.cfg.Store.Conversation(ctx, data.H.ConversationID)
-	if err != nil {
-		return fmt.Errorf("handoff %d: conversation: %w", id, err)
-	}
 	msgs, err := c.cfg.Store.Messages(ctx, conv.ID, 500)
 	if err != nil {
 		return fmt.Errorf("handoff %d: messages: %w", id, err)
 	}
 	now := c.cfg.Now()
 	data.P = handoff.NewPacket(conv, *data.H, msgs, now)
+	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { data.P.NameAgents(ctx, tx); return nil }); err != nil {
+		return fmt.Errorf("handoff %d: agents' names: %w", id, err)
+	}
+	if refused {
+		why := "la conversación se cerró mientras usted escribía."
+		switch {
+		case data.H.Status == store.HandoffAssigned:
+			why = "otra persona la atiende ahora."
+		case data.H.Open():
+			why = "la conversación volvió a la fila mientras usted escribía."
+		}
+		data.Flash = "No se envió su respuesta: " + why + " Su texto quedó abajo, en «Respuesta no enviada»."
+	}
 	data.Status = statusES[data.H.Status]
 	data.Reason, data.QueueName, data.Waiting = reasonES[data.H.Reason], handoff.QueueName(data.H.Queue), since(now, data.H.CreatedAt)
 	if !data.P.WindowExpires.IsZero() {
@@ -587,7 +605,11 @@ func (c *Console) handoffPage(g *gin.Context) error {
 	}
 	for _, l := range data.P.Transcript {
 		at := l.At.In(c.cfg.Location)
-		data.Lines = append(data.Lines, line{From: l.From, Who: whoES[l.From], Text: l.Text, At: at.Format(time.RFC3339), Clock: at.Format("15:04")})
+		who := whoES[l.From]
+		if l.Name != "" {
+			who = l.Name
+		}
+		data.Lines = append(data.Lines, line{From: l.From, Who: who, Text: l.Text, At: at.Format(time.RFC3339), Clock: at.Format("15:04")})
 	}
 	for _, slug := range data.P.Fichas {
 		if f, ok := c.cfg.Catalogue.Ficha(slug); ok {
@@ -609,7 +631,7 @@ func (c *Console) handoffPage(g *gin.Context) error {
 			data.Found = append(data.Found, f)
 		}
 	}
-	c.render(g, http.StatusOK, "handoff", data)
+	c.render(g, status, "handoff", data)
 	return nil
 }
 
@@ -668,11 +690,22 @@ func (c *Console) claim(g *gin.Context) error {
 	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
 }
 
+// reply sends the agent's words to the citizen. A conversation that is no longer the
+// agent's (another agent took it, it was closed or went back to the queue while the reply was
+// being written) refuses it with 409 and its page as it is now, saying why and holding the
+// words written, so that nothing typed is lost: the agent copies them, or takes the
+// conversation again.
 func (c *Console) reply(g *gin.Context) error {
 	text := strings.TrimSpace(g.PostForm("text"))
-	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		return c.cfg.Handoffs.Reply(ctx, a, id, text)
-	})
+	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, text)
+	if !errors.Is(err, handoff.ErrTaken) && !errors.Is(err, handoff.ErrNotYours) && !errors.Is(err, handoff.ErrNotOpen) {
+		return c.act(g, func(context.Context, *store.Agent, int64) error { return err })
+	}
+	return c.showHandoff(g, id, http.StatusConflict, true, g.PostForm("text"))
 }
 
 func (c *Console) transfer(g *gin.Context) error {

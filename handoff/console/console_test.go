@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"errors"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -410,5 +412,117 @@ func TestActionThatFailsShowsThePage(t *testing.T) {
 				t.Errorf("%s: the page lacks %q:\n%s", tc.path, w, body)
 			}
 		}
+	}
+}
+
+// claimFirst has the client claim the conversation of setup, and returns its id.
+func claimFirst(t *testing.T, b *bundle, cl *http.Client, csrf string) string {
+	t.Helper()
+	resp, _ := cl.Get(b.srv.URL + "/agent")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := regexp.MustCompile(`/agent/h/(\d+)/claim`).FindStringSubmatch(string(body))
+	if id == nil {
+		t.Fatal("no handoff in the queue")
+	}
+	resp, _ = cl.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/claim", url.Values{"csrf": {csrf}})
+	resp.Body.Close()
+	return id[1]
+}
+
+// TestReplyRefusedKeepsTheDraft: an agent's reply to a conversation that another agent took,
+// or that was closed, meanwhile is refused with 409 and a page in Spanish that says why and
+// holds the words written, nothing sent; the citizen gets nothing.
+func TestReplyRefusedKeepsTheDraft(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := console.AddAgent(ctx, b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
+		t.Fatal(err)
+	}
+	ana, csrfA := signIn(t, b, "ana")
+	id := claimFirst(t, b, ana, csrfA)
+	// While Ana writes, a supervisor sends the conversation back to the queue, and Beto takes it.
+	sofia, csrfS := signIn(t, b, "sofia")
+	resp, _ := sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfS}, "queue": {"salud"}})
+	resp.Body.Close()
+	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {"Un momento"}})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "volvió a la fila") || !strings.Contains(string(body), ">Un momento</textarea>") {
+		t.Errorf("a reply to a conversation sent back to the queue: %d\n%s", resp.StatusCode, body)
+	}
+	beto, csrfB := signIn(t, b, "beto")
+	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfB}})
+	resp.Body.Close()
+	outbound := func() int {
+		msgs, err := b.db.Messages(ctx, "c1", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			if m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
+				n++
+			}
+		}
+		return n
+	}
+	draft := "Su licencia <b>está</b> en revisión & le aviso"
+	resp, err := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {draft}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a reply to a conversation another agent took: %d, want 409", resp.StatusCode)
+	}
+	if !strings.Contains(page, "No se envió su respuesta") || !strings.Contains(page, "otra persona la atiende ahora") {
+		t.Errorf("the page does not say, in Spanish, that the reply was not sent and why:\n%s", page)
+	}
+	kept := regexp.MustCompile(`(?s)<textarea id="unsent"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
+	if kept == nil || kept[1] != template.HTMLEscapeString(draft) {
+		t.Errorf("the words written are not kept, as text, on the page: %q", kept)
+	}
+	// Closed meanwhile: Beto's reply is refused the same way.
+	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfS}})
+	resp.Body.Close()
+	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfB}, "text": {"Ya casi termino"}})
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "la conversación se cerró") || !strings.Contains(string(body), ">Ya casi termino</textarea>") {
+		t.Errorf("a reply to a closed conversation: %d\n%s", resp.StatusCode, body)
+	}
+	if n := outbound(); n != 0 {
+		t.Errorf("%d refused replies reached the citizen", n)
+	}
+}
+
+// TestTranscriptNamesTheAgent: each line an agent wrote shows the name of that agent, the one
+// attending when it was written, not «Agente» nor whoever attends now.
+func TestTranscriptNamesTheAgent(t *testing.T) {
+	b := setup(t)
+	ana, csrfA := signIn(t, b, "ana")
+	id := claimFirst(t, b, ana, csrfA)
+	resp, _ := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {"Hola, soy Ana"}})
+	resp.Body.Close()
+	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfA}, "queue": {"salud"}})
+	resp.Body.Close()
+	sofia, csrfS := signIn(t, b, "sofia")
+	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfS}})
+	resp.Body.Close()
+	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfS}, "text": {"Hola, soy Sofía"}})
+	resp.Body.Close()
+	resp, _ = sofia.Get(b.srv.URL + "/agent/h/" + id)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := regexp.MustCompile(`<li class="agente"><span class="from">([^<]*)</span>.*?<span class="text">([^<]*)</span>`).FindAllStringSubmatch(string(body), -1)
+	var got []string
+	for _, l := range lines {
+		got = append(got, l[1]+": "+l[2])
+	}
+	if want := []string{"Ana Rojas: Hola, soy Ana", "Sofía Díaz: Hola, soy Sofía"}; !slices.Equal(got, want) {
+		t.Errorf("the agents' lines: %q, want %q", got, want)
 	}
 }

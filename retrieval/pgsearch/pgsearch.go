@@ -210,6 +210,9 @@ func (s *Searcher) Ficha(slug string) (*retrieval.Ficha, bool) {
 	return s.cfg.Catalogue.Index().Ficha(slug)
 }
 
+// Fichas implements the engine's Retriever.
+func (s *Searcher) Fichas() []*retrieval.Ficha { return s.cfg.Catalogue.Index().Fichas() }
+
 // Normalize implements the engine's Retriever.
 func (s *Searcher) Normalize(text string) string { return s.cfg.Catalogue.Index().Normalize(text) }
 

@@ -46,8 +46,48 @@
     var transcript = document.querySelector(".transcript");
     if (transcript) { transcript.scrollTop = transcript.scrollHeight; }
   }
+  // keepUnsent shows words the agent wrote that can no longer be sent (the conversation
+  // changed hands, was closed or went back to the queue) under the transcript, as text to
+  // copy: nothing typed is lost.
+  function keepUnsent(words) {
+    var box = document.getElementById("unsent");
+    if (box) { box.value = words; return; }
+    var after = document.querySelector(".transcript");
+    if (!after) { return; }
+    var s = document.createElement("section"), h = document.createElement("h3"), p = document.createElement("p");
+    var label = document.createElement("label");
+    box = document.createElement("textarea");
+    s.className = "unsent"; s.setAttribute("aria-labelledby", "unsent-h");
+    h.id = "unsent-h"; h.textContent = "Respuesta no enviada";
+    p.setAttribute("role", "alert");
+    p.textContent = "Mientras escribía, la conversación cambió (otra persona la tomó, se cerró o volvió a la fila): su texto no se envió y quedó aquí para copiarlo.";
+    label.setAttribute("for", "unsent"); label.textContent = "Texto que escribió";
+    box.id = "unsent"; box.rows = 4; box.readOnly = true; box.value = words;
+    s.append(h, p, label, box);
+    after.after(s);
+  }
   bind(document);
   pin();
+  // A page answered to a form (a reply refused with 409) has the form's address: the live
+  // updates and a reload must ask for the conversation's own page, not send the form again.
+  var here = document.querySelector("[data-here]");
+  if (here && window.history && history.replaceState && location.pathname !== here.getAttribute("data-here")) {
+    history.replaceState(null, "", here.getAttribute("data-here"));
+  }
+  // Words kept apart go into the reply box when the agent takes the conversation back: the
+  // claim reloads the page, and this tab's sessionStorage carries them over, once.
+  var key = here ? "atiende unsent " + here.getAttribute("data-here") : "";
+  document.addEventListener("submit", function (e) {
+    var u = document.getElementById("unsent"), action = e.target.getAttribute("action") || "";
+    if (!key || !u || !u.value || !/\/claim$/.test(action)) { return; }
+    try { sessionStorage.setItem(key, u.value); } catch (err) { /* storage off: the words stay on the page until it reloads */ }
+  }, true);
+  (function () {
+    var t = document.getElementById("text"), w = null;
+    if (!key || !t) { return; }
+    try { w = sessionStorage.getItem(key); sessionStorage.removeItem(key); } catch (err) { return; }
+    if (w && !t.value) { t.value = w; }
+  })();
   // The reports (and pages without the menu) do not follow the queue: an update there would
   // rebuild the report for nothing, and an editor may not read the queue's events.
   if (!window.EventSource || !window.fetch || !window.DOMParser || !document.querySelector("header nav") || document.querySelector("[data-static]")) { return; }
@@ -82,13 +122,18 @@
       return;
     }
     var text = document.getElementById("text"), draft = text ? text.value : "", focused = document.activeElement === text;
+    var unsent = document.getElementById("unsent");
+    if (!draft.trim() && unsent) { draft = unsent.value; }
     var banner = document.getElementById("fresh");
     main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
     // The banner and the flash of the page the agent opened stay as they were.
     var nb = document.getElementById("fresh");
     if (banner && nb && nb !== banner) { nb.replaceWith(banner); }
+    // The reply being written goes on in the new reply box; with none (the conversation is no
+    // longer the agent's), it is kept apart, to copy.
     var t = document.getElementById("text");
-    if (t && draft) { t.value = draft; }
+    if (t && draft && !t.value) { t.value = draft; }
+    if (!t && draft.trim()) { keepUnsent(draft); }
     if (t && focused) { t.focus(); }
     bind(main);
     pin();
