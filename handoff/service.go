@@ -160,6 +160,16 @@ func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int 
 	return len(queued) + 1
 }
 
+// Held reports, in the caller's transaction, whether a person holds the conversation (an
+// open handoff), writing nothing: Hold's answer without its notice.
+func (s *Service) Held(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, error) {
+	_, err := tx.OpenHandoff(ctx, conv.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Hold decides, in the caller's transaction, whether a person holds the conversation. When
 // one does, the engine stays silent; the reply, if not empty, is what the citizen is told
 // (their place, at most every NotifyEvery). The caller has stored the citizen's message.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
@@ -65,21 +66,12 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
-// Handoffs is what the channel needs of the handoff service.
-type Handoffs interface {
-	// Start opens a handoff in the transaction and returns what to tell the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
-	// Hold reports whether a person holds the conversation (the engine stays silent) and
-	// what to tell the citizen, if anything.
-	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
-}
-
 // Service is the Twilio channel.
 type Service struct {
 	cfg       Config
 	store     store.Store
 	engine    *bot.Engine
-	handoffs  Handoffs
+	core      *conversation.Core
 	queue     Enqueuer
 	api       *openapi.ApiService
 	validator twclient.RequestValidator
@@ -120,7 +112,7 @@ var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serv
 
 // New checks the configuration and builds the channel. The queue is set later (SetQueue),
 // since the queue needs the channel's workers first.
-func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log *slog.Logger) (*Service, error) {
+func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, log *slog.Logger) (*Service, error) {
 	if cfg.AuthToken == "" && !cfg.Insecure {
 		return nil, ErrNotConfigured
 	}
@@ -156,7 +148,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, engine: engine, handoffs: handoffs, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+	s := &Service{cfg: cfg, store: st, engine: engine, core: core, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now

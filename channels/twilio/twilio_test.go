@@ -21,6 +21,7 @@ import (
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/queue"
@@ -141,7 +142,11 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	if wrap != nil {
 		st = wrap(db)
 	}
-	svc, err := twilio.New(cfg, st, eng, hs, nil)
+	core, err := conversation.New(conversation.Config{Store: st, Engine: eng, Handoffs: hs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := twilio.New(cfg, st, eng, core, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/events/pgrelay"
 	"github.com/atiende/atiende/handoff"
@@ -216,13 +217,17 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
+	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
+	if err != nil {
+		return err
+	}
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
 	workers := river.NewWorkers()
 	var tw *twilio.Service
 	if cfg.twilioOn() {
-		if tw, err = twilio.New(cfg.Twilio, db, engine, handoffs, log); err != nil {
+		if tw, err = twilio.New(cfg.Twilio, db, engine, core, log); err != nil {
 			return err
 		}
 		tw.SetObserver(m)
