@@ -378,7 +378,9 @@ func (*chat) Render(conv *store.Conversation, text string, whole bool) (string, 
 }
 
 // DeliverTx implements conversation.Channel: the reply goes back in the HTTP response.
-func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Message) error { return nil }
+func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Message) error {
+	return nil
+}
 
 // ActionHeld marks the reply given while a person holds the conversation.
 const ActionHeld = conversation.ActionHeld
