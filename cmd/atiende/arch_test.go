@@ -44,7 +44,7 @@ func TestDependencyDirection(t *testing.T) {
 		"bot":          {"channels", "handoff", "store", "eval"},
 		"store":        {"bot", "channels", "handoff", "retrieval", "eval"},
 		"handoff":      {"channels", "eval"},
-		"conversation": {"channels", "handoff", "eval", "queue", "retrieval"},
+		"conversation": {"channels", "handoff", "eval", "queue"},
 		"channels":     {"eval", "cmd", "queue"},
 		"queue":        {"bot", "channels", "handoff", "retrieval", "eval"},
 		"rut":          {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact"},
