@@ -866,7 +866,6 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: index, Entered: entered, Release: release}, nil)
-	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	b.say(t, "+56911110001", "cuanto es la pgu")
 	select {
@@ -895,7 +894,6 @@ func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
 	t.Parallel()
 	loadEngine()
 	slow := bot.New(bottest.SlowRetriever{Index: index}, nil)
-	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	const from = "+56911110003"
 	b.say(t, from, "cuanto es la pgu")

@@ -403,7 +403,6 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Entered: entered, Release: release}, nil)
-	slow.SetSlow(true)
 	b := setup(t, func(c *web.Config) { c.Engine = slow })
 	id, token := b.session(t)
 	done := make(chan int, 1)

@@ -190,7 +190,6 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 	}
 	engine := bot.New(m.timed(retriever), offices)
-	engine.SetSlow(cfg.Retrieval == "postgres") // and a writer, below, makes it slow too
 	engine.SetObserver(m)
 	if err := withWriter(cfg, engine); err != nil {
 		return err
