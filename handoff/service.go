@@ -32,6 +32,11 @@ type Config struct {
 	// AvgHandle is how long an agent takes with a conversation, for the expected wait.
 	AvgHandle time.Duration
 	Now       func() time.Time
+	// Backend, when set with Queue, also gets every new handoff (TaskRouter, a webhook),
+	// through a job enqueued with the handoff and retried until the backend takes it; the
+	// job's worker is added by Register before the queue starts.
+	Backend Backend
+	Queue   Enqueuer
 }
 
 // Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback.
@@ -87,7 +92,11 @@ func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: map[string]Deliverer{}, log: log}
+	s := &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: map[string]Deliverer{}, log: log}
+	if cfg.Backend != nil && cfg.Queue != nil {
+		s.backend, s.queue = cfg.Backend, cfg.Queue
+	}
+	return s
 }
 
 // SetDeliverer registers how a channel's messages are delivered.

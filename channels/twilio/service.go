@@ -110,9 +110,9 @@ func (s *Service) failed(channel, reason string) {
 // ErrNotConfigured: TWILIO_AUTH_TOKEN is not set and the development flag is off.
 var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serve the Twilio webhooks (or ATIENDE_TWILIO_INSECURE=1 in development)")
 
-// New checks the configuration and builds the channel. The queue is set later (SetQueue),
-// since the queue needs the channel's workers first.
-func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, log *slog.Logger) (*Service, error) {
+// New checks the configuration and builds the channel on the queue its webhook and jobs
+// enqueue on; Register adds its workers to that queue's bundle before the queue starts.
+func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, q Enqueuer, log *slog.Logger) (*Service, error) {
 	if cfg.AuthToken == "" && !cfg.Insecure {
 		return nil, ErrNotConfigured
 	}
@@ -148,7 +148,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, engine: engine, core: core, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+	s := &Service{cfg: cfg, store: st, engine: engine, core: core, queue: q, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now
@@ -178,10 +178,9 @@ func NewRestClient(cfg Config) (*twilioapi.RestClient, error) {
 	return twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c}), nil
 }
 
-// SetQueue gives the channel the queue its webhook and jobs enqueue on.
-func (s *Service) SetQueue(q Enqueuer) { s.queue = q }
-
-// Register adds the channel's workers.
+// Register adds the channel's workers to the bundle of the queue given to New. River looks
+// a job's worker up when it works the job, and checks the bundle when it starts: Register
+// before the queue's Start.
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &turnWorker{s: s})
 	river.AddWorker(w, &deliverWorker{s: s})

@@ -146,19 +146,18 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := twilio.New(cfg, st, eng, core, nil)
+	workers := river.NewWorkers()
+	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := twilio.New(cfg, st, eng, core, q, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	obs := &failures{}
 	svc.SetObserver(obs)
-	workers := river.NewWorkers()
 	svc.Register(workers)
-	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetQueue(q)
 	if work {
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -747,13 +746,13 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 
 func TestConfiguration(t *testing.T) {
 	t.Parallel()
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil); err == nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
 		t.Error("no public URL accepted")
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil); err != nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
 		t.Errorf("development flag: %v", err)
 	}
 }

@@ -209,8 +209,32 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err := db.relay(ctx, citizens, consoles, log); err != nil {
 		return err
 	}
-	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
+	backend, err := handoffBackend(cfg)
+	if err != nil {
+		return err
+	}
+	// The parts are built in the order they need each other: the queue (when a channel or a
+	// backend has jobs), the handoff service on it, the conversation core on that, the
+	// channels on the core. Each adds its workers to the queue's bundle before the queue
+	// starts (River looks a job's worker up when it works the job).
+	workers := river.NewWorkers()
+	var q jobQueue
+	if cfg.twilioOn() || backend != nil {
+		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware(),
+			ID: cfg.ReplicaID}); err != nil {
+			return err
+		}
+	}
+	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
+	if backend != nil {
+		hcfg.Backend, hcfg.Queue = backend, q
+	}
+	handoffs := handoff.New(db, hcfg, citizens, consoles, log.With("component", "handoff"))
 	handoffs.SetObserver(m)
+	if backend != nil {
+		handoffs.Register(workers)
+		log.Info("handoffs also go to a backend", "backend", backend.Name())
+	}
 	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
 		Logger: log.With("component", "console")})
 	if err != nil {
@@ -223,13 +247,15 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Mounts: []web.Mount{agents}, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
-	workers := river.NewWorkers()
-	var tw *twilio.Service
 	if cfg.twilioOn() {
-		if tw, err = twilio.New(cfg.Twilio, db, engine, core, log); err != nil {
+		tw, err := twilio.New(cfg.Twilio, db, engine, core, q, log)
+		if err != nil {
 			return err
 		}
 		tw.SetObserver(m)
+		// Agents' replies and the service's notices reach SMS and WhatsApp through the
+		// channel; the channel needs the core, which needs the handoff service: this one
+		// link is still made after both are built.
 		handoffs.SetDeliverer(bot.ChannelSMS, tw)
 		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
@@ -238,27 +264,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
 		webCfg.Mounts = append(webCfg.Mounts, twilioOff{})
 	}
-	backend, err := handoffBackend(cfg)
-	if err != nil {
-		return err
-	}
-	if backend != nil {
-		handoffs.Register(workers)
-		log.Info("handoffs also go to a backend", "backend", backend.Name())
-	}
-	var q jobQueue
-	if tw != nil || backend != nil {
-		// The queue works the jobs of the channels and backends that need them.
-		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware(),
-			ID: cfg.ReplicaID}); err != nil {
-			return err
-		}
-		if tw != nil {
-			tw.SetQueue(q)
-		}
-		if backend != nil {
-			handoffs.SetBackend(backend, q)
-		}
+	if q != nil {
 		if err := q.Start(ctx); err != nil {
 			return fmt.Errorf("start queue: %w", err)
 		}
