@@ -69,8 +69,9 @@ type State struct {
 	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
 	English bool     `json:"english,omitempty"` // the citizen writes in English
 	Turns   int      `json:"turns,omitempty"`
-	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut), kept
-	// by the channels that can send unasked; the reply's action ActionOptout tells them.
+	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut): the
+	// conversation core sets it when the reply's action is ActionOptout, and the channels
+	// that can send unasked (SMS, WhatsApp) read it.
 }
 
 // Option is one ficha offered in a clarification.
