@@ -37,6 +37,10 @@ type Config struct {
 	// job's worker is added by Register before the queue starts.
 	Backend Backend
 	Queue   Enqueuer
+	// Deliverers send agents' words and the service's notices on the channels that need
+	// delivery jobs (SMS, WhatsApp), by channel; a channel without one (the web) gets them
+	// through the citizens' event streams.
+	Deliverers map[string]Deliverer
 }
 
 // Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback.
@@ -92,15 +96,12 @@ func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: map[string]Deliverer{}, log: log}
+	s := &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: cfg.Deliverers, log: log}
 	if cfg.Backend != nil && cfg.Queue != nil {
 		s.backend, s.queue = cfg.Backend, cfg.Queue
 	}
 	return s
 }
-
-// SetDeliverer registers how a channel's messages are delivered.
-func (s *Service) SetDeliverer(channel string, d Deliverer) { s.deliverers[channel] = d }
 
 // Hours returns the call center's hours.
 func (s *Service) Hours() Hours { return s.cfg.Hours }

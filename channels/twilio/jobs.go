@@ -235,29 +235,40 @@ func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string
 
 // DeliverTx implements conversation.Channel.
 func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
-	return ch.s.DeliverTx(ctx, tx, conv, m)
+	return ch.s.outbox.DeliverTx(ctx, tx, conv, m)
 }
 
-// deliverTx stores a delivery of a rendered message and enqueues its job.
-func (s *Service) deliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
-	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
-		Segments: r.Segments, Encoding: r.Encoding}
-	if err := tx.InsertDelivery(ctx, d); err != nil {
-		return err
-	}
-	return s.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
-}
+// Outbox hands messages to SMS and WhatsApp delivery: a delivery and its deliver job, in the
+// caller's transaction. It needs only the queue, so that the handoff service can be given it
+// (handoff.Deliverer, for agents' words) before the channel, which needs the conversation
+// core, which needs the handoff service.
+type Outbox struct{ queue Enqueuer }
 
-// DeliverTx sends a message written outside a turn (an agent's words, a handoff notice) on
-// the conversation's channel: in GSM-7 for SMS, and whole: a person's words are not held
-// behind MAS.
-func (s *Service) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+// NewOutbox returns the outbox on the queue the channel's jobs run on.
+func NewOutbox(q Enqueuer) *Outbox { return &Outbox{queue: q} }
+
+// DeliverTx sends a stored message on the conversation's channel: in GSM-7 for SMS, and
+// whole: what was rendered (a turn's reply, a person's words) is not split again.
+func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
 	r := channels.Rendered{Text: m.Text}
 	if conv.Channel == bot.ChannelSMS {
 		r.Text = channels.GSMText(m.Text)
 		r.Segments, r.Encoding = channels.Segments(r.Text)
 	}
-	return s.deliverTx(ctx, tx, conv, m.ID, r)
+	return o.deliver(ctx, tx, conv, m.ID, r)
+}
+
+// deliver stores a delivery of a rendered message and enqueues its job.
+func (o *Outbox) deliver(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
+	if o == nil || o.queue == nil {
+		return errors.New("twilio: no queue to deliver on")
+	}
+	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
+		Segments: r.Segments, Encoding: r.Encoding}
+	if err := tx.InsertDelivery(ctx, d); err != nil {
+		return err
+	}
+	return o.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
 }
 
 var (

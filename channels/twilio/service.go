@@ -73,6 +73,7 @@ type Service struct {
 	engine    *bot.Engine
 	core      *conversation.Core
 	queue     Enqueuer
+	outbox    *Outbox
 	api       *openapi.ApiService
 	validator twclient.RequestValidator
 	log       *slog.Logger
@@ -148,7 +149,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, engine: engine, core: core, queue: q, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+	s := &Service{cfg: cfg, store: st, engine: engine, core: core, queue: q, outbox: NewOutbox(q), api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now

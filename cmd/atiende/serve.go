@@ -214,8 +214,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return err
 	}
 	// The parts are built in the order they need each other: the queue (when a channel or a
-	// backend has jobs), the handoff service on it, the conversation core on that, the
-	// channels on the core. Each adds its workers to the queue's bundle before the queue
+	// backend has jobs), the handoff service on it (with the Twilio outbox for agents'
+	// words), the conversation core on that, the channels on the core. Each adds its workers to the queue's bundle before the queue
 	// starts (River looks a job's worker up when it works the job).
 	workers := river.NewWorkers()
 	var q jobQueue
@@ -226,6 +226,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 	}
 	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
+	if cfg.twilioOn() {
+		out := twilio.NewOutbox(q)
+		hcfg.Deliverers = map[string]handoff.Deliverer{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
+	}
 	if backend != nil {
 		hcfg.Backend, hcfg.Queue = backend, q
 	}
@@ -253,11 +257,6 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			return err
 		}
 		tw.SetObserver(m)
-		// Agents' replies and the service's notices reach SMS and WhatsApp through the
-		// channel; the channel needs the core, which needs the handoff service: this one
-		// link is still made after both are built.
-		handoffs.SetDeliverer(bot.ChannelSMS, tw)
-		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
 		webCfg.Mounts = append(webCfg.Mounts, tw)
 	} else {
