@@ -72,8 +72,9 @@ type State struct {
 	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
 	English bool     `json:"english,omitempty"` // the citizen writes in English
 	Turns   int      `json:"turns,omitempty"`
-	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut), kept
-	// by the channels that can send unasked; the reply's action ActionOptout tells them.
+	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut): the
+	// conversation core sets it when the reply's action is ActionOptout, and the channels
+	// that can send unasked (SMS, WhatsApp) read it.
 }
 
 // Option is one ficha offered in a clarification.
@@ -136,7 +137,6 @@ type Engine struct {
 	offices  Offices             // nil: the engine does not answer where offices are
 	writer   *writerState        // nil: answers are extractive only
 	judge    *judgeState         // nil: no second opinion (SetJudge)
-	slow     bool                // SetSlow
 	observer Observer            // nil: nobody hears of the turns
 	now      func() time.Time    // the day answers are dated against (SetClock)
 }
@@ -228,15 +228,6 @@ type Observer interface {
 
 // SetObserver makes the engine tell o of every turn; call it before the engine is in use.
 func (e *Engine) SetObserver(o Observer) { e.observer = o }
-
-// SetSlow says that a turn may take long (a search in Postgres, a slow retriever): the
-// channels then ask the engine outside their transactions, so that no connection waits for
-// it, at the cost of reading the conversation twice. A writer (SetWriter) makes turns slow too.
-func (e *Engine) SetSlow(slow bool) { e.slow = slow }
-
-// Slow reports whether a turn may take long: SetSlow, or a language model writes the answers
-// or gives its second opinion.
-func (e *Engine) Slow() bool { return e.slow || e.writer != nil || e.judge != nil }
 
 func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Reply, State) {
 	st.Turns++

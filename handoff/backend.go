@@ -195,10 +195,6 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
-// SetBackend sends every new handoff to the backend, through a job enqueued with the
-// handoff (retried until the backend takes it).
-func (s *Service) SetBackend(b Backend, q Enqueuer) { s.backend, s.queue = b, q }
-
 // Register adds the notify job's worker.
 func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &notifyWorker{s: s}) }
 

@@ -32,14 +32,14 @@ func withBackend(t *testing.T, b handoff.Backend) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	// The queue first, the service with it, then the service's worker, before the queue starts.
 	workers := river.NewWorkers()
-	s.Register(workers)
 	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetBackend(b, q)
+	s := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen(), Backend: b, Queue: q}, events.NewHub(), events.NewHub(), nil)
+	s.Register(workers)
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

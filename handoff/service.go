@@ -32,6 +32,15 @@ type Config struct {
 	// AvgHandle is how long an agent takes with a conversation, for the expected wait.
 	AvgHandle time.Duration
 	Now       func() time.Time
+	// Backend, when set with Queue, also gets every new handoff (TaskRouter, a webhook),
+	// through a job enqueued with the handoff and retried until the backend takes it; the
+	// job's worker is added by Register before the queue starts.
+	Backend Backend
+	Queue   Enqueuer
+	// Deliverers send agents' words and the service's notices on the channels that need
+	// delivery jobs (SMS, WhatsApp), by channel; a channel without one (the web) gets them
+	// through the citizens' event streams.
+	Deliverers map[string]Deliverer
 }
 
 // Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback.
@@ -87,11 +96,12 @@ func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: map[string]Deliverer{}, log: log}
+	s := &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: cfg.Deliverers, log: log}
+	if cfg.Backend != nil && cfg.Queue != nil {
+		s.backend, s.queue = cfg.Backend, cfg.Queue
+	}
+	return s
 }
-
-// SetDeliverer registers how a channel's messages are delivered.
-func (s *Service) SetDeliverer(channel string, d Deliverer) { s.deliverers[channel] = d }
 
 // Hours returns the call center's hours.
 func (s *Service) Hours() Hours { return s.cfg.Hours }
@@ -158,6 +168,16 @@ func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int 
 		}
 	}
 	return len(queued) + 1
+}
+
+// Held reports, in the caller's transaction, whether a person holds the conversation (an
+// open handoff), writing nothing: Hold's answer without its notice.
+func (s *Service) Held(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, error) {
+	_, err := tx.OpenHandoff(ctx, conv.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Hold decides, in the caller's transaction, whether a person holds the conversation. When

@@ -2,18 +2,15 @@ package twilio
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
@@ -79,82 +76,53 @@ const (
 // ActionRateLimited marks the notice sent to a sender over the rate limit.
 const ActionRateLimited = "rate_limited"
 
-var locks [256]sync.Mutex
-
-// lock serializes the turns of one conversation in this process; across processes the
-// conversation's version does.
-func lock(id string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return &locks[h.Sum32()%uint32(len(locks))]
-}
-
 type turnWorker struct {
 	river.WorkerDefaults[TurnArgs]
 	s *Service
 }
 
-// Work handles the conversation's pending messages one by one, each in its own
-// transaction: the reply, its delivery job and the message marked handled commit together,
-// so a crash in between redoes the turn and never sends it twice.
+// Work handles the conversation's pending messages one by one, oldest first, each a turn of
+// the conversation core: the reply, its delivery job and the message marked handled commit
+// together, so a crash in between redoes the turn and never sends it twice.
 func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 	id := job.Args.ConversationID
-	mu := lock(id)
-	mu.Lock()
-	defer mu.Unlock()
 	pending, err := w.s.settle(ctx, id)
-	if err != nil || pending == 0 {
+	if err != nil || len(pending) == 0 {
 		// None pending: an earlier job handled this message with its own; a message stored
 		// since has a job of its own too.
 		return err
 	}
-	conflicts, stamped := 0, false
-	var answered *engineTurn
-	for range 1000 {
-		done, ask, err := w.s.turnOnce(ctx, id, stamped, answered)
-		answered = nil
+	if needsStamp(pending) {
+		w.s.stamp(ctx, id)
+	}
+	ch := &sms{s: w.s}
+	for {
+		res, err := w.s.core.Turn(ctx, id, ch)
 		switch {
-		case errors.Is(err, errStamp):
-			w.s.stamp(ctx, id)
-			stamped = true
-		case errors.Is(err, errEngine):
-			// A slow engine (a language model, a search in Postgres) answers outside any
-			// transaction, holding no connection. The turn is then written if the
-			// conversation is as it was read; if not, it is read again and answered again.
-			// A fast engine answers inside the transaction: reading twice would cost more.
-			ask.reply, ask.next = w.s.engine.Turn(ctx, ask.state, ask.text, ask.channel)
-			answered = ask
-		case errors.Is(err, store.ErrConflict) && conflicts < 20:
-			// Another replica handled a message of this conversation: read it again. River's
-			// snooze would wait for its five-second scheduler; a short pause here is enough.
-			conflicts++
-			if err := sleep(ctx, 50*time.Millisecond); err != nil {
-				return err
-			}
 		case errors.Is(err, store.ErrNotFound):
 			return river.JobCancel(err)
 		case err != nil:
+			// The conversation kept changing (store.ErrConflict), or the store failed: the
+			// job fails, and River runs it again later, rather than leaving the message
+			// pending until the citizen writes again.
 			return err
-		case done:
+		case res.Done || res.Waiting == 0:
 			return nil
 		}
 	}
-	// The conversation kept changing under a slow engine: the job fails, and River runs it
-	// again later, rather than leaving the message pending until the citizen writes again.
-	return fmt.Errorf("twilio: conversation %s: a message still unanswered after 1000 passes", id)
 }
 
 // settle waits until the oldest pending message has been stored for the settle delay, so
 // that a message Twilio stamped earlier but delivered later is there to go first. It
-// returns how many messages were pending when it looked.
-func (s *Service) settle(ctx context.Context, convID string) (int, error) {
+// returns the messages pending when it looked.
+func (s *Service) settle(ctx context.Context, convID string) ([]store.Message, error) {
 	var pending []store.Message
 	if err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
 		return err
 	}); err != nil {
-		return 0, err
+		return nil, err
 	}
 	oldest := time.Time{}
 	for _, m := range pending {
@@ -163,9 +131,9 @@ func (s *Service) settle(ctx context.Context, convID string) (int, error) {
 		}
 	}
 	if oldest.IsZero() || s.cfg.Settle <= 0 {
-		return len(pending), nil
+		return pending, nil
 	}
-	return len(pending), sleep(ctx, s.cfg.Settle-s.since(oldest))
+	return pending, sleep(ctx, s.cfg.Settle-s.since(oldest))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -181,10 +149,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-// errStamp: the turn found more than one message pending, not all with Twilio's time; it
-// wrote nothing, and comes back once stamp has asked.
-var errStamp = errors.New("pending messages without Twilio's time")
 
 // needsStamp reports whether the order of the pending messages should be asked of Twilio.
 func needsStamp(pending []store.Message) bool {
@@ -235,115 +199,76 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 	}
 }
 
-// reply is what a turn sends back, if anything.
-type reply struct {
-	r      channels.Rendered
-	action string
-	aspect string
-	fichas []string
-	reason string  // the handoff reason, if any
-	score  float64 // the first ficha's score
-}
+// sms is the channel as the conversation core sees one turn: the oldest pending message,
+// answered by the channel itself when the engine has no part in it (an opt-out, the rate
+// limit, MAS, a photo alone), rendered within SMS segments or WhatsApp's length with the
+// rest held for MAS, and delivered through a deliver job.
+type sms struct{ s *Service }
 
-// turnOnce handles the oldest pending message of the conversation; done when no other was
-// pending. Unless stamped, it first asks for Twilio's times when several are pending
-// (errStamp).
-func (s *Service) turnOnce(ctx context.Context, convID string, stamped bool, answered *engineTurn) (done bool, ask *engineTurn, err error) {
-	err = s.store.Tx(ctx, func(tx store.Tx) error {
-		conv, err := tx.Conversation(ctx, convID)
-		if err != nil {
-			return err
-		}
-		pending, err := tx.PendingInbound(ctx, convID)
-		if err != nil {
-			return err
-		}
-		if len(pending) == 0 {
-			done = true
-			return nil
-		}
-		if !stamped && needsStamp(pending) {
-			return errStamp
-		}
-		done = len(pending) == 1
-		m := pending[0]
-		rep, err := s.decide(ctx, tx, conv, m, answered)
-		if errors.Is(err, errEngine) {
-			ask = &engineTurn{version: conv.Version, messageID: m.ID, text: strings.TrimSpace(m.Text), channel: conv.Channel}
-			ask.state = turnState(conv, s.log)
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.MarkProcessed(ctx, m.ID); err != nil {
-			return err
-		}
-		if err := tx.UpdateConversation(ctx, conv); err != nil {
-			return err
-		}
-		if rep == nil {
-			return nil
-		}
-		out := &store.Message{ConversationID: convID, Direction: store.Outbound, Text: rep.r.Text, Action: rep.action, Aspect: rep.aspect,
-			Fichas: rep.fichas, Reason: rep.reason, Score: rep.score, Processed: true}
-		if err := tx.InsertMessage(ctx, out); err != nil {
-			return err
-		}
-		return s.deliverTx(ctx, tx, conv, out.ID, rep.r)
-	})
-	return done, ask, err
-}
-
-// errEngine: the turn needs the engine's answer, which is asked outside the transaction
-// (turnWorker.Work); the transaction wrote nothing.
-var errEngine = errors.New("the turn needs the engine's answer")
-
-// engineTurn is the engine's answer to one message of a conversation at one version: used
-// only while the conversation is still at that version and the message still the first
-// pending, so it is the answer the turn would have got inside its transaction.
-type engineTurn struct {
-	version   int64
-	messageID int64
-	state     bot.State
-	text      string
-	channel   string
-	reply     bot.Reply
-	next      bot.State
-}
-
-// turnState is the engine's state saved with the conversation; unreadable, a fresh one.
-func turnState(conv *store.Conversation, log *slog.Logger) bot.State {
-	var st bot.State
-	if len(conv.State) > 0 {
-		if err := json.Unmarshal(conv.State, &st); err != nil {
-			log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err.Error())
-			return bot.State{}
-		}
+// Next implements conversation.Channel.
+func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+	pending, err := tx.PendingInbound(ctx, conv.ID)
+	if err != nil || len(pending) == 0 {
+		return nil, err
 	}
-	return st
-}
-
-// deliverTx stores a delivery of a rendered message and enqueues its job.
-func (s *Service) deliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
-	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
-		Segments: r.Segments, Encoding: r.Encoding}
-	if err := tx.InsertDelivery(ctx, d); err != nil {
-		return err
+	m := pending[0]
+	in := &conversation.Inbound{ID: m.ID, Text: strings.TrimSpace(m.Text), Waiting: len(pending) - 1}
+	if m.NumMedia > 0 {
+		in.Note = msgMediaNote
 	}
-	return s.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
+	in.Answer, err = ch.s.intercept(ctx, tx, conv, m, in.Text)
+	return in, err
 }
 
-// DeliverTx sends a message written outside a turn (an agent's words, a handoff notice) on
-// the conversation's channel: in GSM-7 for SMS, and whole: a person's words are not held
-// behind MAS.
-func (s *Service) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+// Render implements conversation.Channel. Whole, the text is sent as one message however
+// long: what happens next is not held behind MAS.
+func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+	r := channels.Render(conv.Channel, text)
+	if !whole || len(r.More) == 0 {
+		return r.Text, r.More
+	}
+	if conv.Channel == bot.ChannelSMS {
+		return channels.GSMText(text), nil
+	}
+	return text, nil
+}
+
+// DeliverTx implements conversation.Channel.
+func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+	return ch.s.outbox.DeliverTx(ctx, tx, conv, m)
+}
+
+// Outbox hands messages to SMS and WhatsApp delivery: a delivery and its deliver job, in the
+// caller's transaction. It needs only the queue, so that the handoff service can be given it
+// (handoff.Deliverer, for agents' words) before the channel, which needs the conversation
+// core, which needs the handoff service.
+type Outbox struct{ queue Enqueuer }
+
+// NewOutbox returns the outbox on the queue the channel's jobs run on.
+func NewOutbox(q Enqueuer) *Outbox { return &Outbox{queue: q} }
+
+// DeliverTx sends a stored message on the conversation's channel: in GSM-7 for SMS, and
+// whole: what was rendered (a turn's reply, a person's words) is not split again.
+func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
 	r := channels.Rendered{Text: m.Text}
 	if conv.Channel == bot.ChannelSMS {
 		r.Text = channels.GSMText(m.Text)
 		r.Segments, r.Encoding = channels.Segments(r.Text)
 	}
-	return s.deliverTx(ctx, tx, conv, m.ID, r)
+	return o.deliver(ctx, tx, conv, m.ID, r)
+}
+
+// deliver stores a delivery of a rendered message and enqueues its job.
+func (o *Outbox) deliver(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
+	if o == nil || o.queue == nil {
+		return errors.New("twilio: no queue to deliver on")
+	}
+	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
+		Segments: r.Segments, Encoding: r.Encoding}
+	if err := tx.InsertDelivery(ctx, d); err != nil {
+		return err
+	}
+	return o.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID}, nil)
 }
 
 var (
@@ -351,23 +276,25 @@ var (
 	moreWords   = map[string]bool{"mas": true, "more": true, "+": true, "seguir": true, "continuar": true}
 )
 
-// decide chooses the reply to one message, updating the conversation in memory; nil means
-// no reply (opted out, over the rate limit).
-func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message, answered *engineTurn) (*reply, error) {
-	text := strings.TrimSpace(m.Text)
+// intercept answers a message the channel handles without the engine, updating the
+// conversation in memory: an opted-out citizen (silence, or the resumption), a sender over
+// the rate limit (one notice, then silence), MAS (the next held part), a photo or audio
+// alone. An Answer with no text answers nothing; nil leaves the message to the core.
+func (s *Service) intercept(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message, text string) (*conversation.Answer, error) {
 	word := strings.Join(retrieval.Words(text), " ")
-	if strings.TrimSpace(text) == "+" {
+	if text == "+" {
 		word = "+"
 	}
-	fixed := func(action, t string) *reply {
-		return &reply{r: channels.Render(conv.Channel, t), action: action, aspect: retrieval.AspectGeneral}
+	fixed := func(action, t string) *conversation.Answer {
+		return &conversation.Answer{Text: channels.Render(conv.Channel, t).Text, Action: action, Aspect: retrieval.AspectGeneral}
 	}
+	silent := &conversation.Answer{}
 	if conv.OptOut {
 		if resumeWords[word] {
 			conv.OptOut = false
 			return fixed(bot.ActionGreet, msgResume), nil
 		}
-		return nil, nil // stored, not answered: the citizen asked for no more messages
+		return silent, nil // stored, not answered: the citizen asked for no more messages
 	}
 	n, err := tx.CountInbound(ctx, conv.ID, m.CreatedAt.Add(-time.Minute), m.CreatedAt)
 	if err != nil {
@@ -377,7 +304,7 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 	case n == s.cfg.RateLimit+1:
 		return fixed(ActionRateLimited, msgTooMany), nil
 	case n > s.cfg.RateLimit+1:
-		return nil, nil
+		return silent, nil
 	}
 	if moreWords[word] {
 		if len(conv.More) == 0 {
@@ -385,79 +312,12 @@ func (s *Service) decide(ctx context.Context, tx store.Tx, conv *store.Conversat
 		}
 		r := channels.RenderMore(conv.Channel, conv.More)
 		conv.More = r.More
-		return &reply{r: r, action: "more", aspect: retrieval.AspectGeneral}, nil
+		return &conversation.Answer{Text: r.Text, Action: "more", Aspect: retrieval.AspectGeneral}, nil
 	}
 	if m.NumMedia > 0 && text == "" {
 		return fixed("media", msgMedia), nil
 	}
-	// A person holds the conversation: the engine stays silent, but for emergencies.
-	held, notice, err := s.handoffs.Hold(ctx, tx, conv)
-	if err != nil {
-		return nil, err
-	}
-	if held && !s.engine.IsEmergency(text) {
-		if notice == "" {
-			return nil, nil
-		}
-		return fixed("held", notice), nil
-	}
-	st := turnState(conv, s.log)
-	var r bot.Reply
-	var next bot.State
-	switch {
-	case answered != nil && answered.version == conv.Version && answered.messageID == m.ID:
-		r, next = answered.reply, answered.next
-	case !held && s.engine.Slow():
-		// A slow engine (a language model) is asked outside the transaction (errEngine).
-		// Held, this is an emergency: answered at once, here, since Hold may have written.
-		return nil, errEngine
-	default:
-		r, next = s.engine.Turn(ctx, st, text, conv.Channel)
-	}
-	body := r.Text
-	if m.NumMedia > 0 {
-		body = msgMediaNote + "\n" + body
-	}
-	rendered := channels.Render(conv.Channel, body)
-	state, err := json.Marshal(next)
-	if err != nil {
-		return nil, err
-	}
-	conv.State, conv.More = state, rendered.More
-	if r.Action == bot.ActionOptout {
-		conv.OptOut = true
-	}
-	if r.Handoff != "" {
-		h, tell, err := s.handoffs.Start(ctx, tx, conv, r.Handoff, s.engine.TopicOf(st.Slug))
-		if err != nil {
-			return nil, err
-		}
-		if h.Status == store.HandoffCallback {
-			body = tell
-		} else {
-			body += "\n" + tell
-		}
-		// What happens next is said whole, not held behind MAS.
-		rendered = channels.Render(conv.Channel, body)
-		if len(rendered.More) > 0 {
-			rendered = channels.Rendered{Text: rendered.Text}
-			if conv.Channel == bot.ChannelSMS {
-				rendered.Text = channels.GSMText(body)
-				rendered.Segments, rendered.Encoding = channels.Segments(rendered.Text)
-			} else {
-				rendered.Text = body
-			}
-		}
-		conv.More = nil
-	}
-	rep := &reply{r: rendered, action: r.Action, aspect: r.Aspect, reason: r.Handoff}
-	if len(r.Fichas) > 0 {
-		rep.score = r.Fichas[0].Score
-	}
-	for _, h := range r.Fichas {
-		rep.fichas = append(rep.fichas, h.Slug)
-	}
-	return rep, nil
+	return nil, nil
 }
 
 type deliverWorker struct {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
@@ -65,22 +66,14 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
-// Handoffs is what the channel needs of the handoff service.
-type Handoffs interface {
-	// Start opens a handoff in the transaction and returns what to tell the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
-	// Hold reports whether a person holds the conversation (the engine stays silent) and
-	// what to tell the citizen, if anything.
-	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
-}
-
 // Service is the Twilio channel.
 type Service struct {
 	cfg       Config
 	store     store.Store
 	engine    *bot.Engine
-	handoffs  Handoffs
+	core      *conversation.Core
 	queue     Enqueuer
+	outbox    *Outbox
 	api       *openapi.ApiService
 	validator twclient.RequestValidator
 	log       *slog.Logger
@@ -118,9 +111,9 @@ func (s *Service) failed(channel, reason string) {
 // ErrNotConfigured: TWILIO_AUTH_TOKEN is not set and the development flag is off.
 var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serve the Twilio webhooks (or ATIENDE_TWILIO_INSECURE=1 in development)")
 
-// New checks the configuration and builds the channel. The queue is set later (SetQueue),
-// since the queue needs the channel's workers first.
-func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log *slog.Logger) (*Service, error) {
+// New checks the configuration and builds the channel on the queue its webhook and jobs
+// enqueue on; Register adds its workers to that queue's bundle before the queue starts.
+func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, q Enqueuer, log *slog.Logger) (*Service, error) {
 	if cfg.AuthToken == "" && !cfg.Insecure {
 		return nil, ErrNotConfigured
 	}
@@ -156,7 +149,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, handoffs Handoffs, log 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, engine: engine, handoffs: handoffs, api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+	s := &Service{cfg: cfg, store: st, engine: engine, core: core, queue: q, outbox: NewOutbox(q), api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now
@@ -186,10 +179,9 @@ func NewRestClient(cfg Config) (*twilioapi.RestClient, error) {
 	return twilioapi.NewRestClientWithParams(twilioapi.ClientParams{Client: c}), nil
 }
 
-// SetQueue gives the channel the queue its webhook and jobs enqueue on.
-func (s *Service) SetQueue(q Enqueuer) { s.queue = q }
-
-// Register adds the channel's workers.
+// Register adds the channel's workers to the bundle of the queue given to New. River looks
+// a job's worker up when it works the job, and checks the bundle when it starts: Register
+// before the queue's Start.
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &turnWorker{s: s})
 	river.AddWorker(w, &deliverWorker{s: s})

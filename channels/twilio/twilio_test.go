@@ -21,6 +21,7 @@ import (
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/queue"
@@ -141,19 +142,22 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	if wrap != nil {
 		st = wrap(db)
 	}
-	svc, err := twilio.New(cfg, st, eng, hs, nil)
+	core, err := conversation.New(conversation.Config{Store: st, Engine: eng, Handoffs: hs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := twilio.New(cfg, st, eng, core, q, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	obs := &failures{}
 	svc.SetObserver(obs)
-	workers := river.NewWorkers()
 	svc.Register(workers)
-	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetQueue(q)
 	if work {
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -742,13 +746,13 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 
 func TestConfiguration(t *testing.T) {
 	t.Parallel()
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil); err == nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
 		t.Error("no public URL accepted")
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil); err != nil {
+	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
 		t.Errorf("development flag: %v", err)
 	}
 }
@@ -861,7 +865,6 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: index, Entered: entered, Release: release}, nil)
-	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	b.say(t, "+56911110001", "cuanto es la pgu")
 	select {
@@ -890,7 +893,6 @@ func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
 	t.Parallel()
 	loadEngine()
 	slow := bot.New(bottest.SlowRetriever{Index: index}, nil)
-	slow.SetSlow(true)
 	b := buildWith(t, slow, true)
 	const from = "+56911110003"
 	b.say(t, from, "cuanto es la pgu")

@@ -269,7 +269,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 		if err := tx.InsertMessage(ctx, out); err != nil {
 			return err
 		}
-		return s.deliverTx(ctx, tx, conv, out.ID, r)
+		return s.outbox.deliver(ctx, tx, conv, out.ID, r)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		s.log.Info("twilio inbound already stored", "sid", in.MessageSid)

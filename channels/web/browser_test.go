@@ -70,8 +70,10 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 	if allow {
 		origins = []string{st.host.URL}
 	}
-	srv, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
-		Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)})
+	engine := bot.New(ix, nil)
+	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)
+	srv, err := web.New(web.Config{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
+		Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)
 	}

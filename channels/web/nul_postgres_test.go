@@ -23,8 +23,9 @@ func TestNULRefusedOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db,
-		Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)})
+	engine := bot.New(ix, nil)
+	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	s, err := web.New(web.Config{Engine: engine, Store: db, Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -207,7 +207,7 @@ func TestWidgetOriginsAreChecked(t *testing.T) {
 	} {
 		t.Run(tc.origin, func(t *testing.T) {
 			b := setup(t)
-			_, err := web.New(web.Config{Engine: b.engine, Store: b.store, Handoffs: b.handoffs, Origins: []string{tc.origin}})
+			_, err := web.New(web.Config{Engine: b.engine, Store: b.store, Core: b.core, Origins: []string{tc.origin}})
 			if (err == nil) != tc.ok {
 				t.Errorf("web.New with origin %q: %v; want ok=%v", tc.origin, err, tc.ok)
 			}

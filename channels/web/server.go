@@ -13,18 +13,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/ratelimit"
@@ -61,8 +60,8 @@ type Config struct {
 	// Mounts add the other surfaces (the console, the Twilio webhooks) to the same server,
 	// each with its prefix and its errors' format (cmd/atiende/routes.go lists them).
 	Mounts []Mount
-	// Handoffs runs the handoff to a person; required.
-	Handoffs Handoffs
+	// Core runs the turns (conversation.Core); required.
+	Core *conversation.Core
 	// Observer hears of every request answered (metrics); nil hears nothing.
 	Observer Observer
 	// Metrics serves GET /metrics (Prometheus's exposition); nil leaves the route out.
@@ -74,15 +73,6 @@ type Observer interface {
 	// Request: the route's pattern (e.g. "/webhooks/twilio/messaging"; "" when no route
 	// matched), the method, the status written and how long the answer took.
 	Request(route, method string, status int, took time.Duration)
-}
-
-// Handoffs is what the chat needs of the handoff service.
-type Handoffs interface {
-	// Start opens a handoff in the transaction and returns what to tell the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
-	// Hold reports whether a person holds the conversation (the engine stays silent) and
-	// what to tell the citizen, if anything.
-	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
 }
 
 // Mount is a surface with routes of its own (the agents' console, the Twilio webhooks).
@@ -103,7 +93,6 @@ type Server struct {
 	log    *slog.Logger
 	hub    *events.Hub
 	cfg    Config
-	locks  [256]sync.Mutex // turns of one conversation run one at a time in this process
 	gin    *gin.Engine
 	mounts []Mount
 	// draining: the server is shutting down, and says so on /readyz.
@@ -115,8 +104,8 @@ type Server struct {
 
 // New builds the server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Engine == nil || cfg.Store == nil || cfg.Handoffs == nil {
-		return nil, errors.New("web: Engine, Store and Handoffs are required")
+	if cfg.Engine == nil || cfg.Store == nil || cfg.Core == nil {
+		return nil, errors.New("web: Engine, Store and Core are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -304,12 +293,6 @@ type messageResponse struct {
 	Aspects []string `json:"aspects,omitempty"`
 }
 
-func (s *Server) lock(id string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return &s.locks[h.Sum32()%uint32(len(s.locks))]
-}
-
 func (s *Server) postMessage(c *gin.Context) error {
 	var req messageRequest
 	if err := readBody(c, &req, false); err != nil {
@@ -331,184 +314,74 @@ func (s *Server) postMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	mu := s.lock(conv.ID)
-	mu.Lock()
-	defer mu.Unlock()
-
 	if d := s.sessions.Allow(conv.ID); !d.OK {
 		return tooMany(d)
 	}
-	ctx := c.Request.Context()
-	if err := s.checkRate(ctx, conv.ID); err != nil {
-		return err
-	}
-	providerID := ""
+	ch := &chat{text: text, rate: s.cfg.SessionRate}
 	if req.ClientID != "" {
-		providerID = "web:" + conv.ID + ":" + req.ClientID
+		ch.providerID = "web:" + conv.ID + ":" + req.ClientID
 	}
-	for attempt := 0; ; attempt++ {
-		resp, err := s.turn(ctx, conv, text, providerID)
-		switch {
-		case err == nil:
-			c.JSON(http.StatusOK, resp)
-			return nil
-		case errors.Is(err, store.ErrDuplicate):
-			resp, err := s.replay(ctx, providerID)
-			if err != nil {
-				return err
-			}
-			c.JSON(http.StatusOK, resp)
-			return nil
-		case errors.Is(err, store.ErrConflict) && attempt < 5:
-			// Another replica saved a turn of this conversation: read it again and redo.
-			if conv, err = s.store.Conversation(ctx, conv.ID); err != nil {
-				return err
-			}
-		default:
+	ctx := c.Request.Context()
+	res, err := s.cfg.Core.Turn(ctx, conv.ID, ch)
+	if errors.Is(err, store.ErrDuplicate) {
+		resp, err := s.replay(ctx, ch.providerID)
+		if err != nil {
 			return err
 		}
+		c.JSON(http.StatusOK, resp)
+		return nil
 	}
-}
-
-// checkRate refuses a session's message beyond SessionRate, counted in the store: the
-// limit holds however many replicas the session's messages reach.
-func (s *Server) checkRate(ctx context.Context, convID string) error {
-	var n int
-	r := s.cfg.SessionRate
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		var err error
-		now := time.Now().UTC()
-		n, err = tx.CountInbound(ctx, convID, now.Add(-r.Per), now)
-		return err
-	})
 	if err != nil {
 		return err
 	}
-	if n >= r.N {
-		return tooMany(ratelimit.Decision{RetryAfter: r.Per / time.Duration(r.N)})
+	resp := messageResponse{Action: res.Action, Reply: res.Text, Aspect: "general", Fichas: []bot.Hit{}, Options: []bot.Option{}}
+	if !res.Held {
+		r := res.Reply
+		resp = messageResponse{Action: r.Action, Reply: res.Text, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
+			Handoff: r.Handoff, Emergency: r.Emergency, Aspects: r.Aspects}
 	}
+	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", resp.Action, "aspect", resp.Aspect)
+	c.JSON(http.StatusOK, resp)
 	return nil
 }
 
-// turn runs one turn in one transaction: the citizen's message, then either a person's hold
-// (the engine stays silent but for emergencies) or the engine's reply, with a handoff opened
-// when it asks for one; the new state. A changed conversation is ErrConflict.
-//
-// A slow engine (a language model, a search in Postgres: bot.Engine.Slow) is asked before
-// the transaction, so that it holds no connection: turnTx says errEngine when it needs the
-// answer, writing nothing, and is run again with it. The conversation's version, checked
-// in the transaction, makes sure the answer is to the state it was asked with.
-func (s *Server) turn(ctx context.Context, conv *store.Conversation, text, providerID string) (messageResponse, error) {
-	resp, err := s.turnTx(ctx, conv, text, providerID, nil)
-	if !errors.Is(err, errEngine) {
-		return resp, err
-	}
-	st := s.stateOf(conv)
-	r, next := s.engine.Turn(ctx, st, text, conv.Channel)
-	return s.turnTx(ctx, conv, text, providerID, &answer{reply: r, next: next})
+// chat is the web chat as the conversation core sees one message: new, stored by the turn
+// (idempotent with the client's id), rendered as it is, and answered in the HTTP response.
+type chat struct {
+	text, providerID string
+	rate             ratelimit.Rate
 }
 
-// errEngine: the turn needs the engine's answer; the transaction wrote nothing.
-var errEngine = errors.New("the turn needs the engine's answer")
-
-// answer is the engine's answer to the conversation at the version the turn checks.
-type answer struct {
-	reply bot.Reply
-	next  bot.State
-}
-
-// stateOf is the engine's state saved with the conversation; unreadable, a fresh one.
-func (s *Server) stateOf(conv *store.Conversation) bot.State {
-	var st bot.State
-	if len(conv.State) > 0 {
-		if err := json.Unmarshal(conv.State, &st); err != nil {
-			s.log.Warn("conversation state unreadable; starting afresh", "conversation", conv.ID, "error", err)
-			return bot.State{}
-		}
-	}
-	return st
-}
-
-func (s *Server) turnTx(ctx context.Context, conv *store.Conversation, text, providerID string, answered *answer) (messageResponse, error) {
-	var resp messageResponse
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		cur, err := tx.Conversation(ctx, conv.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Version != conv.Version {
-			return store.ErrConflict
-		}
-		held, notice, err := s.cfg.Handoffs.Hold(ctx, tx, cur)
-		if err != nil {
-			return err
-		}
-		emergency := held && s.engine.IsEmergency(text)
-		if !held && answered == nil && s.engine.Slow() {
-			return errEngine // Hold wrote nothing: nobody holds the conversation
-		}
-		in := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: text, ProviderID: providerID, Processed: true}
-		if err := tx.InsertMessage(ctx, in); err != nil {
-			return err
-		}
-		out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Processed: true}
-		if providerID != "" {
-			out.ProviderID = providerID + ":reply"
-		}
-		if held && !emergency {
-			resp = messageResponse{Action: ActionHeld, Reply: notice, Aspect: "general", Fichas: []bot.Hit{}, Options: []bot.Option{}}
-			out.Text, out.Action = notice, ActionHeld
-		} else {
-			st := s.stateOf(cur)
-			var r bot.Reply
-			var next bot.State
-			if answered != nil {
-				r, next = answered.reply, answered.next
-			} else {
-				// A fast engine, or held and an emergency (Hold may have written): here.
-				r, next = s.engine.Turn(ctx, st, text, cur.Channel)
-			}
-			reply := channels.Render(cur.Channel, r.Text).Text
-			if r.Handoff != "" {
-				h, tell, err := s.cfg.Handoffs.Start(ctx, tx, cur, r.Handoff, s.engine.TopicOf(st.Slug))
-				if err != nil {
-					return err
-				}
-				if h.Status == store.HandoffCallback {
-					reply = tell
-				} else {
-					reply += "\n" + tell
-				}
-			}
-			state, err := json.Marshal(next)
-			if err != nil {
-				return fmt.Errorf("encode state: %w", err)
-			}
-			cur.State = state
-			out.Text, out.Action, out.Aspect, out.Fichas = reply, r.Action, r.Aspect, slugs(r.Fichas)
-			out.Reason = r.Handoff
-			if len(r.Fichas) > 0 {
-				out.Score = r.Fichas[0].Score
-			}
-			resp = messageResponse{Action: r.Action, Reply: reply, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
-				Handoff: r.Handoff, Emergency: r.Emergency, Aspects: r.Aspects}
-		}
-		if out.Text != "" {
-			if err := tx.InsertMessage(ctx, out); err != nil {
-				return err
-			}
-		}
-		return tx.UpdateConversation(ctx, cur)
-	})
+// Next refuses a session's message beyond SessionRate, counted in the store: the limit
+// holds however many replicas the session's messages reach.
+func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+	now := time.Now().UTC()
+	n, err := tx.CountInbound(ctx, conv.ID, now.Add(-ch.rate.Per), now)
 	if err != nil {
-		return messageResponse{}, err
+		return nil, err
 	}
-	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", resp.Action, "aspect", resp.Aspect)
-	return resp, nil
+	if n >= ch.rate.N {
+		return nil, tooMany(ratelimit.Decision{RetryAfter: ch.rate.Per / time.Duration(ch.rate.N)})
+	}
+	in := &conversation.Inbound{Text: ch.text, ProviderID: ch.providerID}
+	if ch.providerID != "" {
+		in.ReplyProviderID = ch.providerID + ":reply"
+	}
+	return in, nil
+}
+
+// Render implements conversation.Channel: the web shows the text as it is.
+func (*chat) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+	return channels.Render(conv.Channel, text).Text, nil
+}
+
+// DeliverTx implements conversation.Channel: the reply goes back in the HTTP response.
+func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Message) error {
+	return nil
 }
 
 // ActionHeld marks the reply given while a person holds the conversation.
-const ActionHeld = "held"
+const ActionHeld = conversation.ActionHeld
 
 // replay answers a retried request with the reply already stored for it.
 func (s *Server) replay(ctx context.Context, providerID string) (messageResponse, error) {
@@ -527,14 +400,6 @@ func (s *Server) replay(ctx context.Context, providerID string) (messageResponse
 		}
 	}
 	return resp, nil
-}
-
-func slugs(hs []bot.Hit) []string {
-	out := make([]string, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, h.Slug)
-	}
-	return out
 }
 
 func orNone(hs []bot.Hit) []bot.Hit {

@@ -17,6 +17,7 @@ import (
 	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/retrieval"
@@ -28,7 +29,8 @@ type bundle struct {
 	srv      *httptest.Server
 	store    store.Store
 	engine   *bot.Engine
-	handoffs web.Handoffs
+	handoffs *handoff.Service
+	core     *conversation.Core
 	web      *web.Server
 }
 
@@ -55,9 +57,13 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cfg := web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)}
+	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	cfg := web.Config{Engine: bot.New(ix, nil), Store: db}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Core == nil {
+		cfg.Core = newCore(t, db, cfg.Engine, hs)
 	}
 	s, err := web.New(cfg)
 	if err != nil {
@@ -65,7 +71,17 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &bundle{srv: srv, store: db, engine: cfg.Engine, handoffs: cfg.Handoffs, web: s}
+	return &bundle{srv: srv, store: db, engine: cfg.Engine, handoffs: hs, core: cfg.Core, web: s}
+}
+
+// newCore is the conversation core the server runs its turns on.
+func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core {
+	t.Helper()
+	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: hs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return core
 }
 
 func (b *bundle) do(t *testing.T, method, path, token string, body []byte) (int, map[string]any) {
@@ -387,7 +403,6 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Entered: entered, Release: release}, nil)
-	slow.SetSlow(true)
 	b := setup(t, func(c *web.Config) { c.Engine = slow })
 	id, token := b.session(t)
 	done := make(chan int, 1)
@@ -431,7 +446,7 @@ func TestReplayNamesTheAgent(t *testing.T) {
 	}); err != nil || len(waiting) != 1 {
 		t.Fatalf("handoffs waiting: %d %v", len(waiting), err)
 	}
-	hs := b.handoffs.(*handoff.Service)
+	hs := b.handoffs
 	if err := hs.Claim(ctx, agent, waiting[0].ID); err != nil {
 		t.Fatal(err)
 	}

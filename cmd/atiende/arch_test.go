@@ -33,21 +33,23 @@ func goList(t *testing.T) []listed {
 }
 
 // TestDependencyDirection keeps the layering of docs/architecture.md: retrieval knows no
-// other package of ours, bot no channel, handoff or store, store nothing above it, and only
+// other package of ours, bot no channel, handoff or store, store nothing above it, the
+// conversation core no channel or handoff (it declares what it needs of them), and only
 // cmd/atiende wires everything.
 func TestDependencyDirection(t *testing.T) {
 	t.Parallel()
 	const mod = "github.com/atiende/atiende/"
 	forbidden := map[string][]string{
-		"retrieval": {"bot", "channels", "handoff", "store", "eval"},
-		"bot":       {"channels", "handoff", "store", "eval"},
-		"store":     {"bot", "channels", "handoff", "retrieval", "eval"},
-		"handoff":   {"channels", "eval"},
-		"channels":  {"eval", "cmd", "queue"},
-		"queue":     {"bot", "channels", "handoff", "retrieval", "eval"},
-		"rut":       {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact"},
-		"redact":    {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events"},
-		"httperr":   {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact", "rut", "ratelimit"},
+		"retrieval":    {"bot", "channels", "handoff", "store", "eval"},
+		"bot":          {"channels", "handoff", "store", "eval"},
+		"store":        {"bot", "channels", "handoff", "retrieval", "eval"},
+		"handoff":      {"channels", "eval"},
+		"conversation": {"channels", "handoff", "eval", "queue"},
+		"channels":     {"eval", "cmd", "queue"},
+		"queue":        {"bot", "channels", "handoff", "retrieval", "eval"},
+		"rut":          {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact"},
+		"redact":       {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events"},
+		"httperr":      {"bot", "channels", "handoff", "store", "retrieval", "eval", "queue", "events", "redact", "rut", "ratelimit", "conversation"},
 	}
 	for _, p := range goList(t) {
 		rel := strings.TrimPrefix(p.ImportPath, mod)

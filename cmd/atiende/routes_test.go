@@ -13,6 +13,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/console"
@@ -45,7 +46,12 @@ func TestRouteList(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := mounts(nil, agents, nil) // the Twilio routes are the same without the channel
-	srv, err := web.New(web.Config{Engine: bot.New(ix, nil), Store: db, Handoffs: handoffs, Mounts: ms, Metrics: newMetrics().handler()})
+	engine := bot.New(ix, nil)
+	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{Engine: engine, Store: db, Core: core, Mounts: ms, Metrics: newMetrics().handler()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels/twilio"
+	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/events/pgrelay"
 	"github.com/atiende/atiende/handoff"
@@ -188,7 +189,6 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 	}
 	engine := bot.New(m.timed(retriever), offices)
-	engine.SetSlow(cfg.Retrieval == "postgres") // and a writer, below, makes it slow too
 	engine.SetObserver(m)
 	if err := withWriter(cfg, engine); err != nil {
 		return err
@@ -208,51 +208,60 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err := db.relay(ctx, citizens, consoles, log); err != nil {
 		return err
 	}
-	handoffs := handoff.New(db, handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}, citizens, consoles, log.With("component", "handoff"))
+	backend, err := handoffBackend(cfg)
+	if err != nil {
+		return err
+	}
+	// The parts are built in the order they need each other: the queue (when a channel or a
+	// backend has jobs), the handoff service on it (with the Twilio outbox for agents'
+	// words), the conversation core on that, the channels on the core. Each adds its workers to the queue's bundle before the queue
+	// starts (River looks a job's worker up when it works the job).
+	workers := river.NewWorkers()
+	var q jobQueue
+	if cfg.twilioOn() || backend != nil {
+		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware(),
+			ID: cfg.ReplicaID}); err != nil {
+			return err
+		}
+	}
+	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
+	if cfg.twilioOn() {
+		out := twilio.NewOutbox(q)
+		hcfg.Deliverers = map[string]handoff.Deliverer{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
+	}
+	if backend != nil {
+		hcfg.Backend, hcfg.Queue = backend, q
+	}
+	handoffs := handoff.New(db, hcfg, citizens, consoles, log.With("component", "handoff"))
 	handoffs.SetObserver(m)
+	if backend != nil {
+		handoffs.Register(workers)
+		log.Info("handoffs also go to a backend", "backend", backend.Name())
+	}
 	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
 		Logger: log.With("component", "console")})
 	if err != nil {
 		return err
 	}
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Handoffs: handoffs, Observer: m, Metrics: m.handler(),
+	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
+	if err != nil {
+		return err
+	}
+	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
-	workers := river.NewWorkers()
 	var tw *twilio.Service
 	if cfg.twilioOn() {
-		if tw, err = twilio.New(cfg.Twilio, db, engine, handoffs, log); err != nil {
+		if tw, err = twilio.New(cfg.Twilio, db, engine, core, q, log); err != nil {
 			return err
 		}
 		tw.SetObserver(m)
-		handoffs.SetDeliverer(bot.ChannelSMS, tw)
-		handoffs.SetDeliverer(bot.ChannelWhatsApp, tw)
 		tw.Register(workers)
 	} else {
 		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
 	}
 	webCfg.Mounts = mounts(log, agents, tw)
-	backend, err := handoffBackend(cfg)
-	if err != nil {
-		return err
-	}
-	if backend != nil {
-		handoffs.Register(workers)
-		log.Info("handoffs also go to a backend", "backend", backend.Name())
-	}
-	var q jobQueue
-	if tw != nil || backend != nil {
-		// The queue works the jobs of the channels and backends that need them.
-		if q, err = db.queue(ctx, queue.Config{Workers: workers, Queues: twilio.Queues(), Logger: log.With("component", "queue"), Middleware: m.jobMiddleware(),
-			ID: cfg.ReplicaID}); err != nil {
-			return err
-		}
-		if tw != nil {
-			tw.SetQueue(q)
-		}
-		if backend != nil {
-			handoffs.SetBackend(backend, q)
-		}
+	if q != nil {
 		if err := q.Start(ctx); err != nil {
 			return fmt.Errorf("start queue: %w", err)
 		}

@@ -26,8 +26,8 @@ func sameJSON(got json.RawMessage, want string) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// turnRecord is what one web turn writes: the citizen's message, the reply, the new state
-// and, at times, a handoff.
+// turnRecord is what one turn of the conversation core (conversation/) writes: the
+// citizen's message, the reply, the new state and, at times, a handoff.
 type turnRecord struct {
 	ConversationID string
 	Version        int64
@@ -36,8 +36,10 @@ type turnRecord struct {
 	Handoff        *store.Handoff
 }
 
-// saveTurn writes a turn the way the web channel does, through the Tx primitives: the
-// conversation's version must not have moved, and everything commits or nothing does.
+// saveTurn writes a turn's records through the Tx primitives, as the core's second
+// transaction does (without the engine, the hold or a channel, which are the core's and
+// tested there): the conversation's version must not have moved, and everything commits or
+// nothing does.
 func saveTurn(ctx context.Context, s store.Store, t *turnRecord) error {
 	return s.Tx(ctx, func(tx store.Tx) error {
 		c, err := tx.Conversation(ctx, t.ConversationID)
