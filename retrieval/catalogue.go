@@ -76,7 +76,7 @@ const (
 	// "an emergency of any kind" (learn.Linear), trained on the emergency model's data.
 	DangerModel = "model/danger.model"
 	// FollowUpModel reads whether a message is what citizens write in the middle of a
-	// conversation about the ficha already being talked about ("y cuanto es", "por cuantos
+	// conversation about the ficha already being talked about ("y donde lo pido", "por cuantos
 	// meses se paga?") rather than a question that names its own matter: a sparse logistic
 	// model (learn.Linear) of followups.tsv against the fichas' questions.
 	FollowUpModel = "model/followup.model"

@@ -46,7 +46,7 @@ type Found struct {
 	// learned model saw in training (1 without a model, or with no such word).
 	Known float64
 	// FollowUp is the follow-up model's probability that the message is what citizens write
-	// about the ficha already being talked about ("y cuanto es", "por cuantos meses se
+	// about the ficha already being talked about ("y donde lo pido", "por cuantos meses se
 	// paga?") rather than a question that names its own matter; -1 without the model.
 	FollowUp float64
 }

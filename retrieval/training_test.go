@@ -98,7 +98,7 @@ func TestQuestionsProblemsNameFileAndLine(t *testing.T) {
 func TestFollowUpTextDropsConnectors(t *testing.T) {
 	for in, want := range map[string]string{
 		"y el pasaporte":         "el pasaporte",
-		"pero y cuanto es":       "cuanto es",
+		"pero y donde lo pido":   "donde lo pido",
 		"and how long":           "how long",
 		"y":                      "y",
 		"cuanto demora":          "cuanto demora",

@@ -21,7 +21,7 @@ type followPair struct {
 }
 
 // followUpPairs builds the held-out follow-ups: each held-out line of followups.tsv (what
-// citizens write in the middle of a conversation, "y cuanto es", "se puede por internet?")
+// citizens write in the middle of a conversation, "y donde lo pido", "se puede por internet?")
 // after a held-out question, which should stay on that question's ficha; and held-out
 // questions after another ficha's, which should move to their own. The questions are
 // spread over the fichas by a fixed stride, so the pairs are the same from run to run.
