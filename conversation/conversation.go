@@ -306,9 +306,11 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 		if err != nil {
 			return Result{}, nil, err
 		}
-		if h.Status == store.HandoffCallback {
+		if h.Status == store.HandoffCallback && r.Handoff != bot.ReasonEmergency {
 			body = tell // out of hours: when a person will answer is what matters
 		} else {
+			// An emergency keeps its lines whatever the handoff says: a callback opened
+			// earlier (Start returns the open one) must not replace them.
 			body += "\n" + tell
 		}
 		// What happens next is said whole, not held behind MAS.

@@ -368,3 +368,21 @@ func TestTurnsOfOneConversationInOrder(t *testing.T) {
 		t.Errorf("stored %d messages, want 16", len(ms))
 	}
 }
+
+// TestEmergencyWithCallbackOpen: out of hours a citizen waits for a callback (the open
+// handoff Start returns); an emergency then keeps the engine's lines, the callback's words
+// after them.
+func TestEmergencyWithCallbackOpen(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.conv(t, "c1")
+	b.handoffs.held.Store(true)
+	b.handoffs.status = store.HandoffCallback
+	res, err := b.core.Turn(context.Background(), "c1", &channel{text: "me quiero matar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Action != bot.ActionEmergency || res.Text != "re: me quiero matar\nLe atenderá una persona." {
+		t.Errorf("result %+v; want the emergency's words, then the handoff's", res)
+	}
+}

@@ -92,9 +92,9 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 		// since has a job of its own too.
 		return err
 	}
-	if needsStamp(pending) {
-		w.s.stamp(ctx, id)
-	}
+	// Asked after the wait, of the messages pending then: the late message the wait is for
+	// counts (the list settle read before the wait does not have it).
+	w.s.stamp(ctx, id)
 	ch := &sms{s: w.s}
 	for {
 		res, err := w.s.core.Turn(ctx, id, ch)
@@ -163,9 +163,9 @@ func needsStamp(pending []store.Message) bool {
 	return false
 }
 
-// stamp asks Twilio when it stamped the pending messages, when more than one waits: they are
-// then handled in that order even if their webhooks came out of order. A failure leaves the
-// arrival order.
+// stamp asks Twilio when it stamped the pending messages, when more than one waits and some
+// have no time yet: they are then handled in that order even if their webhooks came out of
+// order. A failure leaves the arrival order.
 func (s *Service) stamp(ctx context.Context, convID string) {
 	var pending []store.Message
 	if err := s.store.Tx(ctx, func(tx store.Tx) error {
@@ -176,7 +176,7 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 		s.log.Warn("pending messages unread; arrival order kept", "conversation", convID, "error", err.Error())
 		return
 	}
-	if len(pending) < 2 {
+	if !needsStamp(pending) {
 		return
 	}
 	for _, m := range pending {
