@@ -114,6 +114,20 @@ func (s *Service) now() time.Time { return s.cfg.Now() }
 // its handoff.
 func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error) {
 	if h, err := tx.OpenHandoff(ctx, conv.ID); err == nil {
+		if reason == bot.ReasonEmergency && h.Reason != bot.ReasonEmergency {
+			// An emergency while the citizen waits for a person: the handoff becomes one, first
+			// in line whatever the hour, as a new one would be; a callback for the next
+			// opening would leave it unseen until then.
+			h.Reason, h.Priority = reason, Priority(reason)
+			if h.Status == store.HandoffCallback {
+				h.Status, h.CallbackAt, h.Queue = store.HandoffQueued, time.Time{}, "general"
+			}
+			if err := tx.UpdateHandoff(ctx, h); err != nil {
+				return nil, "", err
+			}
+			status := h.Status
+			tx.AfterCommit(func() { s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: status}) })
+		}
 		return h, s.waitingText(ctx, tx, h), nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, "", err

@@ -100,6 +100,30 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 	if e.Status != store.HandoffQueued || e.Priority != handoff.PriorityEmergency {
 		t.Errorf("emergency out of hours: %+v", e)
 	}
+	// An emergency while a callback waits for the next opening turns it into an emergency,
+	// queued now, not left for Monday.
+	var again *store.Handoff
+	if err := db2.Tx(context.Background(), func(tx store.Tx) error {
+		c, err := tx.Conversation(context.Background(), "c1")
+		if err != nil {
+			return err
+		}
+		again, _, err = s2.Start(context.Background(), tx, c, bot.ReasonEmergency, "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != h.ID || again.Status != store.HandoffQueued || again.Priority != handoff.PriorityEmergency || again.Reason != bot.ReasonEmergency {
+		t.Errorf("emergency during a callback: %+v", again)
+	}
+	var stored *store.Handoff
+	if err := db2.Tx(context.Background(), func(tx store.Tx) error {
+		var err error
+		stored, err = tx.Handoff(context.Background(), h.ID)
+		return err
+	}); err != nil || stored.Status != store.HandoffQueued || stored.Priority != handoff.PriorityEmergency || !stored.CallbackAt.IsZero() {
+		t.Errorf("stored: %+v, %v", stored, err)
+	}
 }
 
 // The citizen is told the hours the call center is configured with (ATIENDE_HOURS), not the

@@ -215,8 +215,8 @@ type Tx interface {
 	// OpenHandoff returns the conversation's open handoff (queued, assigned or callback), or
 	// ErrNotFound.
 	OpenHandoff(ctx context.Context, conversationID string) (*Handoff, error)
-	// UpdateHandoff writes Status, Queue, AgentID, AssignedAt, ClosedAt, CallbackAt, Note and
-	// NotifiedAt.
+	// UpdateHandoff writes Status, Reason, Priority, Queue, AgentID, AssignedAt, ClosedAt,
+	// CallbackAt, Note and NotifiedAt.
 	UpdateHandoff(ctx context.Context, h *Handoff) error
 	// HandoffsByStatus returns the handoffs in those statuses: highest priority first, then
 	// oldest.

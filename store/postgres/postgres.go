@@ -493,9 +493,9 @@ func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Han
 
 // UpdateHandoff implements store.Tx.
 func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
-	_, err := t.q.Exec(ctx, `UPDATE handoffs SET status = $1, queue = $2, agent_id = $3, assigned_at = $4, closed_at = $5, callback_at = $6, note = $7,
-		notified_at = $8 WHERE id = $9`, h.Status, h.Queue, h.AgentID, nullTime(h.AssignedAt), nullTime(h.ClosedAt), nullTime(h.CallbackAt), h.Note,
-		nullTime(h.NotifiedAt), h.ID)
+	_, err := t.q.Exec(ctx, `UPDATE handoffs SET status = $1, reason = $2, priority = $3, queue = $4, agent_id = $5, assigned_at = $6, closed_at = $7,
+		callback_at = $8, note = $9, notified_at = $10 WHERE id = $11`, h.Status, h.Reason, h.Priority, h.Queue, h.AgentID, nullTime(h.AssignedAt),
+		nullTime(h.ClosedAt), nullTime(h.CallbackAt), h.Note, nullTime(h.NotifiedAt), h.ID)
 	if err != nil {
 		return fmt.Errorf("update handoff %d: %w", h.ID, err)
 	}

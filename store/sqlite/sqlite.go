@@ -474,8 +474,9 @@ func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Han
 
 // UpdateHandoff implements store.Tx.
 func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
-	_, err := t.q.ExecContext(ctx, `UPDATE handoffs SET status = ?, queue = ?, agent_id = ?, assigned_at = ?, closed_at = ?, callback_at = ?, note = ?, notified_at = ?
-		WHERE id = ?`, h.Status, h.Queue, h.AgentID, ts(h.AssignedAt), ts(h.ClosedAt), ts(h.CallbackAt), h.Note, ts(h.NotifiedAt), h.ID)
+	_, err := t.q.ExecContext(ctx, `UPDATE handoffs SET status = ?, reason = ?, priority = ?, queue = ?, agent_id = ?, assigned_at = ?, closed_at = ?, callback_at = ?,
+		note = ?, notified_at = ? WHERE id = ?`, h.Status, h.Reason, h.Priority, h.Queue, h.AgentID, ts(h.AssignedAt), ts(h.ClosedAt), ts(h.CallbackAt), h.Note,
+		ts(h.NotifiedAt), h.ID)
 	if err != nil {
 		return fmt.Errorf("update handoff %d: %w", h.ID, err)
 	}

@@ -536,11 +536,13 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 			open.Status, open.AgentID, open.AssignedAt = store.HandoffAssigned, a.ID, at
+			open.Reason, open.Priority = "emergency", open.Priority+7 // an emergency told while waiting
 			if err := tx.UpdateHandoff(ctx, open); err != nil {
 				return err
 			}
 			got, err := tx.Handoff(ctx, open.ID)
-			if err != nil || got.Status != store.HandoffAssigned || got.AgentID != a.ID || !got.AssignedAt.Equal(at) {
+			if err != nil || got.Status != store.HandoffAssigned || got.AgentID != a.ID || !got.AssignedAt.Equal(at) ||
+				got.Reason != "emergency" || got.Priority != open.Priority {
 				return fmt.Errorf("after claim: %+v %v", got, err)
 			}
 			got.Status, got.ClosedAt, got.Note = store.HandoffResolved, at.Add(time.Minute), "resuelto"
