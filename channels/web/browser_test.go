@@ -309,6 +309,25 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				t.Errorf("at %d px the chat covers the screen: %v", size.w, covers)
 			}
 			screenshot(t, ctx, size.name)
+			// Options to choose from, then a message the lost connection did not send, with
+			// «Reintentar»: at this size, in the embedded chat.
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the options", func() bool {
+				return strings.Contains(inChat(ctx, `(document.querySelector(".opts") || {}).innerText || ""`), "Certificado de")
+			})
+			screenshot(t, ctx, fmt.Sprintf("widget-options-%d.png", size.w))
+			st.fail.Store(true)
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado de nacimiento"), chromedp.KeyEvent("\r")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the failed send and «Reintentar»", func() bool {
+				return inChat(ctx, `String(!!document.querySelector(".me[data-state=failed]") && !!document.querySelector("button.retry"))`) == "true" &&
+					strings.Contains(inChat(ctx, `(document.querySelector(".err") || {}).innerText || ""`), "Su mensaje no se perdió")
+			})
+			screenshot(t, ctx, fmt.Sprintf("widget-failed-send-%d.png", size.w))
+			st.fail.Store(false)
 			if size.w > 480 {
 				return
 			}

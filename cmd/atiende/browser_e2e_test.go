@@ -109,6 +109,17 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)
 	}
 	browsertest.Screenshot(t, agent, "console-ficha-search.png")
+	// The same on a phone: the reply being written, and the fichas found under it.
+	if err := chromedp.Do(agent, chromedp.EmulateViewport(360, 740)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.querySelector("form.reply").scrollIntoView({block: "start"}), true`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, agent, "console-ficha-search-360.png")
+	if err := chromedp.Do(agent, chromedp.EmulateViewport(1280, 860)); err != nil {
+		t.Fatal(err)
+	}
 	// «Insertar» adds the ficha's link to the reply.
 	if err := chromedp.Do(agent, chromedp.Click(`//div[@class="found"][1]/button[text()="Insertar enlace"]`)); err != nil {
 		t.Fatal(err)
