@@ -310,6 +310,7 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 			}
 			screenshot(t, ctx, size.name)
 			if size.w > 480 {
+				optionsAndFailedSend(t, ctx, st, size.w)
 				return
 			}
 			// The on-screen keyboard takes the lower part of the screen: the visual viewport
@@ -324,8 +325,43 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				return err == nil && vh <= 401 && top >= -1 && bottom <= vh+1 && bottom-top >= vh-2
 			})
 			screenshot(t, ctx, "widget-360-keyboard.png")
+			// The keyboard down again: the sheet takes the whole screen back.
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the sheet to fill the screen", func() bool {
+				top, bottom, err := panelBox(ctx)
+				return err == nil && top >= -1 && bottom >= float64(size.h)-2
+			})
+			optionsAndFailedSend(t, ctx, st, size.w)
 		})
 	}
+}
+
+// optionsAndFailedSend asks, in the embedded chat that has the focus, what offers options to
+// choose from, then loses a send, and saves both at the page's width w.
+func optionsAndFailedSend(t *testing.T, ctx context.Context, st *site, w int64) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the options", func() bool {
+		return strings.Contains(inChat(ctx, `(document.querySelector(".opts") || {}).innerText || ""`), "Certificado de")
+	})
+	screenshot(t, ctx, fmt.Sprintf("widget-options-%d.png", w))
+	st.fail.Store(true)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado de nacimiento"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the failed send and «Reintentar»", func() bool {
+		return inChat(ctx, `String(!!document.querySelector(".me[data-state=failed]") && !!document.querySelector("button.retry"))`) == "true" &&
+			strings.Contains(inChat(ctx, `(document.querySelector(".err") || {}).innerText || ""`), "Su mensaje no se perdió")
+	})
+	waitFor(t, "the failed message in view", func() bool {
+		return inChat(ctx, `(() => { const l = document.getElementById("log"); return String(l.scrollTop + l.clientHeight >= l.scrollHeight - 2); })()`) == "true"
+	})
+	screenshot(t, ctx, fmt.Sprintf("widget-failed-send-%d.png", w))
+	st.fail.Store(false)
 }
 
 // demoPage opens / as a newcomer does after make run, and waits for the widget's launcher.

@@ -109,6 +109,17 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)
 	}
 	browsertest.Screenshot(t, agent, "console-ficha-search.png")
+	// The same on a phone: the reply being written, and the fichas found under it.
+	if err := chromedp.Do(agent, chromedp.EmulateViewport(360, 740)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`document.querySelector("form.reply").scrollIntoView({block: "start"}), true`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, agent, "console-ficha-search-360.png")
+	if err := chromedp.Do(agent, chromedp.EmulateViewport(1280, 860)); err != nil {
+		t.Fatal(err)
+	}
 	// «Insertar» adds the ficha's link to the reply.
 	if err := chromedp.Do(agent, chromedp.Click(`//div[@class="found"][1]/button[text()="Insertar enlace"]`)); err != nil {
 		t.Fatal(err)
@@ -247,13 +258,18 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	agent, sup := browsertest.Browser(t, 1280, 860), browsertest.Browser(t, 1280, 860)
 	consoleSignIn(t, sup, s.base, "sofia", "clave-de-supervision")
 	pageHas(t, sup, "header", "Informes")
-	// take has Camila take the conversation waiting and write draft; Sofía then closes it, or
-	// sends it back to the queue (button).
-	take := func(draft, button string) {
+	// take has Camila take the conversation waiting and write draft, and a closing note when
+	// one is given; Sofía then closes it, or sends it back to the queue (button).
+	take := func(draft, button string, note ...string) {
 		t.Helper()
 		if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(`//button[text()="Tomar"]`),
 			chromedp.Click(`//button[text()="Tomar"]`), chromedp.WaitVisible("#text"), chromedp.SendKeys("#text", draft)); err != nil {
 			t.Fatal(err)
+		}
+		for _, n := range note {
+			if err := chromedp.Do(agent, chromedp.SendKeys("#note", n)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		held, err := chromedp.Run(agent, chromedp.Evaluate[string](`location.href`))
 		if err != nil {
@@ -288,6 +304,13 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageHas(t, agent, "main", "resuelta")
+	// A closing note being written when Sofía closes the conversation stays, apart, to copy.
+	ask()
+	take("Un momento", "Cerrar y devolver", "Se le explicó <b>el trámite</b>")
+	pageHas(t, agent, "main", "su nota de cierre no se guardó")
+	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("note")) + " " + document.getElementById("unsent-note").value`)); note != "true Se le explicó <b>el trámite</b>" {
+		t.Errorf("after the conversation was closed under the agent (no close form, the note kept): %q", note)
+	}
 
 	// Without the live updates, «Enviar» is refused, and the words come back on the page.
 	block := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -315,6 +338,17 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, agent, "console-reply-refused.png")
+	// A close refused the same way keeps its note.
+	ask()
+	take("", "Cerrar y devolver", "Derivado a su municipio")
+	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, agent, ".flash", "No se cerró la conversación")
+	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent-note").value`)); note != "/agent/h/N Derivado a su municipio" {
+		t.Errorf("the refused close's page (its address, the note kept): %q", note)
+	}
+	browsertest.Accessible(t, agent, "a refused close")
 }
 
 // TestReportsInTheBrowser: citizens talk to the real server; a supervisor opens the reports

@@ -529,13 +529,21 @@ func (c *Console) handoffPage(g *gin.Context) error {
 	if err != nil {
 		return errNotFound
 	}
-	return c.showHandoff(g, id, http.StatusOK, false, g.Query("draft"))
+	return c.showHandoff(g, id, http.StatusOK, kept{Draft: g.Query("draft")})
 }
 
-// showHandoff renders the page of handoff id with status. refused: the reply draft was not
-// sent, and the page's alert says why, from the handoff as it is now (the page holds the draft
-// apart, to be copied).
-func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool, draft string) error {
+// kept is what the agent wrote that the page gives back: the reply being written (across a
+// ficha search), or words an action refused (a reply not sent, a closing note not saved).
+type kept struct {
+	Draft   string // the reply
+	Note    string // the «Nota de cierre» of a close refused
+	Refused string // "reply" or "close" when that action was refused; the page says why
+}
+
+// showHandoff renders the page of handoff id with status. When kept.Refused names an action,
+// the page's alert says why it was refused, from the handoff as it is now, and the page holds
+// the words apart, to be copied.
+func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) error {
 	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*store.Agent)
 	data := struct {
@@ -552,10 +560,11 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool
 		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
 		Draft     string // the reply being written, kept across a ficha search or a refusal
+		Note      string // a closing note whose close was refused
 		Found     []found
 		Queues    []handoff.Queue
 		Lines     []line
-	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: draft, Queues: handoff.Queues}
+	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: k.Draft, Note: k.Note, Queues: handoff.Queues}
 	var conv *store.Conversation
 	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
@@ -588,7 +597,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool
 	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { data.P.NameAgents(ctx, tx); return nil }); err != nil {
 		return fmt.Errorf("handoff %d: agents' names: %w", id, err)
 	}
-	if refused {
+	if k.Refused != "" {
 		why := "la conversación se cerró mientras usted escribía."
 		switch {
 		case data.H.Status == store.HandoffAssigned:
@@ -596,7 +605,11 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, refused bool
 		case data.H.Open():
 			why = "la conversación volvió a la fila mientras usted escribía."
 		}
-		data.Flash = "No se envió su respuesta: " + why + " Su texto quedó abajo, en «Respuesta no enviada»."
+		if k.Refused == "close" {
+			data.Flash = "No se cerró la conversación: " + why + " Su nota quedó abajo, en «Nota de cierre no guardada»."
+		} else {
+			data.Flash = "No se envió su respuesta: " + why + " Su texto quedó abajo, en «Respuesta no enviada»."
+		}
 	}
 	data.Status = statusES[data.H.Status]
 	data.Reason, data.QueueName, data.Waiting = reasonES[data.H.Reason], handoff.QueueName(data.H.Queue), since(now, data.H.CreatedAt)
@@ -702,10 +715,16 @@ func (c *Console) reply(g *gin.Context) error {
 		return errNotFound
 	}
 	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, text)
-	if !errors.Is(err, handoff.ErrTaken) && !errors.Is(err, handoff.ErrNotYours) && !errors.Is(err, handoff.ErrNotOpen) {
+	if !refusal(err) {
 		return c.act(g, func(context.Context, *store.Agent, int64) error { return err })
 	}
-	return c.showHandoff(g, id, http.StatusConflict, true, g.PostForm("text"))
+	return c.showHandoff(g, id, http.StatusConflict, kept{Draft: g.PostForm("text"), Refused: "reply"})
+}
+
+// refusal: the action was refused because the conversation is no longer the agent's (another
+// took it) or no longer open.
+func refusal(err error) bool {
+	return errors.Is(err, handoff.ErrTaken) || errors.Is(err, handoff.ErrNotYours) || errors.Is(err, handoff.ErrNotOpen)
 }
 
 func (c *Console) transfer(g *gin.Context) error {
@@ -715,20 +734,25 @@ func (c *Console) transfer(g *gin.Context) error {
 	})
 }
 
+// resolve closes the conversation with the agent's note. A close refused because the
+// conversation is no longer the agent's (another took it, or it was closed meanwhile) answers
+// 409 with its page as it is now, saying why and holding the note, as a refused reply holds its
+// words: nothing typed is lost.
 func (c *Console) resolve(g *gin.Context) error {
 	note := strings.TrimSpace(g.PostForm("note"))
-	if g.PostForm("next") == "" {
-		return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-			return c.cfg.Handoffs.Resolve(ctx, a, id, note)
-		})
+	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	if err := c.cfg.Handoffs.Resolve(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, note); refusal(err) {
+		return c.showHandoff(g, id, http.StatusConflict, kept{Note: g.PostForm("note"), Refused: "close"})
+	} else if err != nil || g.PostForm("next") == "" {
+		return c.act(g, func(context.Context, *store.Agent, int64) error { return err })
 	}
 	// «Cerrar y tomar la siguiente»: closed, then the first conversation waiting that the
 	// agent can take (the queue's order: priority, then time waiting) opens.
 	var next int64
 	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		if err := c.cfg.Handoffs.Resolve(ctx, a, id, note); err != nil {
-			return err
-		}
 		var waiting []store.Handoff
 		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 			var err error

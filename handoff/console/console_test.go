@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -319,7 +320,9 @@ func TestAnotherAgentCannotTakeOver(t *testing.T) {
 		if h := open(); h == nil || h.Status != store.HandoffAssigned || h.AgentID != holder {
 			t.Errorf("after another agent's %s: %+v", action, h)
 		}
-		if !strings.Contains(string(body), "Otra persona ya atiende esta conversación.") {
+		// A close refused keeps its note on the page (TestCloseRefusedKeepsTheNote), which says why.
+		why := map[string]string{"transfer": "Otra persona ya atiende esta conversación.", "resolve": "No se cerró la conversación: otra persona la atiende ahora."}[action]
+		if !strings.Contains(string(body), why) {
 			t.Errorf("after another agent's %s, the page does not say why", action)
 		}
 	}
@@ -496,6 +499,67 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 	}
 	if n := outbound(); n != 0 {
 		t.Errorf("%d refused replies reached the citizen", n)
+	}
+}
+
+// TestCloseRefusedKeepsTheNote: a «Nota de cierre» typed while the conversation changed hands
+// or was closed is not lost: the close is refused with 409, the page says why, and the note is
+// on it, as text to copy (like a refused reply's words).
+func TestCloseRefusedKeepsTheNote(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := console.AddAgent(ctx, b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
+		t.Fatal(err)
+	}
+	ana, csrfA := signIn(t, b, "ana")
+	id := claimFirst(t, b, ana, csrfA)
+	// While Ana writes her note, a supervisor sends the conversation back to the queue and Beto takes it.
+	sofia, csrfS := signIn(t, b, "sofia")
+	resp, _ := sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfS}, "queue": {"salud"}})
+	resp.Body.Close()
+	beto, csrfB := signIn(t, b, "beto")
+	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfB}})
+	resp.Body.Close()
+	kept := regexp.MustCompile(`(?s)<textarea id="unsent-note"[^>]*>(.*?)</textarea>`)
+	for _, tc := range []struct {
+		name, next string
+	}{{"close", ""}, {"close and take the next", "1"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			note := "Se le explicó <b>el trámite</b> & quedó conforme " + tc.name
+			resp, err := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfA}, "note": {note}, "next": {tc.next}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page := string(body)
+			if resp.StatusCode != http.StatusConflict {
+				t.Errorf("closing a conversation another agent took: %d, want 409", resp.StatusCode)
+			}
+			if !strings.Contains(page, "No se cerró la conversación") || !strings.Contains(page, "otra persona la atiende ahora") {
+				t.Errorf("the page does not say, in Spanish, that the conversation was not closed and why:\n%s", page)
+			}
+			if m := kept.FindStringSubmatch(page); m == nil || m[1] != template.HTMLEscapeString(note) {
+				t.Errorf("the note written is not kept, as text, on the page: %q", m)
+			}
+		})
+	}
+	// Closed meanwhile: Beto's close is refused the same way, his note kept.
+	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfS}, "note": {"cerrada por supervisión"}})
+	resp.Body.Close()
+	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfB}, "note": {"Derivado a su municipio"}})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := kept.FindStringSubmatch(string(body)); resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "la conversación se cerró") || m == nil || m[1] != "Derivado a su municipio" {
+		t.Errorf("closing a conversation closed meanwhile: %d\n%s", resp.StatusCode, body)
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	var h *store.Handoff
+	if err := b.db.Tx(ctx, func(tx store.Tx) (err error) { h, err = tx.Handoff(ctx, n); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if h.Note != "cerrada por supervisión" {
+		t.Errorf("the handoff's note is %q, want the supervisor's, who closed it", h.Note)
 	}
 }
 

@@ -48,21 +48,23 @@
   }
   // keepUnsent shows words the agent wrote that can no longer be sent (the conversation
   // changed hands, was closed or went back to the queue) under the transcript, as text to
-  // copy: nothing typed is lost.
-  function keepUnsent(words) {
-    var box = document.getElementById("unsent");
+  // copy: nothing typed is lost. kind is "reply" or "note" (the «Nota de cierre»).
+  function keepUnsent(words, kind) {
+    var note = kind === "note", id = note ? "unsent-note" : "unsent";
+    var box = document.getElementById(id);
     if (box) { box.value = words; return; }
-    var after = document.querySelector(".transcript");
+    var after = document.querySelector(".unsent") || document.querySelector(".transcript");
     if (!after) { return; }
     var s = document.createElement("section"), h = document.createElement("h3"), p = document.createElement("p");
     var label = document.createElement("label");
     box = document.createElement("textarea");
-    s.className = "unsent"; s.setAttribute("aria-labelledby", "unsent-h");
-    h.id = "unsent-h"; h.textContent = "Respuesta no enviada";
+    s.className = "unsent"; s.setAttribute("aria-labelledby", id + "-h");
+    h.id = id + "-h"; h.textContent = note ? "Nota de cierre no guardada" : "Respuesta no enviada";
     p.setAttribute("role", "alert");
-    p.textContent = "Mientras escribía, la conversación cambió (otra persona la tomó, se cerró o volvió a la fila): su texto no se envió y quedó aquí para copiarlo.";
-    label.setAttribute("for", "unsent"); label.textContent = "Texto que escribió";
-    box.id = "unsent"; box.rows = 4; box.readOnly = true; box.value = words;
+    p.textContent = "Mientras escribía, la conversación cambió (otra persona la tomó, se cerró o volvió a la fila): " +
+      (note ? "su nota de cierre no se guardó y quedó aquí para copiarla." : "su texto no se envió y quedó aquí para copiarlo.");
+    label.setAttribute("for", id); label.textContent = note ? "Nota que escribió" : "Texto que escribió";
+    box.id = id; box.rows = note ? 3 : 4; box.readOnly = true; box.value = words;
     s.append(h, p, label, box);
     after.after(s);
   }
@@ -124,6 +126,9 @@
     var text = document.getElementById("text"), draft = text ? text.value : "", focused = document.activeElement === text;
     var unsent = document.getElementById("unsent");
     if (!draft.trim() && unsent) { draft = unsent.value; }
+    var noteBox = document.getElementById("note"), note = noteBox ? noteBox.value : "";
+    var unsentNote = document.getElementById("unsent-note");
+    if (!note.trim() && unsentNote) { note = unsentNote.value; }
     var banner = document.getElementById("fresh");
     main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
     // The banner and the flash of the page the agent opened stay as they were.
@@ -133,7 +138,11 @@
     // longer the agent's), it is kept apart, to copy.
     var t = document.getElementById("text");
     if (t && draft && !t.value) { t.value = draft; }
-    if (!t && draft.trim()) { keepUnsent(draft); }
+    if (!t && draft.trim()) { keepUnsent(draft, "reply"); }
+    // So does a closing note being written: in the new close form, or apart.
+    var n = document.getElementById("note");
+    if (n && note && !n.value) { n.value = note; }
+    if (!n && note.trim()) { keepUnsent(note, "note"); }
     if (t && focused) { t.focus(); }
     bind(main);
     pin();
