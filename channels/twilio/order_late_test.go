@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/channels/twilio"
-	"github.com/atiende/atiende/store"
 )
 
 // TestLateMessageStampedAfterSettle: the message Twilio stamped first arrives while the
@@ -58,13 +57,7 @@ func TestLateMessageStampedAfterSettle(t *testing.T) {
 	}
 	b.post(t, "/webhooks/twilio/messaging", inbound(from, "cuanto es la pgu", first), "")
 	b.waitSent(t, 2)
-	var aspects []string
-	for _, m := range messagesOf(t, b, from) {
-		if m.Direction == store.Outbound {
-			aspects = append(aspects, m.Aspect)
-		}
-	}
-	if strings.Join(aspects, ",") != "monto,requisitos" {
+	if aspects := replyAspects(t, b, from); aspects != "monto,requisitos" {
 		t.Errorf("turns out of Twilio's order: replies about %v", aspects)
 	}
 }

@@ -733,13 +733,7 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 	if len(sent) != 2 || !strings.Contains(sent[0].Body, "Pension Garantizada") || !strings.Contains(sent[1].Body, "Pension Garantizada") {
 		t.Fatalf("replies: %+v", sent)
 	}
-	var aspects []string
-	for _, m := range messagesOf(t, b, from) {
-		if m.Direction == store.Outbound {
-			aspects = append(aspects, m.Aspect)
-		}
-	}
-	if strings.Join(aspects, ",") != "monto,requisitos" {
+	if aspects := replyAspects(t, b, from); aspects != "monto,requisitos" {
 		t.Errorf("turns out of Twilio's order: replies about %v", aspects)
 	}
 }
@@ -913,4 +907,16 @@ func TestSlowEngineTurnsAnswerAsBefore(t *testing.T) {
 		}
 		t.Fatalf("while held: %d replies, want the handoff notice then only the emergency lines (*4141)", len(sent))
 	}
+}
+
+// replyAspects lists the aspects of the replies sent to a number, in order, joined by commas.
+func replyAspects(t testing.TB, b *bundle, from string) string {
+	t.Helper()
+	var aspects []string
+	for _, m := range messagesOf(t, b, from) {
+		if m.Direction == store.Outbound {
+			aspects = append(aspects, m.Aspect)
+		}
+	}
+	return strings.Join(aspects, ",")
 }

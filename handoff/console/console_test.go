@@ -433,30 +433,57 @@ func claimFirst(t *testing.T, b *bundle, cl *http.Client, csrf string) string {
 	return id[1]
 }
 
+// act posts an action (claim, reply, transfer, resolve) on handoff id with the agent's csrf
+// token and the form's other fields, and returns the status and the page.
+func act(t *testing.T, b *bundle, cl *http.Client, csrf, id, action string, form url.Values) (int, string) {
+	t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", csrf)
+	resp, err := cl.PostForm(b.srv.URL+"/agent/h/"+id+"/"+action, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// agents are setup's agents in a conversation that changes hands: Ana took it, and Sofía (a
+// supervisor) sent it back to the queue while Ana was writing; Beto, an agent, may take it.
+type agents struct {
+	ana, sofia       *http.Client
+	csrfA, csrfS, id string
+}
+
+func sentBack(t *testing.T, b *bundle) agents {
+	t.Helper()
+	if _, err := console.AddAgent(context.Background(), b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
+		t.Fatal(err)
+	}
+	var a agents
+	a.ana, a.csrfA = signIn(t, b, "ana")
+	a.id = claimFirst(t, b, a.ana, a.csrfA)
+	a.sofia, a.csrfS = signIn(t, b, "sofia")
+	act(t, b, a.sofia, a.csrfS, a.id, "transfer", url.Values{"queue": {"salud"}})
+	return a
+}
+
 // TestReplyRefusedKeepsTheDraft: an agent's reply to a conversation that another agent took,
 // or that was closed, meanwhile is refused with 409 and a page in Spanish that says why and
 // holds the words written, nothing sent; the citizen gets nothing.
 func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	if _, err := console.AddAgent(ctx, b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
-		t.Fatal(err)
-	}
-	ana, csrfA := signIn(t, b, "ana")
-	id := claimFirst(t, b, ana, csrfA)
 	// While Ana writes, a supervisor sends the conversation back to the queue, and Beto takes it.
-	sofia, csrfS := signIn(t, b, "sofia")
-	resp, _ := sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfS}, "queue": {"salud"}})
-	resp.Body.Close()
-	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {"Un momento"}})
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "volvió a la fila") || !strings.Contains(string(body), ">Un momento</textarea>") {
-		t.Errorf("a reply to a conversation sent back to the queue: %d\n%s", resp.StatusCode, body)
+	a := sentBack(t, b)
+	if status, body := act(t, b, a.ana, a.csrfA, a.id, "reply", url.Values{"text": {"Un momento"}}); status != http.StatusConflict ||
+		!strings.Contains(body, "volvió a la fila") || !strings.Contains(body, ">Un momento</textarea>") {
+		t.Errorf("a reply to a conversation sent back to the queue: %d\n%s", status, body)
 	}
 	beto, csrfB := signIn(t, b, "beto")
-	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfB}})
-	resp.Body.Close()
+	act(t, b, beto, csrfB, a.id, "claim", nil)
 	outbound := func() int {
 		msgs, err := b.db.Messages(ctx, "c1", 50)
 		if err != nil {
@@ -471,15 +498,9 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 		return n
 	}
 	draft := "Su licencia <b>está</b> en revisión & le aviso"
-	resp, err := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfA}, "text": {draft}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	page := string(body)
-	if resp.StatusCode != http.StatusConflict {
-		t.Errorf("a reply to a conversation another agent took: %d, want 409", resp.StatusCode)
+	status, page := act(t, b, a.ana, a.csrfA, a.id, "reply", url.Values{"text": {draft}})
+	if status != http.StatusConflict {
+		t.Errorf("a reply to a conversation another agent took: %d, want 409", status)
 	}
 	if !strings.Contains(page, "No se envió su respuesta") || !strings.Contains(page, "otra persona la atiende ahora") {
 		t.Errorf("the page does not say, in Spanish, that the reply was not sent and why:\n%s", page)
@@ -489,13 +510,10 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 		t.Errorf("the words written are not kept, as text, on the page: %q", kept)
 	}
 	// Closed meanwhile: Beto's reply is refused the same way.
-	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfS}})
-	resp.Body.Close()
-	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/reply", url.Values{"csrf": {csrfB}, "text": {"Ya casi termino"}})
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "la conversación se cerró") || !strings.Contains(string(body), ">Ya casi termino</textarea>") {
-		t.Errorf("a reply to a closed conversation: %d\n%s", resp.StatusCode, body)
+	act(t, b, a.sofia, a.csrfS, a.id, "resolve", nil)
+	if status, body := act(t, b, beto, csrfB, a.id, "reply", url.Values{"text": {"Ya casi termino"}}); status != http.StatusConflict ||
+		!strings.Contains(body, "la conversación se cerró") || !strings.Contains(body, ">Ya casi termino</textarea>") {
+		t.Errorf("a reply to a closed conversation: %d\n%s", status, body)
 	}
 	if n := outbound(); n != 0 {
 		t.Errorf("%d refused replies reached the citizen", n)
@@ -508,33 +526,19 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 func TestCloseRefusedKeepsTheNote(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	if _, err := console.AddAgent(ctx, b.db, "beto", "Beto Soto", "agent", "una-clave-larga"); err != nil {
-		t.Fatal(err)
-	}
-	ana, csrfA := signIn(t, b, "ana")
-	id := claimFirst(t, b, ana, csrfA)
 	// While Ana writes her note, a supervisor sends the conversation back to the queue and Beto takes it.
-	sofia, csrfS := signIn(t, b, "sofia")
-	resp, _ := sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/transfer", url.Values{"csrf": {csrfS}, "queue": {"salud"}})
-	resp.Body.Close()
+	a := sentBack(t, b)
 	beto, csrfB := signIn(t, b, "beto")
-	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/claim", url.Values{"csrf": {csrfB}})
-	resp.Body.Close()
+	act(t, b, beto, csrfB, a.id, "claim", nil)
 	kept := regexp.MustCompile(`(?s)<textarea id="unsent-note"[^>]*>(.*?)</textarea>`)
 	for _, tc := range []struct {
 		name, next string
 	}{{"close", ""}, {"close and take the next", "1"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			note := "Se le explicó <b>el trámite</b> & quedó conforme " + tc.name
-			resp, err := ana.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfA}, "note": {note}, "next": {tc.next}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			page := string(body)
-			if resp.StatusCode != http.StatusConflict {
-				t.Errorf("closing a conversation another agent took: %d, want 409", resp.StatusCode)
+			status, page := act(t, b, a.ana, a.csrfA, a.id, "resolve", url.Values{"note": {note}, "next": {tc.next}})
+			if status != http.StatusConflict {
+				t.Errorf("closing a conversation another agent took: %d, want 409", status)
 			}
 			if !strings.Contains(page, "No se cerró la conversación") || !strings.Contains(page, "otra persona la atiende ahora") {
 				t.Errorf("the page does not say, in Spanish, that the conversation was not closed and why:\n%s", page)
@@ -545,15 +549,12 @@ func TestCloseRefusedKeepsTheNote(t *testing.T) {
 		})
 	}
 	// Closed meanwhile: Beto's close is refused the same way, his note kept.
-	resp, _ = sofia.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfS}, "note": {"cerrada por supervisión"}})
-	resp.Body.Close()
-	resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id+"/resolve", url.Values{"csrf": {csrfB}, "note": {"Derivado a su municipio"}})
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if m := kept.FindStringSubmatch(string(body)); resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "la conversación se cerró") || m == nil || m[1] != "Derivado a su municipio" {
-		t.Errorf("closing a conversation closed meanwhile: %d\n%s", resp.StatusCode, body)
+	act(t, b, a.sofia, a.csrfS, a.id, "resolve", url.Values{"note": {"cerrada por supervisión"}})
+	status, body := act(t, b, beto, csrfB, a.id, "resolve", url.Values{"note": {"Derivado a su municipio"}})
+	if m := kept.FindStringSubmatch(body); status != http.StatusConflict || !strings.Contains(body, "la conversación se cerró") || m == nil || m[1] != "Derivado a su municipio" {
+		t.Errorf("closing a conversation closed meanwhile: %d\n%s", status, body)
 	}
-	n, _ := strconv.ParseInt(id, 10, 64)
+	n, _ := strconv.ParseInt(a.id, 10, 64)
 	var h *store.Handoff
 	if err := b.db.Tx(ctx, func(tx store.Tx) (err error) { h, err = tx.Handoff(ctx, n); return err }); err != nil {
 		t.Fatal(err)
