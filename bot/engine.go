@@ -365,7 +365,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
-	q := retrieval.Query{Text: residual, Exact: english, Whole: norm}
+	q := retrieval.Query{Text: residual, Exact: english, Whole: norm, InConversation: st.Slug != ""}
 	found := e.r.Find(tc.ctx, q, topK)
 	// A message is read as about the ficha being talked about when it is short or starts
 	// like a follow-up ("y…", "pero…"), or when the follow-up model reads it as what citizens

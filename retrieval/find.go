@@ -24,6 +24,10 @@ type Query struct {
 	// Whole, when set, is what the learned model reads instead of Text: the whole message,
 	// where Text may have lost the words that only say what is asked ("cuanto", "requisitos").
 	Whole string
+	// InConversation asks for Found.FollowUp: the message comes in a conversation about a
+	// ficha. Other searches (a first question, a choice among options, the console's) do not
+	// pay for the follow-up model's reading.
+	InConversation bool
 }
 
 // Found is the answer to a Query.
@@ -47,7 +51,8 @@ type Found struct {
 	Known float64
 	// FollowUp is the follow-up model's probability that the message is what citizens write
 	// about the ficha already being talked about ("y donde lo pido", "por cuantos meses se
-	// paga?") rather than a question that names its own matter; -1 without the model.
+	// paga?") rather than a question that names its own matter; -1 without the model or
+	// when the query is not Query.InConversation.
 	FollowUp float64
 }
 
@@ -69,7 +74,7 @@ func (ix *Index) generic(key string) bool {
 func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
 	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1}
-	if ix.followUp != nil {
+	if ix.followUp != nil && q.InConversation {
 		f.FollowUp = ix.followUp.P(FollowUpText(ix.ModelText(cmp.Or(q.Whole, q.Text))))
 	}
 	if a.Groups > 0 && a.Groups <= 2 {
