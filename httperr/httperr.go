@@ -65,6 +65,11 @@ var messages = map[int]string{
 	http.StatusGatewayTimeout:        "El servicio tardó demasiado en responder. Intente de nuevo en un momento.",
 }
 
+// StatusClientClosed is what the log says of a request whose client went away before its
+// answer (nginx's 499): its work was cancelled with it, nothing is written, and it is logged at
+// INFO, not as a server error.
+const StatusClientClosed = 499
+
 // internal is what any other server error says.
 const internal = "Tuvimos un problema. Intente de nuevo en un momento."
 
@@ -123,13 +128,20 @@ func (m Mapper) Handle(h func(c *gin.Context) error) gin.HandlerFunc {
 
 // Abort answers the request with err, as From decides, and stops the handlers after this
 // one. The log line ("request failed") has the method, route, status, request id and err's
-// whole text, at ERROR for a 5xx and INFO otherwise. A response already started (an event
+// whole text, at ERROR for a 5xx and INFO otherwise; a request cancelled because its client
+// went away is logged at INFO with StatusClientClosed and answered nothing. A response already started (an event
 // stream) is only logged.
 func (m Mapper) Abort(c *gin.Context, err error) {
 	e := From(err)
+	gone := errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil
+	if gone {
+		// The client went away (closed the tab, hung up) and the work was cancelled with
+		// its request: nobody reads an answer, and it is not the server's failure.
+		e.Status = StatusClientClosed
+	}
 	if m.Log != nil {
 		level := slog.LevelInfo
-		if e.Status >= 500 {
+		if e.Status >= 500 && !gone {
 			level = slog.LevelError
 		}
 		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "status", e.Status, "error", err.Error()}
@@ -142,7 +154,7 @@ func (m Mapper) Abort(c *gin.Context, err error) {
 		m.Log.Log(c.Request.Context(), level, "request failed", attrs...)
 	}
 	c.Abort()
-	if c.Writer.Written() {
+	if c.Writer.Written() || gone {
 		return
 	}
 	if e.RetryAfter > 0 {

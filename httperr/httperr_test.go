@@ -181,3 +181,43 @@ func get(surface httperr.Surface, id string, routes func(m httperr.Mapper, r *gi
 	r.ServeHTTP(w, req)
 	return w, logs.String()
 }
+
+// TestClientWentAway: work cancelled because the client left is logged at INFO with 499 and
+// answers nothing; a cancellation while the client still waits is a server error.
+func TestClientWentAway(t *testing.T) {
+	t.Parallel()
+	gin.SetMode(gin.ReleaseMode)
+	for _, tc := range []struct {
+		name  string
+		left  bool
+		level string
+		code  int
+	}{
+		{"the client left", true, "level=INFO", httperr.StatusClientClosed},
+		{"the client still waits", false, "level=ERROR", http.StatusInternalServerError},
+	} {
+		var logs bytes.Buffer
+		r := gin.New()
+		m := httperr.Mapper{Log: slog.New(slog.NewTextHandler(&logs, nil)), Surface: httperr.JSON}
+		r.GET("/x", m.Handle(func(*gin.Context) error {
+			return fmt.Errorf("search: %w", context.Canceled)
+		}))
+		ctx, cancel := context.WithCancel(context.Background())
+		if tc.left {
+			cancel()
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil).WithContext(ctx))
+		cancel()
+		log := logs.String()
+		if !strings.Contains(log, tc.level) || !strings.Contains(log, fmt.Sprintf("status=%d", tc.code)) {
+			t.Errorf("%s: log %q; want %s and status=%d", tc.name, log, tc.level, tc.code)
+		}
+		if tc.left && w.Body.Len() != 0 {
+			t.Errorf("%s: body %q; want nothing written", tc.name, w.Body.String())
+		}
+		if !tc.left && w.Code != http.StatusInternalServerError {
+			t.Errorf("%s: answered %d; want 500", tc.name, w.Code)
+		}
+	}
+}
