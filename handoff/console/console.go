@@ -345,6 +345,10 @@ func (c *Console) signedIn(g *gin.Context) {
 	}
 	if err != nil {
 		switch {
+		case !errors.Is(err, http.ErrNoCookie) && !errors.Is(err, store.ErrNotFound):
+			// The database failed, not the session: saying "your session ended" would send
+			// the agent to sign in again for nothing, and hide the failure from the log.
+			c.abort(g, fmt.Errorf("load session: %w", err))
 		case g.Request.Method == http.MethodGet && g.FullPath() != "/agent/events":
 			g.Redirect(http.StatusSeeOther, "/agent/login")
 			g.Abort()

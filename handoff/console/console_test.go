@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -589,5 +590,46 @@ func TestTranscriptNamesTheAgent(t *testing.T) {
 	}
 	if want := []string{"Ana Rojas: Hola, soy Ana", "Sofía Díaz: Hola, soy Sofía"}; !slices.Equal(got, want) {
 		t.Errorf("the agents' lines: %q, want %q", got, want)
+	}
+}
+
+// flakyStore is a database that refuses every transaction once down is set.
+type flakyStore struct {
+	*sqlite.DB
+	down *atomic.Bool
+}
+
+func (f flakyStore) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	if f.down.Load() {
+		return errors.New("disk I/O error")
+	}
+	return f.DB.Tx(ctx, fn)
+}
+
+// TestStoreDownIsNotASignOut: when the database fails while a signed-in agent works, the
+// console says it could not show the page (500), and does not send the agent to sign in as if
+// the session had ended.
+func TestStoreDownIsNotASignOut(t *testing.T) {
+	down := new(atomic.Bool)
+	b := setup(t, func(c *console.Config) { c.Store = flakyStore{c.Store.(*sqlite.DB), down} })
+	cl, csrf := signIn(t, b, "ana")
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	down.Store(true)
+	for _, send := range []func() (*http.Response, error){
+		func() (*http.Response, error) { return cl.Get(b.srv.URL + "/agent") },
+		func() (*http.Response, error) {
+			return cl.PostForm(b.srv.URL+"/agent/h/1/claim", url.Values{"csrf": {csrf}})
+		},
+	} {
+		resp, err := send()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "sesión terminó") || strings.Contains(string(body), "disk") {
+			t.Errorf("%s %s: %d (Location %q); want 500 with the console's page, no sign-out\n%s",
+				resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, resp.Header.Get("Location"), body)
+		}
 	}
 }
