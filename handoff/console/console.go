@@ -533,7 +533,18 @@ func (c *Console) handoffPage(g *gin.Context) error {
 	if err != nil {
 		return errNotFound
 	}
-	return c.showHandoff(g, id, http.StatusOK, kept{Draft: g.Query("draft")})
+	return c.showHandoff(g, id, http.StatusOK, kept{Draft: ownDraft(g)})
+}
+
+// ownDraft is the reply the agent was writing, given back after a ficha search without
+// script (the search form sends it in the address). Only with the session's CSRF token
+// beside it: a link from anyone else must not put words in an agent's reply box.
+func ownDraft(g *gin.Context) string {
+	sess := g.MustGet("session").(*store.AgentSession)
+	if subtle.ConstantTimeCompare([]byte(g.Query("csrf")), []byte(sess.CSRF)) != 1 {
+		return ""
+	}
+	return g.Query("draft")
 }
 
 // kept is what the agent wrote that the page gives back: the reply being written (across a

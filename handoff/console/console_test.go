@@ -633,3 +633,32 @@ func TestStoreDownIsNotASignOut(t *testing.T) {
 		}
 	}
 }
+
+// TestDraftOnlyFromTheAgentsOwnForm: the reply box is filled from the address only when the
+// address carries the session's CSRF token (the ficha search without script); a link someone
+// else wrote does not put words in the agent's reply.
+func TestDraftOnlyFromTheAgentsOwnForm(t *testing.T) {
+	b := setup(t)
+	cl, csrf := signIn(t, b, "ana")
+	act(t, b, cl, csrf, "1", "claim", nil)
+	words := "Deposite el pago en la cuenta 123"
+	for _, tc := range []struct {
+		query url.Values
+		want  string
+	}{
+		{url.Values{"draft": {words}}, ""},
+		{url.Values{"draft": {words}, "csrf": {"not-the-token"}}, ""},
+		{url.Values{"draft": {words}, "csrf": {csrf}, "q": {"pgu"}}, words},
+	} {
+		resp, err := cl.Get(b.srv.URL + "/agent/h/1?" + tc.query.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		box := regexp.MustCompile(`(?s)<textarea id="text"[^>]*>(.*?)</textarea>`).FindStringSubmatch(string(body))
+		if resp.StatusCode != http.StatusOK || box == nil || box[1] != tc.want {
+			t.Errorf("GET with %v: %d, reply box %q; want %q", tc.query, resp.StatusCode, box, tc.want)
+		}
+	}
+}
