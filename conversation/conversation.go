@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/atiende/atiende/bot"
@@ -133,7 +132,10 @@ type Core struct {
 	handoffs Handoffs
 	log      *slog.Logger
 	attempts int
-	locks    [256]sync.Mutex // turns of one conversation run one at a time in this process
+	// locks keeps the turns of one conversation one at a time in this process: a slot of
+	// one token per stripe, taken with a select so that a caller whose context ends (a
+	// webhook's deadline, a shutdown) stops waiting behind a slow turn.
+	locks [256]chan struct{}
 }
 
 // New builds the core.
@@ -147,13 +149,25 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 20
 	}
-	return &Core{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}, nil
+	c := &Core{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}
+	for i := range c.locks {
+		c.locks[i] = make(chan struct{}, 1)
+	}
+	return c, nil
 }
 
-func (c *Core) lock(id string) *sync.Mutex {
+// lock waits for the turn of the conversation id in this process, or for ctx to end; the
+// function it returns gives the turn back.
+func (c *Core) lock(ctx context.Context, id string) (unlock func(), err error) {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	return &c.locks[h.Sum32()%uint32(len(c.locks))]
+	slot := c.locks[h.Sum32()%uint32(len(c.locks))]
+	select {
+	case slot <- struct{}{}:
+		return func() { <-slot }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the conversation's turn: %w", context.Cause(ctx))
+	}
 }
 
 // question is what the engine is asked for one message of a conversation at one version.
@@ -185,9 +199,11 @@ type answer struct {
 // Errors: store.ErrNotFound when the conversation does not exist, store.ErrDuplicate when
 // the message's ProviderID is already stored (nothing written), and what ch.Next returns.
 func (c *Core) Turn(ctx context.Context, convID string, ch Channel) (Result, error) {
-	mu := c.lock(convID)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := c.lock(ctx, convID)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	var ans *answer
 	for attempt := 1; ; attempt++ {
 		var res Result

@@ -386,3 +386,42 @@ func TestEmergencyWithCallbackOpen(t *testing.T) {
 		t.Errorf("result %+v; want the emergency's words, then the handoff's", res)
 	}
 }
+
+// TestWaitingTurnHonoursItsContext: a turn waiting behind a slow turn of the same
+// conversation stops waiting when its context ends (a webhook's deadline, a shutdown), with
+// the context's error, and the slow turn still completes.
+func TestWaitingTurnHonoursItsContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.conv(t, "c1")
+	inside, release := make(chan struct{}), make(chan struct{})
+	b.engine.before = func(call int32) {
+		if call == 1 {
+			close(inside)
+			<-release
+		}
+	}
+	slow := make(chan error, 1)
+	go func() {
+		_, err := b.core.Turn(context.Background(), "c1", &channel{text: "primera"})
+		slow <- err
+	}()
+	<-inside
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := b.core.Turn(ctx, "c1", &channel{text: "segunda"})
+		waiting <- err
+	}()
+	cancel()
+	if err := <-waiting; !errors.Is(err, context.Canceled) {
+		t.Errorf("the waiting turn: %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Errorf("the slow turn: %v", err)
+	}
+	if n := b.engine.calls.Load(); n != 1 {
+		t.Errorf("engine asked %d times; want once (the cancelled turn never reached it)", n)
+	}
+}
