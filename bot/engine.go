@@ -110,6 +110,9 @@ type Reply struct {
 	// Aspects are the other sections the answered ficha has (requisitos, monto, como,
 	// documentos, fechas, costo, in that order): what the citizen may ask of it next.
 	Aspects []string `json:"aspects,omitempty"`
+	// Also is a second ficha the question's words point to as much as to the one answered,
+	// named below the answer (seeAlso); nil when there is none.
+	Also *Hit `json:"also,omitempty"`
 	// Written is "model" when a language model wrote the answer and it passed the check,
 	// "fallback:<reason>" when it was discarded for the extractive one, "" without a model.
 	Written string `json:"written,omitempty"`
@@ -494,7 +497,39 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 		return e.clarify(st, res, aspect, english)
 	}
-	return e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
+	r, next := e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
+	if st.Slug != r.Ficha {
+		seeAlso(&r, res, english)
+	}
+	return r, next
+}
+
+// alsoLexical: a runner-up whose words match at least this share of the answered ficha's
+// lexical score, and more of the question, is named below the answer (seeAlso).
+const alsoLexical = 0.9
+
+// seeAlso names, below a sure answer, the next ficha when the question's own words point
+// to it as much as to the one answered: it covers more of the question and scores almost
+// as high on words, though the ranking (the learned model above all) chose the other.
+// Two services that both apply ("días de permiso por un hijo con cáncer": the 10 days of
+// the Código del Trabajo, and the Ley SANNA) are then both in front of the citizen, and a
+// near neighbour picked wrong leaves the right one one tap away. An answer to a follow-up
+// about the same ficha names none (the citizen has seen it).
+func seeAlso(r *Reply, res []retrieval.Result, english bool) {
+	if r.Action != ActionAnswer || r.Ficha == "" || len(res) < 2 || res[0].Ficha.Slug != r.Ficha {
+		return
+	}
+	a, b := res[0], res[1]
+	if b.Coverage <= a.Coverage || b.Lexical < alsoLexical*a.Lexical {
+		return
+	}
+	h := hit(b.Ficha, b.Score)
+	r.Also = &h
+	label := "También puede servirle: "
+	if english {
+		label = "This may also help you: "
+	}
+	r.Text += "\n\n" + label + b.Ficha.Title + ": " + b.Ficha.URL
 }
 
 // followUpSure: from this probability of the follow-up model (retrieval.FollowUpModel) a

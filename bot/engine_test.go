@@ -603,3 +603,22 @@ func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
 		t.Errorf("one reading worried: %s %v", r.Action, r.Emergency)
 	}
 }
+
+// TestSeeAlso: when the question's words point to a second ficha as much as to the one
+// answered, the answer names it below; a question that names one ficha plainly, or a
+// follow-up about the ficha already answered, names none.
+func TestSeeAlso(t *testing.T) {
+	e := engine(t)
+	ctx := context.Background()
+	r, st := e.Turn(ctx, bot.State{}, "cuantos dias de permiso me dan si mi hijo tiene cancer", bot.ChannelWeb)
+	if r.Action != bot.ActionAnswer || r.Also == nil || (r.Ficha != "ley-sanna" && r.Also.Slug != "ley-sanna") ||
+		!strings.Contains(r.Text, "También puede servirle: ") {
+		t.Errorf("days of leave for a child with cancer: %s %s, also %+v\n%s", r.Action, r.Ficha, r.Also, r.Text)
+	}
+	if r2, _ := e.Turn(ctx, st, "y que documentos piden", bot.ChannelWeb); r2.Also != nil || strings.Contains(r2.Text, "También puede servirle") {
+		t.Errorf("a follow-up names a second ficha again: %+v", r2.Also)
+	}
+	if r3, _ := e.Turn(ctx, bot.State{}, "que es la pension garantizada universal", bot.ChannelWeb); r3.Also != nil {
+		t.Errorf("a question that names its ficha: also %+v", r3.Also)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"slices"
 	"strings"
 
 	"github.com/atiende/atiende/bot"
@@ -107,4 +108,40 @@ func writeFollowDev(ctx context.Context, w io.Writer, e *bot.Engine, stay, move,
 			}
 		}
 	}
+}
+
+// writeSeeAlsoDev reports, on the held-out questions, how often an answer names a second
+// ficha below it (bot.Reply.Also), and whether that helped: the answered ficha was wrong and
+// the one named below right (a citizen one tap from the answer), or the answer was right and
+// the line is only more to read.
+func writeSeeAlsoDev(ctx context.Context, w io.Writer, e *bot.Engine, cases []eval.Case) {
+	var answers, fired, rescued, noise, wrongNone int
+	for _, c := range cases {
+		want := c.Turns[0].Expect.Fichas
+		if len(want) == 0 || !slices.Contains(c.Tags, "dev-question") {
+			continue
+		}
+		r, _ := e.Turn(ctx, bot.State{}, c.Turns[0].User, bot.ChannelWeb)
+		if r.Action != bot.ActionAnswer || r.Ficha == "" {
+			continue
+		}
+		answers++
+		right := slices.Contains(want, e.Canonical(r.Ficha))
+		switch {
+		case r.Also == nil:
+			if !right {
+				wrongNone++
+			}
+		case right:
+			fired++
+			noise++
+		default:
+			fired++
+			if slices.Contains(want, e.Canonical(r.Also.Slug)) {
+				rescued++
+			}
+		}
+	}
+	fmt.Fprintf(w, "see also: %d of %d held-out answers name a second ficha; the answer wrong and the second right in %d, the answer right in %d; wrong answers with none named: %d\n",
+		fired, answers, rescued, noise, wrongNone)
 }

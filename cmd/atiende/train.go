@@ -251,6 +251,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	withFollow := eval.Run(ctx, engineOver(ix, h.det), cases)
 	fmt.Fprintf(stdout, "held-out questions with it: hit@1 %.3f, hit@3 %.3f, action %.3f\n",
 		withFollow.ByTag["dev-question"].HitAt1Value(), withFollow.HitAt3, withFollow.ActionAccuracy)
+	writeSeeAlsoDev(ctx, stdout, engineOver(ix, h.det), cases)
 	fmt.Fprintln(stdout)
 	rep.WriteText(stdout)
 	return nil
