@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/store"
 )
@@ -45,13 +46,13 @@ var _ Engine = (*bot.Engine)(nil)
 // Handoffs is what the core needs of the handoff service (handoff.Service).
 type Handoffs interface {
 	// Held reports whether a person holds the conversation, writing nothing.
-	Held(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, error)
+	Held(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, error)
 	// Hold reports whether a person holds the conversation (the engine stays silent) and
 	// what to tell the citizen, if anything; it may record that the citizen was told.
-	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
+	Hold(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, string, error)
 	// Start opens a handoff in the transaction (or returns the open one) and what to tell
 	// the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
+	Start(ctx context.Context, tx store.Tx, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error)
 }
 
 // Channel is the adapter a message came on, as one turn needs it.
@@ -60,14 +61,14 @@ type Channel interface {
 	// none waits (the turn is then Done). It may refuse the message with an error, which
 	// the turn returns, writing nothing. Next may be called more than once for one turn
 	// (the engine is asked between two transactions) and must answer from what tx reads.
-	Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*Inbound, error)
+	Next(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (*Inbound, error)
 	// Render turns text into what the channel sends first, and the parts it holds back
 	// for later (SMS and WhatsApp: MAS); whole asks for all of it at once.
-	Render(conv *store.Conversation, text string, whole bool) (first string, more []string)
+	Render(conv *atiende.Conversation, text string, whole bool) (first string, more []string)
 	// DeliverTx hands the stored reply to the channel's delivery, in the transaction
 	// (SMS: a delivery and its job). A channel that answers in the request (the web chat)
 	// does nothing.
-	DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error
+	DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error
 }
 
 // Inbound is a citizen's message as the core handles it.
@@ -108,7 +109,7 @@ type Result struct {
 	Text   string
 	Action string
 	// Message is the reply stored; nil when nothing is said.
-	Message *store.Message
+	Message *atiende.Message
 }
 
 // ActionHeld marks the reply given while a person holds the conversation.
@@ -306,7 +307,7 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 		if err != nil {
 			return Result{}, nil, err
 		}
-		if h.Status == store.HandoffCallback && r.Handoff != bot.ReasonEmergency {
+		if h.Status == atiende.HandoffCallback && r.Handoff != bot.ReasonEmergency {
 			body = tell // out of hours: when a person will answer is what matters
 		} else {
 			// An emergency keeps its lines whatever the handoff says: a callback opened
@@ -322,17 +323,17 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 }
 
 // record stores the citizen's message, or marks the stored one handled.
-func (c *Core) record(ctx context.Context, tx store.Tx, in *Inbound, conv *store.Conversation) error {
+func (c *Core) record(ctx context.Context, tx store.Tx, in *Inbound, conv *atiende.Conversation) error {
 	if in.ID != 0 {
 		return tx.MarkProcessed(ctx, in.ID)
 	}
-	m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Text, ProviderID: in.ProviderID, Processed: true}
+	m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Inbound, Text: in.Text, ProviderID: in.ProviderID, Processed: true}
 	return tx.InsertMessage(ctx, m)
 }
 
 // write saves the conversation and, when text says something, the reply to in and its
 // delivery. r is the engine's reply, when it was asked.
-func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
+func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *atiende.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
 	if err := tx.UpdateConversation(ctx, conv); err != nil {
 		return Result{}, err
 	}
@@ -343,7 +344,7 @@ func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.C
 	if text == "" {
 		return res, nil
 	}
-	out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: action, Aspect: aspect,
+	out := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: text, Action: action, Aspect: aspect,
 		ProviderID: in.ReplyProviderID, Processed: true}
 	if r != nil {
 		out.Reason = r.Handoff
@@ -365,7 +366,7 @@ func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.C
 }
 
 // state is the engine's state saved with the conversation; unreadable, a fresh one.
-func (c *Core) state(conv *store.Conversation) bot.State {
+func (c *Core) state(conv *atiende.Conversation) bot.State {
 	var st bot.State
 	if len(conv.State) > 0 {
 		if err := json.Unmarshal(conv.State, &st); err != nil {

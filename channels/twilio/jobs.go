@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/conversation"
@@ -115,8 +116,8 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 // settle waits until the oldest pending message has been stored for the settle delay, so
 // that a message Twilio stamped earlier but delivered later is there to go first. It
 // returns the messages pending when it looked.
-func (s *Service) settle(ctx context.Context, convID string) ([]store.Message, error) {
-	var pending []store.Message
+func (s *Service) settle(ctx context.Context, convID string) ([]atiende.Message, error) {
+	var pending []atiende.Message
 	if err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
@@ -151,7 +152,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // needsStamp reports whether the order of the pending messages should be asked of Twilio.
-func needsStamp(pending []store.Message) bool {
+func needsStamp(pending []atiende.Message) bool {
 	if len(pending) < 2 {
 		return false
 	}
@@ -167,7 +168,7 @@ func needsStamp(pending []store.Message) bool {
 // have no time yet: they are then handled in that order even if their webhooks came out of
 // order. A failure leaves the arrival order.
 func (s *Service) stamp(ctx context.Context, convID string) {
-	var pending []store.Message
+	var pending []atiende.Message
 	if err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
@@ -206,7 +207,7 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 type sms struct{ s *Service }
 
 // Next implements conversation.Channel.
-func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (*conversation.Inbound, error) {
 	pending, err := tx.PendingInbound(ctx, conv.ID)
 	if err != nil || len(pending) == 0 {
 		return nil, err
@@ -222,7 +223,7 @@ func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) 
 
 // Render implements conversation.Channel. Whole, the text is sent as one message however
 // long: what happens next is not held behind MAS.
-func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+func (ch *sms) Render(conv *atiende.Conversation, text string, whole bool) (string, []string) {
 	r := channels.Render(conv.Channel, text)
 	if !whole || len(r.More) == 0 {
 		return r.Text, r.More
@@ -234,7 +235,7 @@ func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string
 }
 
 // DeliverTx implements conversation.Channel.
-func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error {
 	return ch.s.outbox.DeliverTx(ctx, tx, conv, m)
 }
 
@@ -249,7 +250,7 @@ func NewOutbox(q Enqueuer) *Outbox { return &Outbox{queue: q} }
 
 // DeliverTx sends a stored message on the conversation's channel: in GSM-7 for SMS, and
 // whole: what was rendered (a turn's reply, a person's words) is not split again.
-func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error {
 	r := channels.Rendered{Text: m.Text}
 	if conv.Channel == bot.ChannelSMS {
 		r.Text = channels.GSMText(m.Text)
@@ -259,11 +260,11 @@ func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Convers
 }
 
 // deliver stores a delivery of a rendered message and enqueues its job.
-func (o *Outbox) deliver(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
+func (o *Outbox) deliver(ctx context.Context, tx store.Tx, conv *atiende.Conversation, messageID int64, r channels.Rendered) error {
 	if o == nil || o.queue == nil {
 		return errors.New("twilio: no queue to deliver on")
 	}
-	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
+	d := &atiende.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
 		Segments: r.Segments, Encoding: r.Encoding}
 	if err := tx.InsertDelivery(ctx, d); err != nil {
 		return err
@@ -280,7 +281,7 @@ var (
 // conversation in memory: an opted-out citizen (silence, or the resumption), a sender over
 // the rate limit (one notice, then silence), MAS (the next held part), a photo or audio
 // alone. An Answer with no text answers nothing; nil leaves the message to the core.
-func (s *Service) intercept(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message, text string) (*conversation.Answer, error) {
+func (s *Service) intercept(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m atiende.Message, text string) (*conversation.Answer, error) {
 	word := strings.Join(retrieval.Words(text), " ")
 	if text == "+" {
 		word = "+"
@@ -337,8 +338,8 @@ func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
 // errors (an invalid or unsubscribed number) are permanent: recorded, not retried.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s := w.s
-	var d *store.Delivery
-	var conv *store.Conversation
+	var d *atiende.Delivery
+	var conv *atiende.Conversation
 	var last time.Time
 	var earlier int
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
@@ -361,7 +362,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if d.Status != store.DeliveryPending && d.Status != store.DeliverySending {
+	if d.Status != atiende.DeliveryPending && d.Status != atiende.DeliverySending {
 		return nil // already sent, failed or skipped
 	}
 	for wait := 0; earlier > 0; wait++ {
@@ -398,14 +399,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	case bot.ChannelWhatsApp:
 		if s.cfg.WhatsAppFrom == "" {
 			s.failed(conv.Channel, FailureNoSender)
-			return s.finish(ctx, d, store.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
+			return s.finish(ctx, d, atiende.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
 		}
 		params.SetFrom(s.cfg.WhatsAppFrom)
 		if s.since(last) > 24*time.Hour {
 			// Outside the customer-service window only an approved template may be sent.
 			if s.cfg.WhatsAppTemplateSID == "" {
 				s.failed(conv.Channel, FailureWindowClosed)
-				return s.finish(ctx, d, store.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
+				return s.finish(ctx, d, atiende.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
 			}
 			params.Body = nil
 			params.SetContentSid(s.cfg.WhatsAppTemplateSID)
@@ -417,18 +418,18 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			params.SetFrom(s.cfg.FromNumber)
 		} else {
 			s.failed(conv.Channel, FailureNoSender)
-			return s.finish(ctx, d, store.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
+			return s.finish(ctx, d, atiende.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
 		}
 	}
-	if d.Status == store.DeliverySending {
+	if d.Status == atiende.DeliverySending {
 		// A previous attempt ended without knowing whether Twilio took the message (a crash, a
 		// timeout): look before sending it again.
 		if sid, ok := s.alreadySent(d); ok {
 			d.ProviderSID = sid
-			return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+			return s.finish(ctx, d, atiende.DeliverySent, 0, "", nil)
 		}
 	}
-	d.Status, d.Attempts = store.DeliverySending, d.Attempts+1
+	d.Status, d.Attempts = atiende.DeliverySending, d.Attempts+1
 	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
 		return err
 	}
@@ -438,15 +439,15 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if errors.As(err, &te) && te.Status != 429 && te.Status < 500 {
 			s.log.Warn("delivery failed for good", "delivery", d.ID, "to", d.To, "code", te.Code, "status", te.Status, "error", te.Message)
 			s.failed(conv.Channel, FailureRejected)
-			return s.finish(ctx, d, store.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
+			return s.finish(ctx, d, atiende.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
 		}
-		code, status := 0, store.DeliverySending // outcome unknown: look before the next try
+		code, status := 0, atiende.DeliverySending // outcome unknown: look before the next try
 		if te != nil {
-			code, status = te.Code, store.DeliveryPending // Twilio answered: it did not take it
+			code, status = te.Code, atiende.DeliveryPending // Twilio answered: it did not take it
 		}
 		if job.Attempt >= job.MaxAttempts {
 			s.failed(conv.Channel, FailureGaveUp)
-			return s.finish(ctx, d, store.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
+			return s.finish(ctx, d, atiende.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
 		}
 		d.Status, d.ErrorCode = status, code
 		if uerr := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); uerr != nil {
@@ -461,11 +462,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		d.ProviderSID = *msg.Sid
 	}
 	s.log.Info("delivered to twilio", "delivery", d.ID, "sid", d.ProviderSID, "segments", d.Segments, "encoding", d.Encoding)
-	return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+	return s.finish(ctx, d, atiende.DeliverySent, 0, "", nil)
 }
 
 // finish records the delivery's outcome and returns ret.
-func (s *Service) finish(ctx context.Context, d *store.Delivery, status string, code int, msg string, ret error) error {
+func (s *Service) finish(ctx context.Context, d *atiende.Delivery, status string, code int, msg string, ret error) error {
 	d.Status, d.ErrorCode, d.ErrorMessage = status, code, msg
 	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
 		return err
@@ -474,7 +475,7 @@ func (s *Service) finish(ctx context.Context, d *store.Delivery, status string, 
 }
 
 // alreadySent looks for the delivery among the latest messages sent to its address.
-func (s *Service) alreadySent(d *store.Delivery) (string, bool) {
+func (s *Service) alreadySent(d *atiende.Delivery) (string, bool) {
 	params := &openapi.ListMessageParams{}
 	params.SetTo(d.To)
 	params.SetPageSize(20)

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/httperr"
@@ -245,7 +246,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
 		if errors.Is(err, store.ErrNotFound) {
-			conv = &store.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
+			conv = &atiende.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
 			if err = tx.CreateConversation(ctx, conv); errors.Is(err, store.ErrDuplicate) {
 				return errNewConversationRace
 			}
@@ -253,7 +254,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 		if err != nil {
 			return err
 		}
-		m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia,
+		m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia,
 			Processed: !rate.OK}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
@@ -265,7 +266,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 			return nil
 		}
 		r := channels.Render(conv.Channel, msgTooMany)
-		out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: r.Text, Action: ActionRateLimited, Aspect: retrieval.AspectGeneral, Processed: true}
+		out := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: r.Text, Action: ActionRateLimited, Aspect: retrieval.AspectGeneral, Processed: true}
 		if err := tx.InsertMessage(ctx, out); err != nil {
 			return err
 		}
@@ -344,13 +345,13 @@ func (s *Service) status(c *gin.Context) error {
 // statusRank orders delivery statuses so that a late callback does not undo a later one.
 func statusRank(s string) int {
 	switch s {
-	case store.DeliveryPending:
+	case atiende.DeliveryPending:
 		return 0
-	case store.DeliverySending, "accepted", "scheduled", "queued":
+	case atiende.DeliverySending, "accepted", "scheduled", "queued":
 		return 1
-	case store.DeliverySent:
+	case atiende.DeliverySent:
 		return 2
-	case "delivered", "undelivered", "failed", store.DeliverySkipped:
+	case "delivered", "undelivered", "failed", atiende.DeliverySkipped:
 		return 3
 	case "read":
 		return 4

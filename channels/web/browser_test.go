@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
-	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -124,14 +124,14 @@ func (st *site) conversations(t *testing.T) []string {
 
 // reply is the stored reply of the site's only conversation, once it holds one question and
 // its answer.
-func (st *site) reply(t *testing.T) (store.Message, bool) {
+func (st *site) reply(t *testing.T) (atiende.Message, bool) {
 	ids := st.conversations(t)
 	if len(ids) != 1 {
-		return store.Message{}, false
+		return atiende.Message{}, false
 	}
 	msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
 	if len(msgs) != 2 {
-		return store.Message{}, false
+		return atiende.Message{}, false
 	}
 	return msgs[1], true
 }
@@ -679,7 +679,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
 		var in []string
 		for _, m := range msgs {
-			if m.Direction == store.Inbound {
+			if m.Direction == atiende.Inbound {
 				in = append(in, m.Text)
 			}
 		}

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
-	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
@@ -38,7 +38,7 @@ func TestEmergencyWhileWaitingForCallback(t *testing.T) {
 		t.Fatalf("%d %v", code, out)
 	}
 	h, err := db.Handoffs(context.Background(), id)
-	if err != nil || len(h) != 1 || h[0].Status != store.HandoffCallback {
+	if err != nil || len(h) != 1 || h[0].Status != atiende.HandoffCallback {
 		t.Fatalf("handoffs %+v %v; want one callback (reply %v)", h, err, out)
 	}
 	code, out = b.do(t, "POST", path, token, msg("me quiero matar"))

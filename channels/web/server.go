@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/conversation"
@@ -235,7 +236,7 @@ func (s *Server) createSession(c *gin.Context) error {
 	b := make([]byte, 16)
 	rand.Read(b)
 	id, token := hex.EncodeToString(b), randomString(32)
-	conv := &store.Conversation{ID: id, Channel: bot.ChannelWeb, TokenHash: hashToken(token)}
+	conv := &atiende.Conversation{ID: id, Channel: bot.ChannelWeb, TokenHash: hashToken(token)}
 	if err := s.store.CreateConversation(c.Request.Context(), conv); err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func bearer(c *gin.Context) string {
 }
 
 // authorize loads the session and checks its token.
-func (s *Server) authorize(c *gin.Context) (*store.Conversation, error) {
+func (s *Server) authorize(c *gin.Context) (*atiende.Conversation, error) {
 	token := bearer(c)
 	if token == "" {
 		return nil, errStatus(http.StatusUnauthorized, "Falta el token de la sesión.")
@@ -354,7 +355,7 @@ type chat struct {
 
 // Next refuses a session's message beyond SessionRate, counted in the store: the limit
 // holds however many replicas the session's messages reach.
-func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (*conversation.Inbound, error) {
 	now := time.Now().UTC()
 	n, err := tx.CountInbound(ctx, conv.ID, now.Add(-ch.rate.Per), now)
 	if err != nil {
@@ -371,12 +372,12 @@ func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *store.Conversation)
 }
 
 // Render implements conversation.Channel: the web shows the text as it is.
-func (*chat) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+func (*chat) Render(conv *atiende.Conversation, text string, whole bool) (string, []string) {
 	return channels.Render(conv.Channel, text).Text, nil
 }
 
 // DeliverTx implements conversation.Channel: the reply goes back in the HTTP response.
-func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Message) error {
+func (*chat) DeliverTx(context.Context, store.Tx, *atiende.Conversation, *atiende.Message) error {
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
@@ -434,14 +435,14 @@ func TestReplayNamesTheAgent(t *testing.T) {
 	ctx := context.Background()
 	id, token := b.session(t)
 	b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("quiero hablar con una persona"))
-	agent := &store.Agent{Username: "camila", Name: "Camila Soto", Role: store.RoleAgent, PasswordHash: "x"}
-	var waiting []store.Handoff
+	agent := &atiende.Agent{Username: "camila", Name: "Camila Soto", Role: atiende.RoleAgent, PasswordHash: "x"}
+	var waiting []atiende.Handoff
 	if err := b.store.Tx(ctx, func(tx store.Tx) error {
 		if err := tx.InsertAgent(ctx, agent); err != nil {
 			return err
 		}
 		var err error
-		waiting, err = tx.HandoffsByStatus(ctx, store.HandoffQueued)
+		waiting, err = tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 		return err
 	}); err != nil || len(waiting) != 1 {
 		t.Fatalf("handoffs waiting: %d %v", len(waiting), err)

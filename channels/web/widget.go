@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
@@ -126,10 +127,10 @@ type transcriptMessage struct {
 	At     time.Time `json:"at"`
 }
 
-func (s *Server) transcript(m store.Message) transcriptMessage {
+func (s *Server) transcript(m atiende.Message) transcriptMessage {
 	t := transcriptMessage{ID: m.ID, From: "bot", Text: m.Text, Action: m.Action, At: m.CreatedAt}
 	switch {
-	case m.Direction == store.Inbound:
+	case m.Direction == atiende.Inbound:
 		t.From, t.Action = "citizen", ""
 	case m.Action == handoff.ActionAgent:
 		t.From = "agent"
@@ -167,7 +168,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if h.Status == store.HandoffAssigned {
+		if h.Status == atiende.HandoffAssigned {
 			if a, err := tx.AgentByID(ctx, h.AgentID); err == nil {
 				attending = a.FirstName()
 			}
@@ -191,7 +192,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 }
 
 // agentNames maps the agents who wrote any of msgs to their first names.
-func agentNames(ctx context.Context, tx store.Tx, msgs []store.Message) map[int64]string {
+func agentNames(ctx context.Context, tx store.Tx, msgs []atiende.Message) map[int64]string {
 	names := map[int64]string{}
 	for _, m := range msgs {
 		if _, seen := names[m.AgentID]; m.AgentID != 0 && !seen {
@@ -249,7 +250,7 @@ func (s *Server) stream(c *gin.Context) error {
 			return err
 		}
 		for _, m := range msgs {
-			if m.ID > id && m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
+			if m.ID > id && m.Direction == atiende.Outbound && m.Action == handoff.ActionAgent {
 				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Name: names[m.AgentID], Text: m.Text})
 			}
 		}
