@@ -25,10 +25,30 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
-// Store is what the core needs of the store: its transactions.
-type Store interface {
+// Tx is what the core does in a turn's transaction (store.Tx has the error contract).
+//
+// The core passes the transaction on to the handoff service and to the channel, which do
+// more in it (open a handoff, count messages, enqueue a delivery's job). So the core is
+// generic in the transaction's type T: it asks of T only these methods, and hands the same
+// T to its Handoffs and its Channel, which ask of it what they need. cmd/atiende builds a
+// Core[store.Tx]; the compiler checks there that store.Tx has every method each part asks.
+type Tx interface {
+	// Conversation returns the conversation, or store.ErrNotFound.
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
+	// UpdateConversation writes State, OptOut and More if the stored version is still
+	// c.Version, and bumps it; otherwise store.ErrConflict.
+	UpdateConversation(ctx context.Context, c *atiende.Conversation) error
+	// InsertMessage stores a message and sets its ID; store.ErrDuplicate when its provider
+	// id is already stored.
+	InsertMessage(ctx context.Context, m *atiende.Message) error
+	// MarkProcessed records that an inbound message had its turn.
+	MarkProcessed(ctx context.Context, messageID int64) error
+}
+
+// Store is what the core needs of the store: its transactions, of type T.
+type Store[T Tx] interface {
 	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
-	Tx(ctx context.Context, fn func(store.Tx) error) error
+	Tx(ctx context.Context, fn func(T) error) error
 }
 
 // Engine is what the core needs of the dialogue engine (bot.Engine).
@@ -43,32 +63,34 @@ type Engine interface {
 
 var _ Engine = (*bot.Engine)(nil)
 
-// Handoffs is what the core needs of the handoff service (handoff.Service).
-type Handoffs interface {
+// Handoffs is what the core needs of the handoff service (handoff.Service), in the turn's
+// transaction T.
+type Handoffs[T any] interface {
 	// Held reports whether a person holds the conversation, writing nothing.
-	Held(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, error)
+	Held(ctx context.Context, tx T, conv *atiende.Conversation) (bool, error)
 	// Hold reports whether a person holds the conversation (the engine stays silent) and
 	// what to tell the citizen, if anything; it may record that the citizen was told.
-	Hold(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, string, error)
+	Hold(ctx context.Context, tx T, conv *atiende.Conversation) (bool, string, error)
 	// Start opens a handoff in the transaction (or returns the open one) and what to tell
 	// the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error)
+	Start(ctx context.Context, tx T, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error)
 }
 
-// Channel is the adapter a message came on, as one turn needs it.
-type Channel interface {
+// Channel is the adapter a message came on, as one turn needs it, in the turn's
+// transaction T.
+type Channel[T any] interface {
 	// Next returns, in the turn's transaction, the message the turn is for, or nil when
 	// none waits (the turn is then Done). It may refuse the message with an error, which
 	// the turn returns, writing nothing. Next may be called more than once for one turn
 	// (the engine is asked between two transactions) and must answer from what tx reads.
-	Next(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (*Inbound, error)
+	Next(ctx context.Context, tx T, conv *atiende.Conversation) (*Inbound, error)
 	// Render turns text into what the channel sends first, and the parts it holds back
 	// for later (SMS and WhatsApp: MAS); whole asks for all of it at once.
 	Render(conv *atiende.Conversation, text string, whole bool) (first string, more []string)
 	// DeliverTx hands the stored reply to the channel's delivery, in the transaction
 	// (SMS: a delivery and its job). A channel that answers in the request (the web chat)
 	// does nothing.
-	DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error
+	DeliverTx(ctx context.Context, tx T, conv *atiende.Conversation, m *atiende.Message) error
 }
 
 // Inbound is a citizen's message as the core handles it.
@@ -116,10 +138,10 @@ type Result struct {
 const ActionHeld = "held"
 
 // Config is what the core needs.
-type Config struct {
-	Store    Store
+type Config[T Tx] struct {
+	Store    Store[T]
 	Engine   Engine
-	Handoffs Handoffs
+	Handoffs Handoffs[T]
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
 	// Attempts bounds how often a turn is redone when the conversation changed under it
@@ -127,18 +149,18 @@ type Config struct {
 	Attempts int
 }
 
-// Core runs the turns of every conversation.
-type Core struct {
-	store    Store
+// Core runs the turns of every conversation, in transactions of type T.
+type Core[T Tx] struct {
+	store    Store[T]
 	engine   Engine
-	handoffs Handoffs
+	handoffs Handoffs[T]
 	log      *slog.Logger
 	attempts int
 	locks    [256]sync.Mutex // turns of one conversation run one at a time in this process
 }
 
 // New builds the core.
-func New(cfg Config) (*Core, error) {
+func New[T Tx](cfg Config[T]) (*Core[T], error) {
 	if cfg.Store == nil || cfg.Engine == nil || cfg.Handoffs == nil {
 		return nil, errors.New("conversation: Store, Engine and Handoffs are required")
 	}
@@ -148,10 +170,10 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 20
 	}
-	return &Core{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}, nil
+	return &Core[T]{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}, nil
 }
 
-func (c *Core) lock(id string) *sync.Mutex {
+func (c *Core[T]) lock(id string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return &c.locks[h.Sum32()%uint32(len(c.locks))]
@@ -185,7 +207,7 @@ type answer struct {
 //
 // Errors: store.ErrNotFound when the conversation does not exist, store.ErrDuplicate when
 // the message's ProviderID is already stored (nothing written), and what ch.Next returns.
-func (c *Core) Turn(ctx context.Context, convID string, ch Channel) (Result, error) {
+func (c *Core[T]) Turn(ctx context.Context, convID string, ch Channel[T]) (Result, error) {
 	mu := c.lock(convID)
 	mu.Lock()
 	defer mu.Unlock()
@@ -193,7 +215,7 @@ func (c *Core) Turn(ctx context.Context, convID string, ch Channel) (Result, err
 	for attempt := 1; ; attempt++ {
 		var res Result
 		var ask *question
-		err := c.store.Tx(ctx, func(tx store.Tx) error {
+		err := c.store.Tx(ctx, func(tx T) error {
 			var err error
 			res, ask, err = c.step(ctx, tx, convID, ch, ans)
 			return err
@@ -239,7 +261,7 @@ func pause(ctx context.Context, attempt int) error {
 // step is one transaction of a turn. It writes the turn and returns its result, or writes
 // nothing and returns the question the engine must answer first. ans, when it still fits
 // the conversation and the message, is the engine's answer.
-func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel, ans *answer) (Result, *question, error) {
+func (c *Core[T]) step(ctx context.Context, tx T, convID string, ch Channel[T], ans *answer) (Result, *question, error) {
 	conv, err := tx.Conversation(ctx, convID)
 	if err != nil {
 		return Result{}, nil, err
@@ -323,7 +345,7 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 }
 
 // record stores the citizen's message, or marks the stored one handled.
-func (c *Core) record(ctx context.Context, tx store.Tx, in *Inbound, conv *atiende.Conversation) error {
+func (c *Core[T]) record(ctx context.Context, tx T, in *Inbound, conv *atiende.Conversation) error {
 	if in.ID != 0 {
 		return tx.MarkProcessed(ctx, in.ID)
 	}
@@ -333,7 +355,7 @@ func (c *Core) record(ctx context.Context, tx store.Tx, in *Inbound, conv *atien
 
 // write saves the conversation and, when text says something, the reply to in and its
 // delivery. r is the engine's reply, when it was asked.
-func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *atiende.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
+func (c *Core[T]) write(ctx context.Context, tx T, ch Channel[T], conv *atiende.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
 	if err := tx.UpdateConversation(ctx, conv); err != nil {
 		return Result{}, err
 	}
@@ -366,7 +388,7 @@ func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *atiende
 }
 
 // state is the engine's state saved with the conversation; unreadable, a fresh one.
-func (c *Core) state(conv *atiende.Conversation) bot.State {
+func (c *Core[T]) state(conv *atiende.Conversation) bot.State {
 	var st bot.State
 	if len(conv.State) > 0 {
 		if err := json.Unmarshal(conv.State, &st); err != nil {

@@ -134,7 +134,7 @@ type bundle struct {
 	store    *txCounter
 	engine   *engine
 	handoffs *handoffs
-	core     *conversation.Core
+	core     *conversation.Core[store.Tx]
 }
 
 func setup(t *testing.T) *bundle {
@@ -146,7 +146,7 @@ func setup(t *testing.T) *bundle {
 	t.Cleanup(func() { db.Close() })
 	st := &txCounter{DB: db}
 	b := &bundle{store: st, engine: &engine{st: st}, handoffs: &handoffs{notice: "Está en la fila."}}
-	b.core, err = conversation.New(conversation.Config{Store: st, Engine: b.engine, Handoffs: b.handoffs, Attempts: 5})
+	b.core, err = conversation.New(conversation.Config[store.Tx]{Store: st, Engine: b.engine, Handoffs: b.handoffs, Attempts: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

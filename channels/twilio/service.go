@@ -71,7 +71,7 @@ type Service struct {
 	cfg       Config
 	store     store.Store
 	engine    *bot.Engine
-	core      *conversation.Core
+	core      *conversation.Core[store.Tx]
 	queue     Enqueuer
 	outbox    *Outbox
 	api       *openapi.ApiService
@@ -113,7 +113,7 @@ var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serv
 
 // New checks the configuration and builds the channel on the queue its webhook and jobs
 // enqueue on; Register adds its workers to that queue's bundle before the queue starts.
-func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, q Enqueuer, log *slog.Logger) (*Service, error) {
+func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core[store.Tx], q Enqueuer, log *slog.Logger) (*Service, error) {
 	if cfg.AuthToken == "" && !cfg.Insecure {
 		return nil, ErrNotConfigured
 	}

@@ -143,7 +143,7 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	if wrap != nil {
 		st = wrap(db)
 	}
-	core, err := conversation.New(conversation.Config{Store: st, Engine: eng, Handoffs: hs})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: st, Engine: eng, Handoffs: hs})
 	if err != nil {
 		t.Fatal(err)
 	}

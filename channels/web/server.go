@@ -62,7 +62,7 @@ type Config struct {
 	// each with its prefix and its errors' format (cmd/atiende/routes.go lists them).
 	Mounts []Mount
 	// Core runs the turns (conversation.Core); required.
-	Core *conversation.Core
+	Core *conversation.Core[store.Tx]
 	// Observer hears of every request answered (metrics); nil hears nothing.
 	Observer Observer
 	// Metrics serves GET /metrics (Prometheus's exposition); nil leaves the route out.

@@ -31,7 +31,7 @@ type bundle struct {
 	store    store.Store
 	engine   *bot.Engine
 	handoffs *handoff.Service
-	core     *conversation.Core
+	core     *conversation.Core[store.Tx]
 	web      *web.Server
 }
 
@@ -76,9 +76,9 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 }
 
 // newCore is the conversation core the server runs its turns on.
-func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core {
+func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core[store.Tx] {
 	t.Helper()
-	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: hs})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: hs})
 	if err != nil {
 		t.Fatal(err)
 	}

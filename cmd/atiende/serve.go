@@ -243,7 +243,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
 	if err != nil {
 		return err
 	}
