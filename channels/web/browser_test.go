@@ -18,6 +18,7 @@ import (
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -72,7 +73,7 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 	}
 	engine := bot.New(ix, nil)
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)
-	srv, err := web.New(web.Config{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
+	srv, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
 		Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)

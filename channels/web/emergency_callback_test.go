@@ -13,6 +13,7 @@ import (
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
@@ -30,7 +31,7 @@ func TestEmergencyWhileWaitingForCallback(t *testing.T) {
 	hs := handoff.New(db, handoff.Config{Hours: handoff.DefaultHours(time.UTC, nil), Now: func() time.Time { return sunday }},
 		events.NewHub(), events.NewHub(), nil)
 	engine := bot.New(ix, nil)
-	b := setup(t, func(c *web.Config) { c.Engine, c.Store, c.Core = engine, db, newCore(t, db, engine, hs) })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.Engine, c.Store, c.Core = engine, db, newCore(t, db, engine, hs) })
 	id, token := b.session(t)
 	path := "/api/v1/chat/sessions/" + id + "/messages"
 	code, out := b.do(t, "POST", path, token, msg("quiero hablar con una persona"))

@@ -32,7 +32,7 @@ type bundle struct {
 	engine   *bot.Engine
 	handoffs *handoff.Service
 	core     *conversation.Core[store.Tx]
-	web      *web.Server
+	web      *web.Server[store.Tx]
 }
 
 var (
@@ -50,7 +50,7 @@ func loadIndex() {
 	})
 }
 
-func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
+func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 	t.Helper()
 	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
@@ -59,7 +59,7 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
-	cfg := web.Config{Engine: bot.New(ix, nil), Store: db}
+	cfg := web.Config[store.Tx]{Engine: bot.New(ix, nil), Store: db}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -404,7 +404,7 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Entered: entered, Release: release}, nil)
-	b := setup(t, func(c *web.Config) { c.Engine = slow })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.Engine = slow })
 	id, token := b.session(t)
 	done := make(chan int, 1)
 	go func() {

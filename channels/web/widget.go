@@ -62,16 +62,16 @@ func asset(c *gin.Context, body []byte, contentType, csp string) {
 	c.Data(http.StatusOK, contentType, body)
 }
 
-func (s *Server) page(c *gin.Context) {
+func (s *Server[T]) page(c *gin.Context) {
 	asset(c, indexHTML, "text/html; charset=utf-8", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
 }
 
-func (s *Server) widget(c *gin.Context) {
+func (s *Server[T]) widget(c *gin.Context) {
 	c.Header("Cross-Origin-Resource-Policy", "cross-origin")
 	asset(c, widgetJS, "text/javascript; charset=utf-8", "")
 }
 
-func (s *Server) frame(c *gin.Context) {
+func (s *Server[T]) frame(c *gin.Context) {
 	ancestors := append([]string{"'self'"}, s.cfg.Origins...)
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		strings.Join(ancestors, " ")
@@ -80,12 +80,16 @@ func (s *Server) frame(c *gin.Context) {
 	asset(c, frameHTML, "text/html; charset=utf-8", csp)
 }
 
-func (s *Server) frameScript(c *gin.Context) { asset(c, frameJS, "text/javascript; charset=utf-8", "") }
-func (s *Server) frameStyle(c *gin.Context)  { asset(c, frameCSS, "text/css; charset=utf-8", "") }
+func (s *Server[T]) frameScript(c *gin.Context) {
+	asset(c, frameJS, "text/javascript; charset=utf-8", "")
+}
+func (s *Server[T]) frameStyle(c *gin.Context) {
+	asset(c, frameCSS, "text/css; charset=utf-8", "")
+}
 
 // allowedOrigin reports whether a browser origin may use the widget: the server's own, or a
 // configured one.
-func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
+func (s *Server[T]) allowedOrigin(c *gin.Context, origin string) bool {
 	origin = strings.TrimRight(origin, "/")
 	if slices.Contains(s.cfg.Origins, origin) {
 		return true
@@ -102,7 +106,7 @@ func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
 // widgetCheck tells widget.js, before it draws anything, whether the page's origin may embed
 // the chat. Cross-origin: the answer carries CORS headers only for allowed origins. A browser
 // sends no Origin on a same-origin GET (the demo page at /): it says so in Sec-Fetch-Site.
-func (s *Server) widgetCheck(c *gin.Context) error {
+func (s *Server[T]) widgetCheck(c *gin.Context) error {
 	c.Header("Vary", "Origin, Sec-Fetch-Site")
 	origin := c.GetHeader("Origin")
 	if origin == "" && c.GetHeader("Sec-Fetch-Site") == "same-origin" {
@@ -127,7 +131,7 @@ type transcriptMessage struct {
 	At     time.Time `json:"at"`
 }
 
-func (s *Server) transcript(m atiende.Message) transcriptMessage {
+func (s *Server[T]) transcript(m atiende.Message) transcriptMessage {
 	t := transcriptMessage{ID: m.ID, From: "bot", Text: m.Text, Action: m.Action, At: m.CreatedAt}
 	switch {
 	case m.Direction == atiende.Inbound:
@@ -144,7 +148,7 @@ func (s *Server) transcript(m atiende.Message) transcriptMessage {
 }
 
 // listMessages returns the session's conversation, so that a reloaded page shows it again.
-func (s *Server) listMessages(c *gin.Context) error {
+func (s *Server[T]) listMessages(c *gin.Context) error {
 	conv, err := s.authorize(c)
 	if err != nil {
 		return err
@@ -159,7 +163,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var names map[int64]string
 	attending := ""
-	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+	if err := s.store.Tx(ctx, func(tx T) error {
 		names = agentNames(ctx, tx, msgs)
 		h, err := tx.OpenHandoff(ctx, conv.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -192,7 +196,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 }
 
 // agentNames maps the agents who wrote any of msgs to their first names.
-func agentNames(ctx context.Context, tx store.Tx, msgs []atiende.Message) map[int64]string {
+func agentNames(ctx context.Context, tx Tx, msgs []atiende.Message) map[int64]string {
 	names := map[int64]string{}
 	for _, m := range msgs {
 		if _, seen := names[m.AgentID]; m.AgentID != 0 && !seen {
@@ -207,7 +211,7 @@ func agentNames(ctx context.Context, tx store.Tx, msgs []atiende.Message) map[in
 
 // stream sends the session's events (agents' messages, handoff status) as server-sent
 // events. On reconnect (Last-Event-ID) it first replays the agent messages stored since.
-func (s *Server) stream(c *gin.Context) error {
+func (s *Server[T]) stream(c *gin.Context) error {
 	conv, err := s.authorize(c)
 	if err != nil {
 		return err
@@ -243,7 +247,7 @@ func (s *Server) stream(c *gin.Context) error {
 		}
 		// Replayed, the agent's words carry the name they carried live.
 		var names map[int64]string
-		if err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if err := s.store.Tx(ctx, func(tx T) error {
 			names = agentNames(ctx, tx, msgs)
 			return nil
 		}); err != nil {

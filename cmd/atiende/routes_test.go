@@ -52,7 +52,7 @@ func TestRouteList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{Engine: engine, Store: db, Core: core, Mounts: ms, Metrics: newMetrics().handler()})
+	srv, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Core: core, Mounts: ms, Metrics: newMetrics().handler()})
 	if err != nil {
 		t.Fatal(err)
 	}
