@@ -52,9 +52,9 @@ type bundle struct {
 	fake  *twiliotest.Fake
 	srv   *httptest.Server
 	store *sqlite.DB
-	svc   *twilio.Service
+	svc   *twilio.Service[store.Tx]
 	obs   *failures
-	queue twilio.Enqueuer
+	queue twilio.Enqueuer[store.Tx]
 	sent  chan struct{} // a token each time the fake accepts a message (at most one waiting)
 }
 
@@ -741,13 +741,13 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 
 func TestConfiguration(t *testing.T) {
 	t.Parallel()
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
 		t.Error("no public URL accepted")
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
 		t.Errorf("development flag: %v", err)
 	}
 }

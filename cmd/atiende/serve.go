@@ -226,7 +226,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
 	if cfg.twilioOn() {
-		out := twilio.NewOutbox(q)
+		out := twilio.NewOutbox[store.Tx](q)
 		hcfg.Deliverers = map[string]handoff.Deliverer{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
 	}
 	if backend != nil {
@@ -250,7 +250,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	webCfg := web.Config[store.Tx]{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
-	var tw *twilio.Service
+	var tw *twilio.Service[store.Tx]
 	if cfg.twilioOn() {
 		if tw, err = twilio.New(cfg.Twilio, db, engine, core, q, log); err != nil {
 			return err
