@@ -72,7 +72,7 @@ type State struct {
 	Misses  int      `json:"misses,omitempty"`  // turns in a row the engine could not answer
 	English bool     `json:"english,omitempty"` // the citizen writes in English
 	Turns   int      `json:"turns,omitempty"`
-	// Whether the citizen opted out is the conversation's (store.Conversation.OptOut): the
+	// Whether the citizen opted out is the conversation's (atiende.Conversation.OptOut): the
 	// conversation core sets it when the reply's action is ActionOptout, and the channels
 	// that can send unasked (SMS, WhatsApp) read it.
 }

@@ -19,14 +19,35 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/store"
 )
 
-// Store is what the core needs of the store: its transactions.
-type Store interface {
+// Tx is what the core does in a turn's transaction (store.Tx has the error contract).
+//
+// The core passes the transaction on to the handoff service and to the channel, which do
+// more in it (open a handoff, count messages, enqueue a delivery's job). So the core is
+// generic in the transaction's type T: it asks of T only these methods, and hands the same
+// T to its Handoffs and its Channel, which ask of it what they need. cmd/atiende builds a
+// Core[store.Tx]; the compiler checks there that store.Tx has every method each part asks.
+type Tx interface {
+	// Conversation returns the conversation, or store.ErrNotFound.
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
+	// UpdateConversation writes State, OptOut and More if the stored version is still
+	// c.Version, and bumps it; otherwise store.ErrConflict.
+	UpdateConversation(ctx context.Context, c *atiende.Conversation) error
+	// InsertMessage stores a message and sets its ID; store.ErrDuplicate when its provider
+	// id is already stored.
+	InsertMessage(ctx context.Context, m *atiende.Message) error
+	// MarkProcessed records that an inbound message had its turn.
+	MarkProcessed(ctx context.Context, messageID int64) error
+}
+
+// Store is what the core needs of the store: its transactions, of type T.
+type Store[T Tx] interface {
 	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
-	Tx(ctx context.Context, fn func(store.Tx) error) error
+	Tx(ctx context.Context, fn func(T) error) error
 }
 
 // Engine is what the core needs of the dialogue engine (bot.Engine).
@@ -41,32 +62,34 @@ type Engine interface {
 
 var _ Engine = (*bot.Engine)(nil)
 
-// Handoffs is what the core needs of the handoff service (handoff.Service).
-type Handoffs interface {
+// Handoffs is what the core needs of the handoff service (handoff.Service), in the turn's
+// transaction T.
+type Handoffs[T any] interface {
 	// Held reports whether a person holds the conversation, writing nothing.
-	Held(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, error)
+	Held(ctx context.Context, tx T, conv *atiende.Conversation) (bool, error)
 	// Hold reports whether a person holds the conversation (the engine stays silent) and
 	// what to tell the citizen, if anything; it may record that the citizen was told.
-	Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error)
+	Hold(ctx context.Context, tx T, conv *atiende.Conversation) (bool, string, error)
 	// Start opens a handoff in the transaction (or returns the open one) and what to tell
 	// the citizen.
-	Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error)
+	Start(ctx context.Context, tx T, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error)
 }
 
-// Channel is the adapter a message came on, as one turn needs it.
-type Channel interface {
+// Channel is the adapter a message came on, as one turn needs it, in the turn's
+// transaction T.
+type Channel[T any] interface {
 	// Next returns, in the turn's transaction, the message the turn is for, or nil when
 	// none waits (the turn is then Done). It may refuse the message with an error, which
 	// the turn returns, writing nothing. Next may be called more than once for one turn
 	// (the engine is asked between two transactions) and must answer from what tx reads.
-	Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*Inbound, error)
+	Next(ctx context.Context, tx T, conv *atiende.Conversation) (*Inbound, error)
 	// Render turns text into what the channel sends first, and the parts it holds back
 	// for later (SMS and WhatsApp: MAS); whole asks for all of it at once.
-	Render(conv *store.Conversation, text string, whole bool) (first string, more []string)
+	Render(conv *atiende.Conversation, text string, whole bool) (first string, more []string)
 	// DeliverTx hands the stored reply to the channel's delivery, in the transaction
 	// (SMS: a delivery and its job). A channel that answers in the request (the web chat)
 	// does nothing.
-	DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error
+	DeliverTx(ctx context.Context, tx T, conv *atiende.Conversation, m *atiende.Message) error
 }
 
 // Inbound is a citizen's message as the core handles it.
@@ -107,17 +130,17 @@ type Result struct {
 	Text   string
 	Action string
 	// Message is the reply stored; nil when nothing is said.
-	Message *store.Message
+	Message *atiende.Message
 }
 
 // ActionHeld marks the reply given while a person holds the conversation.
 const ActionHeld = "held"
 
 // Config is what the core needs.
-type Config struct {
-	Store    Store
+type Config[T Tx] struct {
+	Store    Store[T]
 	Engine   Engine
-	Handoffs Handoffs
+	Handoffs Handoffs[T]
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
 	// Attempts bounds how often a turn is redone when the conversation changed under it
@@ -125,11 +148,11 @@ type Config struct {
 	Attempts int
 }
 
-// Core runs the turns of every conversation.
-type Core struct {
-	store    Store
+// Core runs the turns of every conversation, in transactions of type T.
+type Core[T Tx] struct {
+	store    Store[T]
 	engine   Engine
-	handoffs Handoffs
+	handoffs Handoffs[T]
 	log      *slog.Logger
 	attempts int
 	// locks keeps the turns of one conversation one at a time in this process: a slot of
@@ -139,7 +162,7 @@ type Core struct {
 }
 
 // New builds the core.
-func New(cfg Config) (*Core, error) {
+func New[T Tx](cfg Config[T]) (*Core[T], error) {
 	if cfg.Store == nil || cfg.Engine == nil || cfg.Handoffs == nil {
 		return nil, errors.New("conversation: Store, Engine and Handoffs are required")
 	}
@@ -149,7 +172,7 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 20
 	}
-	c := &Core{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}
+	c := &Core[T]{store: cfg.Store, engine: cfg.Engine, handoffs: cfg.Handoffs, log: cfg.Logger, attempts: cfg.Attempts}
 	for i := range c.locks {
 		c.locks[i] = make(chan struct{}, 1)
 	}
@@ -158,7 +181,7 @@ func New(cfg Config) (*Core, error) {
 
 // lock waits for the turn of the conversation id in this process, or for ctx to end; the
 // function it returns gives the turn back.
-func (c *Core) lock(ctx context.Context, id string) (unlock func(), err error) {
+func (c *Core[T]) lock(ctx context.Context, id string) (unlock func(), err error) {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	slot := c.locks[h.Sum32()%uint32(len(c.locks))]
@@ -198,7 +221,7 @@ type answer struct {
 //
 // Errors: store.ErrNotFound when the conversation does not exist, store.ErrDuplicate when
 // the message's ProviderID is already stored (nothing written), and what ch.Next returns.
-func (c *Core) Turn(ctx context.Context, convID string, ch Channel) (Result, error) {
+func (c *Core[T]) Turn(ctx context.Context, convID string, ch Channel[T]) (Result, error) {
 	unlock, err := c.lock(ctx, convID)
 	if err != nil {
 		return Result{}, err
@@ -208,7 +231,7 @@ func (c *Core) Turn(ctx context.Context, convID string, ch Channel) (Result, err
 	for attempt := 1; ; attempt++ {
 		var res Result
 		var ask *question
-		err := c.store.Tx(ctx, func(tx store.Tx) error {
+		err := c.store.Tx(ctx, func(tx T) error {
 			var err error
 			res, ask, err = c.step(ctx, tx, convID, ch, ans)
 			return err
@@ -254,7 +277,7 @@ func pause(ctx context.Context, attempt int) error {
 // step is one transaction of a turn. It writes the turn and returns its result, or writes
 // nothing and returns the question the engine must answer first. ans, when it still fits
 // the conversation and the message, is the engine's answer.
-func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel, ans *answer) (Result, *question, error) {
+func (c *Core[T]) step(ctx context.Context, tx T, convID string, ch Channel[T], ans *answer) (Result, *question, error) {
 	conv, err := tx.Conversation(ctx, convID)
 	if err != nil {
 		return Result{}, nil, err
@@ -322,7 +345,7 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 		if err != nil {
 			return Result{}, nil, err
 		}
-		if h.Status == store.HandoffCallback && r.Handoff != bot.ReasonEmergency {
+		if h.Status == atiende.HandoffCallback && r.Handoff != bot.ReasonEmergency {
 			body = tell // out of hours: when a person will answer is what matters
 		} else {
 			// An emergency keeps its lines whatever the handoff says: a callback opened
@@ -338,17 +361,17 @@ func (c *Core) step(ctx context.Context, tx store.Tx, convID string, ch Channel,
 }
 
 // record stores the citizen's message, or marks the stored one handled.
-func (c *Core) record(ctx context.Context, tx store.Tx, in *Inbound, conv *store.Conversation) error {
+func (c *Core[T]) record(ctx context.Context, tx T, in *Inbound, conv *atiende.Conversation) error {
 	if in.ID != 0 {
 		return tx.MarkProcessed(ctx, in.ID)
 	}
-	m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Text, ProviderID: in.ProviderID, Processed: true}
+	m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Inbound, Text: in.Text, ProviderID: in.ProviderID, Processed: true}
 	return tx.InsertMessage(ctx, m)
 }
 
 // write saves the conversation and, when text says something, the reply to in and its
 // delivery. r is the engine's reply, when it was asked.
-func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
+func (c *Core[T]) write(ctx context.Context, tx T, ch Channel[T], conv *atiende.Conversation, in *Inbound, text, action, aspect string, r *bot.Reply) (Result, error) {
 	if err := tx.UpdateConversation(ctx, conv); err != nil {
 		return Result{}, err
 	}
@@ -359,7 +382,7 @@ func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.C
 	if text == "" {
 		return res, nil
 	}
-	out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: action, Aspect: aspect,
+	out := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: text, Action: action, Aspect: aspect,
 		ProviderID: in.ReplyProviderID, Processed: true}
 	if r != nil {
 		out.Reason = r.Handoff
@@ -381,7 +404,7 @@ func (c *Core) write(ctx context.Context, tx store.Tx, ch Channel, conv *store.C
 }
 
 // state is the engine's state saved with the conversation; unreadable, a fresh one.
-func (c *Core) state(conv *store.Conversation) bot.State {
+func (c *Core[T]) state(conv *atiende.Conversation) bot.State {
 	var st bot.State
 	if len(conv.State) > 0 {
 		if err := json.Unmarshal(conv.State, &st); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/store"
@@ -76,20 +77,20 @@ type handoffs struct {
 	started atomic.Int32
 }
 
-func (h *handoffs) Held(context.Context, store.Tx, *store.Conversation) (bool, error) {
+func (h *handoffs) Held(context.Context, store.Tx, *atiende.Conversation) (bool, error) {
 	return h.held.Load(), nil
 }
 
-func (h *handoffs) Hold(context.Context, store.Tx, *store.Conversation) (bool, string, error) {
+func (h *handoffs) Hold(context.Context, store.Tx, *atiende.Conversation) (bool, string, error) {
 	if !h.held.Load() {
 		return false, "", nil
 	}
 	return true, h.notice, nil
 }
 
-func (h *handoffs) Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error) {
+func (h *handoffs) Start(ctx context.Context, tx store.Tx, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error) {
 	h.started.Add(1)
-	hf := &store.Handoff{ConversationID: conv.ID, Reason: reason, Priority: 1}
+	hf := &atiende.Handoff{ConversationID: conv.ID, Reason: reason, Priority: 1}
 	if err := tx.InsertHandoff(ctx, hf); err != nil {
 		return nil, "", err
 	}
@@ -107,7 +108,7 @@ type channel struct {
 	delivered        []string
 }
 
-func (c *channel) Next(context.Context, store.Tx, *store.Conversation) (*conversation.Inbound, error) {
+func (c *channel) Next(context.Context, store.Tx, *atiende.Conversation) (*conversation.Inbound, error) {
 	in := &conversation.Inbound{Text: c.text, ProviderID: c.providerID}
 	if c.providerID != "" {
 		in.ReplyProviderID = c.providerID + ":reply"
@@ -115,11 +116,11 @@ func (c *channel) Next(context.Context, store.Tx, *store.Conversation) (*convers
 	return in, nil
 }
 
-func (c *channel) Render(_ *store.Conversation, text string, _ bool) (string, []string) {
+func (c *channel) Render(_ *atiende.Conversation, text string, _ bool) (string, []string) {
 	return text, nil
 }
 
-func (c *channel) DeliverTx(_ context.Context, tx store.Tx, _ *store.Conversation, m *store.Message) error {
+func (c *channel) DeliverTx(_ context.Context, tx store.Tx, _ *atiende.Conversation, m *atiende.Message) error {
 	text := m.Text
 	tx.AfterCommit(func() {
 		c.mu.Lock()
@@ -133,7 +134,7 @@ type bundle struct {
 	store    *txCounter
 	engine   *engine
 	handoffs *handoffs
-	core     *conversation.Core
+	core     *conversation.Core[store.Tx]
 }
 
 func setup(t *testing.T) *bundle {
@@ -145,7 +146,7 @@ func setup(t *testing.T) *bundle {
 	t.Cleanup(func() { db.Close() })
 	st := &txCounter{DB: db}
 	b := &bundle{store: st, engine: &engine{st: st}, handoffs: &handoffs{notice: "Está en la fila."}}
-	b.core, err = conversation.New(conversation.Config{Store: st, Engine: b.engine, Handoffs: b.handoffs, Attempts: 5})
+	b.core, err = conversation.New(conversation.Config[store.Tx]{Store: st, Engine: b.engine, Handoffs: b.handoffs, Attempts: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +155,12 @@ func setup(t *testing.T) *bundle {
 
 func (b *bundle) conv(t *testing.T, id string) {
 	t.Helper()
-	if err := b.store.CreateConversation(context.Background(), &store.Conversation{ID: id, Channel: bot.ChannelWeb}); err != nil {
+	if err := b.store.CreateConversation(context.Background(), &atiende.Conversation{ID: id, Channel: bot.ChannelWeb}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (b *bundle) messages(t *testing.T, id string) []store.Message {
+func (b *bundle) messages(t *testing.T, id string) []atiende.Message {
 	t.Helper()
 	ms, err := b.store.Messages(context.Background(), id, 0)
 	if err != nil {
@@ -186,7 +187,7 @@ func TestEngineOutsideTransaction(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	ms := b.messages(t, "c1")
-	if len(ms) != 2 || ms[0].Direction != store.Inbound || ms[0].Text != "cuanto es la pgu" || ms[1].Text != "re: cuanto es la pgu" {
+	if len(ms) != 2 || ms[0].Direction != atiende.Inbound || ms[0].Text != "cuanto es la pgu" || ms[1].Text != "re: cuanto es la pgu" {
 		t.Errorf("stored %+v", ms)
 	}
 	if len(ch.delivered) != 1 || ch.delivered[0] != "re: cuanto es la pgu" {
@@ -326,8 +327,8 @@ func TestHandoffText(t *testing.T) {
 	for _, tc := range []struct {
 		status, want string
 	}{
-		{store.HandoffQueued, "re: una persona\nLe atenderá una persona."},
-		{store.HandoffCallback, "Le atenderá una persona."},
+		{atiende.HandoffQueued, "re: una persona\nLe atenderá una persona."},
+		{atiende.HandoffCallback, "Le atenderá una persona."},
 	} {
 		t.Run(tc.status, func(t *testing.T) {
 			t.Parallel()
@@ -377,7 +378,7 @@ func TestEmergencyWithCallbackOpen(t *testing.T) {
 	b := setup(t)
 	b.conv(t, "c1")
 	b.handoffs.held.Store(true)
-	b.handoffs.status = store.HandoffCallback
+	b.handoffs.status = atiende.HandoffCallback
 	res, err := b.core.Turn(context.Background(), "c1", &channel{text: "me quiero matar"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
 	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
@@ -208,8 +209,8 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	if s.backend == nil {
 		return nil
 	}
-	var h *store.Handoff
-	var conv *store.Conversation
+	var h *atiende.Handoff
+	var conv *atiende.Conversation
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		if h, err = tx.Handoff(ctx, job.Args.HandoffID); err != nil {

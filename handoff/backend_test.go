@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
@@ -51,11 +52,11 @@ func withBackend(t *testing.T, b handoff.Backend) int64 {
 	})
 	var id int64
 	err = db.Tx(ctx, func(tx store.Tx) error {
-		conv := &store.Conversation{ID: "c1", Channel: "whatsapp", Address: "whatsapp:+56944445555"}
+		conv := &atiende.Conversation{ID: "c1", Channel: "whatsapp", Address: "whatsapp:+56944445555"}
 		if err := tx.CreateConversation(ctx, conv); err != nil {
 			return err
 		}
-		if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "c1", Direction: store.Inbound, Text: "necesito que revisen mi caso, rut 12.345.678-5"}); err != nil {
+		if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: "c1", Direction: atiende.Inbound, Text: "necesito que revisen mi caso, rut 12.345.678-5"}); err != nil {
 			return err
 		}
 		h, _, err := s.Start(ctx, tx, conv, bot.ReasonPersonal, "pensiones")

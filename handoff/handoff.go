@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/rut"
 	"github.com/atiende/atiende/store"
@@ -66,7 +67,7 @@ type Line struct {
 }
 
 // NewPacket builds the packet of a handoff from the conversation and its messages.
-func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now time.Time) Packet {
+func NewPacket(c *atiende.Conversation, h atiende.Handoff, msgs []atiende.Message, now time.Time) Packet {
 	p := Packet{HandoffID: h.ID, ConversationID: c.ID, Reason: h.Reason, Priority: h.Priority, Queue: h.Queue, Status: h.Status, Channel: c.Channel,
 		Address: c.Address, Language: "es", Waiting: now.Sub(h.CreatedAt)}
 	if strings.Contains(string(c.State), `"english":true`) {
@@ -75,7 +76,7 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 	seen := map[string]bool{}
 	var lastIn time.Time
 	for i, m := range msgs {
-		if m.Direction == store.Inbound {
+		if m.Direction == atiende.Inbound {
 			lastIn = m.CreatedAt
 			p.RUTs = append(p.RUTs, rut.Find(m.Text)...)
 			if i+1 < len(msgs) && msgs[i+1].Action == bot.ActionOutOfScope {
@@ -84,13 +85,13 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 		}
 		from := "asistente"
 		switch {
-		case m.Direction == store.Inbound:
+		case m.Direction == atiende.Inbound:
 			from = "ciudadano"
 		case m.Action == ActionAgent:
 			from = "agente"
 		}
 		p.Transcript = append(p.Transcript, Line{From: from, Agent: m.AgentID, Text: m.Text, At: m.CreatedAt})
-		if m.Direction == store.Outbound && m.Action == bot.ActionAnswer && len(m.Fichas) > 0 && !seen[m.Fichas[0]] {
+		if m.Direction == atiende.Outbound && m.Action == bot.ActionAnswer && len(m.Fichas) > 0 && !seen[m.Fichas[0]] {
 			seen[m.Fichas[0]] = true
 			p.Fichas = append(p.Fichas, m.Fichas[0])
 		}
@@ -101,7 +102,7 @@ func NewPacket(c *store.Conversation, h store.Handoff, msgs []store.Message, now
 	for i, m := range msgs {
 		// The first question is the first inbound message the engine did not take as a
 		// greeting.
-		if m.Direction == store.Inbound && (i+1 >= len(msgs) || msgs[i+1].Action != bot.ActionGreet) {
+		if m.Direction == atiende.Inbound && (i+1 >= len(msgs) || msgs[i+1].Action != bot.ActionGreet) {
 			p.Question = m.Text
 			break
 		}

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/handoff"
-	"github.com/atiende/atiende/store"
 )
 
 func TestPriorityOrder(t *testing.T) {
@@ -21,18 +21,18 @@ func TestPriorityOrder(t *testing.T) {
 func TestNewPacket(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	c := &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
-	msgs := []store.Message{
-		{Direction: store.Inbound, Text: "hola"},
-		{Direction: store.Outbound, Text: "Hola…", Action: bot.ActionGreet},
-		{Direction: store.Inbound, Text: "cuanto es la pgu"},
-		{Direction: store.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal", "bono-invierno"}},
-		{Direction: store.Inbound, Text: "y los requisitos"},
-		{Direction: store.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal"}},
-		{Direction: store.Inbound, Text: "quiero hablar con alguien"},
-		{Direction: store.Outbound, Text: "Le comunico…", Action: bot.ActionHandoff},
+	c := &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
+	msgs := []atiende.Message{
+		{Direction: atiende.Inbound, Text: "hola"},
+		{Direction: atiende.Outbound, Text: "Hola…", Action: bot.ActionGreet},
+		{Direction: atiende.Inbound, Text: "cuanto es la pgu"},
+		{Direction: atiende.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal", "bono-invierno"}},
+		{Direction: atiende.Inbound, Text: "y los requisitos"},
+		{Direction: atiende.Outbound, Text: "PGU…", Action: bot.ActionAnswer, Fichas: []string{"pension-garantizada-universal"}},
+		{Direction: atiende.Inbound, Text: "quiero hablar con alguien"},
+		{Direction: atiende.Outbound, Text: "Le comunico…", Action: bot.ActionHandoff},
 	}
-	h := store.Handoff{Reason: bot.ReasonRequest, Priority: handoff.Priority(bot.ReasonRequest), CreatedAt: t0}
+	h := atiende.Handoff{Reason: bot.ReasonRequest, Priority: handoff.Priority(bot.ReasonRequest), CreatedAt: t0}
 	p := handoff.NewPacket(c, h, msgs, t0.Add(90*time.Second))
 	if p.Question != "cuanto es la pgu" {
 		t.Errorf("question = %q", p.Question)

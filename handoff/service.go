@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/store"
@@ -15,7 +16,7 @@ import (
 // Deliverer sends an agent's (or the service's) message on a channel that needs delivery
 // jobs (SMS, WhatsApp), inside the transaction that stores it.
 type Deliverer interface {
-	DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error
+	DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error
 }
 
 // ConsoleTopic is the events topic the agents' consoles listen to.
@@ -112,15 +113,15 @@ func (s *Service) now() time.Time { return s.cfg.Now() }
 // to tell the citizen besides the engine's words: the place in the queue and the expected
 // wait, or, out of hours, when a person will answer. A conversation already waiting keeps
 // its handoff.
-func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversation, reason, topic string) (*store.Handoff, string, error) {
+func (s *Service) Start(ctx context.Context, tx store.Tx, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error) {
 	if h, err := tx.OpenHandoff(ctx, conv.ID); err == nil {
 		if reason == bot.ReasonEmergency && h.Reason != bot.ReasonEmergency {
 			// An emergency while the citizen waits for a person: the handoff becomes one, first
 			// in line whatever the hour, as a new one would be; a callback for the next
 			// opening would leave it unseen until then.
 			h.Reason, h.Priority = reason, Priority(reason)
-			if h.Status == store.HandoffCallback {
-				h.Status, h.CallbackAt, h.Queue = store.HandoffQueued, time.Time{}, "general"
+			if h.Status == atiende.HandoffCallback {
+				h.Status, h.CallbackAt, h.Queue = atiende.HandoffQueued, time.Time{}, "general"
 			}
 			if err := tx.UpdateHandoff(ctx, h); err != nil {
 				return nil, "", err
@@ -133,12 +134,12 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversati
 		return nil, "", err
 	}
 	now := s.now()
-	h := &store.Handoff{ConversationID: conv.ID, Reason: reason, Priority: Priority(reason), Queue: QueueFor(topic), NotifiedAt: now, CreatedAt: now}
+	h := &atiende.Handoff{ConversationID: conv.ID, Reason: reason, Priority: Priority(reason), Queue: QueueFor(topic), NotifiedAt: now, CreatedAt: now}
 	if reason == bot.ReasonEmergency {
 		h.Queue = "general"
 	}
 	if !s.cfg.Hours.IsOpen(now) && reason != bot.ReasonEmergency {
-		h.Status, h.CallbackAt = store.HandoffCallback, s.cfg.Hours.NextOpen(now)
+		h.Status, h.CallbackAt = atiende.HandoffCallback, s.cfg.Hours.NextOpen(now)
 	}
 	if err := tx.InsertHandoff(ctx, h); err != nil {
 		return nil, "", err
@@ -154,12 +155,12 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *store.Conversati
 }
 
 // waitingText tells the citizen where they stand.
-func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff) string {
+func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *atiende.Handoff) string {
 	switch h.Status {
-	case store.HandoffCallback:
+	case atiende.HandoffCallback:
 		return fmt.Sprintf("Nuestro equipo atiende %s. Una persona le responderá por este mismo medio %s. Puede dejar su consulta escrita aquí.",
 			s.cfg.Hours.Summary(), s.cfg.Hours.Describe(h.CallbackAt))
-	case store.HandoffAssigned:
+	case atiende.HandoffAssigned:
 		return "Una persona de nuestro equipo ya tiene su conversación y le responderá por aquí."
 	}
 	place := s.place(ctx, tx, h)
@@ -169,8 +170,8 @@ func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *store.Handoff
 }
 
 // place is the handoff's position among the queued ones it waits behind (1 = next).
-func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int {
-	queued, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
+func (s *Service) place(ctx context.Context, tx store.Tx, h *atiende.Handoff) int {
+	queued, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 	if err != nil {
 		// Only the place the citizen is told is lost: the handoff itself stands.
 		s.log.Warn("queue place unknown; the citizen is told 1", "handoff", h.ID, "error", err.Error())
@@ -186,7 +187,7 @@ func (s *Service) place(ctx context.Context, tx store.Tx, h *store.Handoff) int 
 
 // Held reports, in the caller's transaction, whether a person holds the conversation (an
 // open handoff), writing nothing: Hold's answer without its notice.
-func (s *Service) Held(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, error) {
+func (s *Service) Held(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, error) {
 	_, err := tx.OpenHandoff(ctx, conv.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -197,7 +198,7 @@ func (s *Service) Held(ctx context.Context, tx store.Tx, conv *store.Conversatio
 // Hold decides, in the caller's transaction, whether a person holds the conversation. When
 // one does, the engine stays silent; the reply, if not empty, is what the citizen is told
 // (their place, at most every NotifyEvery). The caller has stored the citizen's message.
-func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversation) (bool, string, error) {
+func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, string, error) {
 	h, err := tx.OpenHandoff(ctx, conv.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, "", nil
@@ -207,7 +208,7 @@ func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversatio
 	}
 	convID := conv.ID
 	tx.AfterCommit(func() { s.console.Publish(ConsoleTopic, events.Event{Type: "citizen", Text: convID}) })
-	if h.Status == store.HandoffAssigned {
+	if h.Status == atiende.HandoffAssigned {
 		return true, "", nil
 	}
 	now := s.now()
@@ -222,7 +223,7 @@ func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *store.Conversatio
 }
 
 // Claim gives a queued handoff to the agent.
-func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error {
+func (s *Service) Claim(ctx context.Context, agent *atiende.Agent, id int64) error {
 	var convID, queue string
 	var waited time.Duration
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
@@ -231,14 +232,14 @@ func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error
 			return err
 		}
 		switch {
-		case h.Status == store.HandoffAssigned && h.AgentID == agent.ID:
+		case h.Status == atiende.HandoffAssigned && h.AgentID == agent.ID:
 			return nil
-		case h.Status == store.HandoffAssigned:
+		case h.Status == atiende.HandoffAssigned:
 			return ErrTaken
 		case !h.Open():
 			return ErrNotOpen
 		}
-		h.Status, h.AgentID, h.AssignedAt = store.HandoffAssigned, agent.ID, s.now()
+		h.Status, h.AgentID, h.AssignedAt = atiende.HandoffAssigned, agent.ID, s.now()
 		convID, queue, waited = h.ConversationID, h.Queue, h.AssignedAt.Sub(h.CreatedAt)
 		return tx.UpdateHandoff(ctx, h)
 	})
@@ -249,27 +250,27 @@ func (s *Service) Claim(ctx context.Context, agent *store.Agent, id int64) error
 		if s.observer != nil {
 			s.observer.Claimed(queue, waited)
 		}
-		s.citizens.Publish(convID, events.Event{Type: "handoff", Status: store.HandoffAssigned, Name: agent.FirstName()})
-		s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffAssigned})
+		s.citizens.Publish(convID, events.Event{Type: "handoff", Status: atiende.HandoffAssigned, Name: agent.FirstName()})
+		s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: atiende.HandoffAssigned})
 	}
 	return nil
 }
 
 // Reply sends the agent's words to the citizen on their channel.
-func (s *Service) Reply(ctx context.Context, agent *store.Agent, id int64, text string) error {
+func (s *Service) Reply(ctx context.Context, agent *atiende.Agent, id int64, text string) error {
 	if len([]rune(text)) == 0 {
 		return ErrEmptyReply
 	}
-	var m *store.Message
+	var m *atiende.Message
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
 		}
-		if h.Status != store.HandoffAssigned {
+		if h.Status != atiende.HandoffAssigned {
 			return ErrNotOpen
 		}
-		if h.AgentID != agent.ID && agent.Role != store.RoleSupervisor {
+		if h.AgentID != agent.ID && agent.Role != atiende.RoleSupervisor {
 			return ErrNotYours
 		}
 		conv, err := tx.Conversation(ctx, h.ConversationID)
@@ -293,8 +294,8 @@ const (
 )
 
 // send stores an outbound message and, on channels that need it, its delivery.
-func (s *Service) send(ctx context.Context, tx store.Tx, conv *store.Conversation, text, action string, agentID int64) (*store.Message, error) {
-	m := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: action, Processed: true, AgentID: agentID}
+func (s *Service) send(ctx context.Context, tx store.Tx, conv *atiende.Conversation, text, action string, agentID int64) (*atiende.Message, error) {
+	m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: text, Action: action, Processed: true, AgentID: agentID}
 	if err := tx.InsertMessage(ctx, m); err != nil {
 		return nil, err
 	}
@@ -307,7 +308,7 @@ func (s *Service) send(ctx context.Context, tx store.Tx, conv *store.Conversatio
 }
 
 // Transfer puts the handoff back in the queue, in another queue.
-func (s *Service) Transfer(ctx context.Context, agent *store.Agent, id int64, queue string) error {
+func (s *Service) Transfer(ctx context.Context, agent *atiende.Agent, id int64, queue string) error {
 	if !KnownQueue(queue) {
 		return fmt.Errorf("transfer handoff %d: unknown queue %q", id, queue)
 	}
@@ -319,25 +320,25 @@ func (s *Service) Transfer(ctx context.Context, agent *store.Agent, id int64, qu
 		if !MayAct(agent, h) {
 			return ErrNotYours
 		}
-		h.Status, h.Queue, h.AgentID, h.AssignedAt = store.HandoffQueued, queue, 0, time.Time{}
+		h.Status, h.Queue, h.AgentID, h.AssignedAt = atiende.HandoffQueued, queue, 0, time.Time{}
 		return tx.UpdateHandoff(ctx, h)
 	})
 	if err != nil {
 		return fmt.Errorf("transfer handoff %d: %w", id, err)
 	}
-	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: store.HandoffQueued})
+	s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: atiende.HandoffQueued})
 	return nil
 }
 
 // MayAct reports whether the agent may transfer or resolve the handoff: anyone while nobody
 // holds it; once a person does, that person or a supervisor. A nil agent is the service itself
 // (a handoff nobody took in time).
-func MayAct(agent *store.Agent, h *store.Handoff) bool {
-	return agent == nil || h.Status != store.HandoffAssigned || h.AgentID == agent.ID || agent.Role == store.RoleSupervisor
+func MayAct(agent *atiende.Agent, h *atiende.Handoff) bool {
+	return agent == nil || h.Status != atiende.HandoffAssigned || h.AgentID == agent.ID || agent.Role == atiende.RoleSupervisor
 }
 
 // openByID reads the handoff for update; ErrNotOpen when it is closed already.
-func openByID(ctx context.Context, tx store.Tx, id int64) (*store.Handoff, error) {
+func openByID(ctx context.Context, tx store.Tx, id int64) (*atiende.Handoff, error) {
 	h, err := tx.Handoff(ctx, id)
 	if err != nil {
 		return nil, err
@@ -350,13 +351,13 @@ func openByID(ctx context.Context, tx store.Tx, id int64) (*store.Handoff, error
 
 // Resolve closes the handoff with the agent's note; the assistant answers again, and the
 // citizen is told so.
-func (s *Service) Resolve(ctx context.Context, agent *store.Agent, id int64, note string) error {
-	return s.close(ctx, agent, id, store.HandoffResolved, note,
+func (s *Service) Resolve(ctx context.Context, agent *atiende.Agent, id int64, note string) error {
+	return s.close(ctx, agent, id, atiende.HandoffResolved, note,
 		"La persona que le atendió cerró la conversación. Si necesita algo más, escríbame: el asistente vuelve a responderle.")
 }
 
-func (s *Service) close(ctx context.Context, agent *store.Agent, id int64, status, note, tell string) error {
-	var m *store.Message
+func (s *Service) close(ctx context.Context, agent *atiende.Agent, id int64, status, note, tell string) error {
+	var m *atiende.Message
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		h, err := openByID(ctx, tx, id)
 		if err != nil {
@@ -390,18 +391,18 @@ func (s *Service) Sweep(ctx context.Context) error {
 	var abandon []int64
 	now := s.now()
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		hs, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		hs, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 		if err != nil {
 			return err
 		}
 		for _, h := range hs {
 			switch {
-			case h.Status == store.HandoffCallback && !now.Before(h.CallbackAt):
-				h.Status = store.HandoffQueued
+			case h.Status == atiende.HandoffCallback && !now.Before(h.CallbackAt):
+				h.Status = atiende.HandoffQueued
 				if err := tx.UpdateHandoff(ctx, &h); err != nil {
 					return err
 				}
-			case h.Status == store.HandoffQueued && s.cfg.Hours.IsOpen(now) && now.Sub(maxTime(h.CreatedAt, h.CallbackAt)) > s.cfg.AbandonAfter:
+			case h.Status == atiende.HandoffQueued && s.cfg.Hours.IsOpen(now) && now.Sub(maxTime(h.CreatedAt, h.CallbackAt)) > s.cfg.AbandonAfter:
 				abandon = append(abandon, h.ID)
 			}
 		}
@@ -411,7 +412,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	for _, id := range abandon {
-		err := s.close(ctx, nil, id, store.HandoffAbandoned, "",
+		err := s.close(ctx, nil, id, atiende.HandoffAbandoned, "",
 			"Lo sentimos: no alcanzamos a atenderle a tiempo. Puede escribirnos de nuevo o llamar al 101. El asistente vuelve a responderle.")
 		if err != nil && !errors.Is(err, ErrNotOpen) {
 			return err

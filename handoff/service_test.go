@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
@@ -35,12 +36,12 @@ func setup(t *testing.T, at time.Time) (*handoff.Service, *sqlite.DB, *clock, *e
 	return s, db, c, citizens
 }
 
-func start(t *testing.T, s *handoff.Service, db *sqlite.DB, id, reason string) (*store.Handoff, string) {
+func start(t *testing.T, s *handoff.Service, db *sqlite.DB, id, reason string) (*atiende.Handoff, string) {
 	t.Helper()
-	var h *store.Handoff
+	var h *atiende.Handoff
 	var tell string
 	err := db.Tx(context.Background(), func(tx store.Tx) error {
-		c := &store.Conversation{ID: id, Channel: "web"}
+		c := &atiende.Conversation{ID: id, Channel: "web"}
 		if err := tx.CreateConversation(context.Background(), c); err != nil {
 			return err
 		}
@@ -92,17 +93,17 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 	saturday := time.Date(2026, 11, 28, 11, 0, 0, 0, loc)
 	s2, db2, _, _ := setup(t, saturday)
 	h, tell := start(t, s2, db2, "c1", bot.ReasonRequest)
-	if h.Status != store.HandoffCallback || !strings.Contains(tell, "el lunes 30 de noviembre a las 8:00") {
+	if h.Status != atiende.HandoffCallback || !strings.Contains(tell, "el lunes 30 de noviembre a las 8:00") {
 		t.Errorf("out of hours: %s %q", h.Status, tell)
 	}
 	// Emergencies are queued whatever the hour.
 	e, _ := start(t, s2, db2, "c2", bot.ReasonEmergency)
-	if e.Status != store.HandoffQueued || e.Priority != handoff.PriorityEmergency {
+	if e.Status != atiende.HandoffQueued || e.Priority != handoff.PriorityEmergency {
 		t.Errorf("emergency out of hours: %+v", e)
 	}
 	// An emergency while a callback waits for the next opening turns it into an emergency,
 	// queued now, not left for Monday.
-	var again *store.Handoff
+	var again *atiende.Handoff
 	if err := db2.Tx(context.Background(), func(tx store.Tx) error {
 		c, err := tx.Conversation(context.Background(), "c1")
 		if err != nil {
@@ -113,15 +114,15 @@ func TestOutOfHoursIsACallback(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != h.ID || again.Status != store.HandoffQueued || again.Priority != handoff.PriorityEmergency || again.Reason != bot.ReasonEmergency {
+	if again.ID != h.ID || again.Status != atiende.HandoffQueued || again.Priority != handoff.PriorityEmergency || again.Reason != bot.ReasonEmergency {
 		t.Errorf("emergency during a callback: %+v", again)
 	}
-	var stored *store.Handoff
+	var stored *atiende.Handoff
 	if err := db2.Tx(context.Background(), func(tx store.Tx) error {
 		var err error
 		stored, err = tx.Handoff(context.Background(), h.ID)
 		return err
-	}); err != nil || stored.Status != store.HandoffQueued || stored.Priority != handoff.PriorityEmergency || !stored.CallbackAt.IsZero() {
+	}); err != nil || stored.Status != atiende.HandoffQueued || stored.Priority != handoff.PriorityEmergency || !stored.CallbackAt.IsZero() {
 		t.Errorf("stored: %+v, %v", stored, err)
 	}
 }
@@ -180,7 +181,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	s, db, c, citizens := setup(t, thursday)
 	ctx := context.Background()
 	h1, tell := start(t, s, db, "c1", bot.ReasonRequest)
-	if h1.Status != store.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1 ") {
+	if h1.Status != atiende.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1 ") {
 		t.Errorf("first: %+v %q", h1, tell)
 	}
 	_, tell = start(t, s, db, "c2", bot.ReasonRequest)
@@ -206,9 +207,9 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	if held, notice := hold("c1"); !held || !strings.Contains(notice, "lugar 1") {
 		t.Errorf("four minutes later: %v %q", held, notice)
 	}
-	var agent store.Agent
+	var agent atiende.Agent
 	db.Tx(ctx, func(tx store.Tx) error {
-		agent = store.Agent{Username: "maria", Name: "María Pérez", PasswordHash: "x"}
+		agent = atiende.Agent{Username: "maria", Name: "María Pérez", PasswordHash: "x"}
 		return tx.InsertAgent(ctx, &agent)
 	})
 	sub, cancel := citizens.Subscribe("c1")
@@ -218,7 +219,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	if err := s.Claim(ctx, &agent, h1.ID); err != nil {
 		t.Fatal(err)
 	}
-	other := store.Agent{ID: 99, Name: "Otro"}
+	other := atiende.Agent{ID: 99, Name: "Otro"}
 	if err := s.Claim(ctx, &other, h1.ID); err == nil {
 		t.Error("a second agent claimed an assigned handoff")
 	}
@@ -273,7 +274,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 		h2 = h.ID
 		return err
 	})
-	boss := store.Agent{ID: 98, Name: "Sofía", Role: store.RoleSupervisor}
+	boss := atiende.Agent{ID: 98, Name: "Sofía", Role: atiende.RoleSupervisor}
 	if err := s.Claim(ctx, &agent, h2); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs, _ := db.Handoffs(ctx, "c2")
-	if hs[0].Status != store.HandoffAbandoned || hs[0].Queue != "salud" {
+	if hs[0].Status != atiende.HandoffAbandoned || hs[0].Queue != "salud" {
 		t.Errorf("after the sweep: %+v", hs[0])
 	}
 }
@@ -320,9 +321,9 @@ func TestPacketNamesTheAgents(t *testing.T) {
 	ctx := context.Background()
 	s, db, _, _ := setup(t, time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC))
 	h, _ := start(t, s, db, "c1", bot.ReasonRequest)
-	var ana, beto *store.Agent
+	var ana, beto *atiende.Agent
 	if err := db.Tx(ctx, func(tx store.Tx) error {
-		ana, beto = &store.Agent{Username: "ana", Name: "Ana Rojas", Role: store.RoleAgent}, &store.Agent{Username: "beto", Name: "Beto Soto", Role: store.RoleAgent}
+		ana, beto = &atiende.Agent{Username: "ana", Name: "Ana Rojas", Role: atiende.RoleAgent}, &atiende.Agent{Username: "beto", Name: "Beto Soto", Role: atiende.RoleAgent}
 		if err := tx.InsertAgent(ctx, ana); err != nil {
 			return err
 		}
@@ -331,7 +332,7 @@ func TestPacketNamesTheAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, turn := range []struct {
-		a    *store.Agent
+		a    *atiende.Agent
 		text string
 	}{{ana, "Hola, soy Ana"}, {beto, "Hola, soy Beto"}} {
 		if err := s.Claim(ctx, turn.a, h.ID); err != nil {

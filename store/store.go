@@ -1,15 +1,18 @@
-// Package store keeps conversations, their messages, the engine's state and handoff
-// requests. Store is the one interface; sqlite implements it for the embedded default and a
-// Postgres implementation follows it in production. storetest holds the conformance suite
-// every implementation must pass.
+// Package store is the persistence contract of the domain types of package atiende
+// (conversations, their messages and the engine's state, deliveries, handoffs, agents and
+// their sessions): the Store and Tx interfaces, their errors (ErrNotFound, ErrConflict,
+// ErrDuplicate), and the rows of the reports' aggregate queries, which are only the store's
+// and the reports' business. sqlite implements it for the embedded default, postgres for
+// production; storetest holds the conformance suite every implementation must pass.
 package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/atiende/atiende"
 )
 
 // Errors of the Store contract.
@@ -23,157 +26,6 @@ var (
 	ErrDuplicate = errors.New("duplicate message")
 )
 
-// Directions of a message.
-const (
-	Inbound  = "in"
-	Outbound = "out"
-)
-
-// Conversation is one citizen's conversation on one channel.
-type Conversation struct {
-	ID      string
-	Channel string // web, sms, whatsapp
-	Address string // the citizen's address on the channel (a phone number); empty on the web
-	// TokenHash is the SHA-256 of the web session's bearer token; the token itself is never
-	// stored.
-	TokenHash []byte
-	State     json.RawMessage // the engine's state, JSON
-	Version   int64           // bumped by every saved turn
-	CreatedAt time.Time
-	UpdatedAt time.Time
-
-	// OptOut: the citizen asked for no more messages (SMS, WhatsApp).
-	OptOut bool
-	// More holds the rest of a long SMS reply, sent when the citizen answers MAS.
-	More []string
-}
-
-// Message is one message in or out of a conversation.
-type Message struct {
-	ID             int64
-	ConversationID string
-	Direction      string // Inbound or Outbound
-	Text           string
-	// ProviderID identifies the message at its source (Twilio's MessageSid, a web client's
-	// id); unique when set, so a retried delivery is stored once.
-	ProviderID string
-	Action     string   // outbound: the engine's action
-	Aspect     string   // outbound: the aspect answered
-	Fichas     []string // outbound: slugs retrieved, best first
-	CreatedAt  time.Time
-
-	// Processed is false for an inbound message still waiting for its turn.
-	Processed bool
-	// ProviderAt is when the provider stamped the message (Twilio's date_created); inbound
-	// messages are handled in that order.
-	ProviderAt time.Time
-	// NumMedia counts the photos, voice notes or files attached.
-	NumMedia int
-	// AgentID is the agent who wrote an outbound message; 0 for the bot.
-	AgentID int64
-	// Reason is the handoff reason of a bot turn whose action is handoff; "" otherwise.
-	Reason string
-	// Score is the retrieval score of the first ficha of a bot turn; 0 when none.
-	Score float64
-}
-
-// Delivery statuses. A delivery is pending until a job takes it, sending while an attempt
-// is under way, sent once the provider accepted it, then as the provider's callbacks say.
-const (
-	DeliveryPending = "pending"
-	DeliverySending = "sending"
-	DeliverySent    = "sent"
-	DeliveryFailed  = "failed"
-	DeliverySkipped = "skipped" // not sent on purpose (opt-out, closed WhatsApp window)
-)
-
-// Delivery is one outbound message on its way to the citizen's channel.
-type Delivery struct {
-	ID             int64
-	MessageID      int64
-	ConversationID string
-	Channel        string
-	To             string
-	Body           string
-	Status         string
-	ProviderSID    string
-	ErrorCode      int
-	ErrorMessage   string
-	Attempts       int
-	Segments       int
-	Encoding       string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-// Handoff is a request for a person to take the conversation.
-type Handoff struct {
-	ID             int64
-	ConversationID string
-	Reason         string
-	Priority       int // higher first; emergencies highest
-	Status         string
-	Queue          string
-	AgentID        int64     // who took it; 0 while queued
-	AssignedAt     time.Time // when an agent took it
-	ClosedAt       time.Time // resolved or abandoned
-	CallbackAt     time.Time // out of hours: when the citizen was told a person would answer
-	Note           string    // the agent's note on resolving
-	NotifiedAt     time.Time // the last time the citizen was told their place in the queue
-	CreatedAt      time.Time
-}
-
-// Handoff statuses: queued → assigned → resolved, or abandoned (nobody answered in time),
-// or callback (asked out of hours: waits for the next opening).
-const (
-	HandoffQueued    = "queued"
-	HandoffAssigned  = "assigned"
-	HandoffResolved  = "resolved"
-	HandoffAbandoned = "abandoned"
-	HandoffCallback  = "callback"
-)
-
-// Open reports whether the handoff still holds the conversation: the bot stays silent.
-func (h *Handoff) Open() bool {
-	return h.Status == HandoffQueued || h.Status == HandoffAssigned || h.Status == HandoffCallback
-}
-
-// Agent is a person of the call center who works handoffs in the console.
-type Agent struct {
-	ID           int64
-	Username     string
-	Name         string
-	Role         string // RoleAgent, RoleSupervisor or RoleEditor
-	PasswordHash string
-	CreatedAt    time.Time
-}
-
-// Roles of the console's accounts: agents work the queue, supervisors also see the
-// supervision page and the reports, editors (of the catalogue) see only the reports.
-const (
-	RoleAgent      = "agent"
-	RoleSupervisor = "supervisor"
-	RoleEditor     = "editor"
-)
-
-// FirstName is the name the citizen sees.
-func (a *Agent) FirstName() string {
-	for i, r := range a.Name {
-		if r == ' ' {
-			return a.Name[:i]
-		}
-	}
-	return a.Name
-}
-
-// AgentSession is a signed-in console session; the token itself is never stored.
-type AgentSession struct {
-	TokenHash string
-	AgentID   int64
-	CSRF      string
-	ExpiresAt time.Time
-}
-
 // Tx is a store transaction: what fn does through it commits together or not at all.
 // Implementations also expose their driver's transaction for the job queue to enqueue in it.
 type Tx interface {
@@ -181,21 +33,21 @@ type Tx interface {
 	// what others should learn only when it is true, such as events to the live streams.
 	AfterCommit(f func())
 	// Conversation returns the conversation, or ErrNotFound.
-	Conversation(ctx context.Context, id string) (*Conversation, error)
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
 	// ConversationByAddress returns the latest conversation of a channel address, or
 	// ErrNotFound.
-	ConversationByAddress(ctx context.Context, channel, address string) (*Conversation, error)
+	ConversationByAddress(ctx context.Context, channel, address string) (*atiende.Conversation, error)
 	// CreateConversation is Store.CreateConversation inside the transaction.
-	CreateConversation(ctx context.Context, c *Conversation) error
+	CreateConversation(ctx context.Context, c *atiende.Conversation) error
 	// UpdateConversation writes State, OptOut and More if the stored version is
 	// still c.Version, and bumps it (c.Version too); otherwise ErrConflict.
-	UpdateConversation(ctx context.Context, c *Conversation) error
+	UpdateConversation(ctx context.Context, c *atiende.Conversation) error
 	// InsertMessage stores a message and sets its ID and CreatedAt; ErrDuplicate when its
 	// provider id is already stored (nothing written).
-	InsertMessage(ctx context.Context, m *Message) error
+	InsertMessage(ctx context.Context, m *atiende.Message) error
 	// PendingInbound returns the conversation's inbound messages not yet processed, in the
 	// order the provider stamped them (then arrival).
-	PendingInbound(ctx context.Context, conversationID string) ([]Message, error)
+	PendingInbound(ctx context.Context, conversationID string) ([]atiende.Message, error)
 	// SetProviderAt records the provider's stamp of a message.
 	SetProviderAt(ctx context.Context, messageID int64, at time.Time) error
 	// MarkProcessed records that an inbound message had its turn.
@@ -207,44 +59,44 @@ type Tx interface {
 	// runs from it.
 	LastInbound(ctx context.Context, conversationID string) (time.Time, error)
 	// InsertHandoff stores a handoff request (CreatedAt now unless set).
-	InsertHandoff(ctx context.Context, h *Handoff) error
+	InsertHandoff(ctx context.Context, h *atiende.Handoff) error
 	// Handoff returns a handoff, or ErrNotFound. It is read for update: another transaction
 	// reading the same handoff waits until this one ends, then sees what it wrote, so two
 	// agents (or two replicas' sweeps) cannot both take or close it.
-	Handoff(ctx context.Context, id int64) (*Handoff, error)
+	Handoff(ctx context.Context, id int64) (*atiende.Handoff, error)
 	// OpenHandoff returns the conversation's open handoff (queued, assigned or callback), or
 	// ErrNotFound.
-	OpenHandoff(ctx context.Context, conversationID string) (*Handoff, error)
+	OpenHandoff(ctx context.Context, conversationID string) (*atiende.Handoff, error)
 	// UpdateHandoff writes Status, Reason, Priority, Queue, AgentID, AssignedAt, ClosedAt,
 	// CallbackAt, Note and NotifiedAt.
-	UpdateHandoff(ctx context.Context, h *Handoff) error
+	UpdateHandoff(ctx context.Context, h *atiende.Handoff) error
 	// HandoffsByStatus returns the handoffs in those statuses: highest priority first, then
 	// oldest.
-	HandoffsByStatus(ctx context.Context, statuses ...string) ([]Handoff, error)
+	HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error)
 	// InsertAgent stores an agent; ErrDuplicate when the username is taken.
-	InsertAgent(ctx context.Context, a *Agent) error
+	InsertAgent(ctx context.Context, a *atiende.Agent) error
 	// AgentByUsername and AgentByID return an agent, or ErrNotFound.
-	AgentByUsername(ctx context.Context, username string) (*Agent, error)
-	AgentByID(ctx context.Context, id int64) (*Agent, error)
+	AgentByUsername(ctx context.Context, username string) (*atiende.Agent, error)
+	AgentByID(ctx context.Context, id int64) (*atiende.Agent, error)
 	// Agents lists every agent.
-	Agents(ctx context.Context) ([]Agent, error)
+	Agents(ctx context.Context) ([]atiende.Agent, error)
 	// InsertSession, SessionByTokenHash and DeleteSession keep console sessions; an expired
 	// session is ErrNotFound.
-	InsertSession(ctx context.Context, s *AgentSession) error
-	SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*AgentSession, error)
+	InsertSession(ctx context.Context, s *atiende.AgentSession) error
+	SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*atiende.AgentSession, error)
 	DeleteSession(ctx context.Context, hash string) error
 	// InsertDelivery stores a delivery and sets its ID and times.
-	InsertDelivery(ctx context.Context, d *Delivery) error
+	InsertDelivery(ctx context.Context, d *atiende.Delivery) error
 	// Delivery returns a delivery, or ErrNotFound.
-	Delivery(ctx context.Context, id int64) (*Delivery, error)
+	Delivery(ctx context.Context, id int64) (*atiende.Delivery, error)
 	// DeliveryByProviderSID returns the delivery the provider knows by sid, or ErrNotFound.
-	DeliveryByProviderSID(ctx context.Context, sid string) (*Delivery, error)
+	DeliveryByProviderSID(ctx context.Context, sid string) (*atiende.Delivery, error)
 	// UnsentBefore counts the conversation's deliveries older than id still pending or
 	// sending: replies reach the citizen in the order they were written.
 	UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error)
 	// UpdateDelivery writes Status, ProviderSID, ErrorCode, ErrorMessage, Attempts, Segments
 	// and Encoding.
-	UpdateDelivery(ctx context.Context, d *Delivery) error
+	UpdateDelivery(ctx context.Context, d *atiende.Delivery) error
 }
 
 // Store is the persistence the channels need.
@@ -252,19 +104,19 @@ type Store interface {
 	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
 	Tx(ctx context.Context, fn func(Tx) error) error
 	// Deliveries returns a conversation's deliveries, oldest first.
-	Deliveries(ctx context.Context, conversationID string) ([]Delivery, error)
+	Deliveries(ctx context.Context, conversationID string) ([]atiende.Delivery, error)
 	// CreateConversation stores a new conversation; c.ID must be set and unused. It sets
 	// CreatedAt, UpdatedAt and Version (1).
-	CreateConversation(ctx context.Context, c *Conversation) error
+	CreateConversation(ctx context.Context, c *atiende.Conversation) error
 	// Conversation returns the conversation, or ErrNotFound.
-	Conversation(ctx context.Context, id string) (*Conversation, error)
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
 	// MessageByProviderID returns the message with that provider id, or ErrNotFound.
-	MessageByProviderID(ctx context.Context, providerID string) (*Message, error)
+	MessageByProviderID(ctx context.Context, providerID string) (*atiende.Message, error)
 	// Messages returns the last limit messages of a conversation, oldest first (all when
 	// limit <= 0).
-	Messages(ctx context.Context, conversationID string, limit int) ([]Message, error)
+	Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error)
 	// Handoffs returns the conversation's handoff requests, oldest first.
-	Handoffs(ctx context.Context, conversationID string) ([]Handoff, error)
+	Handoffs(ctx context.Context, conversationID string) ([]atiende.Handoff, error)
 	// Anonymise erases what identifies the citizen in every conversation whose last activity
 	// (its last update and its latest message) is before cutoff, and returns how many it
 	// erased. The conversation's address, session token, state and pending SMS parts go, and

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
-	"github.com/atiende/atiende/store"
 )
 
 // postRaw sends body to the webhook, signed as Twilio signs what the handler reads (the
@@ -93,13 +93,13 @@ func FuzzMessagingWebhook(f *testing.F) {
 		}
 		// The message is where it was first stored: a MessageSid again (Twilio's retry)
 		// changes nothing.
-		var found *store.Message
+		var found *atiende.Message
 		for _, m := range messagesOf(t, b, first.From) {
 			if m.ProviderID == in.MessageSid {
 				found = &m
 			}
 		}
-		if found == nil || found.Text != first.Body || found.NumMedia != first.NumMedia || found.Direction != store.Inbound {
+		if found == nil || found.Text != first.Body || found.NumMedia != first.NumMedia || found.Direction != atiende.Inbound {
 			t.Fatalf("inbound %+v stored as %+v", first, found)
 		}
 		if (first.Channel == bot.ChannelWhatsApp) != strings.HasPrefix(first.From, "whatsapp:") {

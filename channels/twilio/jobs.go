@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/conversation"
@@ -76,15 +77,15 @@ const (
 // ActionRateLimited marks the notice sent to a sender over the rate limit.
 const ActionRateLimited = "rate_limited"
 
-type turnWorker struct {
+type turnWorker[T Tx] struct {
 	river.WorkerDefaults[TurnArgs]
-	s *Service
+	s *Service[T]
 }
 
 // Work handles the conversation's pending messages one by one, oldest first, each a turn of
 // the conversation core: the reply, its delivery job and the message marked handled commit
 // together, so a crash in between redoes the turn and never sends it twice.
-func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
+func (w *turnWorker[T]) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 	id := job.Args.ConversationID
 	pending, err := w.s.settle(ctx, id)
 	if err != nil || len(pending) == 0 {
@@ -95,7 +96,7 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 	// Asked after the wait, of the messages pending then: the late message the wait is for
 	// counts (the list settle read before the wait does not have it).
 	w.s.stamp(ctx, id)
-	ch := &sms{s: w.s}
+	ch := &sms[T]{s: w.s}
 	for {
 		res, err := w.s.core.Turn(ctx, id, ch)
 		switch {
@@ -115,9 +116,9 @@ func (w *turnWorker) Work(ctx context.Context, job *river.Job[TurnArgs]) error {
 // settle waits until the oldest pending message has been stored for the settle delay, so
 // that a message Twilio stamped earlier but delivered later is there to go first. It
 // returns the messages pending when it looked.
-func (s *Service) settle(ctx context.Context, convID string) ([]store.Message, error) {
-	var pending []store.Message
-	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+func (s *Service[T]) settle(ctx context.Context, convID string) ([]atiende.Message, error) {
+	var pending []atiende.Message
+	if err := s.store.Tx(ctx, func(tx T) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
 		return err
@@ -151,7 +152,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // needsStamp reports whether the order of the pending messages should be asked of Twilio.
-func needsStamp(pending []store.Message) bool {
+func needsStamp(pending []atiende.Message) bool {
 	if len(pending) < 2 {
 		return false
 	}
@@ -166,9 +167,9 @@ func needsStamp(pending []store.Message) bool {
 // stamp asks Twilio when it stamped the pending messages, when more than one waits and some
 // have no time yet: they are then handled in that order even if their webhooks came out of
 // order. A failure leaves the arrival order.
-func (s *Service) stamp(ctx context.Context, convID string) {
-	var pending []store.Message
-	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+func (s *Service[T]) stamp(ctx context.Context, convID string) {
+	var pending []atiende.Message
+	if err := s.store.Tx(ctx, func(tx T) error {
 		var err error
 		pending, err = tx.PendingInbound(ctx, convID)
 		return err
@@ -193,7 +194,7 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 			s.log.Warn("twilio message time unreadable; arrival order kept", "sid", m.ProviderID, "error", err.Error())
 			continue
 		}
-		if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.SetProviderAt(ctx, m.ID, at) }); err != nil {
+		if err := s.store.Tx(ctx, func(tx T) error { return tx.SetProviderAt(ctx, m.ID, at) }); err != nil {
 			s.log.Warn("twilio message time not saved; arrival order kept", "sid", m.ProviderID, "error", err.Error())
 		}
 	}
@@ -203,10 +204,10 @@ func (s *Service) stamp(ctx context.Context, convID string) {
 // answered by the channel itself when the engine has no part in it (an opt-out, the rate
 // limit, MAS, a photo alone), rendered within SMS segments or WhatsApp's length with the
 // rest held for MAS, and delivered through a deliver job.
-type sms struct{ s *Service }
+type sms[T Tx] struct{ s *Service[T] }
 
 // Next implements conversation.Channel.
-func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+func (ch *sms[T]) Next(ctx context.Context, tx T, conv *atiende.Conversation) (*conversation.Inbound, error) {
 	pending, err := tx.PendingInbound(ctx, conv.ID)
 	if err != nil || len(pending) == 0 {
 		return nil, err
@@ -222,7 +223,7 @@ func (ch *sms) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) 
 
 // Render implements conversation.Channel. Whole, the text is sent as one message however
 // long: what happens next is not held behind MAS.
-func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+func (ch *sms[T]) Render(conv *atiende.Conversation, text string, whole bool) (string, []string) {
 	r := channels.Render(conv.Channel, text)
 	if !whole || len(r.More) == 0 {
 		return r.Text, r.More
@@ -234,7 +235,7 @@ func (ch *sms) Render(conv *store.Conversation, text string, whole bool) (string
 }
 
 // DeliverTx implements conversation.Channel.
-func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+func (ch *sms[T]) DeliverTx(ctx context.Context, tx T, conv *atiende.Conversation, m *atiende.Message) error {
 	return ch.s.outbox.DeliverTx(ctx, tx, conv, m)
 }
 
@@ -242,14 +243,14 @@ func (ch *sms) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversat
 // caller's transaction. It needs only the queue, so that the handoff service can be given it
 // (handoff.Deliverer, for agents' words) before the channel, which needs the conversation
 // core, which needs the handoff service.
-type Outbox struct{ queue Enqueuer }
+type Outbox[T Tx] struct{ queue Enqueuer[T] }
 
 // NewOutbox returns the outbox on the queue the channel's jobs run on.
-func NewOutbox(q Enqueuer) *Outbox { return &Outbox{queue: q} }
+func NewOutbox[T Tx](q Enqueuer[T]) *Outbox[T] { return &Outbox[T]{queue: q} }
 
 // DeliverTx sends a stored message on the conversation's channel: in GSM-7 for SMS, and
 // whole: what was rendered (a turn's reply, a person's words) is not split again.
-func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Conversation, m *store.Message) error {
+func (o *Outbox[T]) DeliverTx(ctx context.Context, tx T, conv *atiende.Conversation, m *atiende.Message) error {
 	r := channels.Rendered{Text: m.Text}
 	if conv.Channel == bot.ChannelSMS {
 		r.Text = channels.GSMText(m.Text)
@@ -259,11 +260,11 @@ func (o *Outbox) DeliverTx(ctx context.Context, tx store.Tx, conv *store.Convers
 }
 
 // deliver stores a delivery of a rendered message and enqueues its job.
-func (o *Outbox) deliver(ctx context.Context, tx store.Tx, conv *store.Conversation, messageID int64, r channels.Rendered) error {
+func (o *Outbox[T]) deliver(ctx context.Context, tx T, conv *atiende.Conversation, messageID int64, r channels.Rendered) error {
 	if o == nil || o.queue == nil {
 		return errors.New("twilio: no queue to deliver on")
 	}
-	d := &store.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
+	d := &atiende.Delivery{MessageID: messageID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: r.Text,
 		Segments: r.Segments, Encoding: r.Encoding}
 	if err := tx.InsertDelivery(ctx, d); err != nil {
 		return err
@@ -280,7 +281,7 @@ var (
 // conversation in memory: an opted-out citizen (silence, or the resumption), a sender over
 // the rate limit (one notice, then silence), MAS (the next held part), a photo or audio
 // alone. An Answer with no text answers nothing; nil leaves the message to the core.
-func (s *Service) intercept(ctx context.Context, tx store.Tx, conv *store.Conversation, m store.Message, text string) (*conversation.Answer, error) {
+func (s *Service[T]) intercept(ctx context.Context, tx T, conv *atiende.Conversation, m atiende.Message, text string) (*conversation.Answer, error) {
 	word := strings.Join(retrieval.Words(text), " ")
 	if text == "+" {
 		word = "+"
@@ -320,14 +321,14 @@ func (s *Service) intercept(ctx context.Context, tx store.Tx, conv *store.Conver
 	return nil, nil
 }
 
-type deliverWorker struct {
+type deliverWorker[T Tx] struct {
 	river.WorkerDefaults[DeliverArgs]
-	s *Service
+	s *Service[T]
 }
 
 // NextRetry backs off exponentially from one second, with jitter so that retries after a
 // Twilio outage do not arrive all at once.
-func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+func (w *deliverWorker[T]) NextRetry(job *river.Job[DeliverArgs]) time.Time {
 	base := time.Second << min(job.Attempt-1, 5)
 	jitter := time.Duration(rand.Int64N(int64(base / 2)))
 	return time.Now().Add(base*3/4 + jitter)
@@ -335,13 +336,13 @@ func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
 
 // Work sends one delivery. Twilio's 429 and 5xx, and network errors, are retried; other
 // errors (an invalid or unsubscribed number) are permanent: recorded, not retried.
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker[T]) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s := w.s
-	var d *store.Delivery
-	var conv *store.Conversation
+	var d *atiende.Delivery
+	var conv *atiende.Conversation
 	var last time.Time
 	var earlier int
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		var err error
 		if d, err = tx.Delivery(ctx, job.Args.DeliveryID); err != nil {
 			return err
@@ -361,7 +362,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if d.Status != store.DeliveryPending && d.Status != store.DeliverySending {
+	if d.Status != atiende.DeliveryPending && d.Status != atiende.DeliverySending {
 		return nil // already sent, failed or skipped
 	}
 	for wait := 0; earlier > 0; wait++ {
@@ -380,7 +381,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if err := s.store.Tx(ctx, func(tx T) error {
 			var err error
 			earlier, err = tx.UnsentBefore(ctx, d.ConversationID, d.ID)
 			return err
@@ -398,14 +399,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	case bot.ChannelWhatsApp:
 		if s.cfg.WhatsAppFrom == "" {
 			s.failed(conv.Channel, FailureNoSender)
-			return s.finish(ctx, d, store.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
+			return s.finish(ctx, d, atiende.DeliveryFailed, 0, "no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)", river.JobCancel(errors.New("no WhatsApp sender")))
 		}
 		params.SetFrom(s.cfg.WhatsAppFrom)
 		if s.since(last) > 24*time.Hour {
 			// Outside the customer-service window only an approved template may be sent.
 			if s.cfg.WhatsAppTemplateSID == "" {
 				s.failed(conv.Channel, FailureWindowClosed)
-				return s.finish(ctx, d, store.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
+				return s.finish(ctx, d, atiende.DeliverySkipped, 0, "WhatsApp window closed and no template configured", nil)
 			}
 			params.Body = nil
 			params.SetContentSid(s.cfg.WhatsAppTemplateSID)
@@ -417,19 +418,19 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			params.SetFrom(s.cfg.FromNumber)
 		} else {
 			s.failed(conv.Channel, FailureNoSender)
-			return s.finish(ctx, d, store.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
+			return s.finish(ctx, d, atiende.DeliveryFailed, 0, "no SMS sender configured", river.JobCancel(errors.New("no SMS sender")))
 		}
 	}
-	if d.Status == store.DeliverySending {
+	if d.Status == atiende.DeliverySending {
 		// A previous attempt ended without knowing whether Twilio took the message (a crash, a
 		// timeout): look before sending it again.
 		if sid, ok := s.alreadySent(d); ok {
 			d.ProviderSID = sid
-			return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+			return s.finish(ctx, d, atiende.DeliverySent, 0, "", nil)
 		}
 	}
-	d.Status, d.Attempts = store.DeliverySending, d.Attempts+1
-	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
+	d.Status, d.Attempts = atiende.DeliverySending, d.Attempts+1
+	if err := s.store.Tx(ctx, func(tx T) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
 		return err
 	}
 	msg, err := s.api.CreateMessage(params)
@@ -438,18 +439,18 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if errors.As(err, &te) && te.Status != 429 && te.Status < 500 {
 			s.log.Warn("delivery failed for good", "delivery", d.ID, "to", d.To, "code", te.Code, "status", te.Status, "error", te.Message)
 			s.failed(conv.Channel, FailureRejected)
-			return s.finish(ctx, d, store.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
+			return s.finish(ctx, d, atiende.DeliveryFailed, te.Code, te.Message, river.JobCancel(err))
 		}
-		code, status := 0, store.DeliverySending // outcome unknown: look before the next try
+		code, status := 0, atiende.DeliverySending // outcome unknown: look before the next try
 		if te != nil {
-			code, status = te.Code, store.DeliveryPending // Twilio answered: it did not take it
+			code, status = te.Code, atiende.DeliveryPending // Twilio answered: it did not take it
 		}
 		if job.Attempt >= job.MaxAttempts {
 			s.failed(conv.Channel, FailureGaveUp)
-			return s.finish(ctx, d, store.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
+			return s.finish(ctx, d, atiende.DeliveryFailed, code, "gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+err.Error(), err)
 		}
 		d.Status, d.ErrorCode = status, code
-		if uerr := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); uerr != nil {
+		if uerr := s.store.Tx(ctx, func(tx T) error { return tx.UpdateDelivery(ctx, d) }); uerr != nil {
 			// The retry looks at Twilio before sending again whatever the stored status says.
 			s.log.Warn("delivery status not saved", "delivery", d.ID, "error", uerr.Error())
 		}
@@ -461,20 +462,20 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		d.ProviderSID = *msg.Sid
 	}
 	s.log.Info("delivered to twilio", "delivery", d.ID, "sid", d.ProviderSID, "segments", d.Segments, "encoding", d.Encoding)
-	return s.finish(ctx, d, store.DeliverySent, 0, "", nil)
+	return s.finish(ctx, d, atiende.DeliverySent, 0, "", nil)
 }
 
 // finish records the delivery's outcome and returns ret.
-func (s *Service) finish(ctx context.Context, d *store.Delivery, status string, code int, msg string, ret error) error {
+func (s *Service[T]) finish(ctx context.Context, d *atiende.Delivery, status string, code int, msg string, ret error) error {
 	d.Status, d.ErrorCode, d.ErrorMessage = status, code, msg
-	if err := s.store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
+	if err := s.store.Tx(ctx, func(tx T) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
 		return err
 	}
 	return ret
 }
 
 // alreadySent looks for the delivery among the latest messages sent to its address.
-func (s *Service) alreadySent(d *store.Delivery) (string, bool) {
+func (s *Service[T]) alreadySent(d *atiende.Delivery) (string, bool) {
 	params := &openapi.ListMessageParams{}
 	params.SetTo(d.To)
 	params.SetPageSize(20)

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/conversation"
 	"github.com/atiende/atiende/ratelimit"
-	"github.com/atiende/atiende/store"
 	"github.com/riverqueue/river"
 	twilioapi "github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
@@ -61,19 +61,61 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Enqueuer adds a job inside a store transaction (queue.SQLite and its Postgres twin).
-type Enqueuer interface {
-	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+// Tx is what the channel does in a transaction: the conversation core's turn
+// (conversation.Tx), in which the SMS channel's Next and DeliverTx also read the pending
+// messages, count them and store the delivery; the webhook's conversation and message; the
+// deliver job's delivery. store.Tx has the error contract.
+type Tx interface {
+	conversation.Tx
+	// ConversationByAddress returns the latest conversation of a channel address, or
+	// store.ErrNotFound.
+	ConversationByAddress(ctx context.Context, channel, address string) (*atiende.Conversation, error)
+	// CreateConversation stores a new conversation; store.ErrDuplicate when its id is taken.
+	CreateConversation(ctx context.Context, c *atiende.Conversation) error
+	// PendingInbound returns the conversation's inbound messages not yet processed, in the
+	// order the provider stamped them (then arrival).
+	PendingInbound(ctx context.Context, conversationID string) ([]atiende.Message, error)
+	// SetProviderAt records the provider's stamp of a message.
+	SetProviderAt(ctx context.Context, messageID int64, at time.Time) error
+	// CountInbound counts the inbound messages of a conversation stored from from to to,
+	// both included.
+	CountInbound(ctx context.Context, conversationID string, from, to time.Time) (int, error)
+	// LastInbound is when the citizen last wrote (zero if never).
+	LastInbound(ctx context.Context, conversationID string) (time.Time, error)
+	// InsertDelivery stores a delivery and sets its ID and times.
+	InsertDelivery(ctx context.Context, d *atiende.Delivery) error
+	// Delivery returns a delivery, or store.ErrNotFound.
+	Delivery(ctx context.Context, id int64) (*atiende.Delivery, error)
+	// DeliveryByProviderSID returns the delivery Twilio knows by sid, or store.ErrNotFound.
+	DeliveryByProviderSID(ctx context.Context, sid string) (*atiende.Delivery, error)
+	// UnsentBefore counts the conversation's deliveries older than id still pending or
+	// sending.
+	UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error)
+	// UpdateDelivery writes the delivery's status, sid, error, attempts and segments.
+	UpdateDelivery(ctx context.Context, d *atiende.Delivery) error
 }
 
-// Service is the Twilio channel.
-type Service struct {
+// Store is what the channel needs of the store: its transactions, of type T (the
+// conversation core's; cmd/atiende uses store.Tx).
+type Store[T Tx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+}
+
+// Enqueuer adds a job inside a store transaction of type T (queue.SQLite and its Postgres
+// twin, with store.Tx).
+type Enqueuer[T Tx] interface {
+	InsertTx(ctx context.Context, tx T, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+// Service is the Twilio channel, on a store whose transactions are of type T.
+type Service[T Tx] struct {
 	cfg       Config
-	store     store.Store
+	store     Store[T]
 	engine    *bot.Engine
-	core      *conversation.Core
-	queue     Enqueuer
-	outbox    *Outbox
+	core      *conversation.Core[T]
+	queue     Enqueuer[T]
+	outbox    *Outbox[T]
 	api       *openapi.ApiService
 	validator twclient.RequestValidator
 	log       *slog.Logger
@@ -100,9 +142,9 @@ const (
 )
 
 // SetObserver makes the channel tell o of failed deliveries; call it before the queue starts.
-func (s *Service) SetObserver(o Observer) { s.observer = o }
+func (s *Service[T]) SetObserver(o Observer) { s.observer = o }
 
-func (s *Service) failed(channel, reason string) {
+func (s *Service[T]) failed(channel, reason string) {
 	if s.observer != nil {
 		s.observer.DeliveryFailed(channel, reason)
 	}
@@ -113,7 +155,7 @@ var ErrNotConfigured = errors.New("twilio: TWILIO_AUTH_TOKEN is required to serv
 
 // New checks the configuration and builds the channel on the queue its webhook and jobs
 // enqueue on; Register adds its workers to that queue's bundle before the queue starts.
-func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core, q Enqueuer, log *slog.Logger) (*Service, error) {
+func New[T Tx](cfg Config, st Store[T], engine *bot.Engine, core *conversation.Core[T], q Enqueuer[T], log *slog.Logger) (*Service[T], error) {
 	if cfg.AuthToken == "" && !cfg.Insecure {
 		return nil, ErrNotConfigured
 	}
@@ -149,7 +191,7 @@ func New(cfg Config, st store.Store, engine *bot.Engine, core *conversation.Core
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, engine: engine, core: core, queue: q, outbox: NewOutbox(q), api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
+	s := &Service[T]{cfg: cfg, store: st, engine: engine, core: core, queue: q, outbox: NewOutbox(q), api: rest.Api, validator: twclient.NewRequestValidator(cfg.AuthToken),
 		log: log, now: func() time.Time { return time.Now().UTC() }, senders: ratelimit.New(cfg.SenderRate, 0, nil)}
 	if cfg.Now != nil {
 		s.now = cfg.Now
@@ -182,9 +224,9 @@ func NewRestClient(cfg Config) (*twilioapi.RestClient, error) {
 // Register adds the channel's workers to the bundle of the queue given to New. River looks
 // a job's worker up when it works the job, and checks the bundle when it starts: Register
 // before the queue's Start.
-func (s *Service) Register(w *river.Workers) {
-	river.AddWorker(w, &turnWorker{s: s})
-	river.AddWorker(w, &deliverWorker{s: s})
+func (s *Service[T]) Register(w *river.Workers) {
+	river.AddWorker(w, &turnWorker[T]{s: s})
+	river.AddWorker(w, &deliverWorker[T]{s: s})
 }
 
 // rewrite sends twilio-go's requests to another base URL: twilio-go has no base-URL option.

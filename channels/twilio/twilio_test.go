@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
@@ -51,9 +52,9 @@ type bundle struct {
 	fake  *twiliotest.Fake
 	srv   *httptest.Server
 	store *sqlite.DB
-	svc   *twilio.Service
+	svc   *twilio.Service[store.Tx]
 	obs   *failures
-	queue twilio.Enqueuer
+	queue twilio.Enqueuer[store.Tx]
 	sent  chan struct{} // a token each time the fake accepts a message (at most one waiting)
 }
 
@@ -142,7 +143,7 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	if wrap != nil {
 		st = wrap(db)
 	}
-	core, err := conversation.New(conversation.Config{Store: st, Engine: eng, Handoffs: hs})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: st, Engine: eng, Handoffs: hs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestRetryOn429ThenDelivered(t *testing.T) {
 		t.Errorf("%d sent after %d attempts; want 1 after 2", len(sent), b.fake.Attempts())
 	}
 	ds := deliveries(t, b, "+56955556666")
-	if len(ds) != 1 || ds[0].Status != store.DeliverySent || ds[0].Attempts != 2 || ds[0].ProviderSID == "" {
+	if len(ds) != 1 || ds[0].Status != atiende.DeliverySent || ds[0].Attempts != 2 || ds[0].ProviderSID == "" {
 		t.Errorf("delivery: %+v", ds)
 	}
 	if got := b.obs.list(); !slices.Equal(got, []string{"sms retry"}) {
@@ -396,15 +397,15 @@ func TestLastAttemptSendsBehindAStuckReply(t *testing.T) {
 	b.waitSent(t, 1)
 	conv := conversationOf(t, b, from)
 	ctx := context.Background()
-	reply := func(tx store.Tx, text string) (*store.Delivery, error) {
-		m := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: text, Action: bot.ActionAnswer, Processed: true}
+	reply := func(tx store.Tx, text string) (*atiende.Delivery, error) {
+		m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: text, Action: bot.ActionAnswer, Processed: true}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return nil, err
 		}
-		d := &store.Delivery{MessageID: m.ID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: text, Segments: 1, Encoding: "GSM-7"}
+		d := &atiende.Delivery{MessageID: m.ID, ConversationID: conv.ID, Channel: conv.Channel, To: conv.Address, Body: text, Segments: 1, Encoding: "GSM-7"}
 		return d, tx.InsertDelivery(ctx, d)
 	}
-	var later *store.Delivery
+	var later *atiende.Delivery
 	err := b.store.Tx(ctx, func(tx store.Tx) error {
 		if _, err := reply(tx, "respuesta que quedó sin enviar"); err != nil { // no job: stuck pending
 			return err
@@ -425,8 +426,8 @@ func TestLastAttemptSendsBehindAStuckReply(t *testing.T) {
 		t.Errorf("sent %+v; want the later reply sent behind the stuck one", sent)
 	}
 	for _, d := range deliveries(t, b, from) {
-		if d.ID == later.ID && d.Status != store.DeliverySent {
-			t.Errorf("the later reply's delivery is %q, want %q", d.Status, store.DeliverySent)
+		if d.ID == later.ID && d.Status != atiende.DeliverySent {
+			t.Errorf("the later reply's delivery is %q, want %q", d.Status, atiende.DeliverySent)
 		}
 	}
 }
@@ -448,7 +449,7 @@ type failingTx struct {
 	f *failingStore
 }
 
-func (t failingTx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+func (t failingTx) InsertDelivery(ctx context.Context, d *atiende.Delivery) error {
 	if t.f.failed.CompareAndSwap(false, true) {
 		return errors.New("disk I/O error")
 	}
@@ -472,7 +473,7 @@ func TestReplyNotRecordedIsRetried(t *testing.T) {
 		t.Errorf("sent %+v; want the one reply", sent)
 	}
 	ms := messagesOf(t, b, from)
-	if len(ms) != 2 || !ms[0].Processed || ms[1].Direction != store.Outbound {
+	if len(ms) != 2 || !ms[0].Processed || ms[1].Direction != atiende.Outbound {
 		t.Errorf("stored %+v; want the question handled and one reply", ms)
 	}
 }
@@ -486,7 +487,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	// the delivery's outcome is stored.
 	b.waitIdle(t)
 	ds := deliveries(t, b, "+56977778888")
-	if len(ds) != 1 || ds[0].Status != store.DeliveryFailed || ds[0].ErrorCode != 21610 || ds[0].Attempts != 1 {
+	if len(ds) != 1 || ds[0].Status != atiende.DeliveryFailed || ds[0].ErrorCode != 21610 || ds[0].Attempts != 1 {
 		t.Errorf("deliveries: %+v, want one failed with 21610 after one attempt", ds)
 	}
 	if n := b.fake.Attempts(); n != 1 {
@@ -552,7 +553,7 @@ func TestStateSavedWithTheOldOptOutFlag(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	const from = "+56914141414"
-	conv := &store.Conversation{ID: "antigua", Channel: bot.ChannelSMS, Address: from, OptOut: true,
+	conv := &atiende.Conversation{ID: "antigua", Channel: bot.ChannelSMS, Address: from, OptOut: true,
 		State: []byte(`{"misses":1,"turns":2,"optout":true}`)}
 	if err := b.store.CreateConversation(context.Background(), conv); err != nil {
 		t.Fatal(err)
@@ -633,7 +634,7 @@ func TestWhatsAppWindow(t *testing.T) {
 	b = setup(t, func(c *twilio.Config) { c.Now = later })
 	b.say(t, "whatsapp:+56919191919", "hola")
 	b.waitIdle(t) // the turn and its delivery job have ended: the outcome is stored
-	if ds := deliveries(t, b, "whatsapp:+56919191919"); len(ds) != 1 || ds[0].Status != store.DeliverySkipped {
+	if ds := deliveries(t, b, "whatsapp:+56919191919"); len(ds) != 1 || ds[0].Status != atiende.DeliverySkipped {
 		t.Errorf("deliveries: %+v, want one skipped", ds)
 	}
 	if n := b.fake.Attempts(); n != 0 {
@@ -664,7 +665,7 @@ func TestRateLimitPerSender(t *testing.T) {
 	// Nothing is lost: the three messages over the limit are stored, as handled.
 	in := 0
 	for _, m := range messagesOf(t, b, from) {
-		if m.Direction == store.Inbound {
+		if m.Direction == atiende.Inbound {
 			in++
 			if !m.Processed {
 				t.Errorf("message %q left pending", m.Text)
@@ -740,13 +741,13 @@ func TestMessagesAreHandledInTwilioOrder(t *testing.T) {
 
 func TestConfiguration(t *testing.T) {
 	t.Parallel()
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, FromNumber: ourNumber, PublicURL: publicURL}, nil, nil, nil, nil, nil); err != twilio.ErrNotConfigured {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, AuthToken: authToken, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err == nil {
 		t.Error("no public URL accepted")
 	}
-	if _, err := twilio.New(twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
+	if _, err := twilio.New[store.Tx](twilio.Config{AccountSID: accountSID, Insecure: true, FromNumber: ourNumber}, nil, nil, nil, nil, nil); err != nil {
 		t.Errorf("development flag: %v", err)
 	}
 }
@@ -781,9 +782,9 @@ func TestParseInbound(t *testing.T) {
 	}
 }
 
-func conversationOf(t testing.TB, b *bundle, address string) *store.Conversation {
+func conversationOf(t testing.TB, b *bundle, address string) *atiende.Conversation {
 	t.Helper()
-	var c *store.Conversation
+	var c *atiende.Conversation
 	channel := bot.ChannelSMS
 	if strings.HasPrefix(address, "whatsapp:") {
 		channel = bot.ChannelWhatsApp
@@ -799,7 +800,7 @@ func conversationOf(t testing.TB, b *bundle, address string) *store.Conversation
 	return c
 }
 
-func deliveries(t *testing.T, b *bundle, address string) []store.Delivery {
+func deliveries(t *testing.T, b *bundle, address string) []atiende.Delivery {
 	t.Helper()
 	ds, err := b.store.Deliveries(context.Background(), conversationOf(t, b, address).ID)
 	if err != nil {
@@ -808,7 +809,7 @@ func deliveries(t *testing.T, b *bundle, address string) []store.Delivery {
 	return ds
 }
 
-func messagesOf(t testing.TB, b *bundle, address string) []store.Message {
+func messagesOf(t testing.TB, b *bundle, address string) []atiende.Message {
 	t.Helper()
 	ms, err := b.store.Messages(context.Background(), conversationOf(t, b, address).ID, 0)
 	if err != nil {
@@ -914,7 +915,7 @@ func replyAspects(t testing.TB, b *bundle, from string) string {
 	t.Helper()
 	var aspects []string
 	for _, m := range messagesOf(t, b, from) {
-		if m.Direction == store.Outbound {
+		if m.Direction == atiende.Outbound {
 			aspects = append(aspects, m.Aspect)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/httperr"
@@ -27,7 +28,7 @@ import (
 const MaxBody = 64 << 10
 
 // Routes lists the channel's routes.
-func (s *Service) Routes(r gin.IRouter) {
+func (s *Service[T]) Routes(r gin.IRouter) {
 	r.POST("/webhooks/twilio/messaging", s.handle(s.messaging))
 	r.POST("/webhooks/twilio/status", s.handle(s.status))
 }
@@ -35,7 +36,7 @@ func (s *Service) Routes(r gin.IRouter) {
 // handle makes a gin handler of a webhook that returns an error: httperr answers it with
 // its status and an empty TwiML (a bad signature 403, a form that cannot be read 400, a
 // failure here 500, which Twilio may retry) and logs the detail.
-func (s *Service) handle(h func(c *gin.Context) error) gin.HandlerFunc {
+func (s *Service[T]) handle(h func(c *gin.Context) error) gin.HandlerFunc {
 	return httperr.Mapper{Log: s.log, Surface: httperr.TwiML}.Handle(h)
 }
 
@@ -162,7 +163,7 @@ var errSignature = httperr.New(http.StatusForbidden, "")
 
 // readSigned reads the form under the size limit and checks Twilio's signature against the
 // configured public URL.
-func (s *Service) readSigned(c *gin.Context) (url.Values, error) {
+func (s *Service[T]) readSigned(c *gin.Context) (url.Values, error) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
 	if err := c.Request.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
@@ -191,7 +192,7 @@ func (s *Service) readSigned(c *gin.Context) (url.Values, error) {
 	return form, nil
 }
 
-func (s *Service) messaging(c *gin.Context) error {
+func (s *Service[T]) messaging(c *gin.Context) error {
 	form, err := s.readSigned(c)
 	if err != nil {
 		return err
@@ -213,7 +214,7 @@ var errNewConversationRace = errors.New("conversation created concurrently")
 
 // admit takes the message from the sender's rate (SenderRate). An emergency or a request
 // to stop is always admitted: the emergency lines go first, and the wish is heard.
-func (s *Service) admit(in Inbound) ratelimit.Decision {
+func (s *Service[T]) admit(in Inbound) ratelimit.Decision {
 	if s.engine != nil && (s.engine.IsEmergency(in.Body) || s.engine.IsOptOut(in.Body)) {
 		return ratelimit.Decision{OK: true}
 	}
@@ -228,7 +229,7 @@ func (s *Service) admit(in Inbound) ratelimit.Decision {
 // stored (Twilio's retries, concurrent duplicates) changes nothing. A message over the
 // sender's rate is stored as handled, with no turn: nothing is lost (agents see it in the
 // conversation), and the first of a run gets one short notice instead of an answer.
-func (s *Service) accept(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
+func (s *Service[T]) accept(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
 	if s.queue == nil {
 		return errors.New("no queue")
 	}
@@ -241,11 +242,11 @@ func (s *Service) accept(ctx context.Context, in Inbound, rate ratelimit.Decisio
 	}
 }
 
-func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+func (s *Service[T]) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Decision) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
 		if errors.Is(err, store.ErrNotFound) {
-			conv = &store.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
+			conv = &atiende.Conversation{ID: newID(), Channel: in.Channel, Address: in.From}
 			if err = tx.CreateConversation(ctx, conv); errors.Is(err, store.ErrDuplicate) {
 				return errNewConversationRace
 			}
@@ -253,7 +254,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 		if err != nil {
 			return err
 		}
-		m := &store.Message{ConversationID: conv.ID, Direction: store.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia,
+		m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Inbound, Text: in.Body, ProviderID: in.MessageSid, NumMedia: in.NumMedia,
 			Processed: !rate.OK}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
@@ -265,7 +266,7 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 			return nil
 		}
 		r := channels.Render(conv.Channel, msgTooMany)
-		out := &store.Message{ConversationID: conv.ID, Direction: store.Outbound, Text: r.Text, Action: ActionRateLimited, Aspect: retrieval.AspectGeneral, Processed: true}
+		out := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: r.Text, Action: ActionRateLimited, Aspect: retrieval.AspectGeneral, Processed: true}
 		if err := tx.InsertMessage(ctx, out); err != nil {
 			return err
 		}
@@ -281,8 +282,8 @@ func (s *Service) acceptOnce(ctx context.Context, in Inbound, rate ratelimit.Dec
 // retryTurn asks for the turn again when a retried message is still unanswered: the replica
 // that accepted it may have died with the turn in hand, and River would only rescue that
 // job after RescueStuckJobsAfter. Turns are idempotent, so a second job costs nothing.
-func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
-	return s.store.Tx(ctx, func(tx store.Tx) error {
+func (s *Service[T]) retryTurn(ctx context.Context, in Inbound) error {
+	return s.store.Tx(ctx, func(tx T) error {
 		conv, err := tx.ConversationByAddress(ctx, in.Channel, in.From)
 		if errors.Is(err, store.ErrNotFound) {
 			// The MessageSid is stored under another number: not a retry of a message of
@@ -306,7 +307,7 @@ func (s *Service) retryTurn(ctx context.Context, in Inbound) error {
 	})
 }
 
-func (s *Service) status(c *gin.Context) error {
+func (s *Service[T]) status(c *gin.Context) error {
 	form, err := s.readSigned(c)
 	if err != nil {
 		return err
@@ -316,7 +317,7 @@ func (s *Service) status(c *gin.Context) error {
 		return httperr.Wrap(http.StatusBadRequest, "", err)
 	}
 	ctx := c.Request.Context()
-	err = s.store.Tx(ctx, func(tx store.Tx) error {
+	err = s.store.Tx(ctx, func(tx T) error {
 		d, err := tx.DeliveryByProviderSID(ctx, u.MessageSid)
 		if err != nil {
 			return err
@@ -344,13 +345,13 @@ func (s *Service) status(c *gin.Context) error {
 // statusRank orders delivery statuses so that a late callback does not undo a later one.
 func statusRank(s string) int {
 	switch s {
-	case store.DeliveryPending:
+	case atiende.DeliveryPending:
 		return 0
-	case store.DeliverySending, "accepted", "scheduled", "queued":
+	case atiende.DeliverySending, "accepted", "scheduled", "queued":
 		return 1
-	case store.DeliverySent:
+	case atiende.DeliverySent:
 		return 2
-	case "delivered", "undelivered", "failed", store.DeliverySkipped:
+	case "delivered", "undelivered", "failed", atiende.DeliverySkipped:
 		return 3
 	case "read":
 		return 4
@@ -365,4 +366,4 @@ func newID() string {
 }
 
 // since is time.Since on the service's clock.
-func (s *Service) since(t time.Time) time.Duration { return s.now().Sub(t) }
+func (s *Service[T]) since(t time.Time) time.Duration { return s.now().Sub(t) }

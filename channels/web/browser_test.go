@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/channels/web/browsertest"
@@ -72,7 +73,7 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 	}
 	engine := bot.New(ix, nil)
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)
-	srv, err := web.New(web.Config{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
+	srv, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
 		Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +125,14 @@ func (st *site) conversations(t *testing.T) []string {
 
 // reply is the stored reply of the site's only conversation, once it holds one question and
 // its answer.
-func (st *site) reply(t *testing.T) (store.Message, bool) {
+func (st *site) reply(t *testing.T) (atiende.Message, bool) {
 	ids := st.conversations(t)
 	if len(ids) != 1 {
-		return store.Message{}, false
+		return atiende.Message{}, false
 	}
 	msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
 	if len(msgs) != 2 {
-		return store.Message{}, false
+		return atiende.Message{}, false
 	}
 	return msgs[1], true
 }
@@ -679,7 +680,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		msgs, _ := st.store.Messages(context.Background(), ids[0], 0)
 		var in []string
 		for _, m := range msgs {
-			if m.Direction == store.Inbound {
+			if m.Direction == atiende.Inbound {
 				in = append(in, m.Text)
 			}
 		}

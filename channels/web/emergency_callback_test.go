@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
@@ -30,7 +31,7 @@ func TestEmergencyWhileWaitingForCallback(t *testing.T) {
 	hs := handoff.New(db, handoff.Config{Hours: handoff.DefaultHours(time.UTC, nil), Now: func() time.Time { return sunday }},
 		events.NewHub(), events.NewHub(), nil)
 	engine := bot.New(ix, nil)
-	b := setup(t, func(c *web.Config) { c.Engine, c.Store, c.Core = engine, db, newCore(t, db, engine, hs) })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.Engine, c.Store, c.Core = engine, db, newCore(t, db, engine, hs) })
 	id, token := b.session(t)
 	path := "/api/v1/chat/sessions/" + id + "/messages"
 	code, out := b.do(t, "POST", path, token, msg("quiero hablar con una persona"))
@@ -38,7 +39,7 @@ func TestEmergencyWhileWaitingForCallback(t *testing.T) {
 		t.Fatalf("%d %v", code, out)
 	}
 	h, err := db.Handoffs(context.Background(), id)
-	if err != nil || len(h) != 1 || h[0].Status != store.HandoffCallback {
+	if err != nil || len(h) != 1 || h[0].Status != atiende.HandoffCallback {
 		t.Fatalf("handoffs %+v %v; want one callback (reply %v)", h, err, out)
 	}
 	code, out = b.do(t, "POST", path, token, msg("me quiero matar"))

@@ -9,6 +9,7 @@ import (
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/postgres"
 	"github.com/atiende/atiende/store/postgres/pgtest"
 )
@@ -25,7 +26,7 @@ func TestNULRefusedOnPostgres(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	engine := bot.New(ix, nil)
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
-	s, err := web.New(web.Config{Engine: engine, Store: db, Core: newCore(t, db, engine, hs)})
+	s, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)
 	}

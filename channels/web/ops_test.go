@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/store"
 )
 
 // TestReadiness: /readyz is 503 when the store does not answer and once the server drains;
@@ -71,7 +72,7 @@ func (o *observer) Request(route, method string, status int, took time.Duration)
 // the handler it is given.
 func TestObserverAndMetricsRoute(t *testing.T) {
 	o := &observer{}
-	b := setup(t, func(c *web.Config) {
+	b := setup(t, func(c *web.Config[store.Tx]) {
 		c.Observer = o
 		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "atiende_up 1\n") })
 	})

@@ -7,7 +7,7 @@ import (
 )
 
 // routes lists every route of the public surface.
-func (s *Server) routes(r *gin.Engine) {
+func (s *Server[T]) routes(r *gin.Engine) {
 	r.GET("/", s.page)
 	r.GET("/widget.js", s.widget)
 	r.GET("/widget/frame", s.frame)
@@ -41,4 +41,4 @@ func (s *Server) routes(r *gin.Engine) {
 
 // Routes are the routes the server answers, every surface's, in the order they were added
 // (cmd/atiende's TestRouteList compares them with the list it keeps).
-func (s *Server) Routes() gin.RoutesInfo { return s.gin.Routes() }
+func (s *Server[T]) Routes() gin.RoutesInfo { return s.gin.Routes() }

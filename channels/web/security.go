@@ -16,7 +16,7 @@ import (
 // routes answer (JSON, scripts, event streams: nothing to render or frame); the pages set
 // their own Content-Security-Policy, and the chat frame drops X-Frame-Options, which cannot
 // name the origins ATIENDE_WIDGET_ORIGINS allows (its CSP frame-ancestors does).
-func (s *Server) securityHeaders(c *gin.Context) {
+func (s *Server[T]) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
@@ -28,7 +28,7 @@ func (s *Server) securityHeaders(c *gin.Context) {
 // limitBody bounds every request's body to MaxBody, on every surface (the API, the Twilio
 // webhooks, the console's forms): a body announced larger is refused at once with 413, and
 // one that grows past it while read fails the read, which each surface maps to 413.
-func (s *Server) limitBody(c *gin.Context) {
+func (s *Server[T]) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > MaxBody {
 		s.abort(c, errTooLarge)
 		return
@@ -41,7 +41,7 @@ var errTooLarge = errStatus(http.StatusRequestEntityTooLarge, "El mensaje es dem
 
 // limitIP refuses a client IP past Config.IPRate. The IP is the connection's unless it
 // comes from a proxy of Config.TrustedProxies, whose X-Forwarded-For is believed.
-func (s *Server) limitIP(c *gin.Context) {
+func (s *Server[T]) limitIP(c *gin.Context) {
 	if d := s.ips.Allow(c.ClientIP()); !d.OK {
 		s.abort(c, tooMany(d))
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atiende/atiende/channels/web"
 	"github.com/atiende/atiende/ratelimit"
+	"github.com/atiende/atiende/store"
 )
 
 // post sends a JSON body with extra headers and returns the status, the Retry-After and
@@ -38,7 +39,7 @@ func (b *bundle) post(t *testing.T, path, token string, body []byte, header map[
 }
 
 func TestRateLimitPerIP(t *testing.T) {
-	perIP := func(c *web.Config) { c.IPRate = ratelimit.Rate{N: 3, Per: time.Minute} }
+	perIP := func(c *web.Config[store.Tx]) { c.IPRate = ratelimit.Rate{N: 3, Per: time.Minute} }
 	for _, tc := range []struct {
 		name    string
 		proxies []string
@@ -50,7 +51,7 @@ func TestRateLimitPerIP(t *testing.T) {
 		{name: "trusted proxy: X-Forwarded-For names the client", proxies: []string{"127.0.0.1"}, otherPasses: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := setup(t, perIP, func(c *web.Config) { c.TrustedProxies = tc.proxies })
+			b := setup(t, perIP, func(c *web.Config[store.Tx]) { c.TrustedProxies = tc.proxies })
 			client := map[string]string{"X-Forwarded-For": "203.0.113.7"}
 			for i := range 3 {
 				if code, _, msg := b.post(t, "/api/v1/chat/sessions", "", []byte(`{}`), client); code != http.StatusCreated {
@@ -71,7 +72,7 @@ func TestRateLimitPerIP(t *testing.T) {
 }
 
 func TestRateLimitPerIPCoversMessages(t *testing.T) {
-	b := setup(t, func(c *web.Config) { c.IPRate = ratelimit.Rate{N: 3, Per: time.Hour} })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.IPRate = ratelimit.Rate{N: 3, Per: time.Hour} })
 	id, token := b.session(t)
 	path := "/api/v1/chat/sessions/" + id + "/messages"
 	for i := range 2 {
@@ -94,7 +95,7 @@ func TestSessionRateSaysWhenToRetry(t *testing.T) {
 		{name: "5/min", rate: ratelimit.Rate{N: 5, Per: time.Minute}, n: 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := setup(t, func(c *web.Config) { c.SessionRate = tc.rate })
+			b := setup(t, func(c *web.Config[store.Tx]) { c.SessionRate = tc.rate })
 			id, token := b.session(t)
 			path := "/api/v1/chat/sessions/" + id + "/messages"
 			for i := range tc.n {
@@ -149,7 +150,7 @@ func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
 func (r readerOnly) Close() error               { return nil }
 
 func TestSecurityHeadersPerRoute(t *testing.T) {
-	b := setup(t, func(c *web.Config) { c.Origins = []string{"https://www.chileatiende.gob.cl"} })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.Origins = []string{"https://www.chileatiende.gob.cl"} })
 	for _, tc := range []struct {
 		method, path string
 		csp          []string // substrings of Content-Security-Policy
@@ -207,7 +208,7 @@ func TestWidgetOriginsAreChecked(t *testing.T) {
 	} {
 		t.Run(tc.origin, func(t *testing.T) {
 			b := setup(t)
-			_, err := web.New(web.Config{Engine: b.engine, Store: b.store, Core: b.core, Origins: []string{tc.origin}})
+			_, err := web.New(web.Config[store.Tx]{Engine: b.engine, Store: b.store, Core: b.core, Origins: []string{tc.origin}})
 			if (err == nil) != tc.ok {
 				t.Errorf("web.New with origin %q: %v; want ok=%v", tc.origin, err, tc.ok)
 			}
@@ -280,7 +281,7 @@ func TestStreamsAreLimited(t *testing.T) {
 		t.Errorf("the IP's 65th stream: %d", code)
 	}
 
-	rated := setup(t, func(c *web.Config) { c.IPRate = ratelimit.Rate{N: 2, Per: time.Hour} })
+	rated := setup(t, func(c *web.Config[store.Tx]) { c.IPRate = ratelimit.Rate{N: 2, Per: time.Hour} })
 	id, token = rated.session(t)
 	resp, err := http.Get(rated.srv.URL + "/api/v1/chat/sessions/" + id + "/events?token=" + token)
 	if err != nil {

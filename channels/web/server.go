@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/conversation"
@@ -34,10 +35,41 @@ import (
 // MaxBody is the largest request body the API reads.
 const MaxBody = 64 << 10
 
-// Config is what the server needs.
-type Config struct {
+// Tx is what the web chat does in a transaction: the turns of the conversation core
+// (conversation.Tx), whose transaction the chat's Next reads too (CountInbound), and the
+// widget's reads of the handoff and its agent. store.Tx has the error contract.
+type Tx interface {
+	conversation.Tx
+	// CountInbound counts the conversation's inbound messages stored from from to to, both
+	// included.
+	CountInbound(ctx context.Context, conversationID string, from, to time.Time) (int, error)
+	// OpenHandoff returns the conversation's open handoff, or store.ErrNotFound.
+	OpenHandoff(ctx context.Context, conversationID string) (*atiende.Handoff, error)
+	// AgentByID returns an agent, or store.ErrNotFound.
+	AgentByID(ctx context.Context, id int64) (*atiende.Agent, error)
+}
+
+// Store is what the web chat needs of the store, with transactions of type T (the same the
+// conversation core runs; cmd/atiende uses store.Tx).
+type Store[T Tx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+	// Ping checks the store can serve (/readyz).
+	Ping(ctx context.Context) error
+	// CreateConversation stores a new conversation (a session).
+	CreateConversation(ctx context.Context, c *atiende.Conversation) error
+	// Conversation returns the conversation, or store.ErrNotFound.
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
+	// MessageByProviderID returns the message with that provider id, or store.ErrNotFound.
+	MessageByProviderID(ctx context.Context, providerID string) (*atiende.Message, error)
+	// Messages returns the last limit messages of a conversation, oldest first.
+	Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error)
+}
+
+// Config is what the server needs; T is the store's transaction (cmd/atiende: store.Tx).
+type Config[T Tx] struct {
 	Engine *bot.Engine
-	Store  store.Store
+	Store  Store[T]
 	Logger *slog.Logger
 	// Hub carries agents' messages to the widget's event streams; nil makes one.
 	Hub *events.Hub
@@ -61,7 +93,7 @@ type Config struct {
 	// each with its prefix and its errors' format (cmd/atiende/routes.go lists them).
 	Mounts []Mount
 	// Core runs the turns (conversation.Core); required.
-	Core *conversation.Core
+	Core *conversation.Core[T]
 	// Observer hears of every request answered (metrics); nil hears nothing.
 	Observer Observer
 	// Metrics serves GET /metrics (Prometheus's exposition); nil leaves the route out.
@@ -87,12 +119,12 @@ type Mount struct {
 }
 
 // Server is the web chat's HTTP surface.
-type Server struct {
+type Server[T Tx] struct {
 	engine *bot.Engine
-	store  store.Store
+	store  Store[T]
 	log    *slog.Logger
 	hub    *events.Hub
-	cfg    Config
+	cfg    Config[T]
 	gin    *gin.Engine
 	mounts []Mount
 	// draining: the server is shutting down, and says so on /readyz.
@@ -103,7 +135,7 @@ type Server struct {
 }
 
 // New builds the server.
-func New(cfg Config) (*Server, error) {
+func New[T Tx](cfg Config[T]) (*Server[T], error) {
 	if cfg.Engine == nil || cfg.Store == nil || cfg.Core == nil {
 		return nil, errors.New("web: Engine, Store and Core are required")
 	}
@@ -126,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts,
+	s := &Server[T]{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, hub: cfg.Hub, cfg: cfg, gin: gin.New(), mounts: cfg.Mounts,
 		ips: ratelimit.New(cfg.IPRate, 0, nil), sessions: ratelimit.New(cfg.SessionRate, 0, nil)}
 	if err := s.gin.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("web: trusted proxies (ATIENDE_TRUSTED_PROXIES): %w", err)
@@ -140,24 +172,24 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.gin.ServeHTTP(w, r) }
+func (s *Server[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.gin.ServeHTTP(w, r) }
 
 // observe tells the Observer how long each request took, panics and errors included.
-func (s *Server) observe(c *gin.Context) {
+func (s *Server[T]) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	s.cfg.Observer.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
 }
 
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+func (s *Server[T]) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
 // Drain makes /readyz answer 503 from now on, so that load balancers send no more requests
 // while the server finishes those it has; the other routes still serve.
-func (s *Server) Drain() { s.draining.Store(true) }
+func (s *Server[T]) Drain() { s.draining.Store(true) }
 
 // readyz is ready when the server is not shutting down and the store answers within two
 // seconds.
-func (s *Server) readyz(c *gin.Context) error {
+func (s *Server[T]) readyz(c *gin.Context) error {
 	if s.draining.Load() {
 		return errStatus(http.StatusServiceUnavailable, "No disponible: el servidor se está deteniendo.")
 	}
@@ -221,7 +253,7 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-func (s *Server) createSession(c *gin.Context) error {
+func (s *Server[T]) createSession(c *gin.Context) error {
 	if origin := c.GetHeader("Origin"); origin != "" && !s.allowedOrigin(c, origin) {
 		return errStatus(http.StatusForbidden, "Este sitio no puede abrir el chat de ChileAtiende.")
 	}
@@ -235,7 +267,7 @@ func (s *Server) createSession(c *gin.Context) error {
 	b := make([]byte, 16)
 	rand.Read(b)
 	id, token := hex.EncodeToString(b), randomString(32)
-	conv := &store.Conversation{ID: id, Channel: bot.ChannelWeb, TokenHash: hashToken(token)}
+	conv := &atiende.Conversation{ID: id, Channel: bot.ChannelWeb, TokenHash: hashToken(token)}
 	if err := s.store.CreateConversation(c.Request.Context(), conv); err != nil {
 		return err
 	}
@@ -256,7 +288,7 @@ func bearer(c *gin.Context) string {
 }
 
 // authorize loads the session and checks its token.
-func (s *Server) authorize(c *gin.Context) (*store.Conversation, error) {
+func (s *Server[T]) authorize(c *gin.Context) (*atiende.Conversation, error) {
 	token := bearer(c)
 	if token == "" {
 		return nil, errStatus(http.StatusUnauthorized, "Falta el token de la sesión.")
@@ -293,7 +325,7 @@ type messageResponse struct {
 	Aspects []string `json:"aspects,omitempty"`
 }
 
-func (s *Server) postMessage(c *gin.Context) error {
+func (s *Server[T]) postMessage(c *gin.Context) error {
 	var req messageRequest
 	if err := readBody(c, &req, false); err != nil {
 		return err
@@ -317,7 +349,7 @@ func (s *Server) postMessage(c *gin.Context) error {
 	if d := s.sessions.Allow(conv.ID); !d.OK {
 		return tooMany(d)
 	}
-	ch := &chat{text: text, rate: s.cfg.SessionRate}
+	ch := &chat[T]{text: text, rate: s.cfg.SessionRate}
 	if req.ClientID != "" {
 		ch.providerID = "web:" + conv.ID + ":" + req.ClientID
 	}
@@ -347,14 +379,14 @@ func (s *Server) postMessage(c *gin.Context) error {
 
 // chat is the web chat as the conversation core sees one message: new, stored by the turn
 // (idempotent with the client's id), rendered as it is, and answered in the HTTP response.
-type chat struct {
+type chat[T Tx] struct {
 	text, providerID string
 	rate             ratelimit.Rate
 }
 
 // Next refuses a session's message beyond SessionRate, counted in the store: the limit
 // holds however many replicas the session's messages reach.
-func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *store.Conversation) (*conversation.Inbound, error) {
+func (ch *chat[T]) Next(ctx context.Context, tx T, conv *atiende.Conversation) (*conversation.Inbound, error) {
 	now := time.Now().UTC()
 	n, err := tx.CountInbound(ctx, conv.ID, now.Add(-ch.rate.Per), now)
 	if err != nil {
@@ -371,12 +403,12 @@ func (ch *chat) Next(ctx context.Context, tx store.Tx, conv *store.Conversation)
 }
 
 // Render implements conversation.Channel: the web shows the text as it is.
-func (*chat) Render(conv *store.Conversation, text string, whole bool) (string, []string) {
+func (*chat[T]) Render(conv *atiende.Conversation, text string, whole bool) (string, []string) {
 	return channels.Render(conv.Channel, text).Text, nil
 }
 
 // DeliverTx implements conversation.Channel: the reply goes back in the HTTP response.
-func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Message) error {
+func (*chat[T]) DeliverTx(context.Context, T, *atiende.Conversation, *atiende.Message) error {
 	return nil
 }
 
@@ -384,7 +416,7 @@ func (*chat) DeliverTx(context.Context, store.Tx, *store.Conversation, *store.Me
 const ActionHeld = conversation.ActionHeld
 
 // replay answers a retried request with the reply already stored for it.
-func (s *Server) replay(ctx context.Context, providerID string) (messageResponse, error) {
+func (s *Server[T]) replay(ctx context.Context, providerID string) (messageResponse, error) {
 	m, err := s.store.MessageByProviderID(ctx, providerID+":reply")
 	if errors.Is(err, store.ErrNotFound) {
 		// The turn was held by a person and needed no reply.

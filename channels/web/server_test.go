@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/bot/bottest"
 	"github.com/atiende/atiende/catalogue"
@@ -30,8 +31,8 @@ type bundle struct {
 	store    store.Store
 	engine   *bot.Engine
 	handoffs *handoff.Service
-	core     *conversation.Core
-	web      *web.Server
+	core     *conversation.Core[store.Tx]
+	web      *web.Server[store.Tx]
 }
 
 var (
@@ -49,7 +50,7 @@ func loadIndex() {
 	})
 }
 
-func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
+func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 	t.Helper()
 	loadIndex()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "atiende.db"))
@@ -58,7 +59,7 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
-	cfg := web.Config{Engine: bot.New(ix, nil), Store: db}
+	cfg := web.Config[store.Tx]{Engine: bot.New(ix, nil), Store: db}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -75,9 +76,9 @@ func setup(t *testing.T, opts ...func(*web.Config)) *bundle {
 }
 
 // newCore is the conversation core the server runs its turns on.
-func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core {
+func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core[store.Tx] {
 	t.Helper()
-	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: hs})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: hs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +404,7 @@ func TestSlowEngineHoldsNoConnection(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release, open := bottest.Gate(t, 10*time.Second)
 	slow := bot.New(bottest.SlowRetriever{Index: ix, Entered: entered, Release: release}, nil)
-	b := setup(t, func(c *web.Config) { c.Engine = slow })
+	b := setup(t, func(c *web.Config[store.Tx]) { c.Engine = slow })
 	id, token := b.session(t)
 	done := make(chan int, 1)
 	go func() {
@@ -434,14 +435,14 @@ func TestReplayNamesTheAgent(t *testing.T) {
 	ctx := context.Background()
 	id, token := b.session(t)
 	b.do(t, "POST", "/api/v1/chat/sessions/"+id+"/messages", token, msg("quiero hablar con una persona"))
-	agent := &store.Agent{Username: "camila", Name: "Camila Soto", Role: store.RoleAgent, PasswordHash: "x"}
-	var waiting []store.Handoff
+	agent := &atiende.Agent{Username: "camila", Name: "Camila Soto", Role: atiende.RoleAgent, PasswordHash: "x"}
+	var waiting []atiende.Handoff
 	if err := b.store.Tx(ctx, func(tx store.Tx) error {
 		if err := tx.InsertAgent(ctx, agent); err != nil {
 			return err
 		}
 		var err error
-		waiting, err = tx.HandoffsByStatus(ctx, store.HandoffQueued)
+		waiting, err = tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 		return err
 	}); err != nil || len(waiting) != 1 {
 		t.Fatalf("handoffs waiting: %d %v", len(waiting), err)

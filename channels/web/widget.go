@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
@@ -61,16 +62,16 @@ func asset(c *gin.Context, body []byte, contentType, csp string) {
 	c.Data(http.StatusOK, contentType, body)
 }
 
-func (s *Server) page(c *gin.Context) {
+func (s *Server[T]) page(c *gin.Context) {
 	asset(c, indexHTML, "text/html; charset=utf-8", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
 }
 
-func (s *Server) widget(c *gin.Context) {
+func (s *Server[T]) widget(c *gin.Context) {
 	c.Header("Cross-Origin-Resource-Policy", "cross-origin")
 	asset(c, widgetJS, "text/javascript; charset=utf-8", "")
 }
 
-func (s *Server) frame(c *gin.Context) {
+func (s *Server[T]) frame(c *gin.Context) {
 	ancestors := append([]string{"'self'"}, s.cfg.Origins...)
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " +
 		strings.Join(ancestors, " ")
@@ -79,12 +80,16 @@ func (s *Server) frame(c *gin.Context) {
 	asset(c, frameHTML, "text/html; charset=utf-8", csp)
 }
 
-func (s *Server) frameScript(c *gin.Context) { asset(c, frameJS, "text/javascript; charset=utf-8", "") }
-func (s *Server) frameStyle(c *gin.Context)  { asset(c, frameCSS, "text/css; charset=utf-8", "") }
+func (s *Server[T]) frameScript(c *gin.Context) {
+	asset(c, frameJS, "text/javascript; charset=utf-8", "")
+}
+func (s *Server[T]) frameStyle(c *gin.Context) {
+	asset(c, frameCSS, "text/css; charset=utf-8", "")
+}
 
 // allowedOrigin reports whether a browser origin may use the widget: the server's own, or a
 // configured one.
-func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
+func (s *Server[T]) allowedOrigin(c *gin.Context, origin string) bool {
 	origin = strings.TrimRight(origin, "/")
 	if slices.Contains(s.cfg.Origins, origin) {
 		return true
@@ -101,7 +106,7 @@ func (s *Server) allowedOrigin(c *gin.Context, origin string) bool {
 // widgetCheck tells widget.js, before it draws anything, whether the page's origin may embed
 // the chat. Cross-origin: the answer carries CORS headers only for allowed origins. A browser
 // sends no Origin on a same-origin GET (the demo page at /): it says so in Sec-Fetch-Site.
-func (s *Server) widgetCheck(c *gin.Context) error {
+func (s *Server[T]) widgetCheck(c *gin.Context) error {
 	c.Header("Vary", "Origin, Sec-Fetch-Site")
 	origin := c.GetHeader("Origin")
 	if origin == "" && c.GetHeader("Sec-Fetch-Site") == "same-origin" {
@@ -126,10 +131,10 @@ type transcriptMessage struct {
 	At     time.Time `json:"at"`
 }
 
-func (s *Server) transcript(m store.Message) transcriptMessage {
+func (s *Server[T]) transcript(m atiende.Message) transcriptMessage {
 	t := transcriptMessage{ID: m.ID, From: "bot", Text: m.Text, Action: m.Action, At: m.CreatedAt}
 	switch {
-	case m.Direction == store.Inbound:
+	case m.Direction == atiende.Inbound:
 		t.From, t.Action = "citizen", ""
 	case m.Action == handoff.ActionAgent:
 		t.From = "agent"
@@ -143,7 +148,7 @@ func (s *Server) transcript(m store.Message) transcriptMessage {
 }
 
 // listMessages returns the session's conversation, so that a reloaded page shows it again.
-func (s *Server) listMessages(c *gin.Context) error {
+func (s *Server[T]) listMessages(c *gin.Context) error {
 	conv, err := s.authorize(c)
 	if err != nil {
 		return err
@@ -158,7 +163,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var names map[int64]string
 	attending := ""
-	if err := s.store.Tx(ctx, func(tx store.Tx) error {
+	if err := s.store.Tx(ctx, func(tx T) error {
 		names = agentNames(ctx, tx, msgs)
 		h, err := tx.OpenHandoff(ctx, conv.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -167,7 +172,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if h.Status == store.HandoffAssigned {
+		if h.Status == atiende.HandoffAssigned {
 			if a, err := tx.AgentByID(ctx, h.AgentID); err == nil {
 				attending = a.FirstName()
 			}
@@ -191,7 +196,7 @@ func (s *Server) listMessages(c *gin.Context) error {
 }
 
 // agentNames maps the agents who wrote any of msgs to their first names.
-func agentNames(ctx context.Context, tx store.Tx, msgs []store.Message) map[int64]string {
+func agentNames(ctx context.Context, tx Tx, msgs []atiende.Message) map[int64]string {
 	names := map[int64]string{}
 	for _, m := range msgs {
 		if _, seen := names[m.AgentID]; m.AgentID != 0 && !seen {
@@ -206,7 +211,7 @@ func agentNames(ctx context.Context, tx store.Tx, msgs []store.Message) map[int6
 
 // stream sends the session's events (agents' messages, handoff status) as server-sent
 // events. On reconnect (Last-Event-ID) it first replays the agent messages stored since.
-func (s *Server) stream(c *gin.Context) error {
+func (s *Server[T]) stream(c *gin.Context) error {
 	conv, err := s.authorize(c)
 	if err != nil {
 		return err
@@ -242,14 +247,14 @@ func (s *Server) stream(c *gin.Context) error {
 		}
 		// Replayed, the agent's words carry the name they carried live.
 		var names map[int64]string
-		if err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if err := s.store.Tx(ctx, func(tx T) error {
 			names = agentNames(ctx, tx, msgs)
 			return nil
 		}); err != nil {
 			return err
 		}
 		for _, m := range msgs {
-			if m.ID > id && m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
+			if m.ID > id && m.Direction == atiende.Outbound && m.Action == handoff.ActionAgent {
 				writeEvent(w, events.Event{ID: m.ID, Type: "message", From: "agent", Name: names[m.AgentID], Text: m.Text})
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/channels/web"
@@ -199,7 +200,7 @@ func (w waitingHandoffs) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	counts := map[string]int{}
 	err := w.store.Tx(ctx, func(tx store.Tx) error {
-		queued, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
+		queued, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 		for _, h := range queued {
 			counts[h.Queue]++
 		}

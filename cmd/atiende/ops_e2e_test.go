@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot/llm/llmtest"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/store"
@@ -328,7 +329,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var conv *store.Conversation
+	var conv *atiende.Conversation
 	err = db.Tx(context.Background(), func(tx store.Tx) error {
 		var err error
 		conv, err = tx.ConversationByAddress(context.Background(), "sms", "+56955556666")
@@ -341,7 +342,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 2 || !msgs[0].Processed || msgs[1].Direction != store.Outbound || msgs[1].Action != "answer" {
+	if len(msgs) != 2 || !msgs[0].Processed || msgs[1].Direction != atiende.Outbound || msgs[1].Action != "answer" {
 		t.Errorf("the SMS conversation after shutdown: %+v", msgs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/console"
 	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 )
 
@@ -47,11 +48,11 @@ func TestRouteList(t *testing.T) {
 	}
 	ms := mounts(nil, agents, nil) // the Twilio routes are the same without the channel
 	engine := bot.New(ix, nil)
-	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: handoffs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{Engine: engine, Store: db, Core: core, Mounts: ms, Metrics: newMetrics().handler()})
+	srv, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Core: core, Mounts: ms, Metrics: newMetrics().handler()})
 	if err != nil {
 		t.Fatal(err)
 	}

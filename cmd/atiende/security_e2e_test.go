@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/channels/twilio/twiliotest"
 	"github.com/atiende/atiende/httperr"
 	"github.com/atiende/atiende/store"
@@ -132,10 +133,10 @@ func TestRetentionCommand(t *testing.T) {
 	}
 	for _, id := range []string{"old", "recent"} {
 		err := db.Tx(ctx, func(tx store.Tx) error {
-			if err := tx.CreateConversation(ctx, &store.Conversation{ID: id, Channel: "sms", Address: "+5699" + id}); err != nil {
+			if err := tx.CreateConversation(ctx, &atiende.Conversation{ID: id, Channel: "sms", Address: "+5699" + id}); err != nil {
 				return err
 			}
-			return tx.InsertMessage(ctx, &store.Message{ConversationID: id, Direction: store.Inbound, Text: "mi rut es 12.345.678-5", Processed: true})
+			return tx.InsertMessage(ctx, &atiende.Message{ConversationID: id, Direction: atiende.Inbound, Text: "mi rut es 12.345.678-5", Processed: true})
 		})
 		if err != nil {
 			t.Fatal(err)

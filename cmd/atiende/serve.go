@@ -226,7 +226,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
 	if cfg.twilioOn() {
-		out := twilio.NewOutbox(q)
+		out := twilio.NewOutbox[store.Tx](q)
 		hcfg.Deliverers = map[string]handoff.Deliverer{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
 	}
 	if backend != nil {
@@ -243,14 +243,14 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	core, err := conversation.New(conversation.Config{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
+	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: handoffs, Logger: log.With("component", "conversation")})
 	if err != nil {
 		return err
 	}
-	webCfg := web.Config{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Observer: m, Metrics: m.handler(),
+	webCfg := web.Config[store.Tx]{Engine: engine, Store: db, Logger: log, Hub: citizens, Core: core, Observer: m, Metrics: m.handler(),
 		Origins: strings.FieldsFunc(cfg.Origins, func(r rune) bool { return r == ',' || r == ' ' }),
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
-	var tw *twilio.Service
+	var tw *twilio.Service[store.Tx]
 	if cfg.twilioOn() {
 		if tw, err = twilio.New(cfg.Twilio, db, engine, core, q, log); err != nil {
 			return err
@@ -305,7 +305,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 // delay while everything still serves, then the listener closes, the event streams end,
 // in-flight requests and running jobs finish; the store is closed after (by the caller).
 // Jobs not started wait in the database for the next start.
-func shutdown(hs *http.Server, srv *web.Server, q jobQueue, cfg config, log *slog.Logger, hubs ...*events.Hub) error {
+func shutdown(hs *http.Server, srv *web.Server[store.Tx], q jobQueue, cfg config, log *slog.Logger, hubs ...*events.Hub) error {
 	start := time.Now()
 	log.Info("shutting down", "drain", cfg.DrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	srv.Drain()

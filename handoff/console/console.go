@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/report"
@@ -143,7 +144,7 @@ func (c *Console) Routes(r gin.IRouter) {
 	g.POST("/login", pg(c.login))
 	a := g.Group("", c.signedIn)
 	a.POST("/logout", c.checkCSRF, c.logout)
-	q := a.Group("", c.roles(store.RoleAgent, store.RoleSupervisor))
+	q := a.Group("", c.roles(atiende.RoleAgent, atiende.RoleSupervisor))
 	q.GET("", pg(c.queue))
 	q.GET("/events", c.events)
 	q.GET("/h/:id", pg(c.handoffPage))
@@ -151,8 +152,8 @@ func (c *Console) Routes(r gin.IRouter) {
 	q.POST("/h/:id/reply", c.checkCSRF, pg(c.reply))
 	q.POST("/h/:id/transfer", c.checkCSRF, pg(c.transfer))
 	q.POST("/h/:id/resolve", c.checkCSRF, pg(c.resolve))
-	a.GET("/supervisor", c.roles(store.RoleSupervisor), pg(c.supervisor))
-	rep := a.Group("", c.roles(store.RoleSupervisor, store.RoleEditor))
+	a.GET("/supervisor", c.roles(atiende.RoleSupervisor), pg(c.supervisor))
+	rep := a.Group("", c.roles(atiende.RoleSupervisor, atiende.RoleEditor))
 	rep.GET("/reports", pg(c.reports))
 	rep.GET("/reports.json", js(c.reportJSON))
 	rep.GET("/reports/days.csv", pg(c.reportCSV((*report.Report).WriteDaysCSV, "dias")))
@@ -179,12 +180,12 @@ var errNotFound = httperr.New(http.StatusNotFound, "Esa conversación no existe 
 // editor opening the console's home goes to the reports, the one page an editor has.
 func (c *Console) roles(roles ...string) gin.HandlerFunc {
 	return func(g *gin.Context) {
-		a := g.MustGet("agent").(*store.Agent)
+		a := g.MustGet("agent").(*atiende.Agent)
 		if slices.Contains(roles, a.Role) {
 			g.Next()
 			return
 		}
-		if a.Role == store.RoleEditor && g.Request.Method == http.MethodGet && g.FullPath() == "/agent" {
+		if a.Role == atiende.RoleEditor && g.Request.Method == http.MethodGet && g.FullPath() == "/agent" {
 			g.Redirect(http.StatusSeeOther, "/agent/reports")
 			g.Abort()
 			return
@@ -250,7 +251,7 @@ func secure(g *gin.Context) bool {
 
 type page struct {
 	Title string
-	Agent *store.Agent
+	Agent *atiende.Agent
 	CSRF  string
 	Flash string
 }
@@ -294,7 +295,7 @@ func (c *Console) login(g *gin.Context) error {
 	ctx := g.Request.Context()
 	user := strings.TrimSpace(g.PostForm("username"))
 	pass := g.PostForm("password")
-	var agent *store.Agent
+	var agent *atiende.Agent
 	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		agent, err = tx.AgentByUsername(ctx, user)
@@ -316,7 +317,7 @@ func (c *Console) login(g *gin.Context) error {
 		return nil
 	}
 	token := random()
-	sess := &store.AgentSession{TokenHash: hash(token), AgentID: agent.ID, CSRF: random(), ExpiresAt: c.cfg.Now().Add(c.cfg.SessionTTL)}
+	sess := &atiende.AgentSession{TokenHash: hash(token), AgentID: agent.ID, CSRF: random(), ExpiresAt: c.cfg.Now().Add(c.cfg.SessionTTL)}
 	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.InsertSession(ctx, sess) }); err != nil {
 		return fmt.Errorf("sign in %d: %w", agent.ID, err)
 	}
@@ -331,8 +332,8 @@ func (c *Console) login(g *gin.Context) error {
 func (c *Console) signedIn(g *gin.Context) {
 	ctx := g.Request.Context()
 	ck, err := g.Request.Cookie(cookieName)
-	var sess *store.AgentSession
-	var agent *store.Agent
+	var sess *atiende.AgentSession
+	var agent *atiende.Agent
 	if err == nil {
 		err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 			var err error
@@ -380,7 +381,7 @@ func sameOrigin(g *gin.Context) bool {
 // checkCSRF requires the session's token in the form, and a same-origin Origin when the
 // browser sends one.
 func (c *Console) checkCSRF(g *gin.Context) {
-	sess := g.MustGet("session").(*store.AgentSession)
+	sess := g.MustGet("session").(*atiende.AgentSession)
 	if !sameOrigin(g) {
 		c.abort(g, forbidden("La acción no vino de la consola. Vuelva a la página y repítala."))
 		return
@@ -394,7 +395,7 @@ func (c *Console) checkCSRF(g *gin.Context) {
 }
 
 func (c *Console) base(g *gin.Context, title string) page {
-	return page{Title: title, Agent: g.MustGet("agent").(*store.Agent), CSRF: g.MustGet("session").(*store.AgentSession).CSRF, Flash: flashes[g.Query("msg")]}
+	return page{Title: title, Agent: g.MustGet("agent").(*atiende.Agent), CSRF: g.MustGet("session").(*atiende.AgentSession).CSRF, Flash: flashes[g.Query("msg")]}
 }
 
 func (c *Console) logout(g *gin.Context) {
@@ -419,8 +420,8 @@ type row struct {
 	Priority  int
 	Waiting   string
 	Question  string // the citizen's first question of substance
-	h         store.Handoff
-	conv      *store.Conversation
+	h         atiende.Handoff
+	conv      *atiende.Conversation
 }
 
 func since(now, t time.Time) string {
@@ -431,7 +432,7 @@ func since(now, t time.Time) string {
 	return strings.TrimSuffix(d.String(), "0s")
 }
 
-func (c *Console) rows(ctx context.Context, tx store.Tx, hs []store.Handoff) []row {
+func (c *Console) rows(ctx context.Context, tx store.Tx, hs []atiende.Handoff) []row {
 	now := c.cfg.Now()
 	var out []row
 	for _, h := range hs {
@@ -466,27 +467,27 @@ var reasonES = map[string]string{
 }
 
 var statusES = map[string]string{
-	store.HandoffQueued: "en espera", store.HandoffAssigned: "atendiendo", store.HandoffCallback: "devolver llamado",
-	store.HandoffResolved: "resuelta", store.HandoffAbandoned: "abandonada",
+	atiende.HandoffQueued: "en espera", atiende.HandoffAssigned: "atendiendo", atiende.HandoffCallback: "devolver llamado",
+	atiende.HandoffResolved: "resuelta", atiende.HandoffAbandoned: "abandonada",
 }
 
 func (c *Console) queue(g *gin.Context) error {
 	ctx := g.Request.Context()
-	agent := g.MustGet("agent").(*store.Agent)
+	agent := g.MustGet("agent").(*atiende.Agent)
 	data := struct {
 		page
 		Waiting, Mine []row
 	}{page: c.base(g, "Fila")}
 	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
-		waiting, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		waiting, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 		if err != nil {
 			return err
 		}
-		assigned, err := tx.HandoffsByStatus(ctx, store.HandoffAssigned)
+		assigned, err := tx.HandoffsByStatus(ctx, atiende.HandoffAssigned)
 		if err != nil {
 			return err
 		}
-		var mine []store.Handoff
+		var mine []atiende.Handoff
 		for _, h := range assigned {
 			if h.AgentID == agent.ID {
 				mine = append(mine, h)
@@ -540,7 +541,7 @@ func (c *Console) handoffPage(g *gin.Context) error {
 // script (the search form sends it in the address). Only with the session's CSRF token
 // beside it: a link from anyone else must not put words in an agent's reply box.
 func ownDraft(g *gin.Context) string {
-	sess := g.MustGet("session").(*store.AgentSession)
+	sess := g.MustGet("session").(*atiende.AgentSession)
 	if subtle.ConstantTimeCompare([]byte(g.Query("csrf")), []byte(sess.CSRF)) != 1 {
 		return ""
 	}
@@ -560,10 +561,10 @@ type kept struct {
 // the words apart, to be copied.
 func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) error {
 	ctx := g.Request.Context()
-	agent := g.MustGet("agent").(*store.Agent)
+	agent := g.MustGet("agent").(*atiende.Agent)
 	data := struct {
 		page
-		H         *store.Handoff
+		H         *atiende.Handoff
 		P         handoff.Packet
 		Reason    string
 		QueueName string
@@ -580,7 +581,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) erro
 		Queues    []handoff.Queue
 		Lines     []line
 	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: k.Draft, Note: k.Note, Queues: handoff.Queues}
-	var conv *store.Conversation
+	var conv *atiende.Conversation
 	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
@@ -589,7 +590,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) erro
 		data.H = h
 		data.Mine = h.AgentID == agent.ID
 		data.MayAct = handoff.MayAct(agent, h)
-		waiting, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+		waiting, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 		if err != nil {
 			return err
 		}
@@ -615,7 +616,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) erro
 	if k.Refused != "" {
 		why := "la conversación se cerró mientras usted escribía."
 		switch {
-		case data.H.Status == store.HandoffAssigned:
+		case data.H.Status == atiende.HandoffAssigned:
 			why = "otra persona la atiende ahora."
 		case data.H.Open():
 			why = "la conversación volvió a la fila mientras usted escribía."
@@ -682,12 +683,12 @@ var flashes = map[string]string{
 // then says, when given). What an agent can fix or must know (another took it, it is
 // closed, the reply is empty) goes back to the page with a flash; anything else is an
 // error for httperr.
-func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.Agent, id int64) error, then ...func(id int64) string) error {
+func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *atiende.Agent, id int64) error, then ...func(id int64) string) error {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		return errNotFound
 	}
-	agent := g.MustGet("agent").(*store.Agent)
+	agent := g.MustGet("agent").(*atiende.Agent)
 	back := fmt.Sprintf("/agent/h/%d", id)
 	if err := do(g.Request.Context(), agent, id); err != nil {
 		var msg string
@@ -715,7 +716,7 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *store.
 }
 
 func (c *Console) claim(g *gin.Context) error {
-	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
+	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
 }
 
 // reply sends the agent's words to the citizen. A conversation that is no longer the
@@ -729,9 +730,9 @@ func (c *Console) reply(g *gin.Context) error {
 	if err != nil {
 		return errNotFound
 	}
-	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, text)
+	err = c.cfg.Handoffs.Reply(g.Request.Context(), g.MustGet("agent").(*atiende.Agent), id, text)
 	if !refusal(err) {
-		return c.act(g, func(context.Context, *store.Agent, int64) error { return err })
+		return c.act(g, func(context.Context, *atiende.Agent, int64) error { return err })
 	}
 	return c.showHandoff(g, id, http.StatusConflict, kept{Draft: g.PostForm("text"), Refused: "reply"})
 }
@@ -744,7 +745,7 @@ func refusal(err error) bool {
 
 func (c *Console) transfer(g *gin.Context) error {
 	queue := g.PostForm("queue")
-	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
+	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error {
 		return c.cfg.Handoffs.Transfer(ctx, a, id, queue)
 	})
 }
@@ -759,19 +760,19 @@ func (c *Console) resolve(g *gin.Context) error {
 	if err != nil {
 		return errNotFound
 	}
-	if err := c.cfg.Handoffs.Resolve(g.Request.Context(), g.MustGet("agent").(*store.Agent), id, note); refusal(err) {
+	if err := c.cfg.Handoffs.Resolve(g.Request.Context(), g.MustGet("agent").(*atiende.Agent), id, note); refusal(err) {
 		return c.showHandoff(g, id, http.StatusConflict, kept{Note: g.PostForm("note"), Refused: "close"})
 	} else if err != nil || g.PostForm("next") == "" {
-		return c.act(g, func(context.Context, *store.Agent, int64) error { return err })
+		return c.act(g, func(context.Context, *atiende.Agent, int64) error { return err })
 	}
 	// «Cerrar y tomar la siguiente»: closed, then the first conversation waiting that the
 	// agent can take (the queue's order: priority, then time waiting) opens.
 	var next int64
-	return c.act(g, func(ctx context.Context, a *store.Agent, id int64) error {
-		var waiting []store.Handoff
+	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error {
+		var waiting []atiende.Handoff
 		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 			var err error
-			waiting, err = tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback)
+			waiting, err = tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 			return err
 		}); err != nil {
 			c.log.Warn("console: the next conversation could not be read", "error", err.Error())
@@ -847,7 +848,7 @@ func (c *Console) supervisor(g *gin.Context) error {
 	}{page: c.base(g, "Supervisión")}
 	now := c.cfg.Now()
 	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
-		open, err := tx.HandoffsByStatus(ctx, store.HandoffQueued, store.HandoffCallback, store.HandoffAssigned)
+		open, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback, atiende.HandoffAssigned)
 		if err != nil {
 			return err
 		}
@@ -860,14 +861,14 @@ func (c *Console) supervisor(g *gin.Context) error {
 					continue
 				}
 				switch h.Status {
-				case store.HandoffQueued:
+				case atiende.HandoffQueued:
 					r.Waiting++
 					if oldest.IsZero() || h.CreatedAt.Before(oldest) {
 						oldest = h.CreatedAt
 					}
-				case store.HandoffCallback:
+				case atiende.HandoffCallback:
 					r.Callback++
-				case store.HandoffAssigned:
+				case atiende.HandoffAssigned:
 					r.Assigned++
 				}
 			}
@@ -877,7 +878,7 @@ func (c *Console) supervisor(g *gin.Context) error {
 			data.Queues = append(data.Queues, r)
 		}
 		for _, h := range open {
-			if h.Status == store.HandoffAssigned {
+			if h.Status == atiende.HandoffAssigned {
 				byAgent[h.AgentID]++
 			}
 		}
@@ -898,7 +899,7 @@ func (c *Console) supervisor(g *gin.Context) error {
 }
 
 // AddAgent creates an agent account with a bcrypt hash of the password.
-func AddAgent(ctx context.Context, st store.Store, username, name, role, password string) (*store.Agent, error) {
+func AddAgent(ctx context.Context, st store.Store, username, name, role, password string) (*atiende.Agent, error) {
 	username = strings.TrimSpace(username)
 	if username == "" || strings.TrimSpace(name) == "" {
 		return nil, errors.New("agent: username and name are required")
@@ -907,16 +908,16 @@ func AddAgent(ctx context.Context, st store.Store, username, name, role, passwor
 		return nil, errors.New("agent: the password needs at least 10 characters")
 	}
 	if role == "" {
-		role = store.RoleAgent
+		role = atiende.RoleAgent
 	}
-	if role != store.RoleAgent && role != store.RoleSupervisor && role != store.RoleEditor {
+	if role != atiende.RoleAgent && role != atiende.RoleSupervisor && role != atiende.RoleEditor {
 		return nil, fmt.Errorf("agent: role %q: want agent, supervisor or editor", role)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
 		return nil, err
 	}
-	a := &store.Agent{Username: username, Name: strings.TrimSpace(name), Role: role, PasswordHash: string(h)}
+	a := &atiende.Agent{Username: username, Name: strings.TrimSpace(name), Role: role, PasswordHash: string(h)}
 	if err := st.Tx(ctx, func(tx store.Tx) error { return tx.InsertAgent(ctx, a) }); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
@@ -67,11 +68,11 @@ func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	err = db.Tx(ctx, func(tx store.Tx) error {
-		conv := &store.Conversation{ID: "c1", Channel: "web"}
+		conv := &atiende.Conversation{ID: "c1", Channel: "web"}
 		if err := tx.CreateConversation(ctx, conv); err != nil {
 			return err
 		}
-		if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "c1", Direction: store.Inbound, Text: `<script>alert(1)</script> mi rut es 12.345.678-5`}); err != nil {
+		if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: "c1", Direction: atiende.Inbound, Text: `<script>alert(1)</script> mi rut es 12.345.678-5`}); err != nil {
 			return err
 		}
 		_, _, err := hs.Start(ctx, tx, conv, "personal_case", "salud")
@@ -168,13 +169,13 @@ func TestPacketPageShowsTextAndRUT(t *testing.T) {
 	// Transfer puts it back in the queue, in another one.
 	resp, _ = cl.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/transfer", url.Values{"csrf": {csrf}, "queue": {"educacion"}})
 	resp.Body.Close()
-	var h *store.Handoff
+	var h *atiende.Handoff
 	b.db.Tx(context.Background(), func(tx store.Tx) error {
 		var err error
 		h, err = tx.OpenHandoff(context.Background(), "c1")
 		return err
 	})
-	if h.Status != store.HandoffQueued || h.Queue != "educacion" || h.AgentID != 0 {
+	if h.Status != atiende.HandoffQueued || h.Queue != "educacion" || h.AgentID != 0 {
 		t.Errorf("after transfer: %+v", h)
 	}
 }
@@ -296,8 +297,8 @@ func TestAnotherAgentCannotTakeOver(t *testing.T) {
 	}
 	resp, _ = ana.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/claim", url.Values{"csrf": {csrfA}})
 	resp.Body.Close()
-	open := func() *store.Handoff {
-		var h *store.Handoff
+	open := func() *atiende.Handoff {
+		var h *atiende.Handoff
 		b.db.Tx(ctx, func(tx store.Tx) error {
 			var err error
 			h, err = tx.OpenHandoff(ctx, "c1")
@@ -318,7 +319,7 @@ func TestAnotherAgentCannotTakeOver(t *testing.T) {
 		resp, _ = beto.PostForm(b.srv.URL+"/agent/h/"+id[1]+"/"+action, url.Values{"csrf": {csrfB}, "queue": {"educacion"}, "note": {"x"}})
 		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if h := open(); h == nil || h.Status != store.HandoffAssigned || h.AgentID != holder {
+		if h := open(); h == nil || h.Status != atiende.HandoffAssigned || h.AgentID != holder {
 			t.Errorf("after another agent's %s: %+v", action, h)
 		}
 		// A close refused keeps its note on the page (TestCloseRefusedKeepsTheNote), which says why.
@@ -492,7 +493,7 @@ func TestReplyRefusedKeepsTheDraft(t *testing.T) {
 		}
 		n := 0
 		for _, m := range msgs {
-			if m.Direction == store.Outbound && m.Action == handoff.ActionAgent {
+			if m.Direction == atiende.Outbound && m.Action == handoff.ActionAgent {
 				n++
 			}
 		}
@@ -556,7 +557,7 @@ func TestCloseRefusedKeepsTheNote(t *testing.T) {
 		t.Errorf("closing a conversation closed meanwhile: %d\n%s", status, body)
 	}
 	n, _ := strconv.ParseInt(a.id, 10, 64)
-	var h *store.Handoff
+	var h *atiende.Handoff
 	if err := b.db.Tx(ctx, func(tx store.Tx) (err error) { h, err = tx.Handoff(ctx, n); return err }); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
@@ -23,7 +24,7 @@ func talk(t *testing.T, b *bundle, e *bot.Engine, id, channel string, texts ...s
 	ctx := context.Background()
 	var st bot.State
 	err := b.db.Tx(ctx, func(tx store.Tx) error {
-		conv := &store.Conversation{ID: id, Channel: channel}
+		conv := &atiende.Conversation{ID: id, Channel: channel}
 		if channel != "web" {
 			conv.Address = "+5691111" + id[len(id)-4:]
 		}
@@ -31,12 +32,12 @@ func talk(t *testing.T, b *bundle, e *bot.Engine, id, channel string, texts ...s
 			return err
 		}
 		for _, text := range texts {
-			if err := tx.InsertMessage(ctx, &store.Message{ConversationID: id, Direction: store.Inbound, Text: text, Processed: true}); err != nil {
+			if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: id, Direction: atiende.Inbound, Text: text, Processed: true}); err != nil {
 				return err
 			}
 			var r bot.Reply
 			r, st = e.Turn(ctx, st, text, channel)
-			out := &store.Message{ConversationID: id, Direction: store.Outbound, Text: r.Text, Action: r.Action, Aspect: r.Aspect, Reason: r.Handoff, Processed: true}
+			out := &atiende.Message{ConversationID: id, Direction: atiende.Outbound, Text: r.Text, Action: r.Action, Aspect: r.Aspect, Reason: r.Handoff, Processed: true}
 			for _, h := range r.Fichas {
 				out.Fichas = append(out.Fichas, h.Slug)
 			}

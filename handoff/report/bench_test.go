@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/handoff/report"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/postgres"
@@ -26,7 +27,7 @@ func seed(b *testing.B, st store.Store, now time.Time, days, perDay int) {
 			for i := 0; i < perDay; i += 4 {
 				id := fmt.Sprintf("c%d-%d", d, i)
 				ch := []string{"web", "sms", "whatsapp"}[i%3]
-				c := &store.Conversation{ID: id, Channel: ch}
+				c := &atiende.Conversation{ID: id, Channel: ch}
 				if ch != "web" {
 					c.Address = "+569" + id
 				}
@@ -37,20 +38,20 @@ func seed(b *testing.B, st store.Store, now time.Time, days, perDay int) {
 					n++
 					at := day.Add(-time.Duration(i*7+k) * time.Second)
 					q := questions[n%len(questions)]
-					out := store.Message{Action: "answer", Fichas: []string{"pension-garantizada-universal", "bono-invierno"}, Score: 8}
+					out := atiende.Message{Action: "answer", Fichas: []string{"pension-garantizada-universal", "bono-invierno"}, Score: 8}
 					if n%10 == 0 {
 						q = fmt.Sprintf("pregunta rara numero %d sobre tramite %d", n%40, n%7)
-						out = store.Message{Action: "out_of_scope"}
+						out = atiende.Message{Action: "out_of_scope"}
 					}
-					if err := tx.InsertMessage(ctx, &store.Message{ConversationID: id, Direction: store.Inbound, Text: q, Processed: true, CreatedAt: at}); err != nil {
+					if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: id, Direction: atiende.Inbound, Text: q, Processed: true, CreatedAt: at}); err != nil {
 						return err
 					}
-					out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = id, store.Outbound, "r", true, at.Add(time.Second)
+					out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = id, atiende.Outbound, "r", true, at.Add(time.Second)
 					if err := tx.InsertMessage(ctx, &out); err != nil {
 						return err
 					}
 					if n%20 == 0 {
-						h := &store.Handoff{ConversationID: id, Reason: "request", Status: store.HandoffResolved, Queue: "general", CreatedAt: at,
+						h := &atiende.Handoff{ConversationID: id, Reason: "request", Status: atiende.HandoffResolved, Queue: "general", CreatedAt: at,
 							AssignedAt: at.Add(time.Duration(n%600) * time.Second), AgentID: 1}
 						if err := tx.InsertHandoff(ctx, h); err != nil {
 							return err

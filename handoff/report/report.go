@@ -14,6 +14,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
@@ -263,9 +264,9 @@ func (w *Waits) add(h store.HandoffWait) {
 	case !h.AssignedAt.IsZero():
 		w.Taken++
 		w.waits = append(w.waits, h.AssignedAt.Sub(h.CreatedAt))
-	case h.Status == store.HandoffAbandoned:
+	case h.Status == atiende.HandoffAbandoned:
 		w.Abandoned++
-	case h.Status == store.HandoffQueued || h.Status == store.HandoffCallback:
+	case h.Status == atiende.HandoffQueued || h.Status == atiende.HandoffCallback:
 		w.Open++
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/handoff/report"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
@@ -33,7 +34,7 @@ func TestBuild(t *testing.T) {
 		return today.AddDate(0, 0, -1).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
 	}
 	err = db.Tx(ctx, func(tx store.Tx) error {
-		for _, c := range []*store.Conversation{{ID: "w1", Channel: "web"}, {ID: "w2", Channel: "web"}, {ID: "w3", Channel: "web"}, {ID: "s1", Channel: "sms", Address: "+56911112222"}} {
+		for _, c := range []*atiende.Conversation{{ID: "w1", Channel: "web"}, {ID: "w2", Channel: "web"}, {ID: "w3", Channel: "web"}, {ID: "s1", Channel: "sms", Address: "+56911112222"}} {
 			if err := tx.CreateConversation(ctx, c); err != nil {
 				return err
 			}
@@ -42,31 +43,31 @@ func TestBuild(t *testing.T) {
 			conv string
 			at   time.Time
 			q    string
-			out  store.Message
+			out  atiende.Message
 		}{
-			{"w1", today.AddDate(0, 0, -20), "hace mucho", store.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
-			{"w1", yesterday(9, 0), "bono invierno", store.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
-			{"w1", yesterday(9, 5), "y cuanto es", store.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
-			{"s1", yesterday(9, 30), "cuanto es la pgu", store.Message{Action: "answer", Fichas: []string{"pension-garantizada-universal"}, Score: 9}},
-			{"w2", yesterday(10, 0), "kiero saber dl bono invierno", store.Message{Action: "clarify", Fichas: []string{"bono-invierno", "aguinaldo-navidad"}, Score: 5}},
-			{"w3", yesterday(10, 30), "bono de invierno como lo cobro", store.Message{Action: "out_of_scope"}},
-			{"w1", yesterday(11, 0), "licencia de conducir", store.Message{Action: "handoff", Reason: "repeated_failure"}},
-			{"s1", today, "hola", store.Message{Action: "greet"}},
+			{"w1", today.AddDate(0, 0, -20), "hace mucho", atiende.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
+			{"w1", yesterday(9, 0), "bono invierno", atiende.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
+			{"w1", yesterday(9, 5), "y cuanto es", atiende.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
+			{"s1", yesterday(9, 30), "cuanto es la pgu", atiende.Message{Action: "answer", Fichas: []string{"pension-garantizada-universal"}, Score: 9}},
+			{"w2", yesterday(10, 0), "kiero saber dl bono invierno", atiende.Message{Action: "clarify", Fichas: []string{"bono-invierno", "aguinaldo-navidad"}, Score: 5}},
+			{"w3", yesterday(10, 30), "bono de invierno como lo cobro", atiende.Message{Action: "out_of_scope"}},
+			{"w1", yesterday(11, 0), "licencia de conducir", atiende.Message{Action: "handoff", Reason: "repeated_failure"}},
+			{"s1", today, "hola", atiende.Message{Action: "greet"}},
 		}
 		for _, tr := range turns {
-			if err := tx.InsertMessage(ctx, &store.Message{ConversationID: tr.conv, Direction: store.Inbound, Text: tr.q, Processed: true, CreatedAt: tr.at}); err != nil {
+			if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: tr.conv, Direction: atiende.Inbound, Text: tr.q, Processed: true, CreatedAt: tr.at}); err != nil {
 				return err
 			}
 			out := tr.out
-			out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, store.Outbound, "respuesta a "+tr.q, true, tr.at.Add(time.Second)
+			out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, atiende.Outbound, "respuesta a "+tr.q, true, tr.at.Add(time.Second)
 			if err := tx.InsertMessage(ctx, &out); err != nil {
 				return err
 			}
 		}
-		for _, h := range []store.Handoff{
-			{ConversationID: "s1", Reason: "request", Status: store.HandoffResolved, CreatedAt: yesterday(9, 40), AssignedAt: yesterday(9, 42), AgentID: 1},
-			{ConversationID: "w1", Reason: "repeated_failure", Status: store.HandoffAssigned, CreatedAt: yesterday(11, 0), AssignedAt: yesterday(11, 10), AgentID: 1},
-			{ConversationID: "w3", Reason: "repeated_failure", Status: store.HandoffAbandoned, CreatedAt: yesterday(10, 31), ClosedAt: yesterday(11, 1)},
+		for _, h := range []atiende.Handoff{
+			{ConversationID: "s1", Reason: "request", Status: atiende.HandoffResolved, CreatedAt: yesterday(9, 40), AssignedAt: yesterday(9, 42), AgentID: 1},
+			{ConversationID: "w1", Reason: "repeated_failure", Status: atiende.HandoffAssigned, CreatedAt: yesterday(11, 0), AssignedAt: yesterday(11, 10), AgentID: 1},
+			{ConversationID: "w3", Reason: "repeated_failure", Status: atiende.HandoffAbandoned, CreatedAt: yesterday(10, 31), ClosedAt: yesterday(11, 1)},
 		} {
 			if err := tx.InsertHandoff(ctx, &h); err != nil {
 				return err

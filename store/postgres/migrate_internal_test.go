@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -55,10 +56,10 @@ func TestReportMigrationsKeepOldRows(t *testing.T) {
 		t.Errorf("old turn as unanswered: %+v %v", turns, err)
 	}
 	err = db.Tx(ctx, func(tx store.Tx) error {
-		if a, err := tx.AgentByID(ctx, 7); err != nil || a.Role != store.RoleSupervisor {
+		if a, err := tx.AgentByID(ctx, 7); err != nil || a.Role != atiende.RoleSupervisor {
 			return fmt.Errorf("old agent: %+v %v", a, err)
 		}
-		return tx.InsertAgent(ctx, &store.Agent{Username: "elena", Name: "Elena", Role: store.RoleEditor, PasswordHash: "h"})
+		return tx.InsertAgent(ctx, &atiende.Agent{Username: "elena", Name: "Elena", Role: atiende.RoleEditor, PasswordHash: "h"})
 	})
 	if err != nil {
 		t.Fatal(err)

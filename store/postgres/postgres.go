@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -202,12 +203,12 @@ func notFound(err error, what string) error {
 }
 
 // CreateConversation implements store.Store.
-func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation) error {
+func (s *DB) CreateConversation(ctx context.Context, c *atiende.Conversation) error {
 	return s.Tx(ctx, func(tx store.Tx) error { return tx.CreateConversation(ctx, c) })
 }
 
 // CreateConversation implements store.Tx.
-func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) error {
+func (t *Tx) CreateConversation(ctx context.Context, c *atiende.Conversation) error {
 	if c.ID == "" {
 		return errors.New("create conversation: empty id")
 	}
@@ -230,8 +231,8 @@ func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) erro
 
 const conversationCols = `id, channel, address, token_hash, state, version, optout, more, created_at, updated_at`
 
-func scanConversation(row pgx.Row) (*store.Conversation, error) {
-	var c store.Conversation
+func scanConversation(row pgx.Row) (*atiende.Conversation, error) {
+	var c atiende.Conversation
 	var state, more []byte
 	if err := row.Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &c.OptOut, &more, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return nil, err
@@ -247,7 +248,7 @@ func scanConversation(row pgx.Row) (*store.Conversation, error) {
 	return &c, nil
 }
 
-func conversation(ctx context.Context, q querier, id string) (*store.Conversation, error) {
+func conversation(ctx context.Context, q querier, id string) (*atiende.Conversation, error) {
 	c, err := scanConversation(q.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "conversation "+id)
@@ -256,17 +257,17 @@ func conversation(ctx context.Context, q querier, id string) (*store.Conversatio
 }
 
 // Conversation implements store.Store.
-func (s *DB) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+func (s *DB) Conversation(ctx context.Context, id string) (*atiende.Conversation, error) {
 	return conversation(ctx, s.pool, id)
 }
 
 // Conversation implements store.Tx.
-func (t *Tx) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+func (t *Tx) Conversation(ctx context.Context, id string) (*atiende.Conversation, error) {
 	return conversation(ctx, t.q, id)
 }
 
 // ConversationByAddress implements store.Tx.
-func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*store.Conversation, error) {
+func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*atiende.Conversation, error) {
 	// "address <> ''" lets a generic plan use the partial index conversations_address.
 	c, err := scanConversation(t.q.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations WHERE channel = $1 AND address = $2
 		AND address <> '' ORDER BY created_at DESC LIMIT 1`, channel, address))
@@ -277,7 +278,7 @@ func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string)
 }
 
 // UpdateConversation implements store.Tx.
-func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) error {
+func (t *Tx) UpdateConversation(ctx context.Context, c *atiende.Conversation) error {
 	state := c.State
 	if len(state) == 0 {
 		state = json.RawMessage(`{}`)
@@ -300,7 +301,7 @@ func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) erro
 }
 
 // InsertMessage implements store.Tx.
-func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
+func (t *Tx) InsertMessage(ctx context.Context, m *atiende.Message) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now()
 	}
@@ -321,8 +322,8 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 
 const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, processed, provider_at, num_media, agent_id, created_at, reason, score`
 
-func scanMessage(row pgx.Row) (store.Message, error) {
-	var m store.Message
+func scanMessage(row pgx.Row) (atiende.Message, error) {
+	var m atiende.Message
 	var fichas []byte
 	var providerAt *time.Time
 	if err := row.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &m.Processed,
@@ -339,13 +340,13 @@ func scanMessage(row pgx.Row) (store.Message, error) {
 	return m, nil
 }
 
-func messages(ctx context.Context, q querier, sql string, args ...any) ([]store.Message, error) {
+func messages(ctx context.Context, q querier, sql string, args ...any) ([]atiende.Message, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Message
+	var out []atiende.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
@@ -357,7 +358,7 @@ func messages(ctx context.Context, q querier, sql string, args ...any) ([]store.
 }
 
 // PendingInbound implements store.Tx.
-func (t *Tx) PendingInbound(ctx context.Context, conversationID string) ([]store.Message, error) {
+func (t *Tx) PendingInbound(ctx context.Context, conversationID string) ([]atiende.Message, error) {
 	out, err := messages(ctx, t.q, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND direction = 'in' AND NOT processed
 		ORDER BY coalesce(provider_at, created_at), id`, conversationID)
 	if err != nil {
@@ -403,7 +404,7 @@ func (t *Tx) LastInbound(ctx context.Context, conversationID string) (time.Time,
 }
 
 // MessageByProviderID implements store.Store.
-func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*store.Message, error) {
+func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*atiende.Message, error) {
 	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE provider_id = $1`, providerID))
 	if err != nil {
 		return nil, notFound(err, "message "+providerID)
@@ -412,7 +413,7 @@ func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*store
 }
 
 // Messages implements store.Store.
-func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]store.Message, error) {
+func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error) {
 	lim := any(nil)
 	if limit > 0 {
 		lim = limit
@@ -427,21 +428,21 @@ func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]
 
 const handoffCols = `id, conversation_id, reason, priority, status, queue, agent_id, assigned_at, closed_at, callback_at, note, notified_at, created_at`
 
-func scanHandoff(row pgx.Row) (store.Handoff, error) {
-	var h store.Handoff
+func scanHandoff(row pgx.Row) (atiende.Handoff, error) {
+	var h atiende.Handoff
 	var assigned, closed, callback, notified *time.Time
 	err := row.Scan(&h.ID, &h.ConversationID, &h.Reason, &h.Priority, &h.Status, &h.Queue, &h.AgentID, &assigned, &closed, &callback, &h.Note, &notified, &h.CreatedAt)
 	h.AssignedAt, h.ClosedAt, h.CallbackAt, h.NotifiedAt, h.CreatedAt = timeOf(assigned), timeOf(closed), timeOf(callback), timeOf(notified), h.CreatedAt.UTC()
 	return h, err
 }
 
-func handoffs(ctx context.Context, q querier, sql string, args ...any) ([]store.Handoff, error) {
+func handoffs(ctx context.Context, q querier, sql string, args ...any) ([]atiende.Handoff, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Handoff
+	var out []atiende.Handoff
 	for rows.Next() {
 		h, err := scanHandoff(rows)
 		if err != nil {
@@ -453,12 +454,12 @@ func handoffs(ctx context.Context, q querier, sql string, args ...any) ([]store.
 }
 
 // InsertHandoff implements store.Tx.
-func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
+func (t *Tx) InsertHandoff(ctx context.Context, h *atiende.Handoff) error {
 	if h.CreatedAt.IsZero() {
 		h.CreatedAt = t.now()
 	}
 	if h.Status == "" {
-		h.Status = store.HandoffQueued
+		h.Status = atiende.HandoffQueued
 	}
 	if h.Queue == "" {
 		h.Queue = "general"
@@ -473,7 +474,7 @@ func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
 }
 
 // Handoff implements store.Tx.
-func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
+func (t *Tx) Handoff(ctx context.Context, id int64) (*atiende.Handoff, error) {
 	h, err := scanHandoff(t.q.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs WHERE id = $1 FOR UPDATE`, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprint("handoff ", id))
@@ -482,9 +483,9 @@ func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
 }
 
 // OpenHandoff implements store.Tx.
-func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Handoff, error) {
+func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*atiende.Handoff, error) {
 	h, err := scanHandoff(t.q.QueryRow(ctx, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = $1 AND status IN ($2, $3, $4)
-		ORDER BY id DESC LIMIT 1 FOR UPDATE`, conversationID, store.HandoffQueued, store.HandoffAssigned, store.HandoffCallback))
+		ORDER BY id DESC LIMIT 1 FOR UPDATE`, conversationID, atiende.HandoffQueued, atiende.HandoffAssigned, atiende.HandoffCallback))
 	if err != nil {
 		return nil, notFound(err, "open handoff of "+conversationID)
 	}
@@ -492,7 +493,7 @@ func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Han
 }
 
 // UpdateHandoff implements store.Tx.
-func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
+func (t *Tx) UpdateHandoff(ctx context.Context, h *atiende.Handoff) error {
 	_, err := t.q.Exec(ctx, `UPDATE handoffs SET status = $1, reason = $2, priority = $3, queue = $4, agent_id = $5, assigned_at = $6, closed_at = $7,
 		callback_at = $8, note = $9, notified_at = $10 WHERE id = $11`, h.Status, h.Reason, h.Priority, h.Queue, h.AgentID, nullTime(h.AssignedAt),
 		nullTime(h.ClosedAt), nullTime(h.CallbackAt), h.Note, nullTime(h.NotifiedAt), h.ID)
@@ -503,7 +504,7 @@ func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
 }
 
 // HandoffsByStatus implements store.Tx.
-func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]store.Handoff, error) {
+func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error) {
 	out, err := handoffs(ctx, t.q, `SELECT `+handoffCols+` FROM handoffs WHERE status = ANY($1) ORDER BY priority DESC, created_at, id`, statuses)
 	if err != nil {
 		return nil, fmt.Errorf("handoffs by status: %w", err)
@@ -512,7 +513,7 @@ func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]store.
 }
 
 // Handoffs implements store.Store.
-func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Handoff, error) {
+func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]atiende.Handoff, error) {
 	out, err := handoffs(ctx, s.pool, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = $1 ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("handoffs of %s: %w", conversationID, err)
@@ -522,15 +523,15 @@ func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Hando
 
 const agentCols = `id, username, name, role, password_hash, created_at`
 
-func scanAgent(row pgx.Row) (store.Agent, error) {
-	var a store.Agent
+func scanAgent(row pgx.Row) (atiende.Agent, error) {
+	var a atiende.Agent
 	err := row.Scan(&a.ID, &a.Username, &a.Name, &a.Role, &a.PasswordHash, &a.CreatedAt)
 	a.CreatedAt = a.CreatedAt.UTC()
 	return a, err
 }
 
 // InsertAgent implements store.Tx.
-func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
+func (t *Tx) InsertAgent(ctx context.Context, a *atiende.Agent) error {
 	a.CreatedAt = t.now()
 	if a.Role == "" {
 		a.Role = "agent"
@@ -549,7 +550,7 @@ func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
 }
 
 // AgentByUsername implements store.Tx.
-func (t *Tx) AgentByUsername(ctx context.Context, username string) (*store.Agent, error) {
+func (t *Tx) AgentByUsername(ctx context.Context, username string) (*atiende.Agent, error) {
 	a, err := scanAgent(t.q.QueryRow(ctx, `SELECT `+agentCols+` FROM agents WHERE username = $1`, username))
 	if err != nil {
 		return nil, notFound(err, "agent "+username)
@@ -558,7 +559,7 @@ func (t *Tx) AgentByUsername(ctx context.Context, username string) (*store.Agent
 }
 
 // AgentByID implements store.Tx.
-func (t *Tx) AgentByID(ctx context.Context, id int64) (*store.Agent, error) {
+func (t *Tx) AgentByID(ctx context.Context, id int64) (*atiende.Agent, error) {
 	a, err := scanAgent(t.q.QueryRow(ctx, `SELECT `+agentCols+` FROM agents WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprint("agent ", id))
@@ -567,13 +568,13 @@ func (t *Tx) AgentByID(ctx context.Context, id int64) (*store.Agent, error) {
 }
 
 // Agents implements store.Tx.
-func (t *Tx) Agents(ctx context.Context) ([]store.Agent, error) {
+func (t *Tx) Agents(ctx context.Context) ([]atiende.Agent, error) {
 	rows, err := t.q.Query(ctx, `SELECT `+agentCols+` FROM agents ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Agent
+	var out []atiende.Agent
 	for rows.Next() {
 		a, err := scanAgent(rows)
 		if err != nil {
@@ -585,7 +586,7 @@ func (t *Tx) Agents(ctx context.Context) ([]store.Agent, error) {
 }
 
 // InsertSession implements store.Tx.
-func (t *Tx) InsertSession(ctx context.Context, s *store.AgentSession) error {
+func (t *Tx) InsertSession(ctx context.Context, s *atiende.AgentSession) error {
 	if _, err := t.q.Exec(ctx, `INSERT INTO agent_sessions (token_hash, agent_id, csrf, expires_at) VALUES ($1, $2, $3, $4)`,
 		s.TokenHash, s.AgentID, s.CSRF, s.ExpiresAt.UTC()); err != nil {
 		return fmt.Errorf("insert session: %w", err)
@@ -594,8 +595,8 @@ func (t *Tx) InsertSession(ctx context.Context, s *store.AgentSession) error {
 }
 
 // SessionByTokenHash implements store.Tx.
-func (t *Tx) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*store.AgentSession, error) {
-	var s store.AgentSession
+func (t *Tx) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*atiende.AgentSession, error) {
+	var s atiende.AgentSession
 	err := t.q.QueryRow(ctx, `SELECT token_hash, agent_id, csrf, expires_at FROM agent_sessions WHERE token_hash = $1`, hash).
 		Scan(&s.TokenHash, &s.AgentID, &s.CSRF, &s.ExpiresAt)
 	if err != nil {
@@ -618,8 +619,8 @@ func (t *Tx) DeleteSession(ctx context.Context, hash string) error {
 const deliveryCols = `id, message_id, conversation_id, channel, to_address, body, status, coalesce(provider_sid, ''), error_code, error_message,
 	attempts, segments, encoding, created_at, updated_at`
 
-func scanDelivery(row pgx.Row) (store.Delivery, error) {
-	var d store.Delivery
+func scanDelivery(row pgx.Row) (atiende.Delivery, error) {
+	var d atiende.Delivery
 	err := row.Scan(&d.ID, &d.MessageID, &d.ConversationID, &d.Channel, &d.To, &d.Body, &d.Status, &d.ProviderSID, &d.ErrorCode, &d.ErrorMessage,
 		&d.Attempts, &d.Segments, &d.Encoding, &d.CreatedAt, &d.UpdatedAt)
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
@@ -627,10 +628,10 @@ func scanDelivery(row pgx.Row) (store.Delivery, error) {
 }
 
 // InsertDelivery implements store.Tx.
-func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+func (t *Tx) InsertDelivery(ctx context.Context, d *atiende.Delivery) error {
 	now := t.now()
 	if d.Status == "" {
-		d.Status = store.DeliveryPending
+		d.Status = atiende.DeliveryPending
 	}
 	err := t.q.QueryRow(ctx, `INSERT INTO deliveries (message_id, conversation_id, channel, to_address, body, status, provider_sid, error_code, error_message,
 		attempts, segments, encoding, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
@@ -644,7 +645,7 @@ func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
 }
 
 // Delivery implements store.Tx.
-func (t *Tx) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
+func (t *Tx) Delivery(ctx context.Context, id int64) (*atiende.Delivery, error) {
 	d, err := scanDelivery(t.q.QueryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprint("delivery ", id))
@@ -653,7 +654,7 @@ func (t *Tx) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
 }
 
 // DeliveryByProviderSID implements store.Tx.
-func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Delivery, error) {
+func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*atiende.Delivery, error) {
 	d, err := scanDelivery(t.q.QueryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE provider_sid = $1`, sid))
 	if err != nil {
 		return nil, notFound(err, "delivery "+sid)
@@ -665,7 +666,7 @@ func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Deli
 func (t *Tx) UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error) {
 	var n int
 	err := t.q.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE conversation_id = $1 AND id < $2 AND status IN ($3, $4)`,
-		conversationID, id, store.DeliveryPending, store.DeliverySending).Scan(&n)
+		conversationID, id, atiende.DeliveryPending, atiende.DeliverySending).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("unsent deliveries of %s: %w", conversationID, err)
 	}
@@ -673,7 +674,7 @@ func (t *Tx) UnsentBefore(ctx context.Context, conversationID string, id int64) 
 }
 
 // UpdateDelivery implements store.Tx.
-func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
+func (t *Tx) UpdateDelivery(ctx context.Context, d *atiende.Delivery) error {
 	now := t.now()
 	_, err := t.q.Exec(ctx, `UPDATE deliveries SET status = $1, provider_sid = $2, error_code = $3, error_message = $4, attempts = $5, segments = $6,
 		encoding = $7, updated_at = $8 WHERE id = $9`, d.Status, nullable(d.ProviderSID), d.ErrorCode, d.ErrorMessage, d.Attempts, d.Segments, d.Encoding, now, d.ID)
@@ -685,13 +686,13 @@ func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
 }
 
 // Deliveries implements store.Store.
-func (s *DB) Deliveries(ctx context.Context, conversationID string) ([]store.Delivery, error) {
+func (s *DB) Deliveries(ctx context.Context, conversationID string) ([]atiende.Delivery, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE conversation_id = $1 ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", conversationID, err)
 	}
 	defer rows.Close()
-	var out []store.Delivery
+	var out []atiende.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 )
 
@@ -62,22 +63,22 @@ func TestEditorRoleMigrationKeepsAgents(t *testing.T) {
 	defer db.Close()
 	err = db.Tx(ctx, func(tx store.Tx) error {
 		a, err := tx.AgentByID(ctx, 7)
-		if err != nil || a.Username != "sofia" || a.Role != store.RoleSupervisor {
+		if err != nil || a.Username != "sofia" || a.Role != atiende.RoleSupervisor {
 			return fmt.Errorf("agent after the migration: %+v %v", a, err)
 		}
 		// Dropping the old table cascaded to its sessions: everyone signs in again once.
 		if _, err := tx.SessionByTokenHash(ctx, "tok", time.Now()); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("old session: %v, want ErrNotFound", err)
 		}
-		ed := &store.Agent{Username: "elena", Name: "Elena", Role: store.RoleEditor, PasswordHash: "h"}
+		ed := &atiende.Agent{Username: "elena", Name: "Elena", Role: atiende.RoleEditor, PasswordHash: "h"}
 		if err := tx.InsertAgent(ctx, ed); err != nil {
 			return err
 		}
-		if err := tx.InsertSession(ctx, &store.AgentSession{TokenHash: "t2", AgentID: ed.ID, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		if err := tx.InsertSession(ctx, &atiende.AgentSession{TokenHash: "t2", AgentID: ed.ID, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			return err
 		}
 		// The foreign key points at the new table: a session of nobody is refused.
-		if err := tx.InsertSession(ctx, &store.AgentSession{TokenHash: "t3", AgentID: 999, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}); err == nil {
+		if err := tx.InsertSession(ctx, &atiende.AgentSession{TokenHash: "t3", AgentID: 999, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}); err == nil {
 			return errors.New("a session of an unknown agent was stored")
 		}
 		return nil

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
@@ -188,12 +189,12 @@ func jsonList(l []string) string {
 }
 
 // CreateConversation implements store.Store.
-func (s *DB) CreateConversation(ctx context.Context, c *store.Conversation) error {
+func (s *DB) CreateConversation(ctx context.Context, c *atiende.Conversation) error {
 	return s.Tx(ctx, func(tx store.Tx) error { return tx.CreateConversation(ctx, c) })
 }
 
 // CreateConversation implements store.Tx.
-func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) error {
+func (t *Tx) CreateConversation(ctx context.Context, c *atiende.Conversation) error {
 	if c.ID == "" {
 		return errors.New("create conversation: empty id")
 	}
@@ -216,8 +217,8 @@ func (t *Tx) CreateConversation(ctx context.Context, c *store.Conversation) erro
 
 const conversationCols = `id, channel, address, token_hash, state, version, created_at, updated_at, optout, more`
 
-func scanConversation(row *sql.Row) (*store.Conversation, error) {
-	var c store.Conversation
+func scanConversation(row *sql.Row) (*atiende.Conversation, error) {
+	var c atiende.Conversation
 	var state, created, updated, more string
 	if err := row.Scan(&c.ID, &c.Channel, &c.Address, &c.TokenHash, &state, &c.Version, &created, &updated, &c.OptOut, &more); err != nil {
 		return nil, err
@@ -232,7 +233,7 @@ func scanConversation(row *sql.Row) (*store.Conversation, error) {
 	return &c, nil
 }
 
-func conversation(ctx context.Context, q reader, id string) (*store.Conversation, error) {
+func conversation(ctx context.Context, q reader, id string) (*atiende.Conversation, error) {
 	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("conversation %s: %w", id, store.ErrNotFound)
@@ -244,12 +245,12 @@ func conversation(ctx context.Context, q reader, id string) (*store.Conversation
 }
 
 // Conversation implements store.Store.
-func (s *DB) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+func (s *DB) Conversation(ctx context.Context, id string) (*atiende.Conversation, error) {
 	return conversation(ctx, s.db, id)
 }
 
 // Conversation implements store.Tx.
-func (t *Tx) Conversation(ctx context.Context, id string) (*store.Conversation, error) {
+func (t *Tx) Conversation(ctx context.Context, id string) (*atiende.Conversation, error) {
 	return conversation(ctx, t.q, id)
 }
 
@@ -259,7 +260,7 @@ var conversationByAddressSQL = `SELECT ` + conversationCols + ` FROM conversatio
 		WHERE channel = ? AND address = ? AND address <> '' ORDER BY created_at DESC LIMIT 1`
 
 // ConversationByAddress implements store.Tx.
-func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*store.Conversation, error) {
+func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string) (*atiende.Conversation, error) {
 	c, err := scanConversation(t.q.QueryRowContext(ctx, conversationByAddressSQL, channel, address))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("conversation of %s %s: %w", channel, address, store.ErrNotFound)
@@ -271,7 +272,7 @@ func (t *Tx) ConversationByAddress(ctx context.Context, channel, address string)
 }
 
 // UpdateConversation implements store.Tx.
-func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) error {
+func (t *Tx) UpdateConversation(ctx context.Context, c *atiende.Conversation) error {
 	state := c.State
 	if len(state) == 0 {
 		state = json.RawMessage(`{}`)
@@ -298,7 +299,7 @@ func (t *Tx) UpdateConversation(ctx context.Context, c *store.Conversation) erro
 }
 
 // InsertMessage implements store.Tx.
-func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
+func (t *Tx) InsertMessage(ctx context.Context, m *atiende.Message) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now()
 	}
@@ -319,8 +320,8 @@ func (t *Tx) InsertMessage(ctx context.Context, m *store.Message) error {
 
 const messageCols = `id, conversation_id, direction, body, coalesce(provider_id, ''), action, aspect, fichas, created_at, processed, provider_at, num_media, agent_id, reason, score`
 
-func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
+func scanMessage(sc interface{ Scan(...any) error }) (atiende.Message, error) {
+	var m atiende.Message
 	var fichas, created, providerAt string
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Text, &m.ProviderID, &m.Action, &m.Aspect, &fichas, &created,
 		&m.Processed, &providerAt, &m.NumMedia, &m.AgentID, &m.Reason, &m.Score); err != nil {
@@ -336,13 +337,13 @@ func scanMessage(sc interface{ Scan(...any) error }) (store.Message, error) {
 	return m, nil
 }
 
-func messages(ctx context.Context, q reader, query string, args ...any) ([]store.Message, error) {
+func messages(ctx context.Context, q reader, query string, args ...any) ([]atiende.Message, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Message
+	var out []atiende.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
@@ -354,7 +355,7 @@ func messages(ctx context.Context, q reader, query string, args ...any) ([]store
 }
 
 // PendingInbound implements store.Tx.
-func (t *Tx) PendingInbound(ctx context.Context, conversationID string) ([]store.Message, error) {
+func (t *Tx) PendingInbound(ctx context.Context, conversationID string) ([]atiende.Message, error) {
 	out, err := messages(ctx, t.q, `SELECT `+messageCols+` FROM messages WHERE conversation_id = ? AND direction = 'in' AND processed = 0
 		ORDER BY CASE WHEN provider_at = '' THEN created_at ELSE provider_at END, id`, conversationID)
 	if err != nil {
@@ -401,12 +402,12 @@ func (t *Tx) LastInbound(ctx context.Context, conversationID string) (time.Time,
 }
 
 // InsertHandoff implements store.Tx.
-func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
+func (t *Tx) InsertHandoff(ctx context.Context, h *atiende.Handoff) error {
 	if h.CreatedAt.IsZero() {
 		h.CreatedAt = t.now()
 	}
 	if h.Status == "" {
-		h.Status = store.HandoffQueued
+		h.Status = atiende.HandoffQueued
 	}
 	if h.Queue == "" {
 		h.Queue = "general"
@@ -425,21 +426,21 @@ func (t *Tx) InsertHandoff(ctx context.Context, h *store.Handoff) error {
 
 const handoffCols = `id, conversation_id, reason, priority, status, created_at, queue, agent_id, assigned_at, closed_at, callback_at, note, notified_at`
 
-func scanHandoff(sc interface{ Scan(...any) error }) (store.Handoff, error) {
-	var h store.Handoff
+func scanHandoff(sc interface{ Scan(...any) error }) (atiende.Handoff, error) {
+	var h atiende.Handoff
 	var created, assigned, closed, callback, notified string
 	err := sc.Scan(&h.ID, &h.ConversationID, &h.Reason, &h.Priority, &h.Status, &created, &h.Queue, &h.AgentID, &assigned, &closed, &callback, &h.Note, &notified)
 	h.CreatedAt, h.AssignedAt, h.ClosedAt, h.CallbackAt, h.NotifiedAt = parseTS(created), parseTS(assigned), parseTS(closed), parseTS(callback), parseTS(notified)
 	return h, err
 }
 
-func handoffs(ctx context.Context, q reader, query string, args ...any) ([]store.Handoff, error) {
+func handoffs(ctx context.Context, q reader, query string, args ...any) ([]atiende.Handoff, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Handoff
+	var out []atiende.Handoff
 	for rows.Next() {
 		h, err := scanHandoff(rows)
 		if err != nil {
@@ -450,7 +451,7 @@ func handoffs(ctx context.Context, q reader, query string, args ...any) ([]store
 	return out, rows.Err()
 }
 
-func oneHandoff(ctx context.Context, q reader, what, query string, args ...any) (*store.Handoff, error) {
+func oneHandoff(ctx context.Context, q reader, what, query string, args ...any) (*atiende.Handoff, error) {
 	h, err := scanHandoff(q.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("handoff %s: %w", what, store.ErrNotFound)
@@ -462,18 +463,18 @@ func oneHandoff(ctx context.Context, q reader, what, query string, args ...any) 
 }
 
 // Handoff implements store.Tx.
-func (t *Tx) Handoff(ctx context.Context, id int64) (*store.Handoff, error) {
+func (t *Tx) Handoff(ctx context.Context, id int64) (*atiende.Handoff, error) {
 	return oneHandoff(ctx, t.q, fmt.Sprint(id), `SELECT `+handoffCols+` FROM handoffs WHERE id = ?`, id)
 }
 
 // OpenHandoff implements store.Tx.
-func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*store.Handoff, error) {
+func (t *Tx) OpenHandoff(ctx context.Context, conversationID string) (*atiende.Handoff, error) {
 	return oneHandoff(ctx, t.q, "of "+conversationID, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = ? AND status IN (?, ?, ?)
-		ORDER BY id DESC LIMIT 1`, conversationID, store.HandoffQueued, store.HandoffAssigned, store.HandoffCallback)
+		ORDER BY id DESC LIMIT 1`, conversationID, atiende.HandoffQueued, atiende.HandoffAssigned, atiende.HandoffCallback)
 }
 
 // UpdateHandoff implements store.Tx.
-func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
+func (t *Tx) UpdateHandoff(ctx context.Context, h *atiende.Handoff) error {
 	_, err := t.q.ExecContext(ctx, `UPDATE handoffs SET status = ?, reason = ?, priority = ?, queue = ?, agent_id = ?, assigned_at = ?, closed_at = ?, callback_at = ?,
 		note = ?, notified_at = ? WHERE id = ?`, h.Status, h.Reason, h.Priority, h.Queue, h.AgentID, ts(h.AssignedAt), ts(h.ClosedAt), ts(h.CallbackAt), h.Note,
 		ts(h.NotifiedAt), h.ID)
@@ -484,7 +485,7 @@ func (t *Tx) UpdateHandoff(ctx context.Context, h *store.Handoff) error {
 }
 
 // HandoffsByStatus implements store.Tx.
-func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]store.Handoff, error) {
+func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error) {
 	if len(statuses) == 0 {
 		return nil, nil
 	}
@@ -502,8 +503,8 @@ func (t *Tx) HandoffsByStatus(ctx context.Context, statuses ...string) ([]store.
 
 const agentCols = `id, username, name, role, password_hash, created_at`
 
-func scanAgent(sc interface{ Scan(...any) error }) (store.Agent, error) {
-	var a store.Agent
+func scanAgent(sc interface{ Scan(...any) error }) (atiende.Agent, error) {
+	var a atiende.Agent
 	var created string
 	err := sc.Scan(&a.ID, &a.Username, &a.Name, &a.Role, &a.PasswordHash, &created)
 	a.CreatedAt = parseTS(created)
@@ -511,7 +512,7 @@ func scanAgent(sc interface{ Scan(...any) error }) (store.Agent, error) {
 }
 
 // InsertAgent implements store.Tx.
-func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
+func (t *Tx) InsertAgent(ctx context.Context, a *atiende.Agent) error {
 	a.CreatedAt = t.now()
 	if a.Role == "" {
 		a.Role = "agent"
@@ -530,7 +531,7 @@ func (t *Tx) InsertAgent(ctx context.Context, a *store.Agent) error {
 	return nil
 }
 
-func (t *Tx) agent(ctx context.Context, what, where string, arg any) (*store.Agent, error) {
+func (t *Tx) agent(ctx context.Context, what, where string, arg any) (*atiende.Agent, error) {
 	a, err := scanAgent(t.q.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("agent %s: %w", what, store.ErrNotFound)
@@ -542,23 +543,23 @@ func (t *Tx) agent(ctx context.Context, what, where string, arg any) (*store.Age
 }
 
 // AgentByUsername implements store.Tx.
-func (t *Tx) AgentByUsername(ctx context.Context, username string) (*store.Agent, error) {
+func (t *Tx) AgentByUsername(ctx context.Context, username string) (*atiende.Agent, error) {
 	return t.agent(ctx, username, "username = ?", username)
 }
 
 // AgentByID implements store.Tx.
-func (t *Tx) AgentByID(ctx context.Context, id int64) (*store.Agent, error) {
+func (t *Tx) AgentByID(ctx context.Context, id int64) (*atiende.Agent, error) {
 	return t.agent(ctx, fmt.Sprint(id), "id = ?", id)
 }
 
 // Agents implements store.Tx.
-func (t *Tx) Agents(ctx context.Context) ([]store.Agent, error) {
+func (t *Tx) Agents(ctx context.Context) ([]atiende.Agent, error) {
 	rows, err := t.q.QueryContext(ctx, `SELECT `+agentCols+` FROM agents ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Agent
+	var out []atiende.Agent
 	for rows.Next() {
 		a, err := scanAgent(rows)
 		if err != nil {
@@ -570,7 +571,7 @@ func (t *Tx) Agents(ctx context.Context) ([]store.Agent, error) {
 }
 
 // InsertSession implements store.Tx.
-func (t *Tx) InsertSession(ctx context.Context, s *store.AgentSession) error {
+func (t *Tx) InsertSession(ctx context.Context, s *atiende.AgentSession) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO agent_sessions (token_hash, agent_id, csrf, expires_at) VALUES (?, ?, ?, ?)`,
 		s.TokenHash, s.AgentID, s.CSRF, ts(s.ExpiresAt))
 	if err != nil {
@@ -580,8 +581,8 @@ func (t *Tx) InsertSession(ctx context.Context, s *store.AgentSession) error {
 }
 
 // SessionByTokenHash implements store.Tx.
-func (t *Tx) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*store.AgentSession, error) {
-	var s store.AgentSession
+func (t *Tx) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*atiende.AgentSession, error) {
+	var s atiende.AgentSession
 	var expires string
 	err := t.q.QueryRowContext(ctx, `SELECT token_hash, agent_id, csrf, expires_at FROM agent_sessions WHERE token_hash = ?`, hash).
 		Scan(&s.TokenHash, &s.AgentID, &s.CSRF, &expires)
@@ -607,7 +608,7 @@ func (t *Tx) DeleteSession(ctx context.Context, hash string) error {
 }
 
 // MessageByProviderID implements store.Store.
-func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*store.Message, error) {
+func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*atiende.Message, error) {
 	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE provider_id = ?`, providerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("message %s: %w", providerID, store.ErrNotFound)
@@ -619,7 +620,7 @@ func (s *DB) MessageByProviderID(ctx context.Context, providerID string) (*store
 }
 
 // Messages implements store.Store.
-func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]store.Message, error) {
+func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -632,7 +633,7 @@ func (s *DB) Messages(ctx context.Context, conversationID string, limit int) ([]
 }
 
 // Handoffs implements store.Store.
-func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Handoff, error) {
+func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]atiende.Handoff, error) {
 	out, err := handoffs(ctx, s.db, `SELECT `+handoffCols+` FROM handoffs WHERE conversation_id = ? ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("handoffs of %s: %w", conversationID, err)
@@ -643,8 +644,8 @@ func (s *DB) Handoffs(ctx context.Context, conversationID string) ([]store.Hando
 const deliveryCols = `id, message_id, conversation_id, channel, to_address, body, status, coalesce(provider_sid, ''), error_code, error_message,
 	attempts, segments, encoding, created_at, updated_at`
 
-func scanDelivery(sc interface{ Scan(...any) error }) (store.Delivery, error) {
-	var d store.Delivery
+func scanDelivery(sc interface{ Scan(...any) error }) (atiende.Delivery, error) {
+	var d atiende.Delivery
 	var created, updated string
 	err := sc.Scan(&d.ID, &d.MessageID, &d.ConversationID, &d.Channel, &d.To, &d.Body, &d.Status, &d.ProviderSID, &d.ErrorCode, &d.ErrorMessage,
 		&d.Attempts, &d.Segments, &d.Encoding, &created, &updated)
@@ -653,10 +654,10 @@ func scanDelivery(sc interface{ Scan(...any) error }) (store.Delivery, error) {
 }
 
 // InsertDelivery implements store.Tx.
-func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
+func (t *Tx) InsertDelivery(ctx context.Context, d *atiende.Delivery) error {
 	now := t.now()
 	if d.Status == "" {
-		d.Status = store.DeliveryPending
+		d.Status = atiende.DeliveryPending
 	}
 	res, err := t.q.ExecContext(ctx, `INSERT INTO deliveries (message_id, conversation_id, channel, to_address, body, status, provider_sid, error_code, error_message,
 		attempts, segments, encoding, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -672,7 +673,7 @@ func (t *Tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
 	return nil
 }
 
-func delivery(ctx context.Context, q reader, where string, arg any) (*store.Delivery, error) {
+func delivery(ctx context.Context, q reader, where string, arg any) (*atiende.Delivery, error) {
 	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("delivery %v: %w", arg, store.ErrNotFound)
@@ -684,12 +685,12 @@ func delivery(ctx context.Context, q reader, where string, arg any) (*store.Deli
 }
 
 // Delivery implements store.Tx.
-func (t *Tx) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
+func (t *Tx) Delivery(ctx context.Context, id int64) (*atiende.Delivery, error) {
 	return delivery(ctx, t.q, "id = ?", id)
 }
 
 // DeliveryByProviderSID implements store.Tx.
-func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Delivery, error) {
+func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*atiende.Delivery, error) {
 	return delivery(ctx, t.q, "provider_sid = ?", sid)
 }
 
@@ -697,7 +698,7 @@ func (t *Tx) DeliveryByProviderSID(ctx context.Context, sid string) (*store.Deli
 func (t *Tx) UnsentBefore(ctx context.Context, conversationID string, id int64) (int, error) {
 	var n int
 	err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE conversation_id = ? AND id < ? AND status IN (?, ?)`,
-		conversationID, id, store.DeliveryPending, store.DeliverySending).Scan(&n)
+		conversationID, id, atiende.DeliveryPending, atiende.DeliverySending).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("unsent deliveries of %s: %w", conversationID, err)
 	}
@@ -705,7 +706,7 @@ func (t *Tx) UnsentBefore(ctx context.Context, conversationID string, id int64) 
 }
 
 // UpdateDelivery implements store.Tx.
-func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
+func (t *Tx) UpdateDelivery(ctx context.Context, d *atiende.Delivery) error {
 	now := t.now()
 	_, err := t.q.ExecContext(ctx, `UPDATE deliveries SET status = ?, provider_sid = ?, error_code = ?, error_message = ?, attempts = ?, segments = ?,
 		encoding = ?, updated_at = ? WHERE id = ?`, d.Status, nullable(d.ProviderSID), d.ErrorCode, d.ErrorMessage, d.Attempts, d.Segments, d.Encoding, ts(now), d.ID)
@@ -717,13 +718,13 @@ func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
 }
 
 // Deliveries implements store.Store.
-func (s *DB) Deliveries(ctx context.Context, conversationID string) ([]store.Delivery, error) {
+func (s *DB) Deliveries(ctx context.Context, conversationID string) ([]atiende.Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE conversation_id = ? ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", conversationID, err)
 	}
 	defer rows.Close()
-	var out []store.Delivery
+	var out []atiende.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/atiende/atiende/store/storetest"
@@ -27,7 +28,7 @@ func TestMigrateTwiceAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}); err != nil {
+	if err := s.CreateConversation(ctx, &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Migrate(ctx); err != nil {

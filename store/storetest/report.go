@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 )
 
@@ -20,46 +21,46 @@ func reports(t *testing.T, setup func(t *testing.T) store.Store) {
 		conv     string
 		min      int
 		question string
-		out      store.Message
+		out      atiende.Message
 	}
 	fill := func(t *testing.T) store.Store {
 		t.Helper()
 		s := setup(t)
-		for _, c := range []*store.Conversation{{ID: "w1", Channel: "web"}, {ID: "s1", Channel: "sms", Address: "+56911112222"}, {ID: "w2", Channel: "web"}} {
+		for _, c := range []*atiende.Conversation{{ID: "w1", Channel: "web"}, {ID: "s1", Channel: "sms", Address: "+56911112222"}, {ID: "w2", Channel: "web"}} {
 			if err := s.CreateConversation(ctx, c); err != nil {
 				t.Fatal(err)
 			}
 		}
 		turns := []turn{
-			{"w2", -120, "viejo", store.Message{Action: "out_of_scope"}},
-			{"w1", 10, "kiero saber dl bono invierno", store.Message{Action: "clarify", Fichas: []string{"bono-invierno", "bono-hijo"}, Score: 4.2}},
-			{"w1", 20, "y cuanto es", store.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
-			{"w1", 30, "y donde", store.Message{Action: "answer", Fichas: []string{"bono-invierno", "pgu"}, Score: 8}},
-			{"s1", 70, "hola la pension", store.Message{Action: "answer", Fichas: []string{"pgu"}, Score: 2.5}},
-			{"s1", 75, "quiero una persona", store.Message{Action: "handoff", Reason: "request"}},
-			{"w2", 80, "no entiendo nada", store.Message{Action: "handoff", Reason: "repeated_failure", Fichas: []string{"licencia"}}},
+			{"w2", -120, "viejo", atiende.Message{Action: "out_of_scope"}},
+			{"w1", 10, "kiero saber dl bono invierno", atiende.Message{Action: "clarify", Fichas: []string{"bono-invierno", "bono-hijo"}, Score: 4.2}},
+			{"w1", 20, "y cuanto es", atiende.Message{Action: "answer", Fichas: []string{"bono-invierno"}, Score: 9}},
+			{"w1", 30, "y donde", atiende.Message{Action: "answer", Fichas: []string{"bono-invierno", "pgu"}, Score: 8}},
+			{"s1", 70, "hola la pension", atiende.Message{Action: "answer", Fichas: []string{"pgu"}, Score: 2.5}},
+			{"s1", 75, "quiero una persona", atiende.Message{Action: "handoff", Reason: "request"}},
+			{"w2", 80, "no entiendo nada", atiende.Message{Action: "handoff", Reason: "repeated_failure", Fichas: []string{"licencia"}}},
 		}
 		err := s.Tx(ctx, func(tx store.Tx) error {
 			for _, tr := range turns {
-				in := &store.Message{ConversationID: tr.conv, Direction: store.Inbound, Text: tr.question, Processed: true, CreatedAt: at(tr.min)}
+				in := &atiende.Message{ConversationID: tr.conv, Direction: atiende.Inbound, Text: tr.question, Processed: true, CreatedAt: at(tr.min)}
 				if err := tx.InsertMessage(ctx, in); err != nil {
 					return err
 				}
 				out := tr.out
-				out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, store.Outbound, "respuesta", true, at(tr.min).Add(time.Second)
+				out.ConversationID, out.Direction, out.Text, out.Processed, out.CreatedAt = tr.conv, atiende.Outbound, "respuesta", true, at(tr.min).Add(time.Second)
 				if err := tx.InsertMessage(ctx, &out); err != nil {
 					return err
 				}
 			}
 			// An agent's words are not the assistant's turns.
-			if err := tx.InsertMessage(ctx, &store.Message{ConversationID: "s1", Direction: store.Outbound, Text: "hola, soy Ana", Action: "clarify",
+			if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: "s1", Direction: atiende.Outbound, Text: "hola, soy Ana", Action: "clarify",
 				AgentID: 7, Processed: true, CreatedAt: at(85)}); err != nil {
 				return err
 			}
-			for _, h := range []store.Handoff{
-				{ConversationID: "w2", Reason: "repeated_failure", Status: store.HandoffResolved, Queue: "general", CreatedAt: at(-120)},
-				{ConversationID: "s1", Reason: "request", Status: store.HandoffAssigned, Queue: "general", CreatedAt: at(75), AssignedAt: at(80), AgentID: 7},
-				{ConversationID: "w2", Reason: "repeated_failure", Status: store.HandoffAbandoned, Queue: "general", CreatedAt: at(80), ClosedAt: at(110)},
+			for _, h := range []atiende.Handoff{
+				{ConversationID: "w2", Reason: "repeated_failure", Status: atiende.HandoffResolved, Queue: "general", CreatedAt: at(-120)},
+				{ConversationID: "s1", Reason: "request", Status: atiende.HandoffAssigned, Queue: "general", CreatedAt: at(75), AssignedAt: at(80), AgentID: 7},
+				{ConversationID: "w2", Reason: "repeated_failure", Status: atiende.HandoffAbandoned, Queue: "general", CreatedAt: at(80), ClosedAt: at(110)},
 			} {
 				if err := tx.InsertHandoff(ctx, &h); err != nil {
 					return err
@@ -120,10 +121,10 @@ func reports(t *testing.T, setup func(t *testing.T) store.Store) {
 			t.Fatalf("got %d handoffs, want 2 (the older one is out of range): %+v", len(got), got)
 		}
 		a, b := got[0], got[1]
-		if a.Channel != "sms" || a.Reason != "request" || a.Status != store.HandoffAssigned || !a.CreatedAt.Equal(at(75)) || !a.AssignedAt.Equal(at(80)) || !a.ClosedAt.IsZero() {
+		if a.Channel != "sms" || a.Reason != "request" || a.Status != atiende.HandoffAssigned || !a.CreatedAt.Equal(at(75)) || !a.AssignedAt.Equal(at(80)) || !a.ClosedAt.IsZero() {
 			t.Errorf("first: %+v", a)
 		}
-		if b.Channel != "web" || b.Reason != "repeated_failure" || b.Status != store.HandoffAbandoned || !b.AssignedAt.IsZero() || !b.ClosedAt.Equal(at(110)) {
+		if b.Channel != "web" || b.Reason != "repeated_failure" || b.Status != atiende.HandoffAbandoned || !b.AssignedAt.IsZero() || !b.ClosedAt.Equal(at(110)) {
 			t.Errorf("second: %+v", b)
 		}
 	})
@@ -221,23 +222,23 @@ func agentRoles(t *testing.T, setup func(t *testing.T) store.Store) {
 	t.Run("AgentRoles", func(t *testing.T) {
 		s := setup(t)
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			for _, role := range []string{store.RoleAgent, store.RoleSupervisor, store.RoleEditor} {
-				if err := tx.InsertAgent(ctx, &store.Agent{Username: role, Name: "Cuenta " + role, Role: role, PasswordHash: "x"}); err != nil {
+			for _, role := range []string{atiende.RoleAgent, atiende.RoleSupervisor, atiende.RoleEditor} {
+				if err := tx.InsertAgent(ctx, &atiende.Agent{Username: role, Name: "Cuenta " + role, Role: role, PasswordHash: "x"}); err != nil {
 					return err
 				}
 			}
-			ed, err := tx.AgentByUsername(ctx, store.RoleEditor)
-			if err != nil || ed.Role != store.RoleEditor {
+			ed, err := tx.AgentByUsername(ctx, atiende.RoleEditor)
+			if err != nil || ed.Role != atiende.RoleEditor {
 				t.Errorf("editor: %+v %v", ed, err)
 				return nil
 			}
-			return tx.InsertSession(ctx, &store.AgentSession{TokenHash: "e", AgentID: ed.ID, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)})
+			return tx.InsertSession(ctx, &atiende.AgentSession{TokenHash: "e", AgentID: ed.ID, CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)})
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = s.Tx(ctx, func(tx store.Tx) error {
-			return tx.InsertAgent(ctx, &store.Agent{Username: "jefa", Name: "Jefa", Role: "boss", PasswordHash: "x"})
+			return tx.InsertAgent(ctx, &atiende.Agent{Username: "jefa", Name: "Jefa", Role: "boss", PasswordHash: "x"})
 		})
 		if err == nil {
 			t.Error("an agent with role boss was stored")

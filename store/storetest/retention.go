@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 )
 
@@ -22,32 +23,32 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 	smsConversation := func(t *testing.T, s store.Store, id, address string) {
 		t.Helper()
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			c := &store.Conversation{ID: id, Channel: "sms", Address: address, State: []byte(`{"slug":"pgu"}`), More: []string{"resto"}}
+			c := &atiende.Conversation{ID: id, Channel: "sms", Address: address, State: []byte(`{"slug":"pgu"}`), More: []string{"resto"}}
 			if err := tx.CreateConversation(ctx, c); err != nil {
 				return err
 			}
-			in := &store.Message{ConversationID: id, Direction: store.Inbound, Text: "mi rut es 12.345.678-5", ProviderID: "SMin-" + id, Processed: true}
-			out := &store.Message{ConversationID: id, Direction: store.Outbound, Text: "la PGU es...", Action: "answer", Aspect: "monto", Fichas: []string{"pgu"}, Processed: true}
-			for _, m := range []*store.Message{in, out} {
+			in := &atiende.Message{ConversationID: id, Direction: atiende.Inbound, Text: "mi rut es 12.345.678-5", ProviderID: "SMin-" + id, Processed: true}
+			out := &atiende.Message{ConversationID: id, Direction: atiende.Outbound, Text: "la PGU es...", Action: "answer", Aspect: "monto", Fichas: []string{"pgu"}, Processed: true}
+			for _, m := range []*atiende.Message{in, out} {
 				if err := tx.InsertMessage(ctx, m); err != nil {
 					return err
 				}
 			}
-			sent := &store.Delivery{MessageID: out.ID, ConversationID: id, Channel: "sms", To: address, Body: out.Text, Segments: 1}
+			sent := &atiende.Delivery{MessageID: out.ID, ConversationID: id, Channel: "sms", To: address, Body: out.Text, Segments: 1}
 			if err := tx.InsertDelivery(ctx, sent); err != nil {
 				return err
 			}
-			sent.Status, sent.ProviderSID, sent.ErrorMessage = store.DeliverySent, "SMout-"+id, "nota de "+address
+			sent.Status, sent.ProviderSID, sent.ErrorMessage = atiende.DeliverySent, "SMout-"+id, "nota de "+address
 			if err := tx.UpdateDelivery(ctx, sent); err != nil {
 				return err
 			}
-			if err := tx.InsertDelivery(ctx, &store.Delivery{MessageID: out.ID, ConversationID: id, Channel: "sms", To: address, Body: "parte 2"}); err != nil {
+			if err := tx.InsertDelivery(ctx, &atiende.Delivery{MessageID: out.ID, ConversationID: id, Channel: "sms", To: address, Body: "parte 2"}); err != nil {
 				return err
 			}
-			if err := tx.InsertMessage(ctx, &store.Message{ConversationID: id, Direction: store.Inbound, Text: "y mi caso?", ProviderID: "SMwait-" + id}); err != nil {
+			if err := tx.InsertMessage(ctx, &atiende.Message{ConversationID: id, Direction: atiende.Inbound, Text: "y mi caso?", ProviderID: "SMwait-" + id}); err != nil {
 				return err
 			}
-			h := &store.Handoff{ConversationID: id, Reason: "personal_case", Status: store.HandoffQueued, Queue: "ips"}
+			h := &atiende.Handoff{ConversationID: id, Reason: "personal_case", Status: atiende.HandoffQueued, Queue: "ips"}
 			if err := tx.InsertHandoff(ctx, h); err != nil {
 				return err
 			}
@@ -75,7 +76,7 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 		// An old conversation with a message after the cutoff is active: the webhook stores
 		// the message before any turn updates the conversation.
 		if err := s.Tx(ctx, func(tx store.Tx) error {
-			return tx.InsertMessage(ctx, &store.Message{ConversationID: "revived", Direction: store.Inbound, Text: "hola de nuevo", ProviderID: "SMlate"})
+			return tx.InsertMessage(ctx, &atiende.Message{ConversationID: "revived", Direction: atiende.Inbound, Text: "hola de nuevo", ProviderID: "SMlate"})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +138,7 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 		if err != nil || len(ds) != 2 {
 			t.Fatalf("deliveries: %+v %v", ds, err)
 		}
-		if ds[0].Status != store.DeliverySent || ds[0].Segments != 1 || ds[1].Status != store.DeliverySkipped {
+		if ds[0].Status != atiende.DeliverySent || ds[0].Segments != 1 || ds[1].Status != atiende.DeliverySkipped {
 			t.Errorf("delivery statuses: %s (%d segments), %s; want sent (1), skipped", ds[0].Status, ds[0].Segments, ds[1].Status)
 		}
 		for _, d := range ds {
@@ -149,7 +150,7 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 		if err != nil || len(hs) != 1 {
 			t.Fatalf("handoffs: %+v %v", hs, err)
 		}
-		if h := hs[0]; h.Status != store.HandoffAbandoned || h.ClosedAt.IsZero() || h.Note != "" || h.Reason != "personal_case" || h.Queue != "ips" {
+		if h := hs[0]; h.Status != atiende.HandoffAbandoned || h.ClosedAt.IsZero() || h.Note != "" || h.Reason != "personal_case" || h.Queue != "ips" {
 			t.Errorf("handoff: %+v; want abandoned, closed, without note, reason and queue kept", h)
 		}
 
@@ -163,7 +164,7 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 				t.Errorf("%s messages touched: %+v %v", id, ms, err)
 			}
 			hs, err := s.Handoffs(ctx, id)
-			if err != nil || len(hs) != 1 || hs[0].Status != store.HandoffQueued || hs[0].Note == "" {
+			if err != nil || len(hs) != 1 || hs[0].Status != atiende.HandoffQueued || hs[0].Note == "" {
 				t.Errorf("%s handoff touched: %+v %v", id, hs, err)
 			}
 		}
@@ -172,7 +173,7 @@ func exerciseRetention(t *testing.T, setup func(t *testing.T) store.Store) {
 		}
 		// The citizen writes again: a new conversation, as for a new number.
 		err = s.Tx(ctx, func(tx store.Tx) error {
-			return tx.CreateConversation(ctx, &store.Conversation{ID: "old-again", Channel: "sms", Address: "+56911111111"})
+			return tx.CreateConversation(ctx, &atiende.Conversation{ID: "old-again", Channel: "sms", Address: "+56911111111"})
 		})
 		if err != nil {
 			t.Errorf("a new conversation for the anonymised address: %v", err)

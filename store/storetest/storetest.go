@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/store"
 )
 
@@ -32,8 +33,8 @@ type turnRecord struct {
 	ConversationID string
 	Version        int64
 	State          json.RawMessage
-	In, Out        store.Message
-	Handoff        *store.Handoff
+	In, Out        atiende.Message
+	Handoff        *atiende.Handoff
 }
 
 // saveTurn writes a turn's records through the Tx primitives, as the core's second
@@ -53,7 +54,7 @@ func saveTurn(ctx context.Context, s store.Store, t *turnRecord) error {
 		if err := tx.UpdateConversation(ctx, c); err != nil {
 			return err
 		}
-		for _, m := range []*store.Message{&t.In, &t.Out} {
+		for _, m := range []*atiende.Message{&t.In, &t.Out} {
 			m.ConversationID, m.Processed = t.ConversationID, true
 			if err := tx.InsertMessage(ctx, m); err != nil {
 				return err
@@ -76,19 +77,19 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	newConv := func(t *testing.T, s store.Store, id string) *store.Conversation {
+	newConv := func(t *testing.T, s store.Store, id string) *atiende.Conversation {
 		t.Helper()
-		c := &store.Conversation{ID: id, Channel: "web", TokenHash: []byte{1, 2, 3}}
+		c := &atiende.Conversation{ID: id, Channel: "web", TokenHash: []byte{1, 2, 3}}
 		if err := s.CreateConversation(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	turn := func(c *store.Conversation, n int) *turnRecord {
+	turn := func(c *atiende.Conversation, n int) *turnRecord {
 		return &turnRecord{
 			ConversationID: c.ID, Version: c.Version, State: json.RawMessage(fmt.Sprintf(`{"turns":%d}`, n)),
-			In:  store.Message{Direction: store.Inbound, Text: fmt.Sprintf("pregunta %d", n), ProviderID: fmt.Sprintf("%s-in-%d", c.ID, n)},
-			Out: store.Message{Direction: store.Outbound, Text: fmt.Sprintf("respuesta %d", n), Action: "answer", Aspect: "monto", Fichas: []string{"a", "b"}},
+			In:  atiende.Message{Direction: atiende.Inbound, Text: fmt.Sprintf("pregunta %d", n), ProviderID: fmt.Sprintf("%s-in-%d", c.ID, n)},
+			Out: atiende.Message{Direction: atiende.Outbound, Text: fmt.Sprintf("respuesta %d", n), Action: "answer", Aspect: "monto", Fichas: []string{"a", "b"}},
 		}
 	}
 
@@ -120,7 +121,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ConversationDuplicateID", func(t *testing.T) {
 		s := setup(t)
 		newConv(t, s, "c1")
-		if err := s.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "web"}); !errors.Is(err, store.ErrDuplicate) {
+		if err := s.CreateConversation(ctx, &atiende.Conversation{ID: "c1", Channel: "web"}); !errors.Is(err, store.ErrDuplicate) {
 			t.Errorf("err = %v, want ErrDuplicate", err)
 		}
 	})
@@ -129,11 +130,11 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		s := setup(t)
 		c := newConv(t, s, "c1")
 		tr := turn(c, 1)
-		tr.Handoff = &store.Handoff{Reason: "request", Priority: 1}
+		tr.Handoff = &atiende.Handoff{Reason: "request", Priority: 1}
 		if err := saveTurn(ctx, s, tr); err != nil {
 			t.Fatal(err)
 		}
-		if tr.In.ID == 0 || tr.Out.ID <= tr.In.ID || tr.Handoff.ID == 0 || tr.Handoff.Status != store.HandoffQueued {
+		if tr.In.ID == 0 || tr.Out.ID <= tr.In.ID || tr.Handoff.ID == 0 || tr.Handoff.Status != atiende.HandoffQueued {
 			t.Errorf("ids not set: in %d out %d handoff %+v", tr.In.ID, tr.Out.ID, tr.Handoff)
 		}
 		got, err := s.Conversation(ctx, "c1")
@@ -147,7 +148,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) != 2 || msgs[0].Direction != store.Inbound || msgs[1].Text != "respuesta 1" || msgs[1].Action != "answer" ||
+		if len(msgs) != 2 || msgs[0].Direction != atiende.Inbound || msgs[1].Text != "respuesta 1" || msgs[1].Action != "answer" ||
 			msgs[1].Aspect != "monto" || len(msgs[1].Fichas) != 2 || msgs[0].ProviderID != "c1-in-1" {
 			t.Errorf("messages: %+v", msgs)
 		}
@@ -178,7 +179,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("SaveTurnUnknownConversation", func(t *testing.T) {
 		s := setup(t)
-		if err := saveTurn(ctx, s, turn(&store.Conversation{ID: "ghost", Version: 1}, 1)); !errors.Is(err, store.ErrNotFound) {
+		if err := saveTurn(ctx, s, turn(&atiende.Conversation{ID: "ghost", Version: 1}, 1)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("err = %v, want ErrNotFound", err)
 		}
 	})
@@ -191,7 +192,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		c, _ = s.Conversation(ctx, "c1")
 		again := turn(c, 1) // same provider id, fresh version
-		again.Handoff = &store.Handoff{Reason: "request"}
+		again.Handoff = &atiende.Handoff{Reason: "request"}
 		if err := saveTurn(ctx, s, again); !errors.Is(err, store.ErrDuplicate) {
 			t.Fatalf("err = %v, want ErrDuplicate", err)
 		}
@@ -258,7 +259,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		s := setup(t)
 		boom := errors.New("boom")
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			if err := tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
+			if err := tx.CreateConversation(ctx, &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
 				return err
 			}
 			return boom
@@ -288,7 +289,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if len(ran) != 0 {
 				t.Error("AfterCommit ran before the commit")
 			}
-			return tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"})
+			return tx.CreateConversation(ctx, &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+569"})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -303,7 +304,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if _, err := tx.ConversationByAddress(ctx, "sms", "+56911112222"); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("before create: %v", err)
 			}
-			c := &store.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
+			c := &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+56911112222"}
 			if err := tx.CreateConversation(ctx, c); err != nil {
 				return err
 			}
@@ -342,23 +343,23 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 		var ids []int64
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			if err := tx.CreateConversation(ctx, &store.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
+			if err := tx.CreateConversation(ctx, &atiende.Conversation{ID: "c1", Channel: "sms", Address: "+569"}); err != nil {
 				return err
 			}
 			// Arrive as b, a, c; stamped a < b < c.
-			for _, m := range []store.Message{
+			for _, m := range []atiende.Message{
 				{Text: "b", ProviderID: "SMb", ProviderAt: t0.Add(2 * time.Second)},
 				{Text: "a", ProviderID: "SMa", ProviderAt: t0.Add(1 * time.Second)},
 				{Text: "c", ProviderID: "SMc"},
 			} {
-				m.ConversationID, m.Direction = "c1", store.Inbound
+				m.ConversationID, m.Direction = "c1", atiende.Inbound
 				m.CreatedAt = t0.Add(time.Duration(len(ids)+1) * time.Hour)
 				if err := tx.InsertMessage(ctx, &m); err != nil {
 					return err
 				}
 				ids = append(ids, m.ID)
 			}
-			dup := store.Message{ConversationID: "c1", Direction: store.Inbound, Text: "a again", ProviderID: "SMa"}
+			dup := atiende.Message{ConversationID: "c1", Direction: atiende.Inbound, Text: "a again", ProviderID: "SMa"}
 			if err := tx.InsertMessage(ctx, &dup); !errors.Is(err, store.ErrDuplicate) {
 				return fmt.Errorf("duplicate provider id: %v", err)
 			}
@@ -412,15 +413,15 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		msgs, _ := s.Messages(ctx, "c1", 0)
 		var id int64
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			d := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "hola", Segments: 1, Encoding: "GSM-7"}
+			d := &atiende.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "hola", Segments: 1, Encoding: "GSM-7"}
 			if err := tx.InsertDelivery(ctx, d); err != nil {
 				return err
 			}
-			if d.Status != store.DeliveryPending || d.ID == 0 {
+			if d.Status != atiende.DeliveryPending || d.ID == 0 {
 				return fmt.Errorf("inserted %+v", d)
 			}
 			id = d.ID
-			d.Status, d.ProviderSID, d.Attempts = store.DeliverySent, "SM123", 1
+			d.Status, d.ProviderSID, d.Attempts = atiende.DeliverySent, "SM123", 1
 			return tx.UpdateDelivery(ctx, d)
 		})
 		if err != nil {
@@ -431,17 +432,17 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if err != nil {
 				return err
 			}
-			if d.ID != id || d.Status != store.DeliverySent || d.Attempts != 1 || d.Encoding != "GSM-7" {
+			if d.ID != id || d.Status != atiende.DeliverySent || d.Attempts != 1 || d.Encoding != "GSM-7" {
 				return fmt.Errorf("by sid: %+v", d)
 			}
-			later := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "chao"}
+			later := &atiende.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "chao"}
 			if err := tx.InsertDelivery(ctx, later); err != nil {
 				return err
 			}
 			if n, err := tx.UnsentBefore(ctx, "c1", later.ID); err != nil || n != 0 {
 				return fmt.Errorf("unsent before a delivery after a sent one: %d %v", n, err)
 			}
-			again := &store.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "otra"}
+			again := &atiende.Delivery{MessageID: msgs[1].ID, ConversationID: "c1", Channel: "sms", To: "+569", Body: "otra"}
 			if err := tx.InsertDelivery(ctx, again); err != nil {
 				return err
 			}
@@ -465,7 +466,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("HandoffClaimedOnce", func(t *testing.T) {
 		s := setup(t)
 		newConv(t, s, "c1")
-		h := &store.Handoff{ConversationID: "c1", Reason: "request", Queue: "general"}
+		h := &atiende.Handoff{ConversationID: "c1", Reason: "request", Queue: "general"}
 		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.InsertHandoff(ctx, h) }); err != nil {
 			t.Fatal(err)
 		}
@@ -481,11 +482,11 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 					if err != nil {
 						return err
 					}
-					if got.Status != store.HandoffQueued {
+					if got.Status != atiende.HandoffQueued {
 						return nil
 					}
 					time.Sleep(100 * time.Millisecond) // both read before either writes, unless reads wait
-					got.Status, got.AgentID = store.HandoffAssigned, agent
+					got.Status, got.AgentID = atiende.HandoffAssigned, agent
 					mu.Lock()
 					won++
 					mu.Unlock()
@@ -507,16 +508,16 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			newConv(t, s, id)
 		}
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			for _, h := range []store.Handoff{
+			for _, h := range []atiende.Handoff{
 				{ConversationID: "c1", Reason: "request", Priority: 10, Queue: "salud"},
 				{ConversationID: "c2", Reason: "emergency", Priority: 100, Queue: "salud"},
-				{ConversationID: "c3", Reason: "request", Priority: 10, Status: store.HandoffCallback},
+				{ConversationID: "c3", Reason: "request", Priority: 10, Status: atiende.HandoffCallback},
 			} {
 				if err := tx.InsertHandoff(ctx, &h); err != nil {
 					return err
 				}
 			}
-			q, err := tx.HandoffsByStatus(ctx, store.HandoffQueued)
+			q, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 			if err != nil {
 				return err
 			}
@@ -527,25 +528,25 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if err != nil || !open.Open() {
 				return fmt.Errorf("open handoff: %+v %v", open, err)
 			}
-			a := &store.Agent{Username: "maria", Name: "María José Pérez", PasswordHash: "x"}
+			a := &atiende.Agent{Username: "maria", Name: "María José Pérez", PasswordHash: "x"}
 			if err := tx.InsertAgent(ctx, a); err != nil {
 				return err
 			}
-			if err := tx.InsertAgent(ctx, &store.Agent{Username: "maria", Name: "Otra", PasswordHash: "y"}); !errors.Is(err, store.ErrDuplicate) {
+			if err := tx.InsertAgent(ctx, &atiende.Agent{Username: "maria", Name: "Otra", PasswordHash: "y"}); !errors.Is(err, store.ErrDuplicate) {
 				return fmt.Errorf("duplicate username: %v", err)
 			}
 			at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-			open.Status, open.AgentID, open.AssignedAt = store.HandoffAssigned, a.ID, at
+			open.Status, open.AgentID, open.AssignedAt = atiende.HandoffAssigned, a.ID, at
 			open.Reason, open.Priority = "emergency", open.Priority+7 // an emergency told while waiting
 			if err := tx.UpdateHandoff(ctx, open); err != nil {
 				return err
 			}
 			got, err := tx.Handoff(ctx, open.ID)
-			if err != nil || got.Status != store.HandoffAssigned || got.AgentID != a.ID || !got.AssignedAt.Equal(at) ||
+			if err != nil || got.Status != atiende.HandoffAssigned || got.AgentID != a.ID || !got.AssignedAt.Equal(at) ||
 				got.Reason != "emergency" || got.Priority != open.Priority {
 				return fmt.Errorf("after claim: %+v %v", got, err)
 			}
-			got.Status, got.ClosedAt, got.Note = store.HandoffResolved, at.Add(time.Minute), "resuelto"
+			got.Status, got.ClosedAt, got.Note = atiende.HandoffResolved, at.Add(time.Minute), "resuelto"
 			if err := tx.UpdateHandoff(ctx, got); err != nil {
 				return err
 			}
@@ -556,7 +557,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			if err != nil || byName.FirstName() != "María" || byName.Role != "agent" {
 				return fmt.Errorf("agent: %+v %v", byName, err)
 			}
-			sess := &store.AgentSession{TokenHash: "h1", AgentID: a.ID, CSRF: "c", ExpiresAt: at.Add(time.Hour)}
+			sess := &atiende.AgentSession{TokenHash: "h1", AgentID: a.ID, CSRF: "c", ExpiresAt: at.Add(time.Hour)}
 			if err := tx.InsertSession(ctx, sess); err != nil {
 				return err
 			}
