@@ -27,7 +27,7 @@ func TestPostgresReplicaTakesBackItsJobs(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	cfg := queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond, ID: "replica-a:8080"}
-	dead, err := queue.NewPostgres(ctx, db.Pool(), cfg)
+	dead, err := queue.NewPostgres(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPostgresReplicaTakesBackItsJobs(t *testing.T) {
 		attempted_by = ARRAY[CASE WHEN id = (SELECT min(id) FROM river_job) THEN 'replica-a:8080' ELSE 'replica-b:8080' END]`); err != nil {
 		t.Fatal(err)
 	}
-	q, err := queue.NewPostgres(ctx, db.Pool(), cfg)
+	q, err := queue.NewPostgres(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

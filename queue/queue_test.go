@@ -85,7 +85,7 @@ func TestStopFinishesJobsInHand(t *testing.T) {
 			workers := river.NewWorkers()
 			river.AddWorker(workers, w)
 			mw := &outcomes{}
-			q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond, Middleware: []rivertype.Middleware{mw}})
+			q, err := queue.NewSQLite(ctx, db, queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond, Middleware: []rivertype.Middleware{mw}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	cfg := queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond}
-	dead, err := queue.NewSQLite(ctx, db.SQL(), cfg)
+	dead, err := queue.NewSQLite(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec')`); err != nil {
 		t.Fatal(err)
 	}
-	q, err := queue.NewSQLite(ctx, db.SQL(), cfg)
+	q, err := queue.NewSQLite(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
