@@ -120,8 +120,8 @@ func (*background) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(c
 // the job (here, none) to stop it. The jobs are found with the client's JobList and moved
 // with the driver's JobRescueMany, the one call River's own rescuer makes for exactly
 // this change, so no SQL of ours touches River's tables. riverdriver says its interface
-// may change between River releases: go.mod pins River, and TestKilledSQLiteJobIsWorkedAgain
-// and TestKilledReplicaTakesBackItsJobs kill a process that holds a job on each driver.
+// may change between River releases: go.mod pins River, and TestSQLiteRescuesJobsLeftRunning
+// and TestPostgresReplicaTakesBackItsJobs kill a process that holds a job on each driver.
 //
 // JobRescueMany moves a job only while it is still running and was attempted before the
 // horizon: a job that another replica's rescuer returned, and another replica took,
