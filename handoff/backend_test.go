@@ -35,7 +35,7 @@ func withBackend(t *testing.T, b handoff.Backend) int64 {
 	}
 	// The queue first, the service with it, then the service's worker, before the queue starts.
 	workers := river.NewWorkers()
-	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
+	q, err := queue.NewSQLite(ctx, db, queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

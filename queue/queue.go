@@ -7,6 +7,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -44,9 +45,10 @@ type Config struct {
 // Queue is a River client on the store's database; TTx is the driver's transaction type.
 type Queue[TTx any] struct {
 	client *river.Client[TTx]
-	// unwrap finds the driver's transaction inside a store transaction.
-	unwrap func(store.Tx) (TTx, bool)
-	name   string
+	// driverTx finds the driver's transaction inside a store transaction: the store that
+	// owns the concrete transaction answers (SQLiteDB.SQLTx, PostgresDB.PgxTx).
+	driverTx func(store.Tx) (TTx, bool)
+	name     string
 }
 
 // SQLite is a River queue on the embedded SQLite store.
@@ -55,6 +57,24 @@ type SQLite = Queue[*sql.Tx]
 // Postgres is a River queue on the production database: any replica may take any job, and
 // River's rescuer returns the jobs of a replica that died.
 type Postgres = Queue[pgx.Tx]
+
+// SQLiteDB is the embedded store as the queue needs it (*sqlite.DB).
+type SQLiteDB interface {
+	// SQL returns the database handle River's driver runs on.
+	SQL() *sql.DB
+	// SQLTx returns the database/sql transaction inside tx; false when tx is not a
+	// transaction of this database.
+	SQLTx(tx store.Tx) (*sql.Tx, bool)
+}
+
+// PostgresDB is the production store as the queue needs it (*postgres.DB).
+type PostgresDB interface {
+	// Pool returns the connection pool River's driver runs on.
+	Pool() *pgxpool.Pool
+	// PgxTx returns the pgx transaction inside tx; false when tx is not a transaction of
+	// this database.
+	PgxTx(tx store.Tx) (pgx.Tx, bool)
+}
 
 // newQueue migrates River's tables and builds the client with the settings both drivers share.
 func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config, tune func(*river.Config)) (*river.Client[TTx], error) {
@@ -88,52 +108,114 @@ func (*background) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(c
 	return doInner(store.Background(ctx))
 }
 
-// NewSQLite brings River's tables up to date in db and builds the client.
-func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*SQLite, error) {
+// takeBack makes available again, at once, the running jobs that dead says were held by a
+// process that is gone for good, and returns how many it found. Only this process knows
+// that (SQLite: the file is its own; Postgres: the ID was its previous life's); River can
+// only guess it from time, so River's rescuer waits for RescueStuckJobsAfter (longer than
+// JobTimeout, two minutes), then its 30-second round, then the retry's backoff and the
+// five-second scheduler: minutes during which a citizen's message would wait for its reply.
+//
+// River's client has no call that moves a running job: JobRetry, JobDelete and
+// JobDeleteMany leave running jobs alone, and JobCancel only asks the process working
+// the job (here, none) to stop it. The jobs are found with the client's JobList and moved
+// with the driver's JobRescueMany, the one call River's own rescuer makes for exactly
+// this change, so no SQL of ours touches River's tables. riverdriver says its interface
+// may change between River releases: go.mod pins River, and TestSQLiteRescuesJobsLeftRunning
+// and TestPostgresReplicaTakesBackItsJobs kill a process that holds a job on each driver.
+//
+// JobRescueMany moves a job only while it is still running and was attempted before the
+// horizon: a job that another replica's rescuer returned, and another replica took,
+// meanwhile (it was attempted later) is left alone, so no job runs twice at once. A job
+// keeps its attempt count, its place in line (its scheduled_at, already past) and gets an
+// error saying why it ran again; it is taken back whatever its attempts, so that the
+// worker's own last-attempt handling (a delivery given up is recorded) still runs.
+func takeBack[TTx any](ctx context.Context, client *river.Client[TTx], exec riverdriver.Executor, dead func(*rivertype.JobRow) bool) (int, error) {
+	const page = 1000
+	var held []*rivertype.JobRow
+	params := river.NewJobListParams().States(rivertype.JobStateRunning).First(page)
+	for {
+		res, err := client.JobList(ctx, params)
+		if err != nil {
+			return 0, fmt.Errorf("list running jobs: %w", err)
+		}
+		for _, job := range res.Jobs {
+			if job.AttemptedAt != nil && dead(job) {
+				held = append(held, job)
+			}
+		}
+		if len(res.Jobs) < page {
+			break
+		}
+		params = params.After(res.LastCursor)
+	}
+	if len(held) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	rescue := &riverdriver.JobRescueManyParams{Schema: client.Schema()}
+	var last time.Time
+	for _, job := range held {
+		e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: job.Attempt,
+			Error: "the process working the job stopped (kill -9, crash); taken back when it started again"})
+		if err != nil {
+			return 0, err
+		}
+		rescue.ID = append(rescue.ID, job.ID)
+		rescue.Error = append(rescue.Error, e)
+		rescue.FinalizedAt = append(rescue.FinalizedAt, nil)
+		rescue.ScheduledAt = append(rescue.ScheduledAt, job.ScheduledAt)
+		rescue.State = append(rescue.State, string(rivertype.JobStateAvailable))
+		if job.AttemptedAt.After(last) {
+			last = *job.AttemptedAt
+		}
+	}
+	// The horizon: just after the last attempt the dead process made, in the database's own
+	// clock (River's SQLite driver keeps milliseconds), before any attempt made since it died.
+	rescue.StuckHorizon = last.Add(time.Millisecond)
+	if _, err := exec.JobRescueMany(ctx, rescue); err != nil {
+		return 0, fmt.Errorf("make running jobs available: %w", err)
+	}
+	return len(held), nil
+}
+
+// NewSQLite brings River's tables up to date in db and builds the client. The SQLite file
+// belongs to one process: a job still marked running was left by a process that died
+// (kill -9, power cut), and is made available again at once (takeBack).
+func NewSQLite(ctx context.Context, db SQLiteDB, cfg Config) (*SQLite, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := newQueue(ctx, riversqlite.New(db), cfg, func(rc *river.Config) {
+	driver := riversqlite.New(db.SQL())
+	client, err := newQueue(ctx, driver, cfg, func(rc *river.Config) {
 		rc.FetchPollInterval = cfg.PollInterval
 		rc.FetchCooldown = min(cfg.PollInterval, 50*time.Millisecond)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The SQLite file belongs to one process: a job still marked running was left by a
-	// process that died (kill -9, power cut). Make it available again now rather than wait for
-	// River's rescuer, which is built for many processes sharing Postgres.
-	// River's SQLite driver stores times as text in SQLite's own format and compares them as
-	// text: datetime('now', 'subsec') writes exactly that format. (An RFC 3339 time, with its
-	// "T", sorts after every time of the same day: the job would wait for tomorrow.)
-	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
+	n, err := takeBack(ctx, client, driver.GetExecutor(), func(*rivertype.JobRow) bool { return true })
 	if err != nil {
-		return nil, fmt.Errorf("queue: rescue jobs left running: %w", err)
+		return nil, fmt.Errorf("queue: take back the jobs left running: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if n > 0 {
 		cfg.Logger.Warn("jobs left running by a previous process made available again", "jobs", n)
 	}
-	unwrap := func(tx store.Tx) (*sql.Tx, bool) {
-		st, ok := tx.(interface{ SQLTx() *sql.Tx })
-		if !ok {
-			return nil, false
-		}
-		return st.SQLTx(), true
-	}
-	return &SQLite{client: client, unwrap: unwrap, name: "SQLite"}, nil
+	return &SQLite{client: client, driverTx: db.SQLTx, name: "SQLite"}, nil
 }
 
 // NewPostgres brings River's tables up to date in the pool's database and builds the client.
-// A job a dead replica held is rescued after three minutes, longer than the job timeout, so
-// a slow but live turn never runs twice at once.
-func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres, error) {
+// A replica started again under its ID takes back at once the jobs it held (takeBack); a job
+// of a replica that does not come back is rescued by River after three minutes, longer than
+// the job timeout, so a slow but live turn never runs twice at once.
+func NewPostgres(ctx context.Context, db PostgresDB, cfg Config) (*Postgres, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := newQueue(ctx, riverpgxv5.New(pool), cfg, func(rc *river.Config) {
+	driver := riverpgxv5.New(db.Pool())
+	client, err := newQueue(ctx, driver, cfg, func(rc *river.Config) {
 		rc.RescueStuckJobsAfter = 3 * time.Minute
 		rc.ID = cfg.ID
 	})
@@ -143,23 +225,18 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres
 	if cfg.ID != "" {
 		// The last of attempted_by is the client that holds a running job: under this ID,
 		// only this process's previous life, which is over (no two run under one ID).
-		tag, err := pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-			WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, cfg.ID)
+		mine := func(job *rivertype.JobRow) bool {
+			return len(job.AttemptedBy) > 0 && job.AttemptedBy[len(job.AttemptedBy)-1] == cfg.ID
+		}
+		n, err := takeBack(ctx, client, driver.GetExecutor(), mine)
 		if err != nil {
 			return nil, fmt.Errorf("queue: take back the jobs %s held: %w", cfg.ID, err)
 		}
-		if n := tag.RowsAffected(); n > 0 {
+		if n > 0 {
 			cfg.Logger.Warn("jobs this replica held when it stopped made available again", "jobs", n, "replica", cfg.ID)
 		}
 	}
-	unwrap := func(tx store.Tx) (pgx.Tx, bool) {
-		pt, ok := tx.(interface{ PgxTx() pgx.Tx })
-		if !ok {
-			return nil, false
-		}
-		return pt.PgxTx(), true
-	}
-	return &Postgres{client: client, unwrap: unwrap, name: "Postgres"}, nil
+	return &Postgres{client: client, driverTx: db.PgxTx, name: "Postgres"}, nil
 }
 
 // Start works jobs until Stop. Cancelling ctx does not stop the queue: River would then
@@ -186,9 +263,9 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 // InsertTx enqueues a job inside a store transaction: the job exists if and only if the
 // transaction commits.
 func (q *Queue[TTx]) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-	dtx, ok := q.unwrap(tx)
+	dtx, ok := q.driverTx(tx)
 	if !ok {
-		return fmt.Errorf("queue: the %s queue needs a %s store transaction", q.name, q.name)
+		return fmt.Errorf("enqueue %s: not a transaction of the %s store this queue runs on", args.Kind(), q.name)
 	}
 	if _, err := q.client.InsertTx(ctx, dtx, args, opts); err != nil {
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)

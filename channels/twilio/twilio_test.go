@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -148,7 +149,13 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 		t.Fatal(err)
 	}
 	workers := river.NewWorkers()
-	q, err := queue.NewSQLite(ctx, db.SQL(), queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
+	// The queue enqueues in the transactions of the store the channel uses: a wrapper finds
+	// the driver's transaction inside its own (failingStore.SQLTx).
+	qdb, ok := st.(queue.SQLiteDB)
+	if !ok {
+		t.Fatalf("%T is not a queue.SQLiteDB", st)
+	}
+	q, err := queue.NewSQLite(ctx, qdb, queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +450,15 @@ func (f *failingStore) Tx(ctx context.Context, fn func(store.Tx) error) error {
 	return f.DB.Tx(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx.(*sqlite.Tx), f: f}) })
 }
 
-// failingTx embeds the driver's transaction, so the queue still enqueues in it.
+// SQLTx finds the driver's transaction inside a failingTx, for the queue to enqueue in it.
+func (f *failingStore) SQLTx(tx store.Tx) (*sql.Tx, bool) {
+	if ft, ok := tx.(failingTx); ok {
+		tx = ft.Tx
+	}
+	return f.DB.SQLTx(tx)
+}
+
+// failingTx is the database's transaction but for InsertDelivery.
 type failingTx struct {
 	*sqlite.Tx
 	f *failingStore

@@ -55,7 +55,7 @@ type jobQueue interface {
 type sqliteDB struct{ *sqlite.DB }
 
 func (d sqliteDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
-	return queue.NewSQLite(ctx, d.SQL(), cfg)
+	return queue.NewSQLite(ctx, d.DB, cfg)
 }
 
 func (sqliteDB) relay(context.Context, *events.Hub, *events.Hub, *slog.Logger) error { return nil }
@@ -70,7 +70,7 @@ func (d postgresDB) relay(ctx context.Context, citizens, consoles *events.Hub, l
 }
 
 func (d postgresDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
-	return queue.NewPostgres(ctx, d.Pool(), cfg)
+	return queue.NewPostgres(ctx, d.DB, cfg)
 }
 
 // openStore opens the store and brings its schema up to date.

@@ -132,13 +132,22 @@ func (s *DB) Migrate(ctx context.Context) error {
 type Tx struct {
 	store.AfterCommitHooks
 	q   pgx.Tx
+	db  *DB // whose transaction it is (PgxTx)
 	now func() time.Time
 }
 
 var _ store.Tx = (*Tx)(nil)
 
-// PgxTx returns the driver transaction, for the job queue to enqueue in it.
-func (t *Tx) PgxTx() pgx.Tx { return t.q }
+// PgxTx returns the pgx transaction inside tx, for the job queue to enqueue in it
+// (queue.PostgresDB); ok is false when tx is not a transaction of this database, whose job
+// would not commit or roll back with it.
+func (s *DB) PgxTx(tx store.Tx) (pgx.Tx, bool) {
+	t, ok := tx.(*Tx)
+	if !ok || t.db != s {
+		return nil, false
+	}
+	return t.q, true
+}
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
@@ -147,7 +156,7 @@ func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	var t *Tx
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) })
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { t = &Tx{q: tx, db: s, now: s.now}; return fn(t) })
 	release()
 	if err != nil {
 		return err

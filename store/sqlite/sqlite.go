@@ -123,13 +123,22 @@ func (s *DB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 type Tx struct {
 	store.AfterCommitHooks
 	q   *sql.Tx
+	db  *DB // whose transaction it is (SQLTx)
 	now func() time.Time
 }
 
 var _ store.Tx = (*Tx)(nil)
 
-// SQLTx returns the driver transaction, for the job queue to enqueue in it.
-func (t *Tx) SQLTx() *sql.Tx { return t.q }
+// SQLTx returns the database/sql transaction inside tx, for the job queue to enqueue in it
+// (queue.SQLiteDB); ok is false when tx is not a transaction of this database, whose job
+// would not commit or roll back with it.
+func (s *DB) SQLTx(tx store.Tx) (*sql.Tx, bool) {
+	t, ok := tx.(*Tx)
+	if !ok || t.db != s {
+		return nil, false
+	}
+	return t.q, true
+}
 
 // Tx implements store.Store.
 func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
@@ -138,7 +147,7 @@ func (s *DB) Tx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	var t *Tx
-	err = s.sqlTx(ctx, func(tx *sql.Tx) error { t = &Tx{q: tx, now: s.now}; return fn(t) })
+	err = s.sqlTx(ctx, func(tx *sql.Tx) error { t = &Tx{q: tx, db: s, now: s.now}; return fn(t) })
 	release()
 	if err != nil {
 		return err
