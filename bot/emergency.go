@@ -115,16 +115,25 @@ func plainRequest(norm string) bool {
 }
 
 // knownContent counts the words of the text, other than function words, that the model saw
-// in training: of "y el monto?" it knows one, and what it says of that is its prior.
+// in training, or whose shape it knows (most of its character n-grams): of "y el monto?" it
+// knows one, and what it says of that is its prior.
 func knownContent(m *learn.Model, norm string) int {
 	n := 0
 	for _, w := range strings.Fields(norm) {
 		if !retrieval.IsStopword(w) {
-			n += m.KnownWords(w)
+			if k := m.KnownWords(w); k > 0 {
+				n += k
+			} else if m.KnowsShape(w, shapeShare) {
+				n++
+			}
 		}
 	}
 	return n
 }
+
+// shapeShare: a word the emergency model never saw counts as one it can read when it saw
+// this share of the word's character n-grams (learn.Model.KnowsShape).
+var shapeShare = 0.8
 
 // emergencyLines are the lines of the kinds, without the closing words of an emergency
 // reply: for the top of a reply that goes on to answer the question.

@@ -424,6 +424,27 @@ func (m *Model) KnownWords(text string) int {
 	return n
 }
 
+// KnowsShape reports whether the model, though it never saw the word w, saw at least share
+// of its character n-grams (of the lengths it was trained with): "colgarme" learned from
+// training lines makes "colgar" a word it can read. Words shorter than five letters are
+// never read this way: their n-grams are common to too many words.
+func (m *Model) KnowsShape(w string, share float64) bool {
+	r := []rune("<" + w + ">")
+	if len(r) < 7 || strings.HasPrefix(w, "#") {
+		return false
+	}
+	seen, all := 0, 0
+	for n := m.cfg.MinN; n <= m.cfg.MaxN; n++ {
+		for i := 0; i+n <= len(r); i++ {
+			all++
+			if _, ok := m.feats["c:"+string(r[i:i+n])]; ok {
+				seen++
+			}
+		}
+	}
+	return all > 0 && float64(seen) >= share*float64(all)
+}
+
 // Size returns how many features the model knows and the size of its vectors.
 func (m *Model) Size() (features, dim int) { return len(m.feats), m.cfg.Dim }
 

@@ -112,3 +112,28 @@ func TestEnsembleAveragesItsMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestKnowsShape: a word the model never saw is readable when it saw most of its n-grams
+// (a form of a word it learned), not when it saw few, and never for short words.
+func TestKnowsShape(t *testing.T) {
+	cfg := learn.Config{Dim: 16, Epochs: 5, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 7}
+	m, err := learn.Train(toy, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		word  string
+		share float64
+		want  bool
+	}{
+		{"despidieron", 1, true},    // seen whole: every n-gram is known
+		{"despidio", 0.8, true},     // 12 of its 15 n-grams were seen in "despidieron" and "nacio"
+		{"despidio", 0.9, false},    // not 0.9 of them
+		{"helicoptero", 0.8, false}, // nothing like it was seen
+		{"naci", 0.1, false},        // too short to be read by its shape
+	} {
+		if got := m.KnowsShape(tc.word, tc.share); got != tc.want {
+			t.Errorf("KnowsShape(%q, %v) = %v, want %v", tc.word, tc.share, got, tc.want)
+		}
+	}
+}
