@@ -136,7 +136,7 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	for _, o := range opts {
 		o(&cfg)
 	}
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
 	if eng == nil {
 		eng = engine
 	}

@@ -30,7 +30,7 @@ type bundle struct {
 	srv      *httptest.Server
 	store    store.Store
 	engine   *bot.Engine
-	handoffs *handoff.Service
+	handoffs *handoff.Service[store.Tx]
 	core     *conversation.Core[store.Tx]
 	web      *web.Server[store.Tx]
 }
@@ -58,7 +58,7 @@ func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
 	cfg := web.Config[store.Tx]{Engine: bot.New(ix, nil), Store: db}
 	for _, o := range opts {
 		o(&cfg)
@@ -76,7 +76,7 @@ func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 }
 
 // newCore is the conversation core the server runs its turns on.
-func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core[store.Tx] {
+func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service[store.Tx]) *conversation.Core[store.Tx] {
 	t.Helper()
 	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: hs})
 	if err != nil {

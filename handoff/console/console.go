@@ -56,7 +56,7 @@ type Catalogue interface {
 // Config is what the console needs.
 type Config struct {
 	Store     store.Store
-	Handoffs  *handoff.Service
+	Handoffs  *handoff.Service[store.Tx]
 	Catalogue Catalogue
 	Console   *events.Hub // queue changes (handoff.ConsoleTopic)
 	Logger    *slog.Logger

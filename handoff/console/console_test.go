@@ -32,7 +32,7 @@ import (
 type bundle struct {
 	srv *httptest.Server
 	db  *sqlite.DB
-	hs  *handoff.Service
+	hs  *handoff.Service[store.Tx]
 }
 
 func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
@@ -48,7 +48,7 @@ func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
 		t.Fatal(err)
 	}
 	hub := events.NewHub()
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
 	cfg := console.Config{Store: db, Handoffs: hs, Catalogue: ix, Console: hub}
 	for _, o := range opts {
 		o(&cfg)
@@ -391,7 +391,7 @@ func (downStore) Tx(context.Context, func(store.Tx) error) error { return errors
 // redirect that hides it nor the store's words; the same page for an unknown conversation.
 func TestActionThatFailsShowsThePage(t *testing.T) {
 	b := setup(t, func(c *console.Config) {
-		c.Handoffs = handoff.New(downStore{c.Store.(*sqlite.DB)}, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), c.Console, nil)
+		c.Handoffs = handoff.New(downStore{c.Store.(*sqlite.DB)}, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), c.Console, nil)
 	})
 	cl, csrf := signIn(t, b, "ana")
 	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
