@@ -238,7 +238,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		handoffs.Register(workers)
 		log.Info("handoffs also go to a backend", "backend", backend.Name())
 	}
-	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
+	agents, err := console.New(console.Config[store.Tx]{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
 		Logger: log.With("component", "console")})
 	if err != nil {
 		return err
