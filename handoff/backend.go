@@ -191,27 +191,29 @@ func (NotifyArgs) Kind() string { return "handoff_notify" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
-// Enqueuer adds a job inside a store transaction.
-type Enqueuer interface {
-	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+// Enqueuer adds a job inside a store transaction of type T (the queue package's queues,
+// with store.Tx).
+type Enqueuer[T any] interface {
+	// InsertTx inserts the job in tx: it commits or rolls back with it.
+	InsertTx(ctx context.Context, tx T, args river.JobArgs, opts *river.InsertOpts) error
 }
 
 // Register adds the notify job's worker.
-func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &notifyWorker{s: s}) }
+func (s *Service[T]) Register(w *river.Workers) { river.AddWorker(w, &notifyWorker[T]{s: s}) }
 
-type notifyWorker struct {
+type notifyWorker[T Tx] struct {
 	river.WorkerDefaults[NotifyArgs]
-	s *Service
+	s *Service[T]
 }
 
-func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+func (w *notifyWorker[T]) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	s := w.s
 	if s.backend == nil {
 		return nil
 	}
 	var h *atiende.Handoff
 	var conv *atiende.Conversation
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		var err error
 		if h, err = tx.Handoff(ctx, job.Args.HandoffID); err != nil {
 			return err
@@ -230,7 +232,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return err
 	}
 	p := NewPacket(conv, *h, msgs, s.now())
-	if err := s.store.Tx(ctx, func(tx store.Tx) error { p.NameAgents(ctx, tx); return nil }); err != nil {
+	if err := s.store.Tx(ctx, func(tx T) error { p.NameAgents(ctx, tx); return nil }); err != nil {
 		return err
 	}
 	if err = s.backend.Notify(ctx, p); err != nil {

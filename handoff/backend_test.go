@@ -39,7 +39,7 @@ func withBackend(t *testing.T, b handoff.Backend) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen(), Backend: b, Queue: q}, events.NewHub(), events.NewHub(), nil)
+	s := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen(), Backend: b, Queue: q}, events.NewHub(), events.NewHub(), nil)
 	s.Register(workers)
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)

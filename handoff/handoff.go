@@ -12,7 +12,6 @@ import (
 	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/rut"
-	"github.com/atiende/atiende/store"
 )
 
 // Priorities: higher is served first.
@@ -110,10 +109,16 @@ func NewPacket(c *atiende.Conversation, h atiende.Handoff, msgs []atiende.Messag
 	return p
 }
 
+// AgentReader reads an agent, in a transaction (store.Tx has the error contract).
+type AgentReader interface {
+	// AgentByID returns an agent, or store.ErrNotFound.
+	AgentByID(ctx context.Context, id int64) (*atiende.Agent, error)
+}
+
 // NameAgents gives each line an agent wrote the name of that agent, read in tx: the person
 // who attended when the line was written, not whoever holds the conversation now. An agent
 // who cannot be read leaves the line unnamed (the console then says «Agente»).
-func (p *Packet) NameAgents(ctx context.Context, tx store.Tx) {
+func (p *Packet) NameAgents(ctx context.Context, tx AgentReader) {
 	names := map[int64]string{}
 	for i, l := range p.Transcript {
 		if l.Agent == 0 {

@@ -13,17 +13,57 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
+// Tx is what the handoff service does in a transaction (store.Tx has the error contract).
+//
+// The conversation core hands the service its turn's transaction (Start, Held, Hold), and
+// the service hands its own to a Deliverer and an Enqueuer, which do more in it. So the
+// service is generic in the transaction's type T: it asks of T only these methods.
+// cmd/atiende builds a Service[store.Tx]; the compiler checks there that store.Tx has them.
+type Tx interface {
+	// AfterCommit runs f once the transaction has committed, never when it rolls back.
+	AfterCommit(f func())
+	// Conversation returns the conversation, or store.ErrNotFound.
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
+	// InsertMessage stores a message and sets its ID and CreatedAt.
+	InsertMessage(ctx context.Context, m *atiende.Message) error
+	// InsertHandoff stores a handoff and sets its ID (CreatedAt now unless set).
+	InsertHandoff(ctx context.Context, h *atiende.Handoff) error
+	// Handoff returns a handoff read for update, or store.ErrNotFound.
+	Handoff(ctx context.Context, id int64) (*atiende.Handoff, error)
+	// OpenHandoff returns the conversation's open handoff (queued, assigned or callback),
+	// or store.ErrNotFound.
+	OpenHandoff(ctx context.Context, conversationID string) (*atiende.Handoff, error)
+	// UpdateHandoff writes the handoff's status, reason, priority, queue, agent, times and
+	// note.
+	UpdateHandoff(ctx context.Context, h *atiende.Handoff) error
+	// HandoffsByStatus returns the handoffs in those statuses: highest priority first, then
+	// oldest.
+	HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error)
+	// AgentReader names the agents of a packet's transcript (the backends' job).
+	AgentReader
+}
+
+// Store is what the service needs of the store: its transactions, of type T, and the
+// messages a backend's packet is built from.
+type Store[T Tx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+	// Messages returns the last limit messages of a conversation, oldest first.
+	Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error)
+}
+
 // Deliverer sends an agent's (or the service's) message on a channel that needs delivery
-// jobs (SMS, WhatsApp), inside the transaction that stores it.
-type Deliverer interface {
-	DeliverTx(ctx context.Context, tx store.Tx, conv *atiende.Conversation, m *atiende.Message) error
+// jobs (SMS, WhatsApp), inside the transaction T that stores it (twilio.Outbox).
+type Deliverer[T any] interface {
+	// DeliverTx hands the stored message to the channel's delivery, in tx.
+	DeliverTx(ctx context.Context, tx T, conv *atiende.Conversation, m *atiende.Message) error
 }
 
 // ConsoleTopic is the events topic the agents' consoles listen to.
 const ConsoleTopic = "console"
 
-// Config tunes the service.
-type Config struct {
+// Config tunes the service; T is the store's transaction (cmd/atiende: store.Tx).
+type Config[T Tx] struct {
 	Hours Hours
 	// AbandonAfter: a handoff nobody took in this long (while open) is closed as abandoned,
 	// and the citizen is told (ATIENDE_HANDOFF_TIMEOUT, default 30 minutes).
@@ -37,22 +77,23 @@ type Config struct {
 	// through a job enqueued with the handoff and retried until the backend takes it; the
 	// job's worker is added by Register before the queue starts.
 	Backend Backend
-	Queue   Enqueuer
+	Queue   Enqueuer[T]
 	// Deliverers send agents' words and the service's notices on the channels that need
 	// delivery jobs (SMS, WhatsApp), by channel; a channel without one (the web) gets them
 	// through the citizens' event streams.
-	Deliverers map[string]Deliverer
+	Deliverers map[string]Deliverer[T]
 }
 
-// Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback.
-type Service struct {
-	store      store.Store
-	cfg        Config
+// Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback,
+// on a store whose transactions are of type T.
+type Service[T Tx] struct {
+	store      Store[T]
+	cfg        Config[T]
 	citizens   *events.Hub // the citizens' streams (web widget)
 	console    *events.Hub // the agents' consoles
-	deliverers map[string]Deliverer
-	backend    Backend  // besides the console; nil when none
-	queue      Enqueuer // for the backend's jobs
+	deliverers map[string]Deliverer[T]
+	backend    Backend     // besides the console; nil when none
+	queue      Enqueuer[T] // for the backend's jobs
 	log        *slog.Logger
 	observer   Observer // nil: nobody hears of claims
 }
@@ -66,7 +107,7 @@ type Observer interface {
 }
 
 // SetObserver makes the service tell o of every claim; call it before the service is in use.
-func (s *Service) SetObserver(o Observer) { s.observer = o }
+func (s *Service[T]) SetObserver(o Observer) { s.observer = o }
 
 // Errors of the agent actions.
 var (
@@ -78,7 +119,7 @@ var (
 
 // New returns the service. citizens carries agent messages to web widgets; console carries
 // queue changes to the agents' consoles.
-func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Logger) *Service {
+func New[T Tx](st Store[T], cfg Config[T], citizens, console *events.Hub, log *slog.Logger) *Service[T] {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return time.Now().UTC() }
 	}
@@ -97,7 +138,7 @@ func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: cfg.Deliverers, log: log}
+	s := &Service[T]{store: st, cfg: cfg, citizens: citizens, console: console, deliverers: cfg.Deliverers, log: log}
 	if cfg.Backend != nil && cfg.Queue != nil {
 		s.backend, s.queue = cfg.Backend, cfg.Queue
 	}
@@ -105,15 +146,15 @@ func New(st store.Store, cfg Config, citizens, console *events.Hub, log *slog.Lo
 }
 
 // Hours returns the call center's hours.
-func (s *Service) Hours() Hours { return s.cfg.Hours }
+func (s *Service[T]) Hours() Hours { return s.cfg.Hours }
 
-func (s *Service) now() time.Time { return s.cfg.Now() }
+func (s *Service[T]) now() time.Time { return s.cfg.Now() }
 
 // Start opens a handoff for the conversation, in the caller's transaction, and returns what
 // to tell the citizen besides the engine's words: the place in the queue and the expected
 // wait, or, out of hours, when a person will answer. A conversation already waiting keeps
 // its handoff.
-func (s *Service) Start(ctx context.Context, tx store.Tx, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error) {
+func (s *Service[T]) Start(ctx context.Context, tx T, conv *atiende.Conversation, reason, topic string) (*atiende.Handoff, string, error) {
 	if h, err := tx.OpenHandoff(ctx, conv.ID); err == nil {
 		if reason == bot.ReasonEmergency && h.Reason != bot.ReasonEmergency {
 			// An emergency while the citizen waits for a person: the handoff becomes one, first
@@ -155,7 +196,7 @@ func (s *Service) Start(ctx context.Context, tx store.Tx, conv *atiende.Conversa
 }
 
 // waitingText tells the citizen where they stand.
-func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *atiende.Handoff) string {
+func (s *Service[T]) waitingText(ctx context.Context, tx T, h *atiende.Handoff) string {
 	switch h.Status {
 	case atiende.HandoffCallback:
 		return fmt.Sprintf("Nuestro equipo atiende %s. Una persona le responderá por este mismo medio %s. Puede dejar su consulta escrita aquí.",
@@ -170,7 +211,7 @@ func (s *Service) waitingText(ctx context.Context, tx store.Tx, h *atiende.Hando
 }
 
 // place is the handoff's position among the queued ones it waits behind (1 = next).
-func (s *Service) place(ctx context.Context, tx store.Tx, h *atiende.Handoff) int {
+func (s *Service[T]) place(ctx context.Context, tx T, h *atiende.Handoff) int {
 	queued, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 	if err != nil {
 		// Only the place the citizen is told is lost: the handoff itself stands.
@@ -187,7 +228,7 @@ func (s *Service) place(ctx context.Context, tx store.Tx, h *atiende.Handoff) in
 
 // Held reports, in the caller's transaction, whether a person holds the conversation (an
 // open handoff), writing nothing: Hold's answer without its notice.
-func (s *Service) Held(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, error) {
+func (s *Service[T]) Held(ctx context.Context, tx T, conv *atiende.Conversation) (bool, error) {
 	_, err := tx.OpenHandoff(ctx, conv.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -198,7 +239,7 @@ func (s *Service) Held(ctx context.Context, tx store.Tx, conv *atiende.Conversat
 // Hold decides, in the caller's transaction, whether a person holds the conversation. When
 // one does, the engine stays silent; the reply, if not empty, is what the citizen is told
 // (their place, at most every NotifyEvery). The caller has stored the citizen's message.
-func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *atiende.Conversation) (bool, string, error) {
+func (s *Service[T]) Hold(ctx context.Context, tx T, conv *atiende.Conversation) (bool, string, error) {
 	h, err := tx.OpenHandoff(ctx, conv.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, "", nil
@@ -223,10 +264,10 @@ func (s *Service) Hold(ctx context.Context, tx store.Tx, conv *atiende.Conversat
 }
 
 // Claim gives a queued handoff to the agent.
-func (s *Service) Claim(ctx context.Context, agent *atiende.Agent, id int64) error {
+func (s *Service[T]) Claim(ctx context.Context, agent *atiende.Agent, id int64) error {
 	var convID, queue string
 	var waited time.Duration
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
@@ -257,12 +298,12 @@ func (s *Service) Claim(ctx context.Context, agent *atiende.Agent, id int64) err
 }
 
 // Reply sends the agent's words to the citizen on their channel.
-func (s *Service) Reply(ctx context.Context, agent *atiende.Agent, id int64, text string) error {
+func (s *Service[T]) Reply(ctx context.Context, agent *atiende.Agent, id int64, text string) error {
 	if len([]rune(text)) == 0 {
 		return ErrEmptyReply
 	}
 	var m *atiende.Message
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
@@ -294,7 +335,7 @@ const (
 )
 
 // send stores an outbound message and, on channels that need it, its delivery.
-func (s *Service) send(ctx context.Context, tx store.Tx, conv *atiende.Conversation, text, action string, agentID int64) (*atiende.Message, error) {
+func (s *Service[T]) send(ctx context.Context, tx T, conv *atiende.Conversation, text, action string, agentID int64) (*atiende.Message, error) {
 	m := &atiende.Message{ConversationID: conv.ID, Direction: atiende.Outbound, Text: text, Action: action, Processed: true, AgentID: agentID}
 	if err := tx.InsertMessage(ctx, m); err != nil {
 		return nil, err
@@ -308,11 +349,11 @@ func (s *Service) send(ctx context.Context, tx store.Tx, conv *atiende.Conversat
 }
 
 // Transfer puts the handoff back in the queue, in another queue.
-func (s *Service) Transfer(ctx context.Context, agent *atiende.Agent, id int64, queue string) error {
+func (s *Service[T]) Transfer(ctx context.Context, agent *atiende.Agent, id int64, queue string) error {
 	if !KnownQueue(queue) {
 		return fmt.Errorf("transfer handoff %d: unknown queue %q", id, queue)
 	}
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -338,7 +379,7 @@ func MayAct(agent *atiende.Agent, h *atiende.Handoff) bool {
 }
 
 // openByID reads the handoff for update; ErrNotOpen when it is closed already.
-func openByID(ctx context.Context, tx store.Tx, id int64) (*atiende.Handoff, error) {
+func openByID[T Tx](ctx context.Context, tx T, id int64) (*atiende.Handoff, error) {
 	h, err := tx.Handoff(ctx, id)
 	if err != nil {
 		return nil, err
@@ -351,14 +392,14 @@ func openByID(ctx context.Context, tx store.Tx, id int64) (*atiende.Handoff, err
 
 // Resolve closes the handoff with the agent's note; the assistant answers again, and the
 // citizen is told so.
-func (s *Service) Resolve(ctx context.Context, agent *atiende.Agent, id int64, note string) error {
+func (s *Service[T]) Resolve(ctx context.Context, agent *atiende.Agent, id int64, note string) error {
 	return s.close(ctx, agent, id, atiende.HandoffResolved, note,
 		"La persona que le atendió cerró la conversación. Si necesita algo más, escríbame: el asistente vuelve a responderle.")
 }
 
-func (s *Service) close(ctx context.Context, agent *atiende.Agent, id int64, status, note, tell string) error {
+func (s *Service[T]) close(ctx context.Context, agent *atiende.Agent, id int64, status, note, tell string) error {
 	var m *atiende.Message
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		h, err := openByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -387,10 +428,10 @@ func (s *Service) close(ctx context.Context, agent *atiende.Agent, id int64, sta
 
 // Sweep abandons the handoffs nobody took in time, and moves callbacks whose time came into
 // the queue. The server runs it every minute.
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Service[T]) Sweep(ctx context.Context) error {
 	var abandon []int64
 	now := s.now()
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.store.Tx(ctx, func(tx T) error {
 		hs, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 		if err != nil {
 			return err

@@ -21,7 +21,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func setup(t *testing.T, at time.Time) (*handoff.Service, *sqlite.DB, *clock, *events.Hub) {
+func setup(t *testing.T, at time.Time) (*handoff.Service[store.Tx], *sqlite.DB, *clock, *events.Hub) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
@@ -32,11 +32,11 @@ func setup(t *testing.T, at time.Time) (*handoff.Service, *sqlite.DB, *clock, *e
 	holidays, _ := handoff.ParseHolidays([]byte("2026-12-25 # Navidad\n"))
 	c := &clock{t: at}
 	citizens := events.NewHub()
-	s := handoff.New(db, handoff.Config{Hours: handoff.DefaultHours(loc, holidays), Now: c.now, AbandonAfter: 20 * time.Minute}, citizens, events.NewHub(), nil)
+	s := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.DefaultHours(loc, holidays), Now: c.now, AbandonAfter: 20 * time.Minute}, citizens, events.NewHub(), nil)
 	return s, db, c, citizens
 }
 
-func start(t *testing.T, s *handoff.Service, db *sqlite.DB, id, reason string) (*atiende.Handoff, string) {
+func start(t *testing.T, s *handoff.Service[store.Tx], db *sqlite.DB, id, reason string) (*atiende.Handoff, string) {
 	t.Helper()
 	var h *atiende.Handoff
 	var tell string
@@ -142,7 +142,7 @@ func TestOutOfHoursSaysTheConfiguredHours(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	sunday := time.Date(2026, 11, 29, 11, 0, 0, 0, loc)
-	s := handoff.New(db, handoff.Config{Hours: handoff.Hours{Loc: loc, Week: week}, Now: func() time.Time { return sunday }}, events.NewHub(), events.NewHub(), nil)
+	s := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.Hours{Loc: loc, Week: week}, Now: func() time.Time { return sunday }}, events.NewHub(), events.NewHub(), nil)
 	_, tell := start(t, s, db, "c1", bot.ReasonRequest)
 	if !strings.Contains(tell, "de lunes a viernes de 9:00 a 14:00 y los sábados de 10:00 a 13:00") ||
 		!strings.Contains(tell, "el lunes 30 de noviembre a las 9:00") || strings.Contains(tell, "20:00") {

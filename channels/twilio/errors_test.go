@@ -27,7 +27,7 @@ func (downStore) Tx(context.Context, func(store.Tx) error) error {
 // Twilio may retry; a bad signature 403; a field out of shape 400 without echoing it.
 func TestWebhookErrors(t *testing.T) {
 	t.Parallel()
-	b := buildOn(t, nil, func(db *sqlite.DB) store.Store { return downStore{db} }, false)
+	b := buildOn(t, nil, func(db *sqlite.DB) channelStore { return downStore{db} }, false)
 	send := func(path string, form url.Values, sign bool) (int, string, string) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(form.Encode()))

@@ -112,8 +112,16 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 	return buildOn(t, eng, nil, work, opts...)
 }
 
+// channelStore is the store the channel, its core and its queue share in these tests: their
+// transactions, and the driver's transaction inside one for the queue (a wrapper finds it
+// inside its own, failingStore.SQLTx).
+type channelStore interface {
+	twilio.Store[store.Tx]
+	queue.SQLiteDB
+}
+
 // buildOn is buildWith with the channel's store wrapped by wrap (nil: the database itself).
-func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, work bool, opts ...option) *bundle {
+func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) channelStore, work bool, opts ...option) *bundle {
 	t.Helper()
 	loadEngine()
 	ctx := context.Background()
@@ -136,11 +144,11 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 	for _, o := range opts {
 		o(&cfg)
 	}
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
 	if eng == nil {
 		eng = engine
 	}
-	var st store.Store = db
+	var st channelStore = db
 	if wrap != nil {
 		st = wrap(db)
 	}
@@ -149,13 +157,8 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) store.Store, w
 		t.Fatal(err)
 	}
 	workers := river.NewWorkers()
-	// The queue enqueues in the transactions of the store the channel uses: a wrapper finds
-	// the driver's transaction inside its own (failingStore.SQLTx).
-	qdb, ok := st.(queue.SQLiteDB)
-	if !ok {
-		t.Fatalf("%T is not a queue.SQLiteDB", st)
-	}
-	q, err := queue.NewSQLite(ctx, qdb, queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
+	// The queue enqueues in the transactions of the store the channel uses.
+	q, err := queue.NewSQLite(ctx, st, queue.Config{Workers: workers, Queues: twilio.Queues(), PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +480,7 @@ func (t failingTx) InsertDelivery(ctx context.Context, d *atiende.Delivery) erro
 func TestReplyNotRecordedIsRetried(t *testing.T) {
 	t.Parallel()
 	fs := &failingStore{}
-	b := buildOn(t, nil, func(db *sqlite.DB) store.Store { fs.DB = db; return fs }, true)
+	b := buildOn(t, nil, func(db *sqlite.DB) channelStore { fs.DB = db; return fs }, true)
 	const from = "+56915151515"
 	b.say(t, from, "cuanto es la pgu")
 	sent := b.waitSent(t, 1)

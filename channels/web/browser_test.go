@@ -72,7 +72,7 @@ func newSite(t *testing.T, allow bool, extraHost string) *site {
 		origins = []string{st.host.URL}
 	}
 	engine := bot.New(ix, nil)
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, st.hub, events.NewHub(), nil)
 	srv, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Hub: st.hub, Origins: origins, StreamMax: 2 * time.Second,
 		Core: newCore(t, db, engine, hs)})
 	if err != nil {

@@ -28,7 +28,7 @@ func TestEmergencyWhileWaitingForCallback(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	sunday := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC) // closed
-	hs := handoff.New(db, handoff.Config{Hours: handoff.DefaultHours(time.UTC, nil), Now: func() time.Time { return sunday }},
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.DefaultHours(time.UTC, nil), Now: func() time.Time { return sunday }},
 		events.NewHub(), events.NewHub(), nil)
 	engine := bot.New(ix, nil)
 	b := setup(t, func(c *web.Config[store.Tx]) { c.Engine, c.Store, c.Core = engine, db, newCore(t, db, engine, hs) })

@@ -25,7 +25,7 @@ func TestNULRefusedOnPostgres(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	engine := bot.New(ix, nil)
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
 	s, err := web.New(web.Config[store.Tx]{Engine: engine, Store: db, Core: newCore(t, db, engine, hs)})
 	if err != nil {
 		t.Fatal(err)

@@ -28,11 +28,18 @@ import (
 
 type bundle struct {
 	srv      *httptest.Server
-	store    store.Store
+	store    testStore
 	engine   *bot.Engine
-	handoffs *handoff.Service
+	handoffs *handoff.Service[store.Tx]
 	core     *conversation.Core[store.Tx]
 	web      *web.Server[store.Tx]
+}
+
+// testStore is the store as these tests use it: the chat's, and what they check besides.
+type testStore interface {
+	web.Store[store.Tx]
+	Handoffs(ctx context.Context, conversationID string) ([]atiende.Handoff, error)
+	Close() error
 }
 
 var (
@@ -58,7 +65,7 @@ func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), events.NewHub(), nil)
 	cfg := web.Config[store.Tx]{Engine: bot.New(ix, nil), Store: db}
 	for _, o := range opts {
 		o(&cfg)
@@ -76,7 +83,7 @@ func setup(t *testing.T, opts ...func(*web.Config[store.Tx])) *bundle {
 }
 
 // newCore is the conversation core the server runs its turns on.
-func newCore(t testing.TB, db store.Store, engine *bot.Engine, hs *handoff.Service) *conversation.Core[store.Tx] {
+func newCore(t testing.TB, db conversation.Store[store.Tx], engine *bot.Engine, hs *handoff.Service[store.Tx]) *conversation.Core[store.Tx] {
 	t.Helper()
 	core, err := conversation.New(conversation.Config[store.Tx]{Store: db, Engine: engine, Handoffs: hs})
 	if err != nil {

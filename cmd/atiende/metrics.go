@@ -180,26 +180,38 @@ func (j *jobMetrics) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 
 // watchHandoffs adds the gauge of handoffs waiting for a person, by queue, read from the
 // store at each scrape (a few rows: the queued handoffs).
-func (m *metrics) watchHandoffs(st store.Store) {
-	m.reg.MustRegister(waitingHandoffs{store: st, desc: prometheus.NewDesc("atiende_handoffs_waiting",
+func (m *metrics) watchHandoffs(st handoffsStore[store.Tx]) {
+	m.reg.MustRegister(waitingHandoffs[store.Tx]{store: st, desc: prometheus.NewDesc("atiende_handoffs_waiting",
 		"Handoffs queued for a person now, by queue (all replicas: read from the store).", []string{"queue"}, nil)})
 }
 
-type waitingHandoffs struct {
-	store store.Store
+// handoffsTx is what the gauge reads in a transaction (store.Tx has the error contract).
+type handoffsTx interface {
+	// HandoffsByStatus returns the handoffs in those statuses.
+	HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error)
+}
+
+// handoffsStore is what the gauge needs of the store: its transactions, of type T.
+type handoffsStore[T handoffsTx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+}
+
+type waitingHandoffs[T handoffsTx] struct {
+	store handoffsStore[T]
 	desc  *prometheus.Desc
 }
 
 // Describe implements prometheus.Collector.
-func (w waitingHandoffs) Describe(ch chan<- *prometheus.Desc) { ch <- w.desc }
+func (w waitingHandoffs[T]) Describe(ch chan<- *prometheus.Desc) { ch <- w.desc }
 
 // Collect implements prometheus.Collector. When the store does not answer in two seconds
 // the metric is reported as an error of the scrape.
-func (w waitingHandoffs) Collect(ch chan<- prometheus.Metric) {
+func (w waitingHandoffs[T]) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	counts := map[string]int{}
-	err := w.store.Tx(ctx, func(tx store.Tx) error {
+	err := w.store.Tx(ctx, func(tx T) error {
 		queued, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued)
 		for _, h := range queued {
 			counts[h.Queue]++

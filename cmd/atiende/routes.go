@@ -19,7 +19,7 @@ import (
 // TwiML for Twilio's webhooks), which also answers an unknown address under its prefix.
 // A new channel is a line here. testdata/routes.txt lists every route of the process, and
 // TestRouteList keeps it true.
-func mounts(log *slog.Logger, agents *console.Console, tw *twilio.Service[store.Tx]) []web.Mount {
+func mounts(log *slog.Logger, agents *console.Console[store.Tx], tw *twilio.Service[store.Tx]) []web.Mount {
 	webhooks := twilioOff(log)
 	if tw != nil {
 		webhooks = tw.Routes

@@ -41,8 +41,8 @@ func TestRouteList(t *testing.T) {
 		t.Fatal(err)
 	}
 	consoles := events.NewHub()
-	handoffs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), consoles, nil)
-	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: ix, Console: consoles})
+	handoffs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), consoles, nil)
+	agents, err := console.New(console.Config[store.Tx]{Store: db, Handoffs: handoffs, Catalogue: ix, Console: consoles})
 	if err != nil {
 		t.Fatal(err)
 	}

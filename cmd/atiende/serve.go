@@ -224,10 +224,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			return err
 		}
 	}
-	hcfg := handoff.Config{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
+	hcfg := handoff.Config[store.Tx]{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
 	if cfg.twilioOn() {
 		out := twilio.NewOutbox[store.Tx](q)
-		hcfg.Deliverers = map[string]handoff.Deliverer{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
+		hcfg.Deliverers = map[string]handoff.Deliverer[store.Tx]{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
 	}
 	if backend != nil {
 		hcfg.Backend, hcfg.Queue = backend, q
@@ -238,7 +238,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		handoffs.Register(workers)
 		log.Info("handoffs also go to a backend", "backend", backend.Name())
 	}
-	agents, err := console.New(console.Config{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
+	agents, err := console.New(console.Config[store.Tx]{Store: db, Handoffs: handoffs, Catalogue: live, Console: consoles, Location: cfg.Timezone,
 		Logger: log.With("component", "console")})
 	if err != nil {
 		return err
@@ -374,7 +374,7 @@ func handoffBackend(cfg config) (handoff.Backend, error) {
 }
 
 // sweep abandons the handoffs nobody took in time, every minute.
-func sweep(ctx context.Context, h *handoff.Service, log *slog.Logger) {
+func sweep(ctx context.Context, h *handoff.Service[store.Tx], log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

@@ -53,10 +53,64 @@ type Catalogue interface {
 	Normalize(text string) string
 }
 
-// Config is what the console needs.
-type Config struct {
-	Store     store.Store
-	Handoffs  *handoff.Service
+// Tx is what the console does in a transaction: sign-ins and their sessions, the queue's
+// handoffs and their conversations, the agents (store.Tx has the error contract). The
+// console runs its own transactions and shares none with another part, but the store's
+// Tx hands fn the store's own transaction type; so the console is generic in it, T, as
+// the core is, and cmd/atiende builds a Console[store.Tx].
+type Tx interface {
+	// AgentByUsername and AgentByID return an agent, or store.ErrNotFound.
+	AgentByUsername(ctx context.Context, username string) (*atiende.Agent, error)
+	AgentByID(ctx context.Context, id int64) (*atiende.Agent, error)
+	// Agents lists every agent.
+	Agents(ctx context.Context) ([]atiende.Agent, error)
+	// InsertSession stores a sign-in's session.
+	InsertSession(ctx context.Context, s *atiende.AgentSession) error
+	// SessionByTokenHash returns the session whose token has that hash, or store.ErrNotFound
+	// (also when it expired before now).
+	SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*atiende.AgentSession, error)
+	// DeleteSession ends a session (signing out).
+	DeleteSession(ctx context.Context, hash string) error
+	// Conversation returns the conversation, or store.ErrNotFound.
+	Conversation(ctx context.Context, id string) (*atiende.Conversation, error)
+	// Handoff returns a handoff, or store.ErrNotFound.
+	Handoff(ctx context.Context, id int64) (*atiende.Handoff, error)
+	// HandoffsByStatus returns the handoffs in those statuses: highest priority first, then
+	// oldest.
+	HandoffsByStatus(ctx context.Context, statuses ...string) ([]atiende.Handoff, error)
+}
+
+// Store is what the console needs of the store: its transactions, of type T, a
+// conversation's messages (the packet, the queue's first questions) and the reports'
+// queries.
+type Store[T Tx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+	// Messages returns the last limit messages of a conversation, oldest first.
+	Messages(ctx context.Context, conversationID string, limit int) ([]atiende.Message, error)
+	report.Source
+}
+
+// Handoffs is what the console asks of the handoff service (handoff.Service): the agents'
+// actions, each in a transaction of its own, and the call center's hours. Their errors
+// include handoff.ErrTaken, ErrNotOpen, ErrNotYours, ErrEmptyReply and store.ErrNotFound.
+type Handoffs interface {
+	// Claim gives a queued handoff to the agent.
+	Claim(ctx context.Context, agent *atiende.Agent, id int64) error
+	// Reply sends the agent's words to the citizen on their channel.
+	Reply(ctx context.Context, agent *atiende.Agent, id int64, text string) error
+	// Transfer puts the handoff back in the queue, in another queue.
+	Transfer(ctx context.Context, agent *atiende.Agent, id int64, queue string) error
+	// Resolve closes the handoff with the agent's note.
+	Resolve(ctx context.Context, agent *atiende.Agent, id int64, note string) error
+	// Hours returns the call center's hours.
+	Hours() handoff.Hours
+}
+
+// Config is what the console needs; T is the store's transaction (cmd/atiende: store.Tx).
+type Config[T Tx] struct {
+	Store     Store[T]
+	Handoffs  Handoffs
 	Catalogue Catalogue
 	Console   *events.Hub // queue changes (handoff.ConsoleTopic)
 	Logger    *slog.Logger
@@ -70,16 +124,16 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// Console serves /agent.
-type Console struct {
-	cfg    Config
+// Console serves /agent, on a store whose transactions are of type T.
+type Console[T Tx] struct {
+	cfg    Config[T]
 	pages  map[string]*template.Template
 	log    *slog.Logger
 	logins *ratelimit.Limiter
 }
 
 // New parses the pages and returns the console.
-func New(cfg Config) (*Console, error) {
+func New[T Tx](cfg Config[T]) (*Console[T], error) {
 	if cfg.Store == nil || cfg.Handoffs == nil || cfg.Catalogue == nil || cfg.Console == nil {
 		return nil, errors.New("console: Store, Handoffs, Catalogue and Console are required")
 	}
@@ -98,7 +152,7 @@ func New(cfg Config) (*Console, error) {
 	if cfg.LoginRate.Off() {
 		cfg.LoginRate = ratelimit.Rate{N: 10, Per: time.Minute}
 	}
-	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger, logins: ratelimit.New(cfg.LoginRate, 0, cfg.Now)}
+	c := &Console[T]{cfg: cfg, pages: map[string]*template.Template{}, log: cfg.Logger, logins: ratelimit.New(cfg.LoginRate, 0, cfg.Now)}
 	for _, name := range []string{"login", "queue", "handoff", "supervisor", "reports"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"rol": roleName}).ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -123,7 +177,7 @@ func roleName(role string) string {
 }
 
 // Routes lists the console's routes.
-func (c *Console) Routes(r gin.IRouter) {
+func (c *Console[T]) Routes(r gin.IRouter) {
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err) // "static" is a valid path: fs.Sub fails only on an invalid one
@@ -166,19 +220,19 @@ var Page = httperr.Page{Site: "Consola Atiende", Stylesheet: "/agent/static/cons
 	HomeLabel: "Volver a la consola", SignIn: "/agent/login"}
 
 // pageErrors answers the console's errors with Page and logs them.
-func (c *Console) pageErrors() httperr.Mapper {
+func (c *Console[T]) pageErrors() httperr.Mapper {
 	return httperr.Mapper{Log: c.log, Surface: Page.Surface}
 }
 
 // abort answers an error found by a middleware (a role, a session, a form) with Page.
-func (c *Console) abort(g *gin.Context, err error) { c.pageErrors().Abort(g, err) }
+func (c *Console[T]) abort(g *gin.Context, err error) { c.pageErrors().Abort(g, err) }
 
 // errNotFound: a conversation's address mistyped, or one that no longer exists.
 var errNotFound = httperr.New(http.StatusNotFound, "Esa conversación no existe o la dirección está incompleta.")
 
 // roles lets the signed-in accounts of those roles through. The others get 403, but an
 // editor opening the console's home goes to the reports, the one page an editor has.
-func (c *Console) roles(roles ...string) gin.HandlerFunc {
+func (c *Console[T]) roles(roles ...string) gin.HandlerFunc {
 	return func(g *gin.Context) {
 		a := g.MustGet("agent").(*atiende.Agent)
 		if slices.Contains(roles, a.Role) {
@@ -197,7 +251,7 @@ func (c *Console) roles(roles ...string) gin.HandlerFunc {
 // forbidden is a 403 that says why.
 func forbidden(why string) error { return httperr.New(http.StatusForbidden, why) }
 
-func (c *Console) headers(g *gin.Context) {
+func (c *Console[T]) headers(g *gin.Context) {
 	h := g.Writer.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -212,7 +266,7 @@ const MaxForm = 64 << 10
 
 // limitForm reads a POST's form under MaxForm before anyone else does: a larger one is
 // refused with 413, not parsed as empty (which would look like a missing CSRF token).
-func (c *Console) limitForm(g *gin.Context) {
+func (c *Console[T]) limitForm(g *gin.Context) {
 	if g.Request.Method != http.MethodPost {
 		g.Next()
 		return
@@ -256,7 +310,7 @@ type page struct {
 	Flash string
 }
 
-func (c *Console) render(g *gin.Context, status int, name string, data any) {
+func (c *Console[T]) render(g *gin.Context, status int, name string, data any) {
 	g.Header("Content-Type", "text/html; charset=utf-8")
 	g.Status(status)
 	if err := c.pages[name].ExecuteTemplate(g.Writer, name+".html", data); err != nil {
@@ -264,7 +318,7 @@ func (c *Console) render(g *gin.Context, status int, name string, data any) {
 	}
 }
 
-func (c *Console) loginPage(g *gin.Context) {
+func (c *Console[T]) loginPage(g *gin.Context) {
 	c.render(g, http.StatusOK, "login", page{Title: "Ingresar"})
 }
 
@@ -281,7 +335,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-func (c *Console) login(g *gin.Context) error {
+func (c *Console[T]) login(g *gin.Context) error {
 	// A foreign page must not sign a browser in to an account of its choosing (login CSRF).
 	if !sameOrigin(g) {
 		return forbidden("El ingreso debe hacerse desde la página de la consola. Vuelva a ella e ingrese de nuevo.")
@@ -296,7 +350,7 @@ func (c *Console) login(g *gin.Context) error {
 	user := strings.TrimSpace(g.PostForm("username"))
 	pass := g.PostForm("password")
 	var agent *atiende.Agent
-	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	err := c.cfg.Store.Tx(ctx, func(tx T) error {
 		var err error
 		agent, err = tx.AgentByUsername(ctx, user)
 		return err
@@ -318,7 +372,7 @@ func (c *Console) login(g *gin.Context) error {
 	}
 	token := random()
 	sess := &atiende.AgentSession{TokenHash: hash(token), AgentID: agent.ID, CSRF: random(), ExpiresAt: c.cfg.Now().Add(c.cfg.SessionTTL)}
-	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.InsertSession(ctx, sess) }); err != nil {
+	if err := c.cfg.Store.Tx(ctx, func(tx T) error { return tx.InsertSession(ctx, sess) }); err != nil {
 		return fmt.Errorf("sign in %d: %w", agent.ID, err)
 	}
 	http.SetCookie(g.Writer, &http.Cookie{Name: cookieName, Value: token, Path: "/agent", HttpOnly: true, Secure: secure(g),
@@ -329,13 +383,13 @@ func (c *Console) login(g *gin.Context) error {
 }
 
 // signedIn loads the session's agent, or sends to the sign-in page.
-func (c *Console) signedIn(g *gin.Context) {
+func (c *Console[T]) signedIn(g *gin.Context) {
 	ctx := g.Request.Context()
 	ck, err := g.Request.Cookie(cookieName)
 	var sess *atiende.AgentSession
 	var agent *atiende.Agent
 	if err == nil {
-		err = c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		err = c.cfg.Store.Tx(ctx, func(tx T) error {
 			var err error
 			if sess, err = tx.SessionByTokenHash(ctx, hash(ck.Value), c.cfg.Now()); err != nil {
 				return err
@@ -380,7 +434,7 @@ func sameOrigin(g *gin.Context) bool {
 
 // checkCSRF requires the session's token in the form, and a same-origin Origin when the
 // browser sends one.
-func (c *Console) checkCSRF(g *gin.Context) {
+func (c *Console[T]) checkCSRF(g *gin.Context) {
 	sess := g.MustGet("session").(*atiende.AgentSession)
 	if !sameOrigin(g) {
 		c.abort(g, forbidden("La acción no vino de la consola. Vuelva a la página y repítala."))
@@ -394,14 +448,14 @@ func (c *Console) checkCSRF(g *gin.Context) {
 	g.Next()
 }
 
-func (c *Console) base(g *gin.Context, title string) page {
+func (c *Console[T]) base(g *gin.Context, title string) page {
 	return page{Title: title, Agent: g.MustGet("agent").(*atiende.Agent), CSRF: g.MustGet("session").(*atiende.AgentSession).CSRF, Flash: flashes[g.Query("msg")]}
 }
 
-func (c *Console) logout(g *gin.Context) {
+func (c *Console[T]) logout(g *gin.Context) {
 	ctx := g.Request.Context()
 	if ck, err := g.Request.Cookie(cookieName); err == nil {
-		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, hash(ck.Value)) }); err != nil {
+		if err := c.cfg.Store.Tx(ctx, func(tx T) error { return tx.DeleteSession(ctx, hash(ck.Value)) }); err != nil {
 			// The cookie is still cleared; the session ends when it expires.
 			c.log.Warn("console session not deleted at sign-out", "error", err.Error())
 		}
@@ -432,7 +486,7 @@ func since(now, t time.Time) string {
 	return strings.TrimSuffix(d.String(), "0s")
 }
 
-func (c *Console) rows(ctx context.Context, tx store.Tx, hs []atiende.Handoff) []row {
+func (c *Console[T]) rows(ctx context.Context, tx T, hs []atiende.Handoff) []row {
 	now := c.cfg.Now()
 	var out []row
 	for _, h := range hs {
@@ -446,7 +500,7 @@ func (c *Console) rows(ctx context.Context, tx store.Tx, hs []atiende.Handoff) [
 }
 
 // questions fills each row's first question, read outside the rows' transaction.
-func (c *Console) questions(ctx context.Context, rows []row) {
+func (c *Console[T]) questions(ctx context.Context, rows []row) {
 	for i, r := range rows {
 		if r.conv == nil {
 			continue
@@ -471,14 +525,14 @@ var statusES = map[string]string{
 	atiende.HandoffResolved: "resuelta", atiende.HandoffAbandoned: "abandonada",
 }
 
-func (c *Console) queue(g *gin.Context) error {
+func (c *Console[T]) queue(g *gin.Context) error {
 	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*atiende.Agent)
 	data := struct {
 		page
 		Waiting, Mine []row
 	}{page: c.base(g, "Fila")}
-	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	err := c.cfg.Store.Tx(ctx, func(tx T) error {
 		waiting, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 		if err != nil {
 			return err
@@ -529,7 +583,7 @@ type line struct{ From, Who, Text, At, Clock string }
 
 var whoES = map[string]string{"ciudadano": "Ciudadano", "asistente": "Asistente", "agente": "Agente"}
 
-func (c *Console) handoffPage(g *gin.Context) error {
+func (c *Console[T]) handoffPage(g *gin.Context) error {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		return errNotFound
@@ -559,7 +613,7 @@ type kept struct {
 // showHandoff renders the page of handoff id with status. When kept.Refused names an action,
 // the page's alert says why it was refused, from the handoff as it is now, and the page holds
 // the words apart, to be copied.
-func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) error {
+func (c *Console[T]) showHandoff(g *gin.Context, id int64, status int, k kept) error {
 	ctx := g.Request.Context()
 	agent := g.MustGet("agent").(*atiende.Agent)
 	data := struct {
@@ -582,7 +636,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) erro
 		Lines     []line
 	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: k.Draft, Note: k.Note, Queues: handoff.Queues}
 	var conv *atiende.Conversation
-	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	err := c.cfg.Store.Tx(ctx, func(tx T) error {
 		h, err := tx.Handoff(ctx, id)
 		if err != nil {
 			return err
@@ -610,7 +664,7 @@ func (c *Console) showHandoff(g *gin.Context, id int64, status int, k kept) erro
 	}
 	now := c.cfg.Now()
 	data.P = handoff.NewPacket(conv, *data.H, msgs, now)
-	if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error { data.P.NameAgents(ctx, tx); return nil }); err != nil {
+	if err := c.cfg.Store.Tx(ctx, func(tx T) error { data.P.NameAgents(ctx, tx); return nil }); err != nil {
 		return fmt.Errorf("handoff %d: agents' names: %w", id, err)
 	}
 	if k.Refused != "" {
@@ -683,7 +737,7 @@ var flashes = map[string]string{
 // then says, when given). What an agent can fix or must know (another took it, it is
 // closed, the reply is empty) goes back to the page with a flash; anything else is an
 // error for httperr.
-func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *atiende.Agent, id int64) error, then ...func(id int64) string) error {
+func (c *Console[T]) act(g *gin.Context, do func(ctx context.Context, agent *atiende.Agent, id int64) error, then ...func(id int64) string) error {
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
 		return errNotFound
@@ -715,7 +769,7 @@ func (c *Console) act(g *gin.Context, do func(ctx context.Context, agent *atiend
 	return nil
 }
 
-func (c *Console) claim(g *gin.Context) error {
+func (c *Console[T]) claim(g *gin.Context) error {
 	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error { return c.cfg.Handoffs.Claim(ctx, a, id) })
 }
 
@@ -724,7 +778,7 @@ func (c *Console) claim(g *gin.Context) error {
 // being written) refuses it with 409 and its page as it is now, saying why and holding the
 // words written, so that nothing typed is lost: the agent copies them, or takes the
 // conversation again.
-func (c *Console) reply(g *gin.Context) error {
+func (c *Console[T]) reply(g *gin.Context) error {
 	text := strings.TrimSpace(g.PostForm("text"))
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
@@ -743,7 +797,7 @@ func refusal(err error) bool {
 	return errors.Is(err, handoff.ErrTaken) || errors.Is(err, handoff.ErrNotYours) || errors.Is(err, handoff.ErrNotOpen)
 }
 
-func (c *Console) transfer(g *gin.Context) error {
+func (c *Console[T]) transfer(g *gin.Context) error {
 	queue := g.PostForm("queue")
 	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error {
 		return c.cfg.Handoffs.Transfer(ctx, a, id, queue)
@@ -754,7 +808,7 @@ func (c *Console) transfer(g *gin.Context) error {
 // conversation is no longer the agent's (another took it, or it was closed meanwhile) answers
 // 409 with its page as it is now, saying why and holding the note, as a refused reply holds its
 // words: nothing typed is lost.
-func (c *Console) resolve(g *gin.Context) error {
+func (c *Console[T]) resolve(g *gin.Context) error {
 	note := strings.TrimSpace(g.PostForm("note"))
 	id, err := strconv.ParseInt(g.Param("id"), 10, 64)
 	if err != nil {
@@ -770,7 +824,7 @@ func (c *Console) resolve(g *gin.Context) error {
 	var next int64
 	return c.act(g, func(ctx context.Context, a *atiende.Agent, id int64) error {
 		var waiting []atiende.Handoff
-		if err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		if err := c.cfg.Store.Tx(ctx, func(tx T) error {
 			var err error
 			waiting, err = tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback)
 			return err
@@ -794,7 +848,7 @@ func (c *Console) resolve(g *gin.Context) error {
 }
 
 // events tells the open consoles, over server-sent events, that the queue changed.
-func (c *Console) events(g *gin.Context) {
+func (c *Console[T]) events(g *gin.Context) {
 	sub, cancel := c.cfg.Console.Subscribe(handoff.ConsoleTopic)
 	defer cancel()
 	w := g.Writer
@@ -830,7 +884,7 @@ func (c *Console) events(g *gin.Context) {
 	}
 }
 
-func (c *Console) supervisor(g *gin.Context) error {
+func (c *Console[T]) supervisor(g *gin.Context) error {
 	ctx := g.Request.Context()
 	type qrow struct {
 		Name                        string
@@ -847,7 +901,7 @@ func (c *Console) supervisor(g *gin.Context) error {
 		Agents []arow
 	}{page: c.base(g, "Supervisión")}
 	now := c.cfg.Now()
-	err := c.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	err := c.cfg.Store.Tx(ctx, func(tx T) error {
 		open, err := tx.HandoffsByStatus(ctx, atiende.HandoffQueued, atiende.HandoffCallback, atiende.HandoffAssigned)
 		if err != nil {
 			return err
@@ -898,8 +952,21 @@ func (c *Console) supervisor(g *gin.Context) error {
 	return nil
 }
 
-// AddAgent creates an agent account with a bcrypt hash of the password.
-func AddAgent(ctx context.Context, st store.Store, username, name, role, password string) (*atiende.Agent, error) {
+// AgentTx is what AddAgent does in a transaction.
+type AgentTx interface {
+	// InsertAgent stores an agent; store.ErrDuplicate when the username is taken.
+	InsertAgent(ctx context.Context, a *atiende.Agent) error
+}
+
+// AgentStore is what AddAgent needs of the store: a transaction of type T.
+type AgentStore[T AgentTx] interface {
+	// Tx runs fn in one transaction; an error from fn rolls it back and is returned.
+	Tx(ctx context.Context, fn func(T) error) error
+}
+
+// AddAgent creates an agent account with a bcrypt hash of the password; store.ErrDuplicate
+// when the username is taken.
+func AddAgent[T AgentTx](ctx context.Context, st AgentStore[T], username, name, role, password string) (*atiende.Agent, error) {
 	username = strings.TrimSpace(username)
 	if username == "" || strings.TrimSpace(name) == "" {
 		return nil, errors.New("agent: username and name are required")
@@ -918,7 +985,7 @@ func AddAgent(ctx context.Context, st store.Store, username, name, role, passwor
 		return nil, err
 	}
 	a := &atiende.Agent{Username: username, Name: strings.TrimSpace(name), Role: role, PasswordHash: string(h)}
-	if err := st.Tx(ctx, func(tx store.Tx) error { return tx.InsertAgent(ctx, a) }); err != nil {
+	if err := st.Tx(ctx, func(tx T) error { return tx.InsertAgent(ctx, a) }); err != nil {
 		return nil, err
 	}
 	return a, nil

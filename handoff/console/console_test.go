@@ -32,10 +32,10 @@ import (
 type bundle struct {
 	srv *httptest.Server
 	db  *sqlite.DB
-	hs  *handoff.Service
+	hs  *handoff.Service[store.Tx]
 }
 
-func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
+func setup(t *testing.T, opts ...func(*console.Config[store.Tx])) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -48,8 +48,8 @@ func setup(t *testing.T, opts ...func(*console.Config)) *bundle {
 		t.Fatal(err)
 	}
 	hub := events.NewHub()
-	hs := handoff.New(db, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
-	cfg := console.Config{Store: db, Handoffs: hs, Catalogue: ix, Console: hub}
+	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
+	cfg := console.Config[store.Tx]{Store: db, Handoffs: hs, Catalogue: ix, Console: hub}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -220,7 +220,7 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 	// The clock stands still: on a slow machine (or under -race, where bcrypt takes a second)
 	// the bucket would otherwise refill between attempts.
 	now := time.Now().UTC()
-	b := setup(t, func(c *console.Config) { c.Now = func() time.Time { return now } })
+	b := setup(t, func(c *console.Config[store.Tx]) { c.Now = func() time.Time { return now } })
 	try := func(pass string) *http.Response {
 		t.Helper()
 		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -390,8 +390,8 @@ func (downStore) Tx(context.Context, func(store.Tx) error) error { return errors
 // down) answers 500 with the console's page, which says what to do and leads back, not a
 // redirect that hides it nor the store's words; the same page for an unknown conversation.
 func TestActionThatFailsShowsThePage(t *testing.T) {
-	b := setup(t, func(c *console.Config) {
-		c.Handoffs = handoff.New(downStore{c.Store.(*sqlite.DB)}, handoff.Config{Hours: handoff.AlwaysOpen()}, events.NewHub(), c.Console, nil)
+	b := setup(t, func(c *console.Config[store.Tx]) {
+		c.Handoffs = handoff.New(downStore{c.Store.(*sqlite.DB)}, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), c.Console, nil)
 	})
 	cl, csrf := signIn(t, b, "ana")
 	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -612,7 +612,7 @@ func (f flakyStore) Tx(ctx context.Context, fn func(store.Tx) error) error {
 // the session had ended.
 func TestStoreDownIsNotASignOut(t *testing.T) {
 	down := new(atomic.Bool)
-	b := setup(t, func(c *console.Config) { c.Store = flakyStore{c.Store.(*sqlite.DB), down} })
+	b := setup(t, func(c *console.Config[store.Tx]) { c.Store = flakyStore{c.Store.(*sqlite.DB), down} })
 	cl, csrf := signIn(t, b, "ana")
 	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	down.Store(true)

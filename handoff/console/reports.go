@@ -24,7 +24,7 @@ func badQuery(msg string) error { return httperr.New(http.StatusBadRequest, msg)
 
 // buildReport reads ?days= (default 14) and ?low= (an answer's score below which it counts
 // as unanswered; default none) and builds the report.
-func (c *Console) buildReport(g *gin.Context) (*report.Report, error) {
+func (c *Console[T]) buildReport(g *gin.Context) (*report.Report, error) {
 	o := report.Options{Now: c.cfg.Now(), Location: c.cfg.Location}
 	if s := g.Query("days"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -80,7 +80,7 @@ type groupRow struct {
 	Actions string
 }
 
-func (c *Console) reports(g *gin.Context) error {
+func (c *Console[T]) reports(g *gin.Context) error {
 	r, err := c.buildReport(g)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (c *Console) reports(g *gin.Context) error {
 	return nil
 }
 
-func (c *Console) reportJSON(g *gin.Context) error {
+func (c *Console[T]) reportJSON(g *gin.Context) error {
 	r, err := c.buildReport(g)
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ func (c *Console) reportJSON(g *gin.Context) error {
 }
 
 // reportCSV serves one of the report's tables as a CSV file named for the last day.
-func (c *Console) reportCSV(write func(*report.Report, io.Writer) error, name string) func(g *gin.Context) error {
+func (c *Console[T]) reportCSV(write func(*report.Report, io.Writer) error, name string) func(g *gin.Context) error {
 	return func(g *gin.Context) error {
 		r, err := c.buildReport(g)
 		if err != nil {

@@ -20,15 +20,14 @@ import (
 	"github.com/atiende/atiende/store"
 )
 
-// Source is the store's part the report reads.
+// Source is the store's part the report reads: its four aggregate queries (package store
+// says what each returns and its errors).
 type Source interface {
 	Volume(ctx context.Context, bounds []time.Time) ([]store.VolumeBucket, error)
 	HandoffWaits(ctx context.Context, from, to time.Time) ([]store.HandoffWait, error)
 	TopFichas(ctx context.Context, from, to time.Time, action string, limit int) ([]store.FichaCount, error)
 	Unanswered(ctx context.Context, q store.UnansweredQuery) ([]store.UnansweredTurn, error)
 }
-
-var _ Source = store.Store(nil)
 
 // Catalogue gives the fichas (their titles, review dates and items) and the glossary's
 // respelling of citizens' words.
