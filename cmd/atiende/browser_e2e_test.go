@@ -17,12 +17,13 @@ func pageHas(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
 		if strings.Contains(s, want) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%q never appeared in %s; it shows:\n%s", want, sel, s)
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
+			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(last error: %v; the page: %s)", want, sel, s, err, page)
 		}
 		time.Sleep(150 * time.Millisecond)
 	}

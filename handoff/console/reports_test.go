@@ -80,8 +80,8 @@ func TestReports(t *testing.T) {
 	e := bot.New(ix, nil)
 	talk(t, b, e, "web-0001", "web", "cuanto es la pgu", "y los requisitos?")
 	talk(t, b, e, "web-0002", "web", "el bono para mascotas", "bono mascota como se pide")
-	talk(t, b, e, "sms-0003", "sms", "kiero saber dl bono invierno", "me pueden recomendar una pelicula de terror para ver esta noche")
-	talk(t, b, e, "web-0004", "web", "<img src=x onerror=alert(1)> perros")
+	talk(t, b, e, "sms-0003", "sms", "kiero saber dl bono invierno", "cual es la capital de australia")
+	talk(t, b, e, "web-0004", "web", "<img src=x onerror=alert(1)> xyzzy")
 
 	ana, _ := signIn(t, b, "ana")
 	for _, path := range []string{"/agent/reports", "/agent/reports.json", "/agent/reports/days.csv", "/agent/reports/unanswered.csv"} {
@@ -103,7 +103,7 @@ func TestReports(t *testing.T) {
 		`caso personal: 1</title>`, `el asistente no pudo responder: 1</title>`,
 		`Pensión Garantizada Universal (PGU): 2</title>`,
 		`<td class="n">2</td><td>bono · mascota`, `<li>bono mascota como se pide</li><li>el bono para mascotas</li>`,
-		`&lt;img src=x onerror=alert(1)&gt; perros`, `href="/agent/reports.json?days=30"`,
+		`&lt;img src=x onerror=alert(1)&gt; xyzzy`, `href="/agent/reports.json?days=30"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

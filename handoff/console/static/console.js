@@ -129,11 +129,17 @@
     var noteBox = document.getElementById("note"), note = noteBox ? noteBox.value : "";
     var unsentNote = document.getElementById("unsent-note");
     if (!note.trim() && unsentNote) { note = unsentNote.value; }
-    var banner = document.getElementById("fresh");
+    var banner = document.getElementById("fresh"), flash = main.querySelector(".flash");
     main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
-    // The banner and the flash of the page the agent opened stay as they were.
+    // The banner and the flash of the page the agent opened stay as they were: a refusal
+    // ("No se envió su respuesta…") must not vanish when the next update comes.
     var nb = document.getElementById("fresh");
     if (banner && nb && nb !== banner) { nb.replaceWith(banner); }
+    if (flash) {
+      Array.prototype.forEach.call(main.querySelectorAll(".flash"), function (f) { f.remove(); });
+      var at = document.getElementById("fresh");
+      if (at) { at.after(flash); } else { main.prepend(flash); }
+    }
     // The reply being written goes on in the new reply box; with none (the conversation is no
     // longer the agent's), it is kept apart, to copy.
     var t = document.getElementById("text");
