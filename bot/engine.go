@@ -498,7 +498,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.clarify(st, res, aspect, english)
 	}
 	r, next := e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
-	if st.Slug != r.Ficha {
+	// Not on SMS, whose first message keeps the answer's own link (the line would take its
+	// place), nor below emergency lines (an extractive answer).
+	if st.Slug != r.Ficha && channel != ChannelSMS && !tc.extractive {
 		seeAlso(&r, res, english)
 	}
 	return r, next
@@ -520,7 +522,7 @@ func seeAlso(r *Reply, res []retrieval.Result, english bool) {
 		return
 	}
 	a, b := res[0], res[1]
-	if b.Coverage <= a.Coverage || b.Lexical < alsoLexical*a.Lexical {
+	if b.Coverage <= a.Coverage || b.Lexical < alsoLexical*a.Lexical || b.Ficha.URL == a.Ficha.URL {
 		return
 	}
 	h := hit(b.Ficha, b.Score)

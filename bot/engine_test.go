@@ -622,3 +622,13 @@ func TestSeeAlso(t *testing.T) {
 		t.Errorf("a question that names its ficha: also %+v", r3.Also)
 	}
 }
+
+// TestSeeAlsoNotOnSMS: on SMS the first message keeps the answer and its own link; no second
+// ficha is named below it.
+func TestSeeAlsoNotOnSMS(t *testing.T) {
+	e := engine(t)
+	r, _ := e.Turn(context.Background(), bot.State{}, "cuantos dias de permiso me dan si mi hijo tiene cancer", bot.ChannelSMS)
+	if r.Also != nil || strings.Contains(r.Text, "También puede servirle") {
+		t.Errorf("SMS: also %+v\n%s", r.Also, r.Text)
+	}
+}

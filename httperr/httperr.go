@@ -154,7 +154,11 @@ func (m Mapper) Abort(c *gin.Context, err error) {
 		m.Log.Log(c.Request.Context(), level, "request failed", attrs...)
 	}
 	c.Abort()
-	if c.Writer.Written() || gone {
+	if gone {
+		c.Status(StatusClientClosed) // for the metrics; nothing is written
+		return
+	}
+	if c.Writer.Written() {
 		return
 	}
 	if e.RetryAfter > 0 {

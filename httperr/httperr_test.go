@@ -213,8 +213,8 @@ func TestClientWentAway(t *testing.T) {
 		if !strings.Contains(log, tc.level) || !strings.Contains(log, fmt.Sprintf("status=%d", tc.code)) {
 			t.Errorf("%s: log %q; want %s and status=%d", tc.name, log, tc.level, tc.code)
 		}
-		if tc.left && w.Body.Len() != 0 {
-			t.Errorf("%s: body %q; want nothing written", tc.name, w.Body.String())
+		if tc.left && (w.Body.Len() != 0 || w.Code != httperr.StatusClientClosed) {
+			t.Errorf("%s: %d, body %q; want 499 for the metrics and nothing written", tc.name, w.Code, w.Body.String())
 		}
 		if !tc.left && w.Code != http.StatusInternalServerError {
 			t.Errorf("%s: answered %d; want 500", tc.name, w.Code)

@@ -323,6 +323,9 @@ type messageResponse struct {
 	Emergency []string     `json:"emergency,omitempty"`
 	// Aspects: the answered ficha's other sections, for the widget's quick replies.
 	Aspects []string `json:"aspects,omitempty"`
+	// Also: a second ficha the question's words point to as much, named below the answer
+	// (not kept for a replayed request, which gives the stored text).
+	Also *bot.Hit `json:"also,omitempty"`
 }
 
 func (s *Server[T]) postMessage(c *gin.Context) error {
@@ -370,7 +373,7 @@ func (s *Server[T]) postMessage(c *gin.Context) error {
 	if !res.Held {
 		r := res.Reply
 		resp = messageResponse{Action: r.Action, Reply: res.Text, Aspect: r.Aspect, Fichas: orNone(r.Fichas), Options: orNoOptions(r.Options),
-			Handoff: r.Handoff, Emergency: r.Emergency, Aspects: r.Aspects}
+			Handoff: r.Handoff, Emergency: r.Emergency, Aspects: r.Aspects, Also: r.Also}
 	}
 	s.log.Info("turn", "conversation", conv.ID, "channel", conv.Channel, "action", resp.Action, "aspect", resp.Aspect)
 	c.JSON(http.StatusOK, resp)
