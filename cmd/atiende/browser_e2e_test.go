@@ -277,8 +277,26 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		sel := fmt.Sprintf(`//button[contains(., %q)]`, button)
-		if err := chromedp.Do(sup, chromedp.Navigate(held), chromedp.WaitVisible(sel), chromedp.Click(sel)); err != nil {
+		if err := chromedp.Do(sup, chromedp.Navigate(held), chromedp.WaitVisible(sel)); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(sup, chromedp.Evaluate[bool](`window.before = true`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(sup, chromedp.Click(sel)); err != nil {
+			t.Fatal(err)
+		}
+		// Sofía's action has been answered (her page is a new document) before Camila acts:
+		// otherwise Camila's form could reach the server first and not be refused.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if done, _ := chromedp.Run(sup, chromedp.Evaluate[bool](`window.before !== true && document.readyState === "complete"`)); done {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Sofía's %q was not answered", button)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	ask()
