@@ -288,16 +288,10 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 		}
 		// Sofía's action has been answered (her page is a new document) before Camila acts:
 		// otherwise Camila's form could reach the server first and not be refused.
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if done, _ := chromedp.Run(sup, chromedp.Evaluate[bool](`window.before !== true && document.readyState === "complete"`)); done {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Sofía's %q was not answered", button)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitFor(t, func() bool {
+			done, _ := chromedp.Run(sup, chromedp.Evaluate[bool](`window.before !== true && document.readyState === "complete"`))
+			return done
+		}, s.logs)
 	}
 	ask()
 	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")

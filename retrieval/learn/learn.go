@@ -24,6 +24,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Example is one labelled text of the training data. Text is already normalised by the
@@ -434,10 +435,15 @@ func (m *Model) KnowsShape(w string, share float64) bool {
 		return false
 	}
 	seen, all := 0, 0
+	buf := make([]byte, 0, 32)
 	for n := m.cfg.MinN; n <= m.cfg.MaxN; n++ {
 		for i := 0; i+n <= len(r); i++ {
 			all++
-			if _, ok := m.feats["c:"+string(r[i:i+n])]; ok {
+			buf = append(buf[:0], "c:"...)
+			for _, c := range r[i : i+n] {
+				buf = utf8.AppendRune(buf, c)
+			}
+			if _, ok := m.feats[string(buf)]; ok { // the conversion in a map index does not allocate
 				seen++
 			}
 		}
