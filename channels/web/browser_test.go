@@ -710,9 +710,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		t.Error("the chat's page scrolls with the conversation")
 	}
 	st.fail.Store(false)
-	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
-		t.Fatal(err)
-	}
+	clickRetry(t, ctx)
 	waitFor(t, "the resent message, stored once", func() bool {
 		in := inbound()
 		return len(in) == 4 && in[3] == "certificado de nacimiento"
@@ -729,12 +727,30 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
 	waitText(t, ctx, ".err", "Su mensaje no se perdió")
 	st.status.Store(0)
-	if err := chromedp.Do(ctx, chromedp.Click("button.retry")); err != nil {
-		t.Fatal(err)
-	}
+	clickRetry(t, ctx)
 	waitFor(t, "the message resent after the proxy's error", func() bool {
 		in := inbound()
 		return len(in) == 5 && in[4] == "cuanto cuesta el pasaporte"
+	})
+}
+
+// clickRetry presses «Reintentar» as a finger would, once the conversation has stopped
+// scrolling: the log scrolls smoothly, and a click aimed while it moves can land beside the
+// button (CI saw it: the resend never left). The button removes itself when pressed; while it
+// is still there, the press did not land, and it is pressed again.
+func clickRetry(t *testing.T, ctx context.Context) {
+	t.Helper()
+	atRest := `(() => { const l = document.getElementById("log"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 2; })()`
+	waitFor(t, "«Reintentar» pressed", func() bool {
+		if still, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("button.retry")`)); !still {
+			return true
+		}
+		if rest, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](atRest)); rest {
+			if err := chromedp.Do(ctx, chromedp.Click("button.retry", chromedp.NodeVisible)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return false
 	})
 }
 
