@@ -7,6 +7,7 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -588,18 +589,28 @@ func (c *Console[T]) handoffPage(g *gin.Context) error {
 	if err != nil {
 		return errNotFound
 	}
-	return c.showHandoff(g, id, http.StatusOK, kept{Draft: ownDraft(g)})
+	return c.showHandoff(g, id, http.StatusOK, kept{Draft: ownDraft(g, id)})
 }
 
 // ownDraft is the reply the agent was writing, given back after a ficha search without
-// script (the search form sends it in the address). Only with the session's CSRF token
-// beside it: a link from anyone else must not put words in an agent's reply box.
-func ownDraft(g *gin.Context) string {
+// script (the search form sends it in the address). Only with the form's draft key beside it:
+// a link from anyone else must not put words in an agent's reply box. The key is derived from
+// the session's CSRF token and the handoff, never the token itself: the address lands in the
+// browser's history and in proxies' logs, and a token read there would let anyone post as
+// the agent; the key only lets one prefill this handoff's reply box in this session.
+func ownDraft(g *gin.Context, id int64) string {
 	sess := g.MustGet("session").(*atiende.AgentSession)
-	if subtle.ConstantTimeCompare([]byte(g.Query("csrf")), []byte(sess.CSRF)) != 1 {
+	if !hmac.Equal([]byte(g.Query("dk")), []byte(draftKey(sess.CSRF, id))) {
 		return ""
 	}
 	return g.Query("draft")
+}
+
+// draftKey is the value the ficha search form of handoff id carries beside the draft.
+func draftKey(csrf string, id int64) string {
+	m := hmac.New(sha256.New, []byte(csrf))
+	fmt.Fprintf(m, "draft %d", id)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // kept is what the agent wrote that the page gives back: the reply being written (across a
@@ -630,11 +641,13 @@ func (c *Console[T]) showHandoff(g *gin.Context, id int64, status int, k kept) e
 		MayAct    bool // may transfer or close it (handoff.Service says the same)
 		Q         string
 		Draft     string // the reply being written, kept across a ficha search or a refusal
+		DraftKey  string // what the ficha search form sends beside the draft (ownDraft)
 		Note      string // a closing note whose close was refused
 		Found     []found
 		Queues    []handoff.Queue
 		Lines     []line
 	}{page: c.base(g, "Conversación"), Q: g.Query("q"), Draft: k.Draft, Note: k.Note, Queues: handoff.Queues}
+	data.DraftKey = draftKey(data.CSRF, id)
 	var conv *atiende.Conversation
 	err := c.cfg.Store.Tx(ctx, func(tx T) error {
 		h, err := tx.Handoff(ctx, id)

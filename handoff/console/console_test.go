@@ -636,30 +636,53 @@ func TestStoreDownIsNotASignOut(t *testing.T) {
 }
 
 // TestDraftOnlyFromTheAgentsOwnForm: the reply box is filled from the address only when the
-// address carries the session's CSRF token (the ficha search without script); a link someone
-// else wrote does not put words in the agent's reply.
+// address carries the draft key of the agent's own search form (the ficha search without
+// script); a link someone else wrote does not put words in the agent's reply. The address
+// never carries the CSRF token, which would let whoever reads the history or a proxy's log
+// post as the agent; nor does the key of one handoff fill another's box.
 func TestDraftOnlyFromTheAgentsOwnForm(t *testing.T) {
 	b := setup(t)
 	cl, csrf := signIn(t, b, "ana")
 	act(t, b, cl, csrf, "1", "claim", nil)
+	page := func(path string) string {
+		resp, err := cl.Get(b.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return string(body)
+	}
+	search := regexp.MustCompile(`(?s)<form method="get"[^>]*class="ficha-search">(.*?)</form>`).FindStringSubmatch(page("/agent/h/1"))
+	if search == nil {
+		t.Fatal("no ficha search form on the handoff's page")
+	}
+	if strings.Contains(search[1], csrf) {
+		t.Error("the ficha search form (a GET: its fields go into the address) carries the CSRF token")
+	}
+	dk := regexp.MustCompile(`name="dk" value="([0-9a-f]+)"`).FindStringSubmatch(search[1])
+	if dk == nil {
+		t.Fatalf("no draft key in the ficha search form:\n%s", search[1])
+	}
 	words := "Deposite el pago en la cuenta 123"
 	for _, tc := range []struct {
 		query url.Values
 		want  string
 	}{
 		{url.Values{"draft": {words}}, ""},
-		{url.Values{"draft": {words}, "csrf": {"not-the-token"}}, ""},
-		{url.Values{"draft": {words}, "csrf": {csrf}, "q": {"pgu"}}, words},
+		{url.Values{"draft": {words}, "dk": {"0123abcd"}}, ""},
+		{url.Values{"draft": {words}, "csrf": {csrf}, "q": {"pgu"}}, ""},
+		{url.Values{"draft": {words}, "dk": {dk[1]}, "q": {"pgu"}}, words},
 	} {
-		resp, err := cl.Get(b.srv.URL + "/agent/h/1?" + tc.query.Encode())
-		if err != nil {
-			t.Fatal(err)
+		box := regexp.MustCompile(`(?s)<textarea id="text"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page("/agent/h/1?" + tc.query.Encode()))
+		if box == nil || box[1] != tc.want {
+			t.Errorf("GET with %v: reply box %q; want %q", tc.query, box, tc.want)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		box := regexp.MustCompile(`(?s)<textarea id="text"[^>]*>(.*?)</textarea>`).FindStringSubmatch(string(body))
-		if resp.StatusCode != http.StatusOK || box == nil || box[1] != tc.want {
-			t.Errorf("GET with %v: %d, reply box %q; want %q", tc.query, resp.StatusCode, box, tc.want)
-		}
+	}
+	if console.DraftKey(csrf, 1) != dk[1] || console.DraftKey(csrf, 2) == dk[1] {
+		t.Error("the draft key is not bound to the handoff")
 	}
 }
