@@ -42,38 +42,42 @@ type Config struct {
 	ID string
 }
 
-// Queue is a River client on the store's database; TTx is the driver's transaction type.
-type Queue[TTx any] struct {
+// Queue is a River client on the store's database; TTx is the driver's transaction type, T
+// the store's (the queue names no store type: the caller's T is whatever its store's Tx
+// method hands out, store.Tx in cmd/atiende).
+type Queue[TTx, T any] struct {
 	client *river.Client[TTx]
 	// driverTx finds the driver's transaction inside a store transaction: the store that
 	// owns the concrete transaction answers (SQLiteDB.SQLTx, PostgresDB.PgxTx).
-	driverTx func(store.Tx) (TTx, bool)
+	driverTx func(T) (TTx, bool)
 	name     string
 }
 
 // SQLite is a River queue on the embedded SQLite store.
-type SQLite = Queue[*sql.Tx]
+type SQLite[T any] = Queue[*sql.Tx, T]
 
 // Postgres is a River queue on the production database: any replica may take any job, and
 // River's rescuer returns the jobs of a replica that died.
-type Postgres = Queue[pgx.Tx]
+type Postgres[T any] = Queue[pgx.Tx, T]
 
-// SQLiteDB is the embedded store as the queue needs it (*sqlite.DB).
-type SQLiteDB interface {
+// SQLiteDB is the embedded store as the queue needs it (*sqlite.DB), with its transactions
+// of type T.
+type SQLiteDB[T any] interface {
 	// SQL returns the database handle River's driver runs on.
 	SQL() *sql.DB
 	// SQLTx returns the database/sql transaction inside tx; false when tx is not a
 	// transaction of this database.
-	SQLTx(tx store.Tx) (*sql.Tx, bool)
+	SQLTx(tx T) (*sql.Tx, bool)
 }
 
-// PostgresDB is the production store as the queue needs it (*postgres.DB).
-type PostgresDB interface {
+// PostgresDB is the production store as the queue needs it (*postgres.DB), with its
+// transactions of type T.
+type PostgresDB[T any] interface {
 	// Pool returns the connection pool River's driver runs on.
 	Pool() *pgxpool.Pool
 	// PgxTx returns the pgx transaction inside tx; false when tx is not a transaction of
 	// this database.
-	PgxTx(tx store.Tx) (pgx.Tx, bool)
+	PgxTx(tx T) (pgx.Tx, bool)
 }
 
 // newQueue migrates River's tables and builds the client with the settings both drivers share.
@@ -181,7 +185,7 @@ func takeBack[TTx any](ctx context.Context, client *river.Client[TTx], exec rive
 // NewSQLite brings River's tables up to date in db and builds the client. The SQLite file
 // belongs to one process: a job still marked running was left by a process that died
 // (kill -9, power cut), and is made available again at once (takeBack).
-func NewSQLite(ctx context.Context, db SQLiteDB, cfg Config) (*SQLite, error) {
+func NewSQLite[T any](ctx context.Context, db SQLiteDB[T], cfg Config) (*SQLite[T], error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
@@ -203,14 +207,14 @@ func NewSQLite(ctx context.Context, db SQLiteDB, cfg Config) (*SQLite, error) {
 	if n > 0 {
 		cfg.Logger.Warn("jobs left running by a previous process made available again", "jobs", n)
 	}
-	return &SQLite{client: client, driverTx: db.SQLTx, name: "SQLite"}, nil
+	return &SQLite[T]{client: client, driverTx: db.SQLTx, name: "SQLite"}, nil
 }
 
 // NewPostgres brings River's tables up to date in the pool's database and builds the client.
 // A replica started again under its ID takes back at once the jobs it held (takeBack); a job
 // of a replica that does not come back is rescued by River after three minutes, longer than
 // the job timeout, so a slow but live turn never runs twice at once.
-func NewPostgres(ctx context.Context, db PostgresDB, cfg Config) (*Postgres, error) {
+func NewPostgres[T any](ctx context.Context, db PostgresDB[T], cfg Config) (*Postgres[T], error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -236,18 +240,18 @@ func NewPostgres(ctx context.Context, db PostgresDB, cfg Config) (*Postgres, err
 			cfg.Logger.Warn("jobs this replica held when it stopped made available again", "jobs", n, "replica", cfg.ID)
 		}
 	}
-	return &Postgres{client: client, driverTx: db.PgxTx, name: "Postgres"}, nil
+	return &Postgres[T]{client: client, driverTx: db.PgxTx, name: "Postgres"}, nil
 }
 
 // Start works jobs until Stop. Cancelling ctx does not stop the queue: River would then
 // cancel the jobs in hand at once, and a shutdown wants them finished (Stop).
-func (q *Queue[TTx]) Start(ctx context.Context) error {
+func (q *Queue[TTx, T]) Start(ctx context.Context) error {
 	return q.client.Start(context.WithoutCancel(ctx))
 }
 
 // Stop takes no more jobs and lets those in hand finish until ctx ends; then it cancels
 // them (River puts them back to be retried) and waits a second more for them to return.
-func (q *Queue[TTx]) Stop(ctx context.Context) error {
+func (q *Queue[TTx, T]) Stop(ctx context.Context) error {
 	err := q.client.Stop(ctx)
 	if err == nil || ctx.Err() == nil {
 		return err
@@ -262,7 +266,7 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 
 // InsertTx enqueues a job inside a store transaction: the job exists if and only if the
 // transaction commits.
-func (q *Queue[TTx]) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+func (q *Queue[TTx, T]) InsertTx(ctx context.Context, tx T, args river.JobArgs, opts *river.InsertOpts) error {
 	dtx, ok := q.driverTx(tx)
 	if !ok {
 		return fmt.Errorf("enqueue %s: not a transaction of the %s store this queue runs on", args.Kind(), q.name)

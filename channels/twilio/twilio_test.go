@@ -117,7 +117,7 @@ func buildWith(t testing.TB, eng *bot.Engine, work bool, opts ...option) *bundle
 // inside its own, failingStore.SQLTx).
 type channelStore interface {
 	twilio.Store[store.Tx]
-	queue.SQLiteDB
+	queue.SQLiteDB[store.Tx]
 }
 
 // buildOn is buildWith with the channel's store wrapped by wrap (nil: the database itself).
