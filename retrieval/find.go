@@ -111,12 +111,15 @@ func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	}
 	if ix.model != nil {
 		mt := ix.ModelText(cmp.Or(q.Whole, q.Text))
-		res, f.OffTopic, f.Person, f.Known = ix.fuse(mt, res)
+		// One reading of the text gives the model's labels and its vector (for the ranker's
+		// nearest questions).
+		labels, vec := ix.model.PredictEmbed(mt)
+		res, f.OffTopic, f.Person, f.Known = ix.fuse(mt, labels, res)
 		// The ranker learned from questions about fichas, asked first: a message the model
 		// reads as about nothing the catalogue holds, or as wanting a person, and a choice
 		// among offered options keep the fused order.
 		if f.OffTopic < rankOutside && f.Person < rankOutside && len(q.Only) == 0 {
-			res = ix.rerank(cmp.Or(q.Whole, q.Text), mt, res, f.Known)
+			res = ix.rerank(cmp.Or(q.Whole, q.Text), vec, res, f.Known)
 		}
 	}
 	if len(q.Only) > 0 {
@@ -201,13 +204,12 @@ func (ix *Index) fichaVocabulary() map[string]bool {
 	return words
 }
 
-// fuse adds to each result the model's probability for its ficha (mt: the question as the
-// model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
+// fuse adds to each result the model's probability for its ficha (labels: the model's
+// reading of mt, the question as the model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
 // favours that no word matched, and re-sorts; it also returns the model's probabilities that
 // no ficha answers (OffTopic) and that the message wants a person (Person), and the share of
 // the question's words it knows (Known).
-func (ix *Index) fuse(mt string, res []Result) ([]Result, float64, float64, float64) {
-	labels := ix.model.Predict(mt)
+func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, float64, float64, float64) {
 	if len(labels) == 0 {
 		return res, 0, 0, 1
 	}

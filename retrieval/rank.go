@@ -134,12 +134,12 @@ func (ix *Index) Ranker() *learn.Ranker { return ix.ranker }
 // rerank reorders the first RankDepth results by the ranker. Each keeps a Score on the fused
 // scale: the best keeps its own, the others the best's times their probability relative to
 // the best's under the ranker, so that the engine's "close to the best" reads the ranker.
-func (ix *Index) rerank(text, mt string, res []Result, known float64) []Result {
+func (ix *Index) rerank(text string, vec []float32, res []Result, known float64) []Result {
 	if ix.ranker == nil || len(res) < 2 {
 		return res
 	}
 	n := min(len(res), RankDepth)
-	feats := RankFeatures(res, known, ix.nearestOf(text, mt, res[:n]))
+	feats := RankFeatures(res, known, ix.nearestOf(text, vec, res[:n]))
 	s := make([]float64, n)
 	for i := range n {
 		s[i] = ix.ranker.Score(feats[i])
@@ -177,11 +177,16 @@ type Near struct{ Best, Three, Lexical float64 }
 // questions (Near): a nearest-neighbour reading beside the model's own probability. Zeros
 // without a model, or before SetRanker (even SetRanker(nil)).
 func (ix *Index) Nearest(text string, res []Result) []Near {
-	return ix.nearestOf(text, ix.ModelText(text), res)
+	var vec []float32
+	if ix.model != nil {
+		vec = ix.model.Embed(ix.ModelText(text))
+	}
+	return ix.nearestOf(text, vec, res)
 }
 
-// nearestOf is Nearest of a text, given also as the model reads it (mt, ModelText).
-func (ix *Index) nearestOf(text, mt string, res []Result) []Near {
+// nearestOf is Nearest of a text, given also its vector in the model (q: Embed of its
+// ModelText; nil when the model knows none of its words).
+func (ix *Index) nearestOf(text string, q []float32, res []Result) []Near {
 	out := make([]Near, len(res))
 	docs := make([]int, len(res))
 	for i, r := range res {
@@ -193,7 +198,6 @@ func (ix *Index) nearestOf(text, mt string, res []Result) []Near {
 	if ix.model == nil || len(ix.qvecs) != len(ix.fichas) {
 		return out // no SetRanker: nowhere to keep the questions' vectors
 	}
-	q := ix.model.Embed(mt)
 	if q == nil {
 		return out
 	}

@@ -352,13 +352,29 @@ func (m *Model) softmax(h []float32, p []float64) {
 // Predict returns every label's probability for the text, best first; nil when the model
 // knows none of the text's features.
 func (m *Model) Predict(text string) []Label {
-	ids := m.idsOf(text)
+	labels, _ := m.read(m.idsOf(text), false)
+	return labels
+}
+
+// PredictEmbed is Predict and Embed of one text, reading its features once: a turn asks the
+// fichas model for both.
+func (m *Model) PredictEmbed(text string) ([]Label, []float32) {
+	return m.read(m.idsOf(text), true)
+}
+
+// read returns the labels' probabilities for the features ids, best first, and, when embed,
+// the first member's vector of unit length (Embed); nils when ids is empty.
+func (m *Model) read(ids []int32, embed bool) ([]Label, []float32) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	h := make([]float32, m.cfg.Dim)
 	p := make([]float64, len(m.Labels))
 	m.hidden(ids, h)
+	var vec []float32
+	if embed {
+		vec = unit(slices.Clone(h))
+	}
 	m.softmax(h, p)
 	if len(m.members) > 0 {
 		q := make([]float64, len(p))
@@ -386,7 +402,7 @@ func (m *Model) Predict(text string) []Label {
 		}
 		return 0
 	})
-	return out
+	return out, vec
 }
 
 // Embed returns the text's vector as the model reads it (the first member's), of unit length;
@@ -399,6 +415,11 @@ func (m *Model) Embed(text string) []float32 {
 	}
 	h := make([]float32, m.cfg.Dim)
 	m.hidden(ids, h)
+	return unit(h)
+}
+
+// unit scales h to unit length in place and returns it; nil when h is all zeros.
+func unit(h []float32) []float32 {
 	var n float32
 	for _, v := range h {
 		n += v * v

@@ -2,6 +2,7 @@ package learn_test
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -134,6 +135,25 @@ func TestKnowsShape(t *testing.T) {
 	} {
 		if got := m.KnowsShape(tc.word, tc.share); got != tc.want {
 			t.Errorf("KnowsShape(%q, %v) = %v, want %v", tc.word, tc.share, got, tc.want)
+		}
+	}
+}
+
+// TestPredictEmbedReadsAsBoth: one reading of a text gives what Predict and Embed give apart,
+// for an ensemble too (the vector is the first member's).
+func TestPredictEmbedReadsAsBoth(t *testing.T) {
+	cfg := learn.Config{Dim: 8, Epochs: 50, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, Members: 3}
+	m, err := learn.Train(toy, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"bono invierno", "licencia medica", "zzz qqq"} {
+		labels, vec := m.PredictEmbed(text)
+		if want := m.Predict(text); !reflect.DeepEqual(labels, want) {
+			t.Errorf("%q: labels %v, Predict %v", text, labels, want)
+		}
+		if want := m.Embed(text); !reflect.DeepEqual(vec, want) {
+			t.Errorf("%q: vector %v, Embed %v", text, vec, want)
 		}
 	}
 }
