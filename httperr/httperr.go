@@ -154,11 +154,11 @@ func (m Mapper) Abort(c *gin.Context, err error) {
 		m.Log.Log(c.Request.Context(), level, "request failed", attrs...)
 	}
 	c.Abort()
-	if gone {
-		c.Status(StatusClientClosed) // for the metrics; nothing is written
+	if c.Writer.Written() {
 		return
 	}
-	if c.Writer.Written() {
+	if gone {
+		c.Status(StatusClientClosed) // for the metrics; nothing is written
 		return
 	}
 	if e.RetryAfter > 0 {

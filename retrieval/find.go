@@ -205,8 +205,8 @@ func (ix *Index) fichaVocabulary() map[string]bool {
 }
 
 // fuse adds to each result the model's probability for its ficha (labels: the model's
-// reading of mt, the question as the model reads it, ModelText), scaled to the lexical scores, brings in the fichas the model
-// favours that no word matched, and re-sorts; it also returns the model's probabilities that
+// reading of mt, the question as the model reads it, ModelText), scaled to the lexical
+// scores, brings in the fichas the model favours that no word matched, and re-sorts; it also returns the model's probabilities that
 // no ficha answers (OffTopic) and that the message wants a person (Person), and the share of
 // the question's words it knows (Known).
 func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, float64, float64, float64) {

@@ -178,7 +178,7 @@ type Near struct{ Best, Three, Lexical float64 }
 // without a model, or before SetRanker (even SetRanker(nil)).
 func (ix *Index) Nearest(text string, res []Result) []Near {
 	var vec []float32
-	if ix.model != nil {
+	if ix.model != nil && len(ix.qvecs) == len(ix.fichas) { // nearestOf reads no vector otherwise
 		vec = ix.model.Embed(ix.ModelText(text))
 	}
 	return ix.nearestOf(text, vec, res)
