@@ -34,6 +34,8 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&fcfg.LR, "lr", fcfg.LR, "with --dev: the fichas model's learning rate")
 	fs.IntVar(&ecfg.Epochs, "emergency-epochs", ecfg.Epochs, "with --dev: the emergency model's passes")
 	fs.IntVar(&ecfg.Members, "emergency-members", ecfg.Members, "with --dev: how many emergency models to train and average")
+	fs.Float64Var(&fcfg.Dropout, "dropout", fcfg.Dropout, "with --dev: the chance that the fichas model leaves out each feature of an example in one pass")
+	fs.Float64Var(&ecfg.Dropout, "emergency-dropout", ecfg.Dropout, "with --dev: the same for the emergency model")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +44,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *asJSON, stdout)
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
-		return errors.New("train: --dim, --epochs, --lr, --emergency-epochs and --emergency-members only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
+		return errors.New("train: --dim, --epochs, --lr, --dropout and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
 	if err := trainRanker(ctx, fsys, *dir, *cache, stdout); err != nil {

@@ -157,3 +157,33 @@ func TestPredictEmbedReadsAsBoth(t *testing.T) {
 		}
 	}
 }
+
+func TestDropoutTrainsAlikeAndNamesItself(t *testing.T) {
+	cfg := learn.Config{Dim: 16, Epochs: 50, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 7}
+	drop := cfg
+	drop.Dropout = 0.3
+	a, err := learn.Train(toy, drop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := learn.Train(toy, drop)
+	plain, _ := learn.Train(toy, cfg)
+	var wa, wb, wp bytes.Buffer
+	a.WriteTo(&wa)
+	b.WriteTo(&wb)
+	plain.WriteTo(&wp)
+	if !bytes.Equal(wa.Bytes(), wb.Bytes()) {
+		t.Fatal("the same examples and dropout gave two different models")
+	}
+	if bytes.Equal(wa.Bytes(), wp.Bytes()) {
+		t.Fatal("dropout changed nothing in the weights")
+	}
+	if learn.Digest(toy, drop) == learn.Digest(toy, cfg) {
+		t.Fatal("the digest does not tell a model trained with dropout from one without")
+	}
+	for text, want := range map[string]string{"me despidieron del trabajo": "cesantia", "nacio mi bebe": "nacimiento"} {
+		if got := a.Predict(text); len(got) == 0 || got[0].Name != want {
+			t.Errorf("%q: %v, want %s first", text, got, want)
+		}
+	}
+}
