@@ -42,6 +42,14 @@ const (
 	dangerKindShare = 0.35
 )
 
+// The nearest-lines reading (retrieval.Neighbours) adds the lines, unsure, to a message both
+// models call ordinary when this share of its nearest lines' likeness is on emergencies and
+// the nearest is at least this alike.
+var (
+	nearShare = 0.8
+	nearTop   = 0.2
+)
+
 // bundledDanger is the emergency model of the bundled catalogue, read once; nil if absent.
 var bundledDanger = sync.OnceValue(func() *retrieval.Detector {
 	d, err := retrieval.LoadDetector(catalogue.FS)
@@ -93,7 +101,15 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 		}
 		return nil, false, p
 	}
-	if p < dangerUnsure || best == 0 {
+	if p < dangerUnsure {
+		// Both models see too little danger; the nearest lines of their training data may
+		// still be emergencies told the same way.
+		if share, kind, top := e.danger.NearP(norm); share >= nearShare && top >= nearTop {
+			return []string{kind}, false, p
+		}
+		return nil, false, p
+	}
+	if best == 0 {
 		return nil, false, p
 	}
 	for _, k := range urgency {

@@ -586,13 +586,8 @@ func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	norm := ix.Normalize(text)
-	none := []learn.Example{{Text: norm, Label: "none"}, {Text: "hola buenos dias", Label: "none"}}
-	m, err := learn.Train(none, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, calm := calmReadings(t, norm)
 	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
-	calm, _ := learn.TrainLinear(none, retrieval.IsEmergency, lcfg)
 	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Ficha != "bono-invierno" {
 		t.Errorf("both readings calm: %s %s %v\n%s", r.Action, r.Ficha, r.Emergency, r.Text)
@@ -631,4 +626,51 @@ func TestSeeAlsoNotOnSMS(t *testing.T) {
 	if r.Also != nil || strings.Contains(r.Text, "También puede servirle") {
 		t.Errorf("SMS: also %+v\n%s", r.Also, r.Text)
 	}
+}
+
+// TestNearestLinesAddTheLines: a message both learned readings call ordinary gets the lines on
+// top of the reply, and still its answer or options, when the nearest lines of the bank are
+// emergencies; with neighbours that are ordinary, nothing is added.
+func TestNearestLinesAddTheLines(t *testing.T) {
+	e := engine(t)
+	text := "se prendio en llamas el galpon de mi tata en la poblacion"
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, calm := calmReadings(t, ix.Normalize(text))
+	fire := retrieval.NewNeighbours([]learn.Example{
+		{Text: ix.Normalize("el galpon se prendio en llamas"), Label: "danger"},
+		{Text: ix.Normalize("llamas en el galpon de mi tata"), Label: "danger"},
+		{Text: ix.Normalize("hay fuego en la poblacion y no podemos salir"), Label: "danger"},
+		{Text: ix.Normalize("cuando pagan el bono de invierno"), Label: "none"},
+	})
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: fire})
+	r := say(t, e, bot.ChannelWeb, text)[0]
+	if !slices.Contains(r.Emergency, bot.EmergencyDanger) || r.Action == bot.ActionEmergency || !strings.HasPrefix(r.Text, "Si está en peligro ahora") {
+		t.Errorf("nearest lines on fire: %s %v\n%s", r.Action, r.Emergency, r.Text)
+	}
+	calmLines := retrieval.NewNeighbours([]learn.Example{
+		{Text: ix.Normalize("se quemo el galpon de mi tata hace un ano, hay subsidio"), Label: "none"},
+		{Text: ix.Normalize("cuando pagan el bono de invierno"), Label: "none"},
+	})
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: calmLines})
+	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 {
+		t.Errorf("ordinary neighbours: %s %v", r.Action, r.Emergency)
+	}
+}
+
+// calmReadings trains both learned readings of danger to call the normalised text ordinary.
+func calmReadings(t *testing.T, norm string) (*learn.Model, *learn.Linear) {
+	t.Helper()
+	none := []learn.Example{{Text: norm, Label: "none"}, {Text: "hola buenos dias", Label: "none"}}
+	m, err := learn.Train(none, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calm, err := learn.TrainLinear(none, retrieval.IsEmergency, learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, calm
 }

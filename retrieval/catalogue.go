@@ -57,15 +57,20 @@ func BundledLexical(fsys fs.FS, path string) (*Index, error) {
 	if err := LoadQuestions(fsys, "questions", fichas, path == ""); err != nil {
 		return nil, err
 	}
-	data, err := fs.ReadFile(fsys, "glossary.tsv")
-	if err != nil {
-		return nil, fmt.Errorf("read glossary: %w", err)
-	}
-	g, err := ParseGlossary("glossary.tsv", data)
+	g, err := loadGlossary(fsys)
 	if err != nil {
 		return nil, err
 	}
 	return NewIndex(fichas, g), nil
+}
+
+// loadGlossary reads glossary.tsv of a catalogue laid out as the bundled one.
+func loadGlossary(fsys fs.FS) (*Glossary, error) {
+	data, err := fs.ReadFile(fsys, "glossary.tsv")
+	if err != nil {
+		return nil, fmt.Errorf("read glossary: %w", err)
+	}
+	return ParseGlossary("glossary.tsv", data)
 }
 
 // The learned models' files in the catalogue (atiende train writes them).

@@ -15,6 +15,15 @@ type Detector struct {
 	Model    *learn.Model
 	Danger   *learn.Linear // nil: the model's reading alone
 	Concepts *Concepts     // nil: words only
+	// Near, when set, is a third reading: the nearest lines of the training data
+	// (NewNeighbours), which may add the lines where both models see too little danger.
+	Near *Neighbours
+}
+
+// NearP is the share of the nearest training lines' likeness that is on emergencies, their
+// likeliest kind and the likeness of the nearest; 0 without Near.
+func (d *Detector) NearP(norm string) (share float64, kind string, top float64) {
+	return d.Near.Near(d.Text(norm))
 }
 
 // Text is the normalised message as the model reads it: its words, then its concepts.
@@ -47,7 +56,11 @@ func LoadDetector(fsys fs.FS) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{Model: m, Danger: lin, Concepts: c}, nil
+	lines, err := BankExamples(fsys, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Model: m, Danger: lin, Concepts: c, Near: NewNeighbours(lines)}, nil
 }
 
 // LoadConcepts reads concepts.tsv of a catalogue laid out as the bundled one.

@@ -228,6 +228,34 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	return t, nil
 }
 
+// BankExamples returns the emergency bank's lines (emergency/*.tsv) as the emergency model
+// reads them (normalised, with their concepts), without those skip reports true for: the
+// lines the nearest-lines reading compares a message with (NewNeighbours).
+func BankExamples(fsys fs.FS, skip func(text string) bool) ([]learn.Example, error) {
+	// Index.Normalize reads only the glossary: an index without fichas normalises alike and
+	// costs nothing to build.
+	g, err := loadGlossary(fsys)
+	if err != nil {
+		return nil, err
+	}
+	ix := NewIndex(nil, g)
+	concepts, err := LoadConcepts(fsys)
+	if err != nil {
+		return nil, err
+	}
+	bank, err := ReadBank(fsys, "emergency")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]learn.Example, 0, len(bank))
+	for _, b := range bank {
+		if skip == nil || !skip(b.Text) {
+			out = append(out, learn.Example{Text: concepts.Tag(ix.Normalize(b.Text)), Label: b.Label})
+		}
+	}
+	return out, nil
+}
+
 // ReadBank reads every .tsv file of dir: one `kind<TAB>text` a line (# starts a comment).
 // A line without a kind or a text is a problem naming its file and line.
 func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {

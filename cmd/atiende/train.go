@@ -202,8 +202,12 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
+	lines, err := retrieval.BankExamples(fsys, retrieval.HeldOut)
+	if err != nil {
+		return nil, err
+	}
 	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
-		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts}, cases: cases}, nil
+		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
 }
 
 // trainDev measures what the models learn on texts they did not see (heldOutSetup): the

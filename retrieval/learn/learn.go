@@ -97,30 +97,43 @@ type Label struct {
 // "cas", "asa", "sa>", …). A token that starts with '#' is a concept the caller recognised:
 // it is a feature of its own and has no n-grams.
 func Features(text string, minN, maxN int) []string {
-	words := strings.Fields(text)
-	out := make([]string, 0, len(words)*8)
+	out := make([]string, 0, len(strings.Fields(text))*8)
+	EachFeature(text, minN, maxN, func(kind byte, a, b string) {
+		out = append(out, string(kind)+":"+a+b)
+	})
+	return out
+}
+
+// EachFeature calls fn with each of the text's features (Features) as its kind ('w', 'b' or
+// 'c') and its text in two parts, a then b, so that a caller can hash or look one up without
+// building a string for it.
+func EachFeature(text string, minN, maxN int, fn func(kind byte, a, b string)) {
 	prev := ""
-	for _, w := range words {
-		out = append(out, "w:"+w)
+	for _, w := range strings.Fields(text) {
+		fn('w', "", w)
 		if strings.HasPrefix(w, "#") {
 			continue
 		}
 		if prev != "" {
-			out = append(out, "b:"+prev+" "+w)
+			fn('b', prev+" ", w)
 		}
 		prev = w
-		r := []rune("<" + w + ">")
+		full := "<" + w + ">"
+		offs := make([]int, 0, len(full)+1)
+		for i := range full {
+			offs = append(offs, i)
+		}
+		offs = append(offs, len(full))
+		runes := len(offs) - 1
 		for n := minN; n <= maxN; n++ {
-			for i := 0; i+n <= len(r); i++ {
-				g := string(r[i : i+n])
-				if g == "<"+w+">" {
-					continue // the whole word is already a feature
-				}
-				out = append(out, "c:"+g)
+			if n == runes {
+				continue // the whole word is already a feature
+			}
+			for i := 0; i+n <= runes; i++ {
+				fn('c', "", full[offs[i]:offs[i+n]])
 			}
 		}
 	}
-	return out
 }
 
 // Digest is a hash of the examples and settings: a model records the one it was trained
