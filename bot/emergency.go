@@ -104,7 +104,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 	if p < dangerUnsure {
 		// Both models see too little danger; the nearest lines of their training data may
 		// still be emergencies told the same way.
-		if share, kind, top := e.danger.NearP(norm); share >= nearShare && top >= nearTop {
+		if share, kind, top := e.danger.NearP(norm); share >= nearShare && top >= nearTop && slices.Contains(urgency, kind) {
 			return []string{kind}, false, p
 		}
 		return nil, false, p
