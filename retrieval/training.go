@@ -3,9 +3,11 @@ package retrieval
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -256,6 +258,11 @@ func BankExamples(fsys fs.FS, skip func(text string) bool) ([]learn.Example, err
 	return out, nil
 }
 
+// BankKinds are the kinds a line of the emergency bank may have: NoEmergency and the kinds
+// the engine has lines for (bot.EmergencySuicide and the others). A misspelt kind would
+// otherwise train a kind of its own that no reply knows.
+var BankKinds = []string{NoEmergency, "suicide", "violence_women", "violence_family", "danger", "medical"}
+
 // ReadBank reads every .tsv file of dir: one `kind<TAB>text` a line (# starts a comment).
 // A line without a kind or a text is a problem naming its file and line.
 func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {
@@ -280,6 +287,11 @@ func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {
 			kind, text = strings.TrimSpace(kind), strings.TrimSpace(text)
 			if !ok || kind == "" || text == "" || strings.Contains(kind, " ") {
 				probs = append(probs, Problem{File: name, Line: i + 1, Field: "bank", Msg: "expected kind<TAB>text"})
+				continue
+			}
+			if !slices.Contains(BankKinds, kind) {
+				probs = append(probs, Problem{File: name, Line: i + 1, Field: "kind",
+					Msg: fmt.Sprintf("unknown kind %q (one of %s)", kind, strings.Join(BankKinds, ", "))})
 				continue
 			}
 			out = append(out, learn.Example{Text: text, Label: kind})

@@ -109,3 +109,25 @@ func TestFollowUpTextDropsConnectors(t *testing.T) {
 		}
 	}
 }
+
+// TestBankProblemsNameFileLineAndField: a bank line without its tab, or with a kind the engine
+// has no lines for (a misspelt one would train a kind of its own), is a problem with its file,
+// line and field; the good lines are not returned alone.
+func TestBankProblemsNameFileLineAndField(t *testing.T) {
+	fsys := fstest.MapFS{"emergency/b.tsv": {Data: []byte("# comment\ndanger\tun hombre con un fierro afuera\nsuicdie\tno quiero seguir\nsin tabulador\nnone\tque dia depositan la pension\n")}}
+	lines, err := retrieval.ReadBank(fsys, "emergency")
+	var le *retrieval.LoadError
+	if !errors.As(err, &le) || len(le.Problems) != 2 || lines != nil {
+		t.Fatalf("got %v, %d lines", err, len(lines))
+	}
+	msg := err.Error()
+	for _, want := range []string{`emergency/b.tsv:3: kind: unknown kind "suicdie"`, "emergency/b.tsv:4: bank: expected kind<TAB>text"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	good, err := retrieval.ReadBank(fstest.MapFS{"emergency/b.tsv": {Data: []byte("danger\tun hombre con un fierro afuera\nnone\tque dia depositan la pension\n")}}, "emergency")
+	if err != nil || len(good) != 2 || good[0].Label != "danger" {
+		t.Errorf("good bank: %v %+v", err, good)
+	}
+}
