@@ -82,7 +82,9 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 	if known < dangerMinWords {
 		return byPattern()
 	}
-	labels := e.danger.Predict(norm)
+	// The readings share one text: the words and their concepts (Detector.Text).
+	text := e.danger.Text(norm)
+	labels := e.danger.Model.Predict(text)
 	p, best := 1.0, 0.0 // p: the model's probability of any emergency
 	for _, l := range labels {
 		if l.Name == retrieval.NoEmergency {
@@ -92,8 +94,8 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 		}
 	}
 	pf := p
-	if pl := e.danger.DangerP(norm); pl >= 0 {
-		p = pl
+	if e.danger.Danger != nil {
+		p = e.danger.Danger.P(text)
 	}
 	if len(pattern) > 0 {
 		if max(pf, p) >= dangerVeto {
@@ -104,7 +106,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 	if p < dangerUnsure {
 		// Both models see too little danger; the nearest lines of their training data may
 		// still be emergencies told the same way.
-		if share, kind, top := e.danger.NearP(norm); share >= nearShare && top >= nearTop && slices.Contains(urgency, kind) {
+		if share, kind, top := e.danger.Near.Near(text); share >= nearShare && top >= nearTop && slices.Contains(urgency, kind) {
 			return []string{kind}, false, p
 		}
 		return nil, false, p

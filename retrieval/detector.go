@@ -15,15 +15,9 @@ type Detector struct {
 	Model    *learn.Model
 	Danger   *learn.Linear // nil: the model's reading alone
 	Concepts *Concepts     // nil: words only
-	// Near, when set, is a third reading: the nearest lines of the training data
+	// Near, when set, is a third reading: the nearest lines of the emergency bank
 	// (NewNeighbours), which may add the lines where both models see too little danger.
 	Near *Neighbours
-}
-
-// NearP is the share of the nearest training lines' likeness that is on emergencies, their
-// likeliest kind and the likeness of the nearest; 0 without Near.
-func (d *Detector) NearP(norm string) (share float64, kind string, top float64) {
-	return d.Near.Near(d.Text(norm))
 }
 
 // Text is the normalised message as the model reads it: its words, then its concepts.
@@ -31,15 +25,6 @@ func (d *Detector) Text(norm string) string { return d.Concepts.Tag(norm) }
 
 // Predict returns each label's probability for the normalised message, best first.
 func (d *Detector) Predict(norm string) []learn.Label { return d.Model.Predict(d.Text(norm)) }
-
-// DangerP is the second reading's probability that the normalised message is an emergency
-// of any kind; -1 without a second model.
-func (d *Detector) DangerP(norm string) float64 {
-	if d.Danger == nil {
-		return -1
-	}
-	return d.Danger.P(d.Text(norm))
-}
 
 // LoadDetector reads the emergency model and the concepts of a catalogue laid out as the
 // bundled one; nil, without error, when it has no emergency model.

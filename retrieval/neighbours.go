@@ -85,7 +85,8 @@ func featureHashes(text string, minN, maxN int) []uint64 {
 	return slices.Compact(out)
 }
 
-// fnv64 is FNV-1a of kind, ':', a and b.
+// fnv64 is FNV-1a of the feature as Features writes it: kind, ':', a, and for a pair of
+// words a space and b.
 func fnv64(kind byte, a, b string) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
@@ -94,8 +95,11 @@ func fnv64(kind byte, a, b string) uint64 {
 	for i := 0; i < len(a); i++ {
 		h = (h ^ uint64(a[i])) * prime
 	}
-	for i := 0; i < len(b); i++ {
-		h = (h ^ uint64(b[i])) * prime
+	if kind == 'b' {
+		h = (h ^ ' ') * prime
+		for i := 0; i < len(b); i++ {
+			h = (h ^ uint64(b[i])) * prime
+		}
 	}
 	return h
 }

@@ -99,27 +99,32 @@ type Label struct {
 func Features(text string, minN, maxN int) []string {
 	out := make([]string, 0, len(strings.Fields(text))*8)
 	EachFeature(text, minN, maxN, func(kind byte, a, b string) {
-		out = append(out, string(kind)+":"+a+b)
+		if kind == 'b' {
+			out = append(out, "b:"+a+" "+b)
+		} else {
+			out = append(out, string(kind)+":"+a)
+		}
 	})
 	return out
 }
 
-// EachFeature calls fn with each of the text's features (Features) as its kind ('w', 'b' or
-// 'c') and its text in two parts, a then b, so that a caller can hash or look one up without
-// building a string for it.
+// EachFeature calls fn with each of the text's features (Features), in Features' order, as
+// its kind ('w', 'b' or 'c') and its text: a, or for a pair of words a, a space and b. A
+// caller can then hash or look a feature up without building a string for it.
 func EachFeature(text string, minN, maxN int, fn func(kind byte, a, b string)) {
 	prev := ""
+	var offs []int
 	for _, w := range strings.Fields(text) {
-		fn('w', "", w)
+		fn('w', w, "")
 		if strings.HasPrefix(w, "#") {
 			continue
 		}
 		if prev != "" {
-			fn('b', prev+" ", w)
+			fn('b', prev, w)
 		}
 		prev = w
 		full := "<" + w + ">"
-		offs := make([]int, 0, len(full)+1)
+		offs = offs[:0]
 		for i := range full {
 			offs = append(offs, i)
 		}
@@ -130,7 +135,7 @@ func EachFeature(text string, minN, maxN int, fn func(kind byte, a, b string)) {
 				continue // the whole word is already a feature
 			}
 			for i := 0; i+n <= runes; i++ {
-				fn('c', "", full[offs[i]:offs[i+n]])
+				fn('c', full[offs[i]:offs[i+n]], "")
 			}
 		}
 	}
@@ -302,6 +307,8 @@ func train(examples []Example, cfg Config) (*Model, error) {
 func (m *Model) idsOf(text string) []int32 { return featureIDs(text, m.feats, m.cfg.MinN, m.cfg.MaxN) }
 
 // featureIDs returns the ids, in feats, of the text's features (Features) that feats holds.
+// It walks the text as EachFeature does, inline: on every message, a callback cost twenty
+// allocations a turn.
 func featureIDs(text string, feats map[string]int32, minN, maxN int) []int32 {
 	words := strings.Fields(text)
 	ids := make([]int32, 0, len(words)*16)
