@@ -25,6 +25,8 @@ const (
 	// beside it, gets the lines only from this p: an ordinary question it understands well
 	// needs more evidence of danger than one it does not.
 	dangerPlain = 0.2
+	// dangerEven: or from this pf, the emergency model's (more likely than not).
+	dangerEven = 0.5
 	// dangerVeto: a pattern's match is no emergency when both readings, each trained on the
 	// bank's look-alikes (figures of speech, past events, questions about a benefit that
 	// mention violence), give it less than this: "me quiero morir jaja, cuando pagan el bono".
@@ -63,23 +65,25 @@ var bundledDanger = sync.OnceValue(func() *retrieval.Detector {
 var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, EmergencyDanger, EmergencyMedical}
 
 // emergency returns the kinds of emergency the normalised text may speak of, whether the
-// engine is sure, and p (1 for a pattern's match). The patterns of detectEmergency are sure
-// unless both learned readings call the message ordinary (dangerVeto); of a text with too few
-// words they know, the patterns alone decide. The emergency model is sure above dangerSure;
-// the danger model's p is unsure from dangerUnsure.
-func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
+// engine is sure, p (the danger model's probability; 1 for a pattern's match) and pf (the
+// emergency model's). The patterns of detectEmergency are sure unless both learned readings
+// call the message ordinary (dangerVeto); of a text with no word the models know, or with one
+// and a pattern's match, the patterns alone decide. The emergency model is sure above
+// dangerSure; the danger model's p is unsure from dangerUnsure. followUp says the text opens
+// as a follow-up in a conversation about a ficha.
+func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
-	byPattern := func() ([]string, bool, float64) {
+	byPattern := func() ([]string, bool, float64, float64) {
 		if len(pattern) > 0 {
-			return pattern, true, 1
+			return pattern, true, 1, 1
 		}
-		return nil, false, 0
+		return nil, false, 0, 0
 	}
 	if e.danger == nil {
 		return byPattern()
 	}
 	known := knownContent(e.danger.Model, norm)
-	if known < dangerMinWords {
+	if known == 0 || known < dangerMinWords && len(pattern) > 0 {
 		return byPattern()
 	}
 	// The readings share one text: the words and their concepts (Detector.Text).
@@ -93,26 +97,35 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 			best = max(best, l.P)
 		}
 	}
-	pf := p
+	pf = p
 	if e.danger.Danger != nil {
 		p = e.danger.Danger.P(text)
 	}
 	if len(pattern) > 0 {
 		if max(pf, p) >= dangerVeto {
-			return pattern, true, 1
+			return pattern, true, 1, 1
 		}
-		return nil, false, p
+		return nil, false, p, pf
 	}
-	if p < dangerUnsure {
+	if known < dangerMinWords {
+		// Of a text with one word they know, the readings speak only when both see danger
+		// ("toy cansaa d existir"): each alone is too often sure of a lone word. Not of a
+		// follow-up in a conversation about a ficha ("y el del agua?"), whose one word is
+		// the other ficha's.
+		p = min(p, pf)
+		if p < dangerUnsure || followUp {
+			return nil, false, p, pf
+		}
+	} else if p < dangerUnsure {
 		// Both models see too little danger; the nearest lines of their training data may
 		// still be emergencies told the same way.
 		if share, kind, top := e.danger.Near.Near(text); share >= nearShare && top >= nearTop && slices.Contains(urgency, kind) {
-			return []string{kind}, false, p
+			return []string{kind}, false, p, pf
 		}
-		return nil, false, p
+		return nil, false, p, pf
 	}
 	if best == 0 {
-		return nil, false, p
+		return nil, false, p, pf
 	}
 	for _, k := range urgency {
 		for _, l := range labels {
@@ -121,7 +134,7 @@ func (e *Engine) emergency(norm string) (kinds []string, sure bool, p float64) {
 			}
 		}
 	}
-	return kinds, pf >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p
+	return kinds, pf >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p, pf
 }
 
 // plainRequest reports whether the text is one of the requests the engine reads for sure

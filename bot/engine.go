@@ -254,7 +254,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// Emergencies come first, whatever else the text says or the state holds. When the
 	// engine is unsure, the lines go at the top of the reply and the question is still
 	// answered: a false alarm costs a line of text, a miss can cost a life.
-	kinds, sure, p := e.emergency(norm)
+	kinds, sure, p, pf := e.emergency(norm, st.Slug != "" && opensFollowUp(norm))
 	// A few words that go on with a conversation about a ficha ("y hay que pedirla o le llega
 	// sola?") are where the model is least reliable: from it alone they get the lines on top of
 	// the answer, not the lines instead of it (the patterns stay sure).
@@ -284,8 +284,9 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	judged := e.askDanger(ctx, text, norm)
 	r, st := e.respond(tc, st, text, norm, channel, english)
 	// An ordinary question answered for sure from one ficha needs more evidence of danger
-	// than the model's faintest (docs/eval.md, "Emergencies").
-	if len(kinds) > 0 && p < dangerPlain && r.Action == ActionAnswer && len(r.Options) == 0 {
+	// than the model's faintest (docs/eval.md, "Emergencies"): the danger model's dangerPlain,
+	// or the emergency model's even odds.
+	if len(kinds) > 0 && p < dangerPlain && pf < dangerEven && r.Action == ActionAnswer && len(r.Options) == 0 {
 		kinds = nil
 	}
 	if added := judged(); len(added) > 0 {
@@ -647,14 +648,18 @@ func ambiguous(found retrieval.Found, current string) bool {
 // "y para extranjeros", or a few words only.
 func isElliptic(norm string) bool {
 	w := strings.Fields(norm)
-	if len(w) == 0 {
-		return true
-	}
-	switch w[0] {
+	return len(w) == 0 || opensFollowUp(norm) || len(w) <= 4
+}
+
+// opensFollowUp reports whether the normalised text opens as words that go on from what
+// came before: "y…", "pero…", "el…".
+func opensFollowUp(norm string) bool {
+	first, _, _ := strings.Cut(norm, " ")
+	switch first {
 	case "y", "e", "pero", "tambien", "and", "what", "entonces", "ese", "esa", "eso", "el", "la":
 		return true
 	}
-	return len(w) <= 4
+	return false
 }
 
 func (e *Engine) simple(action string, p phrase, english bool) Reply {
@@ -828,7 +833,7 @@ func (e *Engine) Ficha(slug string) (Hit, bool) {
 // keeping the engine silent while a person holds the conversation, so that the emergency
 // lines still go first.
 func (e *Engine) IsEmergency(text string) bool {
-	_, sure, _ := e.emergency(e.r.Normalize(text))
+	_, sure, _, _ := e.emergency(e.r.Normalize(text), false)
 	return sure
 }
 

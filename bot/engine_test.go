@@ -660,6 +660,22 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 	}
 }
 
+// A short cry the models know one word of gets the lines when both readings see danger;
+// the same one word opening a follow-up about a ficha does not.
+func TestOneKnownWordNeedsBothReadings(t *testing.T) {
+	e := engine(t)
+	for _, text := range []string{"ya no kiero existir", "no quiero despertar mañana"} {
+		r := say(t, e, bot.ChannelSMS, text)[0]
+		if !slices.Contains(r.Emergency, bot.EmergencySuicide) || r.Action == bot.ActionEmergency {
+			t.Errorf("%q: %s %v (want the suicide line, unsure)\n%s", text, r.Action, r.Emergency, r.Text)
+		}
+	}
+	r := say(t, e, bot.ChannelSMS, "quien puede pedir el subsidio electrico", "y el del agua?")[1]
+	if len(r.Emergency) > 0 || r.Ficha != "subsidio-agua-potable" {
+		t.Errorf("follow-up: %s %s %v", r.Action, r.Ficha, r.Emergency)
+	}
+}
+
 // calmReadings trains both learned readings of danger to call the normalised text ordinary.
 func calmReadings(t *testing.T, norm string) (*learn.Model, *learn.Linear) {
 	t.Helper()
