@@ -399,11 +399,17 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// ("certificado"): those are the rules' to read.
 	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug, norm) ||
 		found.FollowUp >= followUpSure && !namesInFewWords(found, norm))
-	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug)) {
-		// An elliptic question the words alone do not settle ("y el de matrimonio?"): the
-		// ficha being talked about lends its title as context.
+	elided := followUp && !stays && elidedNounRe.MatchString(norm)
+	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug) || elided) {
+		// An elliptic question the words alone do not settle: the ficha being talked about
+		// lends its title as context. A question whose noun is left out ("y el de
+		// matrimonio?" after the birth certificate) is read whole with the title, by the
+		// model too: its noun is the title's.
 		if f, ok := e.r.Ficha(st.Slug); ok {
 			q.Context = f.Title
+			if elided {
+				q.Whole = f.Title + " " + norm
+			}
 			found = e.r.Find(tc.ctx, q, topK+1)
 			// The context picks among the other fichas; it must not pull the conversation back
 			// to the current one unless the citizen's words stand in its title, keywords or
@@ -565,6 +571,10 @@ func namesAnother(res []retrieval.Result, current, norm string) bool {
 	}
 	return res[0].Named > 0
 }
+
+// elidedNounRe: a follow-up that leaves its noun out, on normalised text: an article before
+// "de" or "para" ("y el de matrimonio?", "la del agua", "y los para mayores?").
+var elidedNounRe = regexp.MustCompile(`^(?:(?:y|e|pero|and) )?(?:el|la|los|las|lo) (?:de|del|para|pa)\b`)
 
 // anaphoraRe: words that point back to what was being talked about, on normalised text: a
 // demonstrative, or a pronoun joined to an infinitive ("pedirla", "cobrarlo").

@@ -186,4 +186,13 @@ func TestDropoutTrainsAlikeAndNamesItself(t *testing.T) {
 			t.Errorf("%q: %v, want %s first", text, got, want)
 		}
 	}
+	// Read back, the model still says it was trained with dropout: its digest can be checked
+	// against its data (TestModelsMatchTheirData).
+	r, err := learn.Read(bytes.NewReader(wa.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Config() != drop || learn.Digest(toy, r.Config()) != r.Digest {
+		t.Errorf("read back: config %+v, digest %s", r.Config(), r.Digest)
+	}
 }
