@@ -370,6 +370,13 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 
 	residual := strings.TrimSpace(cueWordsRe.ReplaceAllString(norm, " "))
 	q := retrieval.Query{Text: residual, Exact: english, Whole: norm, InConversation: st.Slug != ""}
+	// "de matrimonio" after options that are mostly certificados leaves out the noun they
+	// share: the words and the learned model read it with that noun.
+	if st.Slug == "" && len(offered) > 0 && (elidedNounRe.MatchString(norm) || elidedChoiceRe.MatchString(norm)) {
+		if kind := e.sharedKind(offered); kind != "" {
+			q.Context, q.Whole = kind, kind+" "+norm
+		}
+	}
 	found := e.r.Find(tc.ctx, q, topK)
 	// A message is read as about the ficha being talked about when it is short or starts
 	// like a follow-up ("y…", "pero…"), or when the follow-up model reads it as what citizens
@@ -573,8 +580,32 @@ func namesAnother(res []retrieval.Result, current, norm string) bool {
 }
 
 // elidedNounRe: a follow-up that leaves its noun out, on normalised text: an article before
-// "de" or "para" ("y el de matrimonio?", "la del agua", "y los para mayores?").
-var elidedNounRe = regexp.MustCompile(`^(?:(?:y|e|pero|and) )?(?:el|la|los|las|lo) (?:de|del|para|pa)\b`)
+// "de" or "para" ("y el de matrimonio?", "la del agua", "y los para mayores?"). Among options,
+// "de" alone does too ("de matrimonio"); after an answer it more often asks something of the
+// same ficha ("de cuanto es?").
+var (
+	elidedNounRe   = regexp.MustCompile(`^(?:(?:y|e|pero|and) )?(?:el|la|los|las|lo) (?:de|del|para|pa)\b`)
+	elidedChoiceRe = regexp.MustCompile(`^(?:de|del)\b`)
+)
+
+// sharedKind returns the word most of the fichas' titles begin with, normalised
+// ("certificado"), or "" when no word begins more than half of them.
+func (e *Engine) sharedKind(slugs []string) string {
+	count := map[string]int{}
+	for _, slug := range slugs {
+		if f, ok := e.r.Ficha(slug); ok {
+			if first, _, _ := strings.Cut(e.r.Normalize(f.Title), " "); first != "" {
+				count[first]++
+			}
+		}
+	}
+	for w, n := range count {
+		if 2*n > len(slugs) {
+			return w
+		}
+	}
+	return ""
+}
 
 // anaphoraRe: words that point back to what was being talked about, on normalised text: a
 // demonstrative, or a pronoun joined to an infinitive ("pedirla", "cobrarlo").

@@ -123,6 +123,14 @@ func TestFollowUpStaysThenSwitches(t *testing.T) {
 	}
 }
 
+// A complement without its noun, among options that mostly share one, is read with that noun.
+func TestElidedNounAmongOptions(t *testing.T) {
+	rs := say(t, engine(t), bot.ChannelSMS, "quiero un certificado", "del matrimonio")
+	if rs[0].Action != bot.ActionClarify || rs[1].Ficha != "certificado-matrimonio" {
+		t.Errorf("certificado, then del matrimonio: %s, then %s %s", rs[0].Action, rs[1].Action, rs[1].Ficha)
+	}
+}
+
 func TestClarifyThenChoose(t *testing.T) {
 	e := engine(t)
 	rs := say(t, e, bot.ChannelWeb, "bono")
