@@ -688,8 +688,7 @@ func ambiguous(found retrieval.Found, current string) bool {
 // isElliptic reports whether the text leans on what came before: "y el de matrimonio?",
 // "y para extranjeros", or a few words only.
 func isElliptic(norm string) bool {
-	w := strings.Fields(norm)
-	return len(w) == 0 || opensFollowUp(norm) || len(w) <= 4
+	return opensFollowUp(norm) || len(strings.Fields(norm)) <= 4
 }
 
 // opensFollowUp reports whether the normalised text opens as words that go on from what
