@@ -664,6 +664,9 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	if len(floats) > 2 {
 		m.cfg.Dropout = floats[2]
+		if !(m.cfg.Dropout >= 0 && m.cfg.Dropout < 1) {
+			return nil, fmt.Errorf("learn: bad model header: dropout %g", m.cfg.Dropout)
+		}
 	}
 	nl := u32()
 	for range nl {
