@@ -12,11 +12,13 @@ import (
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -314,14 +316,38 @@ func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 }
 
 // freeAddr returns a loopback address with a port free at the time of the call.
+//
+// The port is below the kernel's ephemeral range: one from ":0" may be handed, between this
+// check and the child's bind, to an outgoing connection of another package's test (a
+// Postgres client, Chromium), and the child then fails with "address already in use".
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768 // Linux's default start of the range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	from := max(1024, low-12000)
+	if low-from < 1000 { // a range that starts low: take what ":0" gives
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	for range 200 {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(low-from))))
+		if err == nil {
+			defer ln.Close()
+			return ln.Addr().String()
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 // startServerAt serves on addr, so that a test can restart a server where clients expect it.
