@@ -608,3 +608,15 @@ func TestEvalInLLMMode(t *testing.T) {
 		t.Errorf("judge report: %+v", rep.Judge)
 	}
 }
+
+// The settings of atiende train, --seed among them, only try things on held-out data: the
+// bundled models are trained with learn.DefaultConfig, whatever the flags say.
+func TestTrainSettingsOnlyWithDev(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--seed", "4"}, {"--dropout", "0.1"}} {
+		out, err := runCmd(t, nil, append([]string{"train", "--catalogue", t.TempDir()}, args...)...)
+		if err == nil || !strings.Contains(err.Error()+out, "only try settings with --dev") {
+			t.Errorf("train %v: %v\n%s", args, err, out)
+		}
+	}
+}

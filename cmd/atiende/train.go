@@ -36,15 +36,19 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&ecfg.Members, "emergency-members", ecfg.Members, "with --dev: how many emergency models to train and average")
 	fs.Float64Var(&fcfg.Dropout, "dropout", fcfg.Dropout, "with --dev: the chance that the fichas model leaves out each feature of an example in one pass")
 	fs.Float64Var(&ecfg.Dropout, "emergency-dropout", ecfg.Dropout, "with --dev: the same for the emergency model")
+	seed := fs.Uint64("seed", fcfg.Seed, "with --dev: the fichas and emergency models' seed (an ensemble's members take the next ones: 1 and 4 share none), to see how far one training run's chance moves the figures")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *seed != fcfg.Seed {
+		fcfg.Seed, ecfg.Seed = *seed, *seed
 	}
 	fsys := os.DirFS(*dir)
 	if *dev {
 		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *asJSON, stdout)
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
-		return errors.New("train: --dim, --epochs, --lr, --dropout and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
+		return errors.New("train: --dim, --epochs, --lr, --dropout, --seed and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
 	if err := trainRanker(ctx, fsys, *dir, *cache, stdout); err != nil {
