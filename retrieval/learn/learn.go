@@ -125,11 +125,7 @@ func EachFeature(text string, minN, maxN int, fn func(kind byte, a, b string)) {
 		}
 		prev = w
 		full := "<" + w + ">"
-		offs = offs[:0]
-		for i := range full {
-			offs = append(offs, i)
-		}
-		offs = append(offs, len(full))
+		offs = runeOffsets(full, offs)
 		runes := len(offs) - 1
 		for n := minN; n <= maxN; n++ {
 			if n == runes {
@@ -140,6 +136,16 @@ func EachFeature(text string, minN, maxN int, fn func(kind byte, a, b string)) {
 			}
 		}
 	}
+}
+
+// runeOffsets returns the byte offsets of s's runes and, last, its length, in offs reused:
+// the n-gram of n runes from rune i is s[offs[i]:offs[i+n]].
+func runeOffsets(s string, offs []int) []int {
+	offs = offs[:0]
+	for i := range s {
+		offs = append(offs, i)
+	}
+	return append(offs, len(s))
 }
 
 // Digest is a hash of the examples and settings: a model records the one it was trained
@@ -333,11 +339,7 @@ func featureIDs(text string, feats map[string]int32, minN, maxN int) []int32 {
 		}
 		prev = w
 		full := "<" + w + ">"
-		offs = offs[:0]
-		for i := range full {
-			offs = append(offs, i)
-		}
-		offs = append(offs, len(full))
+		offs = runeOffsets(full, offs)
 		runes := len(offs) - 1
 		for n := minN; n <= maxN; n++ {
 			for i := 0; i+n <= runes; i++ {
