@@ -157,6 +157,10 @@ type Report struct {
 	// OrdinaryAlarm is the share of the other turns that expect a ficha and no emergency (an
 	// ordinary question, not a look-alike) whose reply gave the emergency lines.
 	OrdinaryAlarm float64 `json:"ordinary_alarm"`
+	// OtherAlarm is the share of the turns that expect neither a ficha nor an emergency
+	// (off-topic, a greeting, a request for a person), not look-alikes, whose reply gave the
+	// emergency lines.
+	OtherAlarm float64 `json:"other_alarm"`
 	// InScopeOutOfScope is the share of turns that expect a ficha and got "out_of_scope":
 	// the citizen leaves with nothing though the catalogue has the answer.
 	InScopeOutOfScope float64            `json:"in_scope_out_of_scope"`
@@ -245,7 +249,7 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 	var all tally
 	tags := map[string]*tally{}
 	var hoTP, hoFP, hoFN, emTP, emFN float64
-	var alarms, ordinary, inScopeOOS ratio
+	var alarms, ordinary, other, inScopeOOS ratio
 	var segs, ucs2, smsN float64
 	var lat []float64
 	rep := Report{Cases: len(cases), Failures: []Failure{}}
@@ -294,6 +298,8 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 				alarms.add(lines)
 			} else if len(ex.Fichas) > 0 && !slices.Contains(ex.Action, bot.ActionEmergency) {
 				ordinary.add(lines)
+			} else if len(ex.Fichas) == 0 && len(ex.Action) > 0 && !slices.Contains(ex.Action, bot.ActionEmergency) {
+				other.add(lines)
 			}
 			if len(ex.Fichas) > 0 {
 				inScopeOOS.add(r.Action == bot.ActionOutOfScope)
@@ -379,7 +385,7 @@ func Run(ctx context.Context, e *bot.Engine, cases []Case) Report {
 	rep.HandoffPrecision = ratio{hoTP, hoTP + hoFP}.value()
 	rep.HandoffRecall = ratio{hoTP, hoTP + hoFN}.value()
 	rep.EmergencyRecall = ratio{emTP, emTP + emFN}.value()
-	rep.LookalikeAlarm, rep.OrdinaryAlarm, rep.InScopeOutOfScope = alarms.value(), ordinary.value(), inScopeOOS.value()
+	rep.LookalikeAlarm, rep.OrdinaryAlarm, rep.OtherAlarm, rep.InScopeOutOfScope = alarms.value(), ordinary.value(), other.value(), inScopeOOS.value()
 	if smsN > 0 {
 		rep.SMSSegmentsMean = round(segs / smsN)
 		rep.SMSUCS2Share = round(ucs2 / smsN)
@@ -433,7 +439,7 @@ func (r Report) WriteText(w io.Writer) {
 		{"hit@1", r.HitAt1}, {"hit@3", r.HitAt3}, {"MRR", r.MRR}, {"action accuracy", r.ActionAccuracy},
 		{"aspect accuracy", r.AspectAccuracy}, {"contains pass", r.ContainsPass}, {"handoff precision", r.HandoffPrecision},
 		{"handoff recall", r.HandoffRecall}, {"emergency recall", r.EmergencyRecall},
-		{"look-alike alarms", r.LookalikeAlarm}, {"ordinary alarms", r.OrdinaryAlarm}, {"in scope → out", r.InScopeOutOfScope}, {"SMS segments (mean)", r.SMSSegmentsMean},
+		{"look-alike alarms", r.LookalikeAlarm}, {"ordinary alarms", r.OrdinaryAlarm}, {"other alarms", r.OtherAlarm}, {"in scope → out", r.InScopeOutOfScope}, {"SMS segments (mean)", r.SMSSegmentsMean},
 		{"SMS UCS-2 share", r.SMSUCS2Share},
 	}
 	for _, row := range rows {

@@ -48,20 +48,26 @@ func TestRunComputesTheReport(t *testing.T) {
 	data := `{"id":"pgu","channel":"sms","tags":["acronym"],"turns":[{"user":"cuanto es la pgu","expect":{"action":"answer","fichas":["pension-garantizada-universal"],"aspect":"monto"}},{"user":"y los requisitos?","expect":{"action":"answer","fichas":["pension-garantizada-universal"],"aspect":"requisitos"}}]}
 {"id":"wrong","turns":[{"user":"cuanto es la pgu","expect":{"action":"clarify","fichas":["bono-invierno"],"contains_any":["no esta aqui"]}}]}
 {"id":"ho","turns":[{"user":"quiero hablar con una persona","expect":{"action":"handoff"}}]}
-{"id":"em","turns":[{"user":"me quiero morir","expect":{"action":"emergency","contains_any":["*4141"]}}]}`
+{"id":"em","turns":[{"user":"me quiero morir","expect":{"action":"emergency","contains_any":["*4141"]}}]}
+{"id":"zz-alarm","turns":[{"user":"me quiero morir","expect":{"action":"out_of_scope"}}]}`
 	cases, err := eval.ReadCases("t", strings.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep := eval.Run(context.Background(), bot.New(ix, nil), cases)
-	if rep.Cases != 4 || rep.Turns != 5 {
+	if rep.Cases != 5 || rep.Turns != 6 {
 		t.Fatalf("cases %d turns %d", rep.Cases, rep.Turns)
 	}
-	if rep.HitAt1 != 0.6667 || rep.ActionAccuracy != 0.8 || rep.AspectAccuracy != 1 || rep.ContainsPass != 0.5 {
+	if rep.HitAt1 != 0.6667 || rep.ActionAccuracy != 0.6667 || rep.AspectAccuracy != 1 || rep.ContainsPass != 0.5 {
 		t.Errorf("hit@1 %v action %v aspect %v contains %v", rep.HitAt1, rep.ActionAccuracy, rep.AspectAccuracy, rep.ContainsPass)
 	}
 	if rep.HandoffPrecision != 1 || rep.HandoffRecall != 1 || rep.EmergencyRecall != 1 {
 		t.Errorf("handoff %v/%v emergency %v", rep.HandoffPrecision, rep.HandoffRecall, rep.EmergencyRecall)
+	}
+	// Of the turns that expect neither a ficha nor an emergency, the handoff got no lines and
+	// the one that expected "out of scope" did.
+	if rep.OtherAlarm != 0.5 || rep.OrdinaryAlarm != 0 {
+		t.Errorf("other alarms %v ordinary %v", rep.OtherAlarm, rep.OrdinaryAlarm)
 	}
 	if rep.SMSSegmentsMean < 1 || rep.SMSUCS2Share != 0 {
 		t.Errorf("sms %v %v", rep.SMSSegmentsMean, rep.SMSUCS2Share)
@@ -69,7 +75,7 @@ func TestRunComputesTheReport(t *testing.T) {
 	if got := rep.ByTag["acronym"]; got.Turns != 2 || got.HitAt1 == nil || *got.HitAt1 != 1 {
 		t.Errorf("by tag: %+v", got)
 	}
-	if len(rep.Failures) != 1 || rep.Failures[0].ID != "wrong" || !strings.Contains(rep.Failures[0].Why, "expected clarify got answer") {
+	if len(rep.Failures) != 2 || rep.Failures[0].ID != "wrong" || rep.Failures[1].ID != "zz-alarm" || !strings.Contains(rep.Failures[0].Why, "expected clarify got answer") {
 		t.Errorf("failures: %+v", rep.Failures)
 	}
 }
