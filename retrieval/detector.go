@@ -41,7 +41,7 @@ func LoadDetector(fsys fs.FS) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines, err := BankExamples(fsys, nil)
+	lines, err := NeighbourExamples(fsys, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package retrieval_test
 import (
 	"testing"
 
+	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/learn"
 )
@@ -29,5 +30,35 @@ func TestNeighboursVoteByLikeness(t *testing.T) {
 	var none *retrieval.Neighbours
 	if share, _, _ := none.Near("mi galpon en llamas"); share != 0 {
 		t.Error("no index still votes")
+	}
+}
+
+// TestNeighboursKnowOrdinaryChat: the lines the nearest-lines reading compares with hold the
+// off-topic messages and the requests for a person as ordinary lines, so a message about
+// neither a benefit nor a danger finds its nearest among them, not among the emergencies.
+func TestNeighboursKnowOrdinaryChat(t *testing.T) {
+	lines, err := retrieval.NeighbourExamples(catalogue.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank, err := retrieval.ReadBank(catalogue.FS, "emergency")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) <= len(bank) {
+		t.Fatalf("%d lines for a bank of %d: no ordinary chat among them", len(lines), len(bank))
+	}
+	d, err := retrieval.LoadDetector(catalogue.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"cual es la mejor pizzeria de nunoa", "me puede atender alguien de carne y hueso"} {
+		if share, kind, top := d.Near.Near(d.Text(ix.Normalize(text))); share >= 0.8 {
+			t.Errorf("%q: %.2f of the nearest lines' likeness on emergencies (%s, top %.2f)", text, share, kind, top)
+		}
 	}
 }

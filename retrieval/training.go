@@ -230,10 +230,13 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	return t, nil
 }
 
-// BankExamples returns the emergency bank's lines (emergency/*.tsv) as the emergency model
-// reads them (normalised, with their concepts), without those skip reports true for: the
-// lines the nearest-lines reading compares a message with (NewNeighbours).
-func BankExamples(fsys fs.FS, skip func(text string) bool) ([]learn.Example, error) {
+// NeighbourExamples returns the lines the nearest-lines reading compares a message with
+// (NewNeighbours), as the emergency model reads them (normalised, with their concepts): the
+// emergency bank's (emergency/*.tsv) and, as NoEmergency, the off-topic messages and the
+// requests for a person, without those skip reports true for. Without the ordinary lines a
+// message unlike every bank line ("cuentame un chiste") found its few nearest among the
+// emergencies. The fichas' questions stay out: their number drowns the emergencies' share.
+func NeighbourExamples(fsys fs.FS, skip func(text string) bool) ([]learn.Example, error) {
 	// Index.Normalize reads only the glossary: an index without fichas normalises alike and
 	// costs nothing to build.
 	g, err := loadGlossary(fsys)
@@ -248,6 +251,15 @@ func BankExamples(fsys fs.FS, skip func(text string) bool) ([]learn.Example, err
 	bank, err := ReadBank(fsys, "emergency")
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range []string{"offtopic.tsv", "person.tsv"} {
+		lines, err := readLines(fsys, name)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // a catalogue may have none
+			return nil, err
+		}
+		for _, l := range lines {
+			bank = append(bank, learn.Example{Text: l, Label: NoEmergency})
+		}
 	}
 	out := make([]learn.Example, 0, len(bank))
 	for _, b := range bank {

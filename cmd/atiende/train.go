@@ -206,7 +206,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	lines, err := retrieval.BankExamples(fsys, retrieval.HeldOut)
+	lines, err := retrieval.NeighbourExamples(fsys, retrieval.HeldOut)
 	if err != nil {
 		return nil, err
 	}
