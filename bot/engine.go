@@ -116,6 +116,9 @@ type Reply struct {
 	// Written is "model" when a language model wrote the answer and it passed the check,
 	// "fallback:<reason>" when it was discarded for the extractive one, "" without a model.
 	Written string `json:"written,omitempty"`
+	// missed: the catalogue had nothing for the message (miss: "no tengo información", or the
+	// second such turn handed to a person), as opposed to a refusal or a reply chosen.
+	missed bool
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
@@ -283,10 +286,11 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// an emergency the engine did not see, never remove one.
 	judged := e.askDanger(ctx, text, norm)
 	r, st := e.respond(tc, st, text, norm, channel, english)
-	// An ordinary question answered for sure from one ficha needs more evidence of danger
-	// than the model's faintest (docs/eval.md, "Emergencies"): the danger model's dangerPlain,
-	// or the emergency model's even odds.
-	if len(kinds) > 0 && p < dangerPlain && pf < dangerEven && r.Action == ActionAnswer && len(r.Options) == 0 {
+	// An ordinary question answered for sure from one ficha, or a request the engine reads
+	// for sure (stop, hola, a role to play), needs more evidence of danger than the model's
+	// faintest (docs/eval.md, "Emergencies"): the danger model's dangerPlain, or the
+	// emergency model's even odds.
+	if len(kinds) > 0 && p < dangerPlain && pf < dangerEven && (r.Action == ActionAnswer && len(r.Options) == 0 || plainRequest(norm)) {
 		kinds = nil
 	}
 	if added := judged(); len(added) > 0 {
@@ -297,6 +301,15 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 				kinds = append(kinds, k)
 			}
 		}
+	}
+	// An emergency the engine is unsure of, in a message that asks nothing the catalogue
+	// answers, has nothing to put the lines above: with the evidence an answered question
+	// would need to keep its lines (dangerPlain, dangerEven), it gets the emergency reply and
+	// a person is told, rather than the lines over "no tengo información".
+	if len(kinds) > 0 && r.missed && (p >= dangerPlain || pf >= dangerEven) {
+		st.Options, st.Misses = nil, 0
+		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
+			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st
 	}
 	if len(kinds) > 0 && r.Action != ActionEmergency {
 		r.Emergency = kinds
@@ -720,10 +733,14 @@ func (e *Engine) handoff(st State, reason string, english bool) (Reply, State) {
 func (e *Engine) miss(st State, english bool) (Reply, State) {
 	st.Misses++
 	st.Options = nil
+	var r Reply
 	if st.Misses >= 2 {
-		return e.handoff(st, ReasonFailure, english)
+		r, st = e.handoff(st, ReasonFailure, english)
+	} else {
+		r = e.simple(ActionOutOfScope, msgOutOfScope, english)
 	}
-	return e.simple(ActionOutOfScope, msgOutOfScope, english), st
+	r.missed = true
+	return r, st
 }
 
 func (e *Engine) clarify(st State, res []retrieval.Result, aspect string, english bool) (Reply, State) {

@@ -668,6 +668,51 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 	}
 }
 
+// TestUnsureWithNothingToAnswer: an emergency the engine is unsure of, in a message the
+// catalogue has no answer for, gets the emergency reply and a person is told, not the lines
+// above "no tengo información".
+func TestUnsureWithNothingToAnswer(t *testing.T) {
+	e := engine(t)
+	text := "frasco abierto"
+	r := say(t, e, bot.ChannelWeb, text)[0]
+	if r.Action != bot.ActionOutOfScope && r.Action != bot.ActionEmergency {
+		t.Skipf("the catalogue now answers %q (%s): pick another text", text, r.Action)
+	}
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := ix.Normalize(text)
+	// Two words known, both readings worried: unsure (fewer than dangerSureWords).
+	ex := []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}}
+	m, err := learn.Train(ex, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worried, err := learn.TrainLinear(ex, retrieval.IsEmergency, learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+	r = say(t, e, bot.ChannelWeb, text)[0]
+	if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !slices.Contains(r.Emergency, bot.EmergencySuicide) ||
+		strings.Contains(r.Text, "No tengo información") {
+		t.Errorf("unsure, nothing to answer: %s %q %v\n%s", r.Action, r.Handoff, r.Emergency, r.Text)
+	}
+}
+
+// TestPlainRequestNeedsMoreEvidence: a request the engine reads for sure (stop, a role to
+// play) needs the evidence of danger a plainly answered question needs to get the lines on
+// top; the faint reading of "ya no quiero…" in an opt-out is not enough.
+func TestPlainRequestNeedsMoreEvidence(t *testing.T) {
+	e := engine(t)
+	for _, text := range []string{"no me manden mas mensajes", "ya no quiero recibir mensajes de ustedes, no me escriban mas"} {
+		if r := say(t, e, bot.ChannelSMS, text)[0]; r.Action != bot.ActionOptout || len(r.Emergency) > 0 {
+			t.Errorf("%q: %s %v\n%s", text, r.Action, r.Emergency, r.Text)
+		}
+	}
+}
+
 // A short cry the models know one word of gets the lines when both readings see danger;
 // the same one word opening a follow-up about a ficha does not.
 func TestOneKnownWordNeedsBothReadings(t *testing.T) {
