@@ -684,15 +684,7 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 	}
 	norm := ix.Normalize(text)
 	// Two words known, both readings worried: unsure (fewer than dangerSureWords).
-	ex := []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}}
-	m, err := learn.Train(ex, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	worried, err := learn.TrainLinear(ex, retrieval.IsEmergency, learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}})
 	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
 	r = say(t, e, bot.ChannelWeb, text)[0]
 	if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !slices.Contains(r.Emergency, bot.EmergencySuicide) ||
@@ -732,14 +724,20 @@ func TestOneKnownWordNeedsBothReadings(t *testing.T) {
 // calmReadings trains both learned readings of danger to call the normalised text ordinary.
 func calmReadings(t *testing.T, norm string) (*learn.Model, *learn.Linear) {
 	t.Helper()
-	none := []learn.Example{{Text: norm, Label: "none"}, {Text: "hola buenos dias", Label: "none"}}
-	m, err := learn.Train(none, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
+	return readings(t, []learn.Example{{Text: norm, Label: "none"}, {Text: "hola buenos dias", Label: "none"}})
+}
+
+// readings trains both learned readings of danger, the emergency model and the danger model,
+// on a few examples.
+func readings(t *testing.T, ex []learn.Example) (*learn.Model, *learn.Linear) {
+	t.Helper()
+	m, err := learn.Train(ex, learn.Config{Dim: 8, Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	calm, err := learn.TrainLinear(none, retrieval.IsEmergency, learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1})
+	lin, err := learn.TrainLinear(ex, retrieval.IsEmergency, learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, calm
+	return m, lin
 }
