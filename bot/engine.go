@@ -302,11 +302,12 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 			}
 		}
 	}
-	// An emergency the engine is unsure of, in a message that asks nothing the catalogue
-	// answers, has nothing to put the lines above: with the evidence an answered question
-	// would need to keep its lines (dangerPlain, dangerEven), it gets the emergency reply and
-	// a person is told, rather than the lines over "no tengo información".
-	if len(kinds) > 0 && r.missed && (p >= dangerPlain || pf >= dangerEven) {
+	// An emergency the engine is unsure of, in a message it has no answer for (nothing the
+	// catalogue holds, or only options to choose from), has nothing to put the lines above:
+	// with the evidence an answered question would need to keep its lines (dangerPlain,
+	// dangerEven), it gets the emergency reply and a person is told, rather than the lines over
+	// "no tengo información" or over a list of fichas.
+	if len(kinds) > 0 && (r.missed || r.Action == ActionClarify) && (p >= dangerPlain || pf >= dangerEven) {
 		st.Options, st.Misses = nil, 0
 		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
 			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st

@@ -668,28 +668,30 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 	}
 }
 
-// TestUnsureWithNothingToAnswer: an emergency the engine is unsure of, in a message the
-// catalogue has no answer for, gets the emergency reply and a person is told, not the lines
-// above "no tengo información".
+// TestUnsureWithNothingToAnswer: an emergency the engine is unsure of, in a message it has no
+// answer for (nothing in the catalogue, or only options), gets the emergency reply and a
+// person is told, not the lines above "no tengo información" or above a list of fichas.
 func TestUnsureWithNothingToAnswer(t *testing.T) {
 	e := engine(t)
-	text := "frasco abierto"
-	r := say(t, e, bot.ChannelWeb, text)[0]
-	if r.Action != bot.ActionOutOfScope && r.Action != bot.ActionEmergency {
-		t.Skipf("the catalogue now answers %q (%s): pick another text", text, r.Action)
-	}
 	ix, err := retrieval.Bundled(catalogue.FS, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	norm := ix.Normalize(text)
-	// Two words known, both readings worried: unsure (fewer than dangerSureWords).
-	m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}})
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
-	r = say(t, e, bot.ChannelWeb, text)[0]
-	if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !slices.Contains(r.Emergency, bot.EmergencySuicide) ||
-		strings.Contains(r.Text, "No tengo información") {
-		t.Errorf("unsure, nothing to answer: %s %q %v\n%s", r.Action, r.Handoff, r.Emergency, r.Text)
+	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatita tia": bot.ActionClarify} {
+		norm := ix.Normalize(text)
+		m, calm := calmReadings(t, norm)
+		e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != plain {
+			t.Skipf("%q is now %s, not %s: pick another text", text, r.Action, plain)
+		}
+		// Two words known, both readings worried: unsure (fewer than dangerSureWords).
+		m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}})
+		e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+		r := say(t, e, bot.ChannelWeb, text)[0]
+		if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !slices.Contains(r.Emergency, bot.EmergencySuicide) ||
+			len(r.Options) > 0 || strings.Contains(r.Text, "No tengo información") {
+			t.Errorf("%q, unsure, nothing to answer: %s %q %v\n%s", text, r.Action, r.Handoff, r.Emergency, r.Text)
+		}
 	}
 }
 
