@@ -265,8 +265,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		sure = false
 	}
 	if sure {
-		r := Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
-			Emergency: kinds, Handoff: ReasonEmergency, English: english}
+		r := emergencyReply(kinds, english)
 		// A sure emergency that also asks something a ficha answers for sure ("mi marido me
 		// pega, ¿dónde lo denuncio?") gets that answer below the lines; one that only tells
 		// what is happening gets the lines alone.
@@ -290,7 +289,8 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// for sure (stop, hola, a role to play), needs more evidence of danger than the model's
 	// faintest (docs/eval.md, "Emergencies"): the danger model's dangerPlain, or the
 	// emergency model's even odds.
-	if len(kinds) > 0 && p < dangerPlain && pf < dangerEven && (r.Action == ActionAnswer && len(r.Options) == 0 || plainRequest(norm)) {
+	evident := p >= dangerPlain || pf >= dangerEven
+	if len(kinds) > 0 && !evident && (r.Action == ActionAnswer && len(r.Options) == 0 || plainRequest(norm)) {
 		kinds = nil
 	}
 	if added := judged(); len(added) > 0 {
@@ -304,19 +304,24 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	}
 	// An emergency the engine is unsure of, in a message it has no answer for (nothing the
 	// catalogue holds, or only options to choose from), has nothing to put the lines above:
-	// with the evidence an answered question would need to keep its lines (dangerPlain,
-	// dangerEven), it gets the emergency reply and a person is told, rather than the lines over
-	// "no tengo información" or over a list of fichas.
-	if len(kinds) > 0 && (r.missed || r.Action == ActionClarify) && (p >= dangerPlain || pf >= dangerEven) {
+	// with the evidence an answered question would need to keep its lines, it gets the
+	// emergency reply and a person is told, rather than the lines over "no tengo información"
+	// or over a list of fichas.
+	if len(kinds) > 0 && evident && (r.missed || r.Action == ActionClarify) {
 		st.Options, st.Misses = nil, 0
-		return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
-			Emergency: kinds, Handoff: ReasonEmergency, English: english}, st
+		return emergencyReply(kinds, english), st
 	}
 	if len(kinds) > 0 && r.Action != ActionEmergency {
 		r.Emergency = kinds
 		r.Text = emergencyLines(kinds, english) + "\n\n" + r.Text
 	}
 	return r, st
+}
+
+// emergencyReply is the reply of an emergency: its lines alone, and a person is told.
+func emergencyReply(kinds []string, english bool) Reply {
+	return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
+		Emergency: kinds, Handoff: ReasonEmergency, English: english}
 }
 
 // respond is the turn once the text is known not to be a sure emergency.
