@@ -145,6 +145,24 @@ func TestAliases(t *testing.T) {
 	}
 }
 
+// TestLoadCatalogueRoot: given a catalogue's root, as laid out in catalogue/, LoadPath reads
+// its fichas/ and not offices.json beside them, which is no ficha.
+func TestLoadCatalogueRoot(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "offices.json"), `{"offices": [], "mobile": []}`)
+	if err := os.Mkdir(filepath.Join(dir, "fichas"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "fichas", "f.json"), `[{"slug": "pasaporte", "title": "Pasaporte",
+ "institution": "Registro Civil", "topics": ["identidad"], "summary": "Documento para viajar.",
+ "url": "https://www.registrocivil.cl/pasaporte", "valid_from": "2026-01-01", "reviewed": "2026-12-01",
+ "sections": {"requisitos": ["Cédula vigente."]}}]`)
+	got, err := retrieval.LoadPath(dir)
+	if err != nil || len(got) != 1 || got[0].Slug != "pasaporte" {
+		t.Fatalf("the root of a catalogue: %d fichas, %v", len(got), err)
+	}
+}
+
 func TestSpecificLink(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"https://www.chileatiende.gob.cl/fichas/20005-pension-garantizada-universal-pgu": true,

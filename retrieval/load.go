@@ -55,13 +55,17 @@ func (e *LoadError) Error() string {
 }
 
 // LoadPath loads the fichas of a file (.json: one ficha or an array) or of every .json file
-// under a directory.
+// under a directory. A catalogue's root, laid out as the bundled one, keeps its fichas under
+// fichas/ beside other files (offices.json is no ficha): given the root, LoadPath reads fichas/.
 func LoadPath(p string) ([]*Ficha, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue: %w", err)
 	}
 	if st.IsDir() {
+		if sub, err := os.Stat(filepath.Join(p, "fichas")); err == nil && sub.IsDir() {
+			p = filepath.Join(p, "fichas")
+		}
 		return loadFS(os.DirFS(p), ".", p)
 	}
 	data, err := os.ReadFile(p)
