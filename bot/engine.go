@@ -199,6 +199,18 @@ const (
 	// offTopicSure: from this probability that no ficha answers, the model's reading wins
 	// over a word shared by chance.
 	offTopicSure = 0.5
+	// outsideSure: from this probability of the scope model (retrieval.ScopeModel) that the
+	// message is about nothing the catalogue holds, a ficha the fichas model gives no real
+	// chance (probOutside) is not answered from the words it shares with the message. Never
+	// on the scope model's reading alone: where the fichas model sees a ficha ("centro de dia
+	// pa mi vieja"), that cost held-out questions.
+	outsideSure = 0.5
+	// probOutside: below this probability the fichas model gives a ficha no real chance.
+	probOutside = 0.05
+	// minKnownOutside: the least share of the question's words the models must know for
+	// that reading. Off-topic messages are full of words the catalogue never uses, so
+	// minKnownTentative would silence it (held-out action 0.882 → 0.872).
+	minKnownOutside = 0.5
 	// personSure: from this probability that the message wants a person (and above the
 	// likeliest ficha's), it is handed to one: the model learned person.tsv's ways of asking.
 	personSure = 0.65
@@ -493,7 +505,14 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// celular"): a ficha that shares a word with it is neither answered nor offered, unless
 	// the question's words are mostly that ficha's.
 	offTopic := found.OffTopic >= offTopicSure
-	if len(res) == 0 || !confident(res[0]) || (offTopic && res[0].Coverage < minCoverage) {
+	// The scope model reads it so too, and the fichas model, knowing at least half its words,
+	// gives the best ficha no real chance: the words the ficha shares with the question ("chaito
+	// gracias", "que hora es en españa") are chance, however many of them there are. Of a
+	// question in words the models never saw ("como saco la klave unika"), neither reading
+	// says much.
+	outside := found.Outside >= outsideSure && len(res) > 0 && res[0].Prob < probOutside && found.Known >= minKnownOutside
+	offTopic = offTopic || outside
+	if len(res) == 0 || !confident(res[0]) || (offTopic && res[0].Coverage < minCoverage) || outside {
 		if followUp && aspect != "" {
 			return e.answer(tc, st, st.Slug, aspect, channel, english, res)
 		}

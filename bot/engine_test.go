@@ -677,7 +677,7 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatita tia": bot.ActionClarify} {
+	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatito abuela": bot.ActionClarify} {
 		norm := ix.Normalize(text)
 		m, calm := calmReadings(t, norm)
 		e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
@@ -703,6 +703,25 @@ func TestPlainRequestNeedsMoreEvidence(t *testing.T) {
 	for _, text := range []string{"no me manden mas mensajes", "ya no quiero recibir mensajes de ustedes, no me escriban mas"} {
 		if r := say(t, e, bot.ChannelSMS, text)[0]; r.Action != bot.ActionOptout || len(r.Emergency) > 0 {
 			t.Errorf("%q: %s %v\n%s", text, r.Action, r.Emergency, r.Text)
+		}
+	}
+}
+
+// A message about nothing the catalogue holds is not answered from the words a ficha shares
+// with it ("seguro", "compro", "dia"): the scope model reads it as off-topic and the fichas
+// model gives that ficha no real chance. A question in the same words that is about a ficha
+// is still answered.
+func TestOutsideTheCatalogue(t *testing.T) {
+	e := engine(t)
+	for _, text := range []string{"cual es el mejor seguro para el celular", "donde compro una bicicleta usada", "hola amigo, todo bien?", "que tal tu dia"} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope || r.Ficha != "" {
+			t.Errorf("%q: %s %s\n%s", text, r.Action, r.Ficha, r.Text)
+		}
+	}
+	for text, want := range map[string]string{"donde compro el seguro obligatorio del auto": "soap",
+		"perdi la garantia de la lavadora que compre, igual me la cambian": "garantia-legal"} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || r.Ficha != want {
+			t.Errorf("%q: %s %s, want an answer from %s", text, r.Action, r.Ficha, want)
 		}
 	}
 }

@@ -39,6 +39,11 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 		return nil, err
 	}
 	ix.followUp = fu
+	sc, err := LoadLinear(fsys, ScopeModel)
+	if err != nil {
+		return nil, err
+	}
+	ix.scope = sc
 	return ix, nil
 }
 
@@ -85,6 +90,11 @@ const (
 	// meses se paga?") rather than a question that names its own matter: a sparse logistic
 	// model (learn.Linear) of followups.tsv against the fichas' questions.
 	FollowUpModel = "model/followup.model"
+	// ScopeModel reads whether a message is about anything the catalogue holds: a sparse
+	// logistic model (learn.Linear) of offtopic.tsv against the catalogue's texts
+	// (Training.Scope). Beside the fichas model's own off-topic label it is a second reading,
+	// made for that one question, that the fichas' number does not drown.
+	ScopeModel = "model/scope.model"
 )
 
 // LoadLinear reads a linear model from fsys; nil, without error, when the file is absent.

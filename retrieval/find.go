@@ -54,6 +54,9 @@ type Found struct {
 	// paga?") rather than a question that names its own matter; -1 without the model or
 	// when the query is not Query.InConversation.
 	FollowUp float64
+	// Outside is the scope model's probability that the message is about nothing the
+	// catalogue holds (ScopeModel); -1 without the model.
+	Outside float64
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -73,7 +76,10 @@ func (ix *Index) generic(key string) bool {
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
 func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
-	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1}
+	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1, Outside: -1}
+	if ix.scope != nil {
+		f.Outside = ix.scope.P(ix.ModelText(cmp.Or(q.Whole, q.Text)))
+	}
 	if ix.followUp != nil && q.InConversation {
 		f.FollowUp = ix.followUp.P(FollowUpText(ix.ModelText(cmp.Or(q.Whole, q.Text))))
 	}
@@ -175,6 +181,9 @@ func (ix *Index) SetModel(m *learn.Model) {
 	ix.model = m
 	ix.fichaWords = ix.fichaVocabulary()
 }
+
+// SetScope sets the scope model (ScopeModel) Find reads Found.Outside with.
+func (ix *Index) SetScope(m *learn.Linear) { ix.scope = m }
 
 // SetFollowUp sets the follow-up model (FollowUpModel) Find reads Found.FollowUp with.
 func (ix *Index) SetFollowUp(m *learn.Linear) { ix.followUp = m }

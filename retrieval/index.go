@@ -85,6 +85,9 @@ type Index struct {
 	// followUp, when set, reads whether a message speaks of the ficha already being talked
 	// about (FollowUpModel; Found.FollowUp).
 	followUp *learn.Linear
+	// scope, when set, reads whether a message is about nothing the catalogue holds
+	// (ScopeModel; Found.Outside).
+	scope *learn.Linear
 
 	fichas   []*Ficha
 	bySlug   map[string]int

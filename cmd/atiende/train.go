@@ -108,6 +108,19 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.FollowUp), fu.Size(), buf.Len()/1024, fu.Digest)
+	sc, err := learn.TrainLinear(t.Scope, retrieval.IsOutside, retrieval.ScopeConfig)
+	if err != nil {
+		return err
+	}
+	buf.Reset()
+	if _, err := sc.WriteTo(&buf); err != nil {
+		return err
+	}
+	path = filepath.Join(*dir, filepath.FromSlash(retrieval.ScopeModel))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.Scope), sc.Size(), buf.Len()/1024, sc.Digest)
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -122,7 +135,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 // for "none", look-alikes, off-topic and person messages as such.
 type heldOutSetup struct {
 	fichas, emergency *learn.Model
-	followUp          *learn.Linear
+	followUp, scope   *learn.Linear
 	ix                *retrieval.Index
 	det               *retrieval.Detector
 	cases             []eval.Case
@@ -146,6 +159,10 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	fu, err := learn.TrainLinear(t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := learn.TrainLinear(t.Scope, retrieval.IsOutside, retrieval.ScopeConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +227,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
+	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, scope: sc, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
 		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
 }
 
@@ -225,6 +242,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	ix, cases := h.ix, h.cases
 	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
 	ix.SetModel(h.fichas)
+	ix.SetScope(h.scope)
 	fused := eval.Run(ctx, engineOver(ix, h.det), cases)
 	if _, err := rankDev(ctx, ix, h.det, cases, stdout); err != nil {
 		return err
@@ -275,6 +293,7 @@ func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io
 		return err
 	}
 	h.ix.SetModel(h.fichas)
+	h.ix.SetScope(h.scope)
 	var groups []learn.RankGroup
 	for _, d := range rankData(ctx, h.ix, h.det, h.cases) {
 		groups = append(groups, d.group)
