@@ -667,8 +667,10 @@ func TestRateLimitPerSender(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	from := "+56916161616"
+	// Questions the engine answers: two misses in a row would hand the conversation to a
+	// person, who then holds it, and the engine would stop replying.
 	for i := range 18 {
-		b.say(t, from, fmt.Sprintf("hola %d", i))
+		b.say(t, from, fmt.Sprintf("cuanto es la pgu %d", i))
 	}
 	sent := b.waitSent(t, 16)
 	notices := 0

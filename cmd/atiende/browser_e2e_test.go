@@ -338,9 +338,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	}
 	ask()
 	take("Ya revisé su caso & le explico", "Cerrar y devolver")
-	if err := chromedp.Do(agent, chromedp.Click(`form.reply button`)); err != nil {
-		t.Fatal(err)
-	}
+	clickSettled(t, agent, `form.reply button`, s.logs)
 	pageHas(t, agent, ".flash", "No se envió su respuesta")
 	refused, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent").value`))
 	if refused != "/agent/h/N Ya revisé su caso & le explico" {
@@ -354,14 +352,27 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	// A close refused the same way keeps its note.
 	ask()
 	take("", "Cerrar y devolver", "Derivado a su municipio")
-	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y devolver")]`)); err != nil {
-		t.Fatal(err)
-	}
+	clickSettled(t, agent, `//button[contains(., "Cerrar y devolver")]`, s.logs)
 	pageHas(t, agent, ".flash", "No se cerró la conversación")
 	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent-note").value`)); note != "/agent/h/N Derivado a su municipio" {
 		t.Errorf("the refused close's page (its address, the note kept): %q", note)
 	}
 	browsertest.Accessible(t, agent, "a refused close")
+}
+
+// clickSettled clicks sel, and again while the node it found is being replaced between
+// finding and clicking (Chromium's "Could not find node with given id"): once in CI the agent's
+// page was still settling after a form had taken her to it.
+func clickSettled(t *testing.T, ctx context.Context, sel string, logs *syncBuffer) {
+	t.Helper()
+	var err error
+	waitFor(t, func() bool {
+		err = chromedp.Do(ctx, chromedp.Click(sel))
+		return err == nil || !strings.Contains(err.Error(), "Could not find node")
+	}, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestReportsInTheBrowser: citizens talk to the real server; a supervisor opens the reports
