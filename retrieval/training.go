@@ -102,7 +102,7 @@ type Training struct {
 	// names a matter of its own. Read as the fichas model reads them (Index.ModelText).
 	FollowUp []learn.Example
 	// Scope: the off-topic messages (offtopic.tsv) as ScopeOutside, against what the catalogue
-	// is asked about as ScopeInside: the fichas' titles, summaries and questions, the
+	// is asked about as ScopeInside: the fichas' titles, summaries, keywords and questions, the
 	// follow-ups, the requests for a person and the bank's emergencies. The bank's look-alikes
 	// ("me muero de la risa") are neither, and stay out. Read as the fichas model reads them.
 	Scope []learn.Example
@@ -119,8 +119,9 @@ func IsOutside(label string) bool { return label == ScopeOutside }
 
 // ScopeConfig trains the scope model. Its examples are about a thousand off-topic messages
 // against some twenty thousand texts of the catalogue; a positive counts three times, chosen
-// on the held-out fifth (atiende train --dev): 1 flags half the held-out off-topic messages at
-// p 0.5, 3 about three in five, 10 about three in four but also 1.4% of held-out questions.
+// on the held-out fifth (retrieval.HeldOut) with a first version that also counted the bank's
+// look-alikes as inside: 1 flagged half the held-out off-topic messages at p 0.5, 3 about
+// three in five, 10 about three in four but also 1.4% of held-out questions.
 var ScopeConfig = learn.LinearConfig{Epochs: 8, LR: 0.2, L2: 1e-6, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1, PosWeight: 3}
 
 // The follow-up model's labels (Training.FollowUp).

@@ -82,45 +82,31 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
 			path, len(m.data), len(model.Labels), feats, dim, buf.Len()/1024, model.Digest)
 	}
-	lin, err := learn.TrainLinear(t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig)
-	if err != nil {
-		return err
+	// The sparse logistic models: the danger reading, the follow-up and the scope models.
+	for _, m := range []struct {
+		name     string
+		data     []learn.Example
+		positive func(string) bool
+		cfg      learn.LinearConfig
+	}{
+		{retrieval.DangerModel, t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig},
+		{retrieval.FollowUpModel, t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig},
+		{retrieval.ScopeModel, t.Scope, retrieval.IsOutside, retrieval.ScopeConfig},
+	} {
+		lin, err := learn.TrainLinear(m.data, m.positive, m.cfg)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if _, err := lin.WriteTo(&buf); err != nil {
+			return err
+		}
+		path := filepath.Join(*dir, filepath.FromSlash(m.name))
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(m.data), lin.Size(), buf.Len()/1024, lin.Digest)
 	}
-	var buf bytes.Buffer
-	if _, err := lin.WriteTo(&buf); err != nil {
-		return err
-	}
-	path := filepath.Join(*dir, filepath.FromSlash(retrieval.DangerModel))
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.Emergency), lin.Size(), buf.Len()/1024, lin.Digest)
-	fu, err := learn.TrainLinear(t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig)
-	if err != nil {
-		return err
-	}
-	buf.Reset()
-	if _, err := fu.WriteTo(&buf); err != nil {
-		return err
-	}
-	path = filepath.Join(*dir, filepath.FromSlash(retrieval.FollowUpModel))
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.FollowUp), fu.Size(), buf.Len()/1024, fu.Digest)
-	sc, err := learn.TrainLinear(t.Scope, retrieval.IsOutside, retrieval.ScopeConfig)
-	if err != nil {
-		return err
-	}
-	buf.Reset()
-	if _, err := sc.WriteTo(&buf); err != nil {
-		return err
-	}
-	path = filepath.Join(*dir, filepath.FromSlash(retrieval.ScopeModel))
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(t.Scope), sc.Size(), buf.Len()/1024, sc.Digest)
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
