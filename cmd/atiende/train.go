@@ -67,20 +67,13 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		if _, err := model.WriteTo(&buf); err != nil {
-			return err
-		}
-		path := filepath.Join(*dir, filepath.FromSlash(m.name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		path, size, err := writeModel(*dir, m.name, model)
+		if err != nil {
 			return err
 		}
 		feats, dim := model.Size()
 		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
-			path, len(m.data), len(model.Labels), feats, dim, buf.Len()/1024, model.Digest)
+			path, len(m.data), len(model.Labels), feats, dim, size/1024, model.Digest)
 	}
 	// The sparse logistic models: the danger reading, the follow-up and the scope models.
 	for _, m := range []struct {
@@ -97,18 +90,28 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		if _, err := lin.WriteTo(&buf); err != nil {
+		path, size, err := writeModel(*dir, m.name, lin)
+		if err != nil {
 			return err
 		}
-		path := filepath.Join(*dir, filepath.FromSlash(m.name))
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(m.data), lin.Size(), buf.Len()/1024, lin.Digest)
+		fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(m.data), lin.Size(), size/1024, lin.Digest)
 	}
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// writeModel writes a trained model into the catalogue's model folder (name is its path in
+// the catalogue) and returns the file's path and size.
+func writeModel(dir, name string, m io.WriterTo) (string, int, error) {
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return "", 0, err
+	}
+	path := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", 0, err
+	}
+	return path, buf.Len(), os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // trainDev measures what the models learn on texts they did not see: the held-out questions
