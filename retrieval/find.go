@@ -77,11 +77,17 @@ func (ix *Index) generic(key string) bool {
 func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
 	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1, Outside: -1}
+	// The learned models, when there are any, read the message once, as they were trained
+	// (ModelText).
+	var mt string
+	if ix.scope != nil || ix.followUp != nil || ix.model != nil {
+		mt = ix.ModelText(cmp.Or(q.Whole, q.Text))
+	}
 	if ix.scope != nil {
-		f.Outside = ix.scope.P(ix.ModelText(cmp.Or(q.Whole, q.Text)))
+		f.Outside = ix.scope.P(mt)
 	}
 	if ix.followUp != nil && q.InConversation {
-		f.FollowUp = ix.followUp.P(FollowUpText(ix.ModelText(cmp.Or(q.Whole, q.Text))))
+		f.FollowUp = ix.followUp.P(FollowUpText(mt))
 	}
 	if a.Groups > 0 && a.Groups <= 2 {
 		f.Vague = true
@@ -116,7 +122,6 @@ func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 		ix.vectors.lift(ctx, q.Text, res, ix.vectorWeight)
 	}
 	if ix.model != nil {
-		mt := ix.ModelText(cmp.Or(q.Whole, q.Text))
 		// One reading of the text gives the model's labels and its vector (for the ranker's
 		// nearest questions).
 		labels, vec := ix.model.PredictEmbed(mt)
