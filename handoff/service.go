@@ -82,6 +82,8 @@ type Config[T Tx] struct {
 	// delivery jobs (SMS, WhatsApp), by channel; a channel without one (the web) gets them
 	// through the citizens' event streams.
 	Deliverers map[string]Deliverer[T]
+	// Observer, when set, hears of every claim (metrics).
+	Observer Observer
 }
 
 // Service runs the handoff lifecycle: queued → assigned → resolved, abandoned, or callback,
@@ -95,7 +97,6 @@ type Service[T Tx] struct {
 	backend    Backend     // besides the console; nil when none
 	queue      Enqueuer[T] // for the backend's jobs
 	log        *slog.Logger
-	observer   Observer // nil: nobody hears of claims
 }
 
 // Observer hears how long citizens waited for a person (metrics). It must be quick and safe
@@ -105,9 +106,6 @@ type Observer interface {
 	// (from the handoff's opening; out of hours, the night is part of it).
 	Claimed(queue string, waited time.Duration)
 }
-
-// SetObserver makes the service tell o of every claim; call it before the service is in use.
-func (s *Service[T]) SetObserver(o Observer) { s.observer = o }
 
 // Errors of the agent actions.
 var (
@@ -288,8 +286,8 @@ func (s *Service[T]) Claim(ctx context.Context, agent *atiende.Agent, id int64) 
 		return fmt.Errorf("claim handoff %d: %w", id, err)
 	}
 	if convID != "" {
-		if s.observer != nil {
-			s.observer.Claimed(queue, waited)
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.Claimed(queue, waited)
 		}
 		s.citizens.Publish(convID, events.Event{Type: "handoff", Status: atiende.HandoffAssigned, Name: agent.FirstName()})
 		s.console.Publish(ConsoleTopic, events.Event{Type: "queue", Status: atiende.HandoffAssigned})

@@ -22,6 +22,11 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func setup(t *testing.T, at time.Time) (*handoff.Service[store.Tx], *sqlite.DB, *clock, *events.Hub) {
+	return setupObserved(t, at, nil)
+}
+
+// setupObserved is setup with an observer of the claims.
+func setupObserved(t *testing.T, at time.Time, o handoff.Observer) (*handoff.Service[store.Tx], *sqlite.DB, *clock, *events.Hub) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
@@ -32,7 +37,7 @@ func setup(t *testing.T, at time.Time) (*handoff.Service[store.Tx], *sqlite.DB, 
 	holidays, _ := handoff.ParseHolidays([]byte("2026-12-25 # Navidad\n"))
 	c := &clock{t: at}
 	citizens := events.NewHub()
-	s := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.DefaultHours(loc, holidays), Now: c.now, AbandonAfter: 20 * time.Minute}, citizens, events.NewHub(), nil)
+	s := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.DefaultHours(loc, holidays), Now: c.now, AbandonAfter: 20 * time.Minute, Observer: o}, citizens, events.NewHub(), nil)
 	return s, db, c, citizens
 }
 
@@ -178,7 +183,8 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	t.Parallel()
 	loc, _ := time.LoadLocation("America/Santiago")
 	thursday := time.Date(2026, 11, 26, 10, 0, 0, 0, loc)
-	s, db, c, citizens := setup(t, thursday)
+	claims := &claimed{}
+	s, db, c, citizens := setupObserved(t, thursday, claims)
 	ctx := context.Background()
 	h1, tell := start(t, s, db, "c1", bot.ReasonRequest)
 	if h1.Status != atiende.HandoffQueued || h1.Queue != "prevision-trabajo" || !strings.Contains(tell, "lugar 1 ") {
@@ -214,8 +220,6 @@ func TestQueueClaimReplyResolveAndSweep(t *testing.T) {
 	})
 	sub, cancel := citizens.Subscribe("c1")
 	defer cancel()
-	claims := &claimed{}
-	s.SetObserver(claims)
 	if err := s.Claim(ctx, &agent, h1.ID); err != nil {
 		t.Fatal(err)
 	}

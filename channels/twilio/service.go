@@ -59,6 +59,8 @@ type Config struct {
 	HTTPTimeout time.Duration
 	// Now is the clock (tests move it); nil is time.Now.
 	Now func() time.Time
+	// Observer, when set, hears of the deliveries that did not go (metrics).
+	Observer Observer
 }
 
 // Tx is what the channel does in a transaction: the conversation core's turn
@@ -120,7 +122,6 @@ type Service[T Tx] struct {
 	validator twclient.RequestValidator
 	log       *slog.Logger
 	now       func() time.Time
-	observer  Observer // nil: nobody hears of failed deliveries
 	senders   *ratelimit.Limiter
 }
 
@@ -141,12 +142,9 @@ const (
 	FailureWindowClosed = "window_closed" // WhatsApp's 24-hour window closed and no template: skipped
 )
 
-// SetObserver makes the channel tell o of failed deliveries; call it before the queue starts.
-func (s *Service[T]) SetObserver(o Observer) { s.observer = o }
-
 func (s *Service[T]) failed(channel, reason string) {
-	if s.observer != nil {
-		s.observer.DeliveryFailed(channel, reason)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.DeliveryFailed(channel, reason)
 	}
 }
 

@@ -162,12 +162,12 @@ func buildOn(t testing.TB, eng *bot.Engine, wrap func(*sqlite.DB) channelStore, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	obs := &failures{}
+	cfg.Observer = obs
 	svc, err := twilio.New(cfg, st, eng, core, q, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs := &failures{}
-	svc.SetObserver(obs)
 	svc.Register(workers)
 	if work {
 		if err := q.Start(ctx); err != nil {

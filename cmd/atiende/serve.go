@@ -224,7 +224,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			return err
 		}
 	}
-	hcfg := handoff.Config[store.Tx]{Hours: hours, AbandonAfter: cfg.HandoffTimeout}
+	hcfg := handoff.Config[store.Tx]{Hours: hours, AbandonAfter: cfg.HandoffTimeout, Observer: m}
 	if cfg.twilioOn() {
 		out := twilio.NewOutbox[store.Tx](q)
 		hcfg.Deliverers = map[string]handoff.Deliverer[store.Tx]{bot.ChannelSMS: out, bot.ChannelWhatsApp: out}
@@ -233,7 +233,6 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		hcfg.Backend, hcfg.Queue = backend, q
 	}
 	handoffs := handoff.New(db, hcfg, citizens, consoles, log.With("component", "handoff"))
-	handoffs.SetObserver(m)
 	if backend != nil {
 		handoffs.Register(workers)
 		log.Info("handoffs also go to a backend", "backend", backend.Name())
@@ -252,10 +251,11 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		IPRate:  cfg.Security.IPRate, SessionRate: cfg.Security.SenderRate, TrustedProxies: cfg.Security.TrustedProxies}
 	var tw *twilio.Service[store.Tx]
 	if cfg.twilioOn() {
-		if tw, err = twilio.New(cfg.Twilio, db, engine, core, q, log); err != nil {
+		tcfg := cfg.Twilio
+		tcfg.Observer = m
+		if tw, err = twilio.New(tcfg, db, engine, core, q, log); err != nil {
 			return err
 		}
-		tw.SetObserver(m)
 		tw.Register(workers)
 	} else {
 		log.Info("SMS and WhatsApp are off: set TWILIO_AUTH_TOKEN (see docs/channels.md)")
