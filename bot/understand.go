@@ -104,7 +104,8 @@ var (
 		`you are (?:now |an? |my )`, `let s play`, `maintenance mode`, `new instructions`, `hidden rules`, `nuevas instrucciones`, `reglas ocultas`,
 		`sin reglas`, `without (?:rules|restrictions)`, `unrestricted`, `api key`, `contrasena del sistema`, `codigo fuente`, `system prompt`)
 	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
-		`datos personales de`, `rut de`, `someone else s`, `my neighbor s`, `other people s data`)
+		`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`,
+		`someone else s`, `my neighbor s`, `other people s data`)
 	greetRe   = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
 	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
 )
