@@ -734,6 +734,27 @@ func TestOutsideTheCatalogue(t *testing.T) {
 	}
 }
 
+// A citizen fed up with the assistant, in words the fichas model reads as off-topic, is
+// handed to a person: the person model (retrieval.PersonModel) hears the request. Without
+// it the same message is refused as off-topic; a question is never handed over.
+func TestPersonModelHearsRequests(t *testing.T) {
+	const fedUp = "me tiene aburrido esta maquina"
+	if r := say(t, engine(t), bot.ChannelWeb, fedUp)[0]; r.Action != bot.ActionHandoff {
+		t.Errorf("%q: %s %s\n%s", fedUp, r.Action, r.Ficha, r.Text)
+	}
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.SetPerson(nil)
+	if r := say(t, bot.New(ix, nil), bot.ChannelWeb, fedUp)[0]; r.Action == bot.ActionHandoff {
+		t.Errorf("%q without the person model: %s (the test no longer shows what the model adds)", fedUp, r.Action)
+	}
+	if r := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu")[0]; r.Action != bot.ActionAnswer {
+		t.Errorf("a question: %s", r.Action)
+	}
+}
+
 // A short cry the models know one word of gets the lines when both readings see danger;
 // the same one word opening a follow-up about a ficha does not.
 func TestOneKnownWordNeedsBothReadings(t *testing.T) {

@@ -44,6 +44,11 @@ func Bundled(fsys fs.FS, path string) (*Index, error) {
 		return nil, err
 	}
 	ix.scope = sc
+	pm, err := LoadLinear(fsys, PersonModel)
+	if err != nil {
+		return nil, err
+	}
+	ix.wants = pm
 	return ix, nil
 }
 
@@ -95,6 +100,9 @@ const (
 	// (Training.Scope). Beside the fichas model's own off-topic label it is a second reading,
 	// made for that one question, that the fichas' number does not drown.
 	ScopeModel = "model/scope.model"
+	// PersonModel reads whether a message asks for a person: a sparse logistic model
+	// (learn.Linear) of person.tsv against what else citizens write (Training.Wants).
+	PersonModel = "model/person.model"
 )
 
 // LoadLinear reads a linear model from fsys; nil, without error, when the file is absent.

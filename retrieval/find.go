@@ -57,6 +57,9 @@ type Found struct {
 	// Outside is the scope model's probability that the message is about nothing the
 	// catalogue holds (ScopeModel); -1 without the model.
 	Outside float64
+	// Wants is the person model's probability that the message asks for a person
+	// (PersonModel); -1 without the model.
+	Wants float64
 }
 
 // contextWeight is how much a word of Query.Context counts beside one of the citizen's.
@@ -76,15 +79,18 @@ func (ix *Index) generic(key string) bool {
 // Find analyses the query and ranks the fichas for it, best first, at most k (all if k <= 0).
 func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 	a := ix.analyze(q.Text, q.Exact)
-	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1, Outside: -1}
+	f := Found{Groups: a.Groups, English: a.English, Known: 1, FollowUp: -1, Outside: -1, Wants: -1}
 	// The learned models, when there are any, read the message once, as they were trained
 	// (ModelText).
 	var mt string
-	if ix.scope != nil || ix.followUp != nil || ix.model != nil {
+	if ix.scope != nil || ix.wants != nil || ix.followUp != nil || ix.model != nil {
 		mt = ix.ModelText(cmp.Or(q.Whole, q.Text))
 	}
 	if ix.scope != nil {
 		f.Outside = ix.scope.P(mt)
+	}
+	if ix.wants != nil {
+		f.Wants = ix.wants.P(mt)
 	}
 	if ix.followUp != nil && q.InConversation {
 		f.FollowUp = ix.followUp.P(FollowUpText(mt))
@@ -189,6 +195,9 @@ func (ix *Index) SetModel(m *learn.Model) {
 
 // SetScope sets the scope model (ScopeModel) Find reads Found.Outside with.
 func (ix *Index) SetScope(m *learn.Linear) { ix.scope = m }
+
+// SetPerson sets the person model (PersonModel) Find reads Found.Wants with.
+func (ix *Index) SetPerson(m *learn.Linear) { ix.wants = m }
 
 // SetFollowUp sets the follow-up model (FollowUpModel) Find reads Found.FollowUp with.
 func (ix *Index) SetFollowUp(m *learn.Linear) { ix.followUp = m }

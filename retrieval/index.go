@@ -88,6 +88,9 @@ type Index struct {
 	// scope, when set, reads whether a message is about nothing the catalogue holds
 	// (ScopeModel; Found.Outside).
 	scope *learn.Linear
+	// wants, when set, reads whether a message asks for a person (PersonModel;
+	// Found.Wants).
+	wants *learn.Linear
 
 	fichas   []*Ficha
 	bySlug   map[string]int

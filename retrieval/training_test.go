@@ -33,7 +33,7 @@ func TestModelsMatchTheirData(t *testing.T) {
 	for _, c := range []struct {
 		file string
 		ex   []learn.Example
-	}{{retrieval.DangerModel, data.Emergency}, {retrieval.FollowUpModel, data.FollowUp}, {retrieval.ScopeModel, data.Scope}} {
+	}{{retrieval.DangerModel, data.Emergency}, {retrieval.FollowUpModel, data.FollowUp}, {retrieval.ScopeModel, data.Scope}, {retrieval.PersonModel, data.Wants}} {
 		lin, err := retrieval.LoadLinear(catalogue.FS, c.file)
 		if err != nil || lin == nil {
 			t.Fatalf("%s: %v", c.file, err)

@@ -168,7 +168,7 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	}
 	if *trace {
 		found := ix.Find(ctx, retrieval.Query{Text: text}, 8)
-		fmt.Fprintf(stdout, "groups %d vague %v english %v off-topic %.2f person %.2f known %.2f\n", found.Groups, found.Vague, found.English, found.OffTopic, found.Person, found.Known)
+		fmt.Fprintf(stdout, "groups %d vague %v english %v off-topic %.2f outside %.2f person %.2f wants %.2f known %.2f\n", found.Groups, found.Vague, found.English, found.OffTopic, found.Outside, found.Person, found.Wants, found.Known)
 		if d, err := retrieval.LoadDetector(catalogue.FS); err == nil && d != nil {
 			fmt.Fprintf(stdout, "danger model:")
 			for _, l := range d.Predict(ix.Normalize(text)) {

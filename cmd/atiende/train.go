@@ -85,6 +85,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		{retrieval.DangerModel, t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig},
 		{retrieval.FollowUpModel, t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig},
 		{retrieval.ScopeModel, t.Scope, retrieval.IsOutside, retrieval.ScopeConfig},
+		{retrieval.PersonModel, t.Wants, retrieval.IsWantsPerson, retrieval.WantsConfig},
 	} {
 		lin, err := learn.TrainLinear(m.data, m.positive, m.cfg)
 		if err != nil {
@@ -125,6 +126,7 @@ func writeModel(dir, name string, m io.WriterTo) (string, int, error) {
 type heldOutSetup struct {
 	fichas, emergency *learn.Model
 	followUp, scope   *learn.Linear
+	wants             *learn.Linear
 	ix                *retrieval.Index
 	det               *retrieval.Detector
 	cases             []eval.Case
@@ -152,6 +154,10 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	sc, err := learn.TrainLinear(t.Scope, retrieval.IsOutside, retrieval.ScopeConfig)
+	if err != nil {
+		return nil, err
+	}
+	pm, err := learn.TrainLinear(t.Wants, retrieval.IsWantsPerson, retrieval.WantsConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +222,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, scope: sc, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
+	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, scope: sc, wants: pm, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
 		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
 }
 
@@ -232,6 +238,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
 	ix.SetModel(h.fichas)
 	ix.SetScope(h.scope)
+	ix.SetPerson(h.wants)
 	fused := eval.Run(ctx, engineOver(ix, h.det), cases)
 	if _, err := rankDev(ctx, ix, h.det, cases, stdout); err != nil {
 		return err
@@ -283,6 +290,7 @@ func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io
 	}
 	h.ix.SetModel(h.fichas)
 	h.ix.SetScope(h.scope)
+	h.ix.SetPerson(h.wants)
 	var groups []learn.RankGroup
 	for _, d := range rankData(ctx, h.ix, h.det, h.cases) {
 		groups = append(groups, d.group)
