@@ -734,6 +734,19 @@ func TestOutsideTheCatalogue(t *testing.T) {
 	}
 }
 
+// A kind of thing that one ficha is nearly always what citizens mean by is answered from it,
+// the others offered beside it; a kind the model cannot settle is the citizen's to narrow.
+func TestVagueButSure(t *testing.T) {
+	e := engine(t)
+	r := say(t, e, bot.ChannelWeb, "cuanto cuesta el carnet")[0]
+	if r.Action != bot.ActionAnswer || r.Ficha != "cedula-identidad" || len(r.Options) == 0 {
+		t.Errorf("carnet: %s %s %d options\n%s", r.Action, r.Ficha, len(r.Options), r.Text)
+	}
+	if r := say(t, e, bot.ChannelWeb, "pension")[0]; r.Action != bot.ActionClarify {
+		t.Errorf("pension: %s %s", r.Action, r.Ficha)
+	}
+}
+
 // A citizen fed up with the assistant, in words the fichas model reads as off-topic, is
 // handed to a person: the person model (retrieval.PersonModel) hears the request. Without
 // it the same message is refused as off-topic; a question is never handed over.
