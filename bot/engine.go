@@ -504,6 +504,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// one question, which hears a few more ("quisiera una llamada de un asesor"); the surer
 	// one counts. On the held-out fifth it handed over 2 more of 82 requests for a person,
 	// and changed nothing else (docs/eval.md, sixteenth session).
+	if ownCaseRe.MatchString(norm) && (len(res) == 0 || !confident(res[0])) && !tc.injected {
+		return e.handoff(st, ReasonPersonal, english)
+	}
 	wants := max(found.Person, found.Wants)
 	if wants >= personSure && (len(res) == 0 || wants > res[0].Prob && (!confident(res[0]) || wants >= personOverAnswer)) && !tc.injected {
 		reason := ReasonRequest

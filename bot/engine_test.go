@@ -734,6 +734,23 @@ func TestOutsideTheCatalogue(t *testing.T) {
 	}
 }
 
+// "Mi caso" alone is no request for a person: a question that speaks of the citizen's case
+// and that a ficha answers for sure is answered; with no sure answer, or asking that the
+// case be looked at, it goes to a person.
+func TestOwnCaseAloneIsNoRequest(t *testing.T) {
+	e := engine(t)
+	for _, text := range []string{"en mi caso, cuanto es la pgu?", "la isapre rechazo mi caso, donde reclamo a la superintendencia de salud"} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer {
+			t.Errorf("%q: %s, want an answer\n%s", text, r.Action, r.Text)
+		}
+	}
+	for _, text := range []string{"mi caso no aparece entre sus opciones", "necesito que vean mi caso de la pgu"} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionHandoff {
+			t.Errorf("%q: %s, want a handoff", text, r.Action)
+		}
+	}
+}
+
 // A kind of thing that one ficha is nearly always what citizens mean by is answered from it,
 // the others offered beside it; a kind the model cannot settle is the citizen's to narrow.
 func TestVagueButSure(t *testing.T) {

@@ -90,8 +90,12 @@ var (
 		`(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:human|person|agent|someone|real person|representative|operator)`,
 		`real person`, `live agent`, `human agent`, `customer service`)
 	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
-	personalRe    = re(`mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
-	frustratedRe  = re(`no me sirve`, `no sirve (?:de nada|para nada)`, `no me (?:estas|esta) ayudando`, `no me ayuda\w*`, `no entiende\w*`, `no entendiste`, `no me entiende\w*`,
+	personalRe    = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
+	// ownCaseRe: the citizen speaks of a case of their own. Alone it is no request for a
+	// person ("la isapre rechazó mi caso, dónde reclamo?" asks what a ficha says): it hands
+	// over only when the catalogue has no sure answer (bot/engine.go).
+	ownCaseRe    = re(`mi caso`)
+	frustratedRe = re(`no me sirve`, `no sirve (?:de nada|para nada)`, `no me (?:estas|esta) ayudando`, `no me ayuda\w*`, `no entiende\w*`, `no entendiste`, `no me entiende\w*`,
 		`inutil`, `pesimo`, `ya te dije`, `ya le dije`, `robot tonto`, `bot tonto`, `que lata`, `useless`, `not helpful`)
 	optoutRe       = regexp.MustCompile(`^(?:stop|stopall|baja|parar|unsubscribe|cancelar|cancel|end|quit|detener|darme de baja|dar de baja)$`)
 	optoutPhraseRe = re(`no me (?:manden|mande|envien|envie|escriban|escriba) mas`, `dejar de recibir`, `no quiero recibir mas`, `no quiero (?:mas|recibir) (?:mensajes|sms|notificaciones)`, `no quiero mas mensajes`, `darme de baja`, `eliminar mi (?:numero|suscripcion)`, `stop sending`, `cancelar (?:la )?suscripcion`)
