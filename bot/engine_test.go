@@ -703,6 +703,37 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 	}
 }
 
+// TestSmallTalkIsNoUnsureEmergency: a faint danger reading in a message the scope model
+// reads as about nothing the catalogue holds gets no lines (it used to get the emergency reply,
+// and a person was told); a strong reading of the same message still does.
+func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
+	e := engine(t)
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "que le doy de comer a mi gato"
+	norm := ix.Normalize(text)
+	if f := ix.Find(context.Background(), retrieval.Query{Text: norm}, 1); f.Outside < 0.9 {
+		t.Fatalf("the scope model reads %q as off-topic at %.2f only: pick another text for this test", text, f.Outside)
+	}
+	// One reading in four of this very text an emergency: p about 0.25, evident but faint.
+	same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
+	m, faint := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, same, same, same, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	if p := faint.P(norm); p < 0.2 || p >= 0.4 {
+		t.Fatalf("the faint reading gives %.2f, not between 0.2 and 0.4", p)
+	}
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: faint})
+	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Action == bot.ActionEmergency {
+		t.Errorf("faint reading of small talk: %s %v\n%s", r.Action, r.Emergency, r.Text)
+	}
+	m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+	if r := say(t, e, bot.ChannelWeb, text)[0]; !slices.Contains(r.Emergency, bot.EmergencySuicide) && r.Action != bot.ActionEmergency {
+		t.Errorf("strong reading: %s %v", r.Action, r.Emergency)
+	}
+}
+
 // TestPlainRequestNeedsMoreEvidence: a request the engine reads for sure (stop, a role to
 // play) needs the evidence of danger a plainly answered question needs to get the lines on
 // top; the faint reading of "ya no quiero…" in an opt-out is not enough.
