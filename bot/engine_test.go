@@ -754,7 +754,9 @@ func TestPlainRequestNeedsMoreEvidence(t *testing.T) {
 // is still answered.
 func TestOutsideTheCatalogue(t *testing.T) {
 	e := engine(t)
-	for _, text := range []string{"cual es el mejor seguro para el celular", "donde compro una bicicleta usada", "hola amigo, todo bien?", "que tal tu dia"} {
+	for _, text := range []string{"cual es el mejor seguro para el celular", "donde compro una bicicleta usada", "hola amigo, todo bien?", "que tal tu dia",
+		// Words the models never saw: the scope model's reading alone, when it is strong.
+		"hola bot", "chaito gracias"} {
 		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope || r.Ficha != "" {
 			t.Errorf("%q: %s %s\n%s", text, r.Action, r.Ficha, r.Text)
 		}
