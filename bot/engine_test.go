@@ -63,6 +63,8 @@ func TestActions(t *testing.T) {
 		{"BAJA", bot.ActionOptout},
 		{"cancelar", bot.ActionOptout},
 		{"please stop texting me", bot.ActionOptout},
+		{"you're not helping me", bot.ActionHandoff},
+		{"this bot doesn't help at all", bot.ActionHandoff},
 		{"don't text me again", bot.ActionOptout},
 		{"gracias, chao", bot.ActionGoodbye},
 		{"receta de empanadas de pino", bot.ActionOutOfScope},
