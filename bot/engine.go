@@ -520,6 +520,11 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	if stays {
 		return e.answer(tc, st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
+	// A case of the citizen's own ("mi caso") that no ficha answers for sure is a person's
+	// to look into (understand.go, ownCaseRe).
+	if ownCaseRe.MatchString(norm) && (len(res) == 0 || !confident(res[0])) && !tc.injected {
+		return e.handoff(st, ReasonPersonal, english)
+	}
 	// The model reads the message as wanting a person, in words no pattern above knows ("me
 	// puede llamar alguien", "llevo meses esperando el pago y nadie me dice nada"): handed
 	// over, with the ficha it names, if any, for the agent's queue. Two readings: the fichas
@@ -527,9 +532,6 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// one question, which hears a few more ("quisiera una llamada de un asesor"); the surer
 	// one counts. On the held-out fifth it handed over 2 more of 82 requests for a person,
 	// and changed nothing else (docs/eval.md, sixteenth session).
-	if ownCaseRe.MatchString(norm) && (len(res) == 0 || !confident(res[0])) && !tc.injected {
-		return e.handoff(st, ReasonPersonal, english)
-	}
 	wants := max(found.Person, found.Wants)
 	if wants >= personSure && (len(res) == 0 || wants > res[0].Prob && (!confident(res[0]) || wants >= personOverAnswer)) && !tc.injected {
 		reason := ReasonRequest

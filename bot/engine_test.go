@@ -77,6 +77,12 @@ func TestActions(t *testing.T) {
 			t.Errorf("%q: action %s, want %s (reply %q)", c.text, r.Action, c.action, r.Text)
 		}
 	}
+	// Words of an opt-out or of frustration inside a question are neither.
+	for _, text := range []string{"my employer said do not contact me after hours, is that legal?", "I applied for the bono but it doesn't help with rent"} {
+		if r := say(t, e, bot.ChannelSMS, text)[0]; r.Action == bot.ActionOptout || r.Action == bot.ActionHandoff {
+			t.Errorf("%q: %s", text, r.Action)
+		}
+	}
 	// Getting a RUT is a procedure, not another person's data: answered, or its fichas
 	// offered, never refused.
 	for _, text := range []string{"como saco el rut de mi hijo recien nacido", "como saco el rut de mi empresa"} {

@@ -97,9 +97,9 @@ var (
 	ownCaseRe    = re(`mi caso`)
 	frustratedRe = re(`no me sirve`, `no sirve (?:de nada|para nada)`, `no me (?:estas|esta) ayudando`, `no me ayuda\w*`, `no entiende\w*`, `no entendiste`, `no me entiende\w*`,
 		`inutil`, `pesimo`, `ya te dije`, `ya le dije`, `robot tonto`, `bot tonto`, `que lata`, `useless`, `not helpful`,
-		`(?:you|it|this bot|the bot) (?:don t|doesn t|do not|does not|can t|cannot) (?:understand|help)`, `(?:you re|you are) not (?:helping|understanding)`)
+		`(?:you|this bot|the bot|this chat) (?:don t|doesn t|do not|does not|can t|cannot) (?:understand|help)`, `(?:you re|you are) not (?:helping|understanding)`)
 	optoutRe       = regexp.MustCompile(`^(?:stop|stopall|baja|parar|unsubscribe|cancelar|cancel|end|quit|detener|darme de baja|dar de baja)$`)
-	optoutPhraseRe = re(`no me (?:manden|mande|envien|envie|escriban|escriba) mas`, `dejar de recibir`, `no quiero recibir mas`, `no quiero (?:mas|recibir) (?:mensajes|sms|notificaciones)`, `no quiero mas mensajes`, `darme de baja`, `eliminar mi (?:numero|suscripcion)`, `stop sending`, `stop (?:texting|messaging|writing to|contacting) me`, `(?:do not|don t|dont) (?:text|message|write to|contact) me`, `cancelar (?:la )?suscripcion`)
+	optoutPhraseRe = re(`no me (?:manden|mande|envien|envie|escriban|escriba) mas`, `dejar de recibir`, `no quiero recibir mas`, `no quiero (?:mas|recibir) (?:mensajes|sms|notificaciones)`, `no quiero mas mensajes`, `darme de baja`, `eliminar mi (?:numero|suscripcion)`, `stop sending`, `^(?:please )?stop (?:texting|messaging|writing to|contacting) me`, `^(?:please )?(?:do not|don t|dont) (?:text|message|write to|contact) me`, `cancelar (?:la )?suscripcion`)
 	injectionRe    = re(
 		`ignor\w* (?:tus|las|todas|todo|lo|el|la|cualquier|previous|all|your)`, `olvida\w* (?:tus|las|todas) (?:instrucciones|reglas)`, `instrucciones (?:del sistema|previas|anteriores|iniciales)`, `prompt\w*`, `system`,
 		`tu configuracion`, `configuracion (?:interna|del sistema)`, `muestrame tu`, `revela\w*`, `ahora eres`, `eres ahora`, `a partir de ahora eres`,
