@@ -794,6 +794,42 @@ func TestOwnCaseAloneIsNoRequest(t *testing.T) {
 	}
 }
 
+// faintIndex is the bundled index whose candidates all look faint (the model gives each no
+// chance, the words cover little of them), with the scope readings it is given.
+type faintIndex struct {
+	*retrieval.Index
+	outside, offTopic float64
+}
+
+func (f faintIndex) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
+	found := f.Index.Find(ctx, q, k)
+	for i := range found.Results {
+		r := &found.Results[i]
+		r.Prob, r.Coverage, r.Strong, r.Lexical, r.Rank = 0.01, 0.1, 0, 0.5, 0
+	}
+	found.Outside, found.OffTopic = f.outside, f.offTopic
+	return found
+}
+
+// An unsure engine offers its faint candidates rather than "no tengo información" when both
+// models read the message as about something the catalogue holds; when either does not, it
+// is a miss.
+func TestFaintButInsideOffersOptions(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "necesito ayuda con la pension de mi abuelo que vive en el campo"
+	if r := say(t, bot.New(faintIndex{Index: ix, outside: 0.01}, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionClarify || len(r.Options) == 0 {
+		t.Errorf("read as inside: %s, %d options\n%s", r.Action, len(r.Options), r.Text)
+	}
+	for _, f := range []faintIndex{{Index: ix, outside: 0.3}, {Index: ix, outside: 0.01, offTopic: 0.3}, {Index: ix, outside: -1}} {
+		if r := say(t, bot.New(f, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope {
+			t.Errorf("outside %.2f, off-topic %.2f: %s, want no answer", f.outside, f.offTopic, r.Action)
+		}
+	}
+}
+
 // A kind of thing that one ficha is nearly always what citizens mean by is answered from it,
 // the others offered beside it; a kind the model cannot settle is the citizen's to narrow.
 func TestVagueButSure(t *testing.T) {
