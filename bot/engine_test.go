@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -794,18 +795,19 @@ func TestOwnCaseAloneIsNoRequest(t *testing.T) {
 	}
 }
 
-// faintIndex is the bundled index whose candidates all look faint (the model gives each no
-// chance, the words cover little of them), with the scope readings it is given.
+// faintIndex is the bundled index whose candidates all look faint (the model gives each the
+// chance prob, 0.01 when unset; the words cover little of them), with the scope readings it
+// is given.
 type faintIndex struct {
 	*retrieval.Index
-	outside, offTopic float64
+	outside, offTopic, prob float64
 }
 
 func (f faintIndex) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
 	found := f.Index.Find(ctx, q, k)
 	for i := range found.Results {
 		r := &found.Results[i]
-		r.Prob, r.Coverage, r.Strong, r.Lexical, r.Rank = 0.01, 0.1, 0, 0.5, 0
+		r.Prob, r.Coverage, r.Strong, r.Lexical, r.Rank = cmp.Or(f.prob, 0.01), 0.1, 0, 0.5, 0
 	}
 	found.Outside, found.OffTopic = f.outside, f.offTopic
 	return found
@@ -827,6 +829,14 @@ func TestFaintButInsideOffersOptions(t *testing.T) {
 		if r := say(t, bot.New(f, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope {
 			t.Errorf("outside %.2f, off-topic %.2f: %s, want no answer", f.outside, f.offTopic, r.Action)
 		}
+	}
+	// Plausible candidates (a chance of 0.2) are offered, unless the scope model reads the
+	// message as off-topic.
+	if r := say(t, bot.New(faintIndex{Index: ix, outside: 0.1, prob: 0.2}, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionClarify {
+		t.Errorf("plausible: %s", r.Action)
+	}
+	if r := say(t, bot.New(faintIndex{Index: ix, outside: 0.6, prob: 0.2}, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope {
+		t.Errorf("plausible, read as off-topic: %s", r.Action)
 	}
 }
 
