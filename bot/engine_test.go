@@ -855,7 +855,7 @@ func TestVagueButSure(t *testing.T) {
 
 // A citizen fed up with the assistant, in words the fichas model reads as off-topic, is
 // handed to a person: the person model (retrieval.PersonModel) hears the request. Without
-// it the same message is refused as off-topic; a question is never handed over.
+// it the same message is refused as off-topic; a plain question is not handed over.
 func TestPersonModelHearsRequests(t *testing.T) {
 	const fedUp = "me tiene aburrido esta maquina"
 	if r := say(t, engine(t), bot.ChannelWeb, fedUp)[0]; r.Action != bot.ActionHandoff {
