@@ -282,7 +282,7 @@ func (e *Engine) officeReply(p retrieval.Place, channel string, english bool) Re
 				line += fmt.Sprintf(" (%s, a %.0f km)", o.Comuna, o.Km)
 			}
 		}
-		if i > 0 && b.Len()+len(line)+len(tail) > budget[channel] {
+		if i > 0 && b.Len()+len(line)+len(tail) > e.media[channel].Budget {
 			break
 		}
 		b.WriteString(line)
@@ -295,7 +295,7 @@ func (e *Engine) officeReply(p retrieval.Place, channel string, english bool) Re
 		} else {
 			line += "oficina móvil que recorre la región."
 		}
-		if b.Len()+len(line)+len(tail) <= budget[channel] {
+		if b.Len()+len(line)+len(tail) <= e.media[channel].Budget {
 			b.WriteString(line)
 		}
 	}

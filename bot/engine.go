@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,10 +58,48 @@ const (
 	ChannelWhatsApp = "whatsapp"
 )
 
-// budget is the length, in characters, a composed answer may reach on each channel. The
-// channel's renderer then fits it: an SMS sends its first two segments with the link and
-// holds the rest for "MAS"; a WhatsApp message holds what passes 1,600 characters.
-var budget = map[string]int{ChannelSMS: 1200, ChannelWhatsApp: 1500, ChannelWeb: 1200}
+// Medium is what the engine needs to know of a channel to shape a reply for it. The channel's
+// renderer then fits the reply: an SMS sends its first two segments with the link and holds
+// the rest for "MAS"; a WhatsApp message holds what passes 1,600 characters.
+type Medium struct {
+	// Budget is the length, in characters, a composed answer may reach.
+	Budget int
+	// Written is the length a language model's answer may reach (0: Budget).
+	Written int
+	// LinkFirst: the first message must keep the answer's own link, so no second ficha is
+	// named below the answer ("También puede servirle").
+	LinkFirst bool
+}
+
+// media are the channels the engine knows without being told (WithMedium adds others); a
+// channel it does not know is composed as ChannelWeb.
+var media = map[string]Medium{
+	ChannelSMS:      {Budget: 1200, Written: 300, LinkFirst: true}, // two segments, link included
+	ChannelWhatsApp: {Budget: 1500},
+	ChannelWeb:      {Budget: 1200},
+}
+
+// EngineOption configures an engine at New.
+type EngineOption func(*Engine)
+
+// WithMedium teaches the engine a channel of its own (a new adapter's), or changes how it
+// shapes replies for a known one.
+func WithMedium(channel string, m Medium) EngineOption {
+	return func(e *Engine) {
+		if m.Budget > 0 {
+			e.media[channel] = m
+		}
+	}
+}
+
+// medium returns the channel the engine composes for and its Medium: the channel itself when
+// the engine knows it, otherwise ChannelWeb.
+func (e *Engine) medium(channel string) (string, Medium) {
+	if m, ok := e.media[channel]; ok {
+		return channel, m
+	}
+	return ChannelWeb, e.media[ChannelWeb]
+}
 
 // State is what the engine remembers of a conversation between turns. It is stored as JSON
 // with the conversation.
@@ -145,12 +184,17 @@ type Engine struct {
 	judge    *judgeState         // nil: no second opinion (SetJudge)
 	observer Observer            // nil: nobody hears of the turns
 	now      func() time.Time    // the day answers are dated against (SetClock)
+	media    map[string]Medium   // the channels it shapes replies for (WithMedium)
 }
 
 // New returns an engine over the catalogue; offices may be nil.
 // The bundled emergency model (catalogue/model) is used when there is one.
-func New(r Retriever, offices Offices) *Engine {
-	return &Engine{r: r, offices: offices, danger: bundledDanger(), now: time.Now}
+func New(r Retriever, offices Offices, opts ...EngineOption) *Engine {
+	e := &Engine{r: r, offices: offices, danger: bundledDanger(), now: time.Now, media: maps.Clone(media)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 // SetClock sets the clock the answers are dated against: an amount past its valid_until is
@@ -255,9 +299,7 @@ func (e *Engine) Turn(ctx context.Context, st State, text, channel string) (Repl
 	}
 	start := time.Now()
 	r, next := e.turn(ctx, st, text, channel)
-	if _, ok := budget[channel]; !ok {
-		channel = ChannelWeb // as turn reads it; and metrics get no label a client chose
-	}
+	channel, _ = e.medium(channel) // as turn reads it; and metrics get no label a client chose
 	e.observer.Turn(channel, r.Action, time.Since(start))
 	return r, next
 }
@@ -288,9 +330,8 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		english = st.English
 	}
 	st.English = english
-	if b, ok := budget[channel]; !ok || b == 0 {
-		channel = ChannelWeb
-	}
+	channel, medium := e.medium(channel)
+	tc.linkFirst = medium.LinkFirst
 
 	// Emergencies come first, whatever else the text says or the state holds. When the
 	// engine is unsure, the lines go at the top of the reply and the question is still
@@ -606,9 +647,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.clarify(st, res, aspect, english)
 	}
 	r, next := e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
-	// Not on SMS, whose first message keeps the answer's own link (the line would take its
-	// place), nor below emergency lines (an extractive answer).
-	if st.Slug != r.Ficha && channel != ChannelSMS && !tc.extractive {
+	// Not on a channel whose first message keeps the answer's own link (SMS: the line would
+	// take its place), nor below emergency lines (an extractive answer).
+	if st.Slug != r.Ficha && !tc.linkFirst && !tc.extractive {
 		seeAlso(&r, res, english)
 	}
 	return r, next
@@ -909,6 +950,8 @@ type turnCtx struct {
 	// extractive: the answer is the ficha's own text; an emergency never reaches a language
 	// model.
 	extractive bool
+	// linkFirst: the channel's first message keeps the answer's own link (Medium.LinkFirst).
+	linkFirst bool
 	// outside, when set, receives the scope model's reading of the message (Found.Outside).
 	outside *float64
 }
@@ -927,7 +970,7 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 	}
 	aspect = orGeneral(aspect)
 	r := Reply{Action: ActionAnswer, Aspect: aspect, Ficha: slug, English: english,
-		Text: composeAnswer(f, aspect, english, budget[channel], e.now())}
+		Text: composeAnswer(f, aspect, english, e.media[channel].Budget, e.now())}
 	if e.writer != nil && !tc.extractive {
 		text, reason := e.write(tc.ctx, f, aspect, tc.text, st.Asked, english, channel, res, r.Text)
 		r.Text, r.Written = text, "model"

@@ -340,6 +340,31 @@ func TestObserver(t *testing.T) {
 	}
 }
 
+// TestChannelOfItsOwn: a channel the engine is taught at New (WithMedium) is its own: its
+// turns are counted under its name, its answers composed within its budget, and a channel
+// that keeps its link first gets no second ficha named below the answer. No constant in bot.
+func TestChannelOfItsOwn(t *testing.T) {
+	ix, err := retrieval.Bundled(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bot.New(ix, nil, bot.WithMedium("telegram", bot.Medium{Budget: 200, LinkFirst: true}))
+	o := &turnObserver{}
+	e.SetObserver(o)
+	const q = "cuantos dias de permiso me dan si mi hijo tiene cancer"
+	web := say(t, e, bot.ChannelWeb, q)[0]
+	tg := say(t, e, "telegram", q)[0]
+	if web.Also == nil {
+		t.Fatalf("the web answer names no second ficha: pick another question for this test\n%s", web.Text)
+	}
+	if tg.Also != nil || len(tg.Text) >= len(web.Text) {
+		t.Errorf("telegram (budget 200, link first): also %+v, %d characters against the web's %d\n%s", tg.Also, len(tg.Text), len(web.Text), tg.Text)
+	}
+	if want := []heard{{bot.ChannelWeb, bot.ActionAnswer}, {"telegram", bot.ActionAnswer}}; !slices.Equal(o.turns, want) {
+		t.Errorf("heard %v, want %v", o.turns, want)
+	}
+}
+
 // TestIsOptOut: what a rate-limited channel lets through so that a request to stop is heard,
 // and only that.
 func TestIsOptOut(t *testing.T) {

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -166,10 +167,8 @@ func check(text string, cited []string, given []Source, maxChars int) string {
 func (e *Engine) write(ctx context.Context, f *retrieval.Ficha, aspect, question string, history []string, english bool, channel string,
 	res []retrieval.Result, extractive string) (string, string) {
 	ws := e.writer
-	max := budget[channel]
-	if channel == ChannelSMS {
-		max = 300 // two segments, link included
-	}
+	m := e.media[channel]
+	max := cmp.Or(m.Written, m.Budget)
 	srcs := sources(f, aspect, english, res, e.now())
 	cctx, cancel := context.WithTimeout(ctx, ws.timeout)
 	defer cancel()
