@@ -330,8 +330,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		english = st.English
 	}
 	st.English = english
-	channel, medium := e.medium(channel)
-	tc.linkFirst = medium.LinkFirst
+	channel, _ = e.medium(channel)
 
 	// Emergencies come first, whatever else the text says or the state holds. When the
 	// engine is unsure, the lines go at the top of the reply and the question is still
@@ -649,7 +648,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	r, next := e.answer(tc, st, res[0].Ficha.Slug, aspect, channel, english, res)
 	// Not on a channel whose first message keeps the answer's own link (SMS: the line would
 	// take its place), nor below emergency lines (an extractive answer).
-	if st.Slug != r.Ficha && !tc.linkFirst && !tc.extractive {
+	if st.Slug != r.Ficha && !e.media[channel].LinkFirst && !tc.extractive {
 		seeAlso(&r, res, english)
 	}
 	return r, next
@@ -950,8 +949,6 @@ type turnCtx struct {
 	// extractive: the answer is the ficha's own text; an emergency never reaches a language
 	// model.
 	extractive bool
-	// linkFirst: the channel's first message keeps the answer's own link (Medium.LinkFirst).
-	linkFirst bool
 	// outside, when set, receives the scope model's reading of the message (Found.Outside).
 	outside *float64
 }

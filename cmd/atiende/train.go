@@ -75,18 +75,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
 			path, len(m.data), len(model.Labels), feats, dim, size/1024, model.Digest)
 	}
-	// The sparse logistic models: the danger reading, the follow-up and the scope models.
-	for _, m := range []struct {
-		name     string
-		data     []learn.Example
-		positive func(string) bool
-		cfg      learn.LinearConfig
-	}{
-		{retrieval.DangerModel, t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig},
-		{retrieval.FollowUpModel, t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig},
-		{retrieval.ScopeModel, t.Scope, retrieval.IsOutside, retrieval.ScopeConfig},
-		{retrieval.PersonModel, t.Wants, retrieval.IsWantsPerson, retrieval.WantsConfig},
-	} {
+	for _, m := range linearModels(t) {
 		lin, err := learn.TrainLinear(m.data, m.positive, m.cfg)
 		if err != nil {
 			return err
@@ -99,6 +88,25 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// linearModel is one of the sparse logistic models (learn.Linear) and what it learns from.
+type linearModel struct {
+	name     string // its file in the catalogue
+	data     []learn.Example
+	positive func(string) bool
+	cfg      learn.LinearConfig
+}
+
+// linearModels lists the sparse logistic models: the danger reading, the follow-up, scope and
+// person models, as atiende train and the held-out measure both train them.
+func linearModels(t retrieval.Training) []linearModel {
+	return []linearModel{
+		{retrieval.DangerModel, t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig},
+		{retrieval.FollowUpModel, t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig},
+		{retrieval.ScopeModel, t.Scope, retrieval.IsOutside, retrieval.ScopeConfig},
+		{retrieval.PersonModel, t.Wants, retrieval.IsWantsPerson, retrieval.WantsConfig},
+	}
 }
 
 // writeModel writes a trained model into the catalogue's model folder (name is its path in
@@ -145,21 +153,11 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	lin, err := learn.TrainLinear(t.Emergency, retrieval.IsEmergency, learn.DefaultLinearConfig)
-	if err != nil {
-		return nil, err
-	}
-	fu, err := learn.TrainLinear(t.FollowUp, retrieval.IsFollowUp, retrieval.FollowUpConfig)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := learn.TrainLinear(t.Scope, retrieval.IsOutside, retrieval.ScopeConfig)
-	if err != nil {
-		return nil, err
-	}
-	pm, err := learn.TrainLinear(t.Wants, retrieval.IsWantsPerson, retrieval.WantsConfig)
-	if err != nil {
-		return nil, err
+	lins := map[string]*learn.Linear{}
+	for _, m := range linearModels(t) {
+		if lins[m.name], err = learn.TrainLinear(m.data, m.positive, m.cfg); err != nil {
+			return nil, err
+		}
 	}
 	full, err := retrieval.BundledLexical(fsys, "")
 	if err != nil {
@@ -222,8 +220,8 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	return &heldOutSetup{fichas: fm, emergency: em, followUp: fu, scope: sc, wants: pm, ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
-		det: &retrieval.Detector{Model: em, Danger: lin, Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
+	return &heldOutSetup{fichas: fm, emergency: em, followUp: lins[retrieval.FollowUpModel], scope: lins[retrieval.ScopeModel], wants: lins[retrieval.PersonModel], ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
+		det: &retrieval.Detector{Model: em, Danger: lins[retrieval.DangerModel], Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
 }
 
 // trainDev measures what the models learn on texts they did not see (heldOutSetup): the
