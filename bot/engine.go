@@ -181,9 +181,9 @@ type Engine struct {
 	danger   *retrieval.Detector // the learned emergency model; nil: patterns only
 	offices  Offices             // nil: the engine does not answer where offices are
 	writer   *writerState        // nil: answers are extractive only
-	judge    *judgeState         // nil: no second opinion (SetJudge)
+	judge    *judgeState         // nil: no second opinion (WithJudge)
 	observer Observer            // nil: nobody hears of the turns
-	now      func() time.Time    // the day answers are dated against (SetClock)
+	now      func() time.Time    // the day answers are dated against (WithClock)
 	media    map[string]Medium   // the channels it shapes replies for (WithMedium)
 }
 
@@ -197,13 +197,21 @@ func New(r Retriever, offices Offices, opts ...EngineOption) *Engine {
 	return e
 }
 
-// SetClock sets the clock the answers are dated against: an amount past its valid_until is
-// never stated as current (tests; call it before the engine is in use).
-func (e *Engine) SetClock(now func() time.Time) { e.now = now }
+// WithClock sets the clock the answers are dated against: an amount past its valid_until is
+// never stated as current (tests).
+func WithClock(now func() time.Time) EngineOption {
+	return func(e *Engine) { e.now = now }
+}
 
-// SetEmergencyModel replaces the bundled emergency model (nil: patterns only); call it
-// before the engine is in use.
-func (e *Engine) SetEmergencyModel(d *retrieval.Detector) { e.danger = d }
+// WithEmergencyModel replaces the bundled emergency model (nil: patterns only).
+func WithEmergencyModel(d *retrieval.Detector) EngineOption {
+	return func(e *Engine) { e.danger = d }
+}
+
+// WithObserver makes the engine tell o of every turn.
+func WithObserver(o Observer) EngineOption {
+	return func(e *Engine) { e.observer = o }
+}
 
 // Thresholds of the decisions, tuned on eval/cases (see docs/architecture.md).
 const (
@@ -310,9 +318,6 @@ type Observer interface {
 	// long the turn took.
 	Turn(channel, action string, took time.Duration)
 }
-
-// SetObserver makes the engine tell o of every turn; call it before the engine is in use.
-func (e *Engine) SetObserver(o Observer) { e.observer = o }
 
 func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Reply, State) {
 	st.Turns++

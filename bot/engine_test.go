@@ -15,7 +15,7 @@ import (
 	"github.com/atiende/atiende/retrieval/learn"
 )
 
-func engine(t testing.TB) *bot.Engine {
+func engine(t testing.TB, opts ...bot.EngineOption) *bot.Engine {
 	t.Helper()
 	ix, err := retrieval.Bundled(catalogue.FS, "")
 	if err != nil {
@@ -25,7 +25,7 @@ func engine(t testing.TB) *bot.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bot.New(ix, net)
+	return bot.New(ix, net, opts...)
 }
 
 // say runs the turns of one conversation and returns every reply.
@@ -329,9 +329,8 @@ func (o *turnObserver) Turn(channel, action string, took time.Duration) {
 // TestObserver: every turn reaches the observer with its channel and action; a channel the
 // engine does not know is counted as web, as the engine treats it.
 func TestObserver(t *testing.T) {
-	e := engine(t)
 	o := &turnObserver{}
-	e.SetObserver(o)
+	e := engine(t, bot.WithObserver(o))
 	say(t, e, bot.ChannelSMS, "hola", "cuanto es la pgu")
 	say(t, e, "fax", "quiero hablar con una persona")
 	want := []heard{{bot.ChannelSMS, bot.ActionGreet}, {bot.ChannelSMS, bot.ActionAnswer}, {bot.ChannelWeb, bot.ActionHandoff}}
@@ -348,9 +347,8 @@ func TestChannelOfItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := bot.New(ix, nil, bot.WithMedium("telegram", bot.Medium{Budget: 200, LinkFirst: true}))
 	o := &turnObserver{}
-	e.SetObserver(o)
+	e := bot.New(ix, nil, bot.WithMedium("telegram", bot.Medium{Budget: 200, LinkFirst: true}), bot.WithObserver(o))
 	const q = "cuantos dias de permiso me dan si mi hijo tiene cancer"
 	web := say(t, e, bot.ChannelWeb, q)[0]
 	tg := say(t, e, "telegram", q)[0]
@@ -418,7 +416,7 @@ func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.SetEmergencyModel(&retrieval.Detector{Model: m})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m}))
 	r := say(t, e, bot.ChannelWeb, text)[0]
 	if r.Action != bot.ActionAnswer || r.Ficha != "pension-garantizada-universal" || len(r.Emergency) == 0 ||
 		!strings.HasPrefix(r.Text, "Si está en peligro ahora, llame de inmediato al 133") {
@@ -426,7 +424,7 @@ func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
 	}
 	sure, _ := learn.Train([]learn.Example{{Text: text, Label: "danger"}, {Text: "hola buenos dias", Label: "none"}},
 		learn.Config{Dim: 8, Epochs: 1000, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
-	e.SetEmergencyModel(&retrieval.Detector{Model: sure})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: sure}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
 		t.Errorf("sure: %s", r.Action)
 	}
@@ -640,12 +638,12 @@ func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
 	norm := ix.Normalize(text)
 	m, calm := calmReadings(t, norm)
 	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Ficha != "bono-invierno" {
 		t.Errorf("both readings calm: %s %s %v\n%s", r.Action, r.Ficha, r.Emergency, r.Text)
 	}
 	worried, _ := learn.TrainLinear([]learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}}, retrieval.IsEmergency, lcfg)
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
 		t.Errorf("one reading worried: %s %v", r.Action, r.Emergency)
 	}
@@ -697,7 +695,7 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 		{Text: ix.Normalize("hay fuego en la poblacion y no podemos salir"), Label: "danger"},
 		{Text: ix.Normalize("cuando pagan el bono de invierno"), Label: "none"},
 	})
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: fire})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: fire}))
 	r := say(t, e, bot.ChannelWeb, text)[0]
 	if !slices.Contains(r.Emergency, bot.EmergencyDanger) || r.Action == bot.ActionEmergency || !strings.HasPrefix(r.Text, "Si está en peligro ahora") {
 		t.Errorf("nearest lines on fire: %s %v\n%s", r.Action, r.Emergency, r.Text)
@@ -706,7 +704,7 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 		{Text: ix.Normalize("se quemo el galpon de mi tata hace un ano, hay subsidio"), Label: "none"},
 		{Text: ix.Normalize("cuando pagan el bono de invierno"), Label: "none"},
 	})
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: calmLines})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: calmLines}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 {
 		t.Errorf("ordinary neighbours: %s %v", r.Action, r.Emergency)
 	}
@@ -724,13 +722,13 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatito abuela": bot.ActionClarify} {
 		norm := ix.Normalize(text)
 		m, calm := calmReadings(t, norm)
-		e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: calm})
+		e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
 		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != plain {
 			t.Fatalf("%q is now %s, not %s: pick another text for this test", text, r.Action, plain)
 		}
 		// Two words known, both readings worried: unsure (fewer than dangerSureWords).
 		m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: "none"}})
-		e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+		e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
 		r := say(t, e, bot.ChannelWeb, text)[0]
 		if r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency || !slices.Contains(r.Emergency, bot.EmergencySuicide) ||
 			len(r.Options) > 0 || strings.Contains(r.Text, "No tengo información") {
@@ -759,12 +757,12 @@ func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
 	if p := faint.P(norm); p < 0.2 || p >= 0.4 {
 		t.Fatalf("the faint reading gives %.2f, not between 0.2 and 0.4", p)
 	}
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: faint})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Action == bot.ActionEmergency {
 		t.Errorf("faint reading of small talk: %s %v\n%s", r.Action, r.Emergency, r.Text)
 	}
 	m, worried := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
-	e.SetEmergencyModel(&retrieval.Detector{Model: m, Danger: worried})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; !slices.Contains(r.Emergency, bot.EmergencySuicide) && r.Action != bot.ActionEmergency {
 		t.Errorf("strong reading: %s %v", r.Action, r.Emergency)
 	}

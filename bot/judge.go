@@ -44,13 +44,12 @@ type judgeState struct {
 	stats   JudgeStats
 }
 
-// SetJudge makes the engine ask j for a second opinion, within timeout; call it before the
-// engine is in use.
-func (e *Engine) SetJudge(j Judge, timeout time.Duration) {
+// WithJudge makes the engine ask j for a second opinion, within timeout (0: 8 s).
+func WithJudge(j Judge, timeout time.Duration) EngineOption {
 	if timeout <= 0 {
 		timeout = 8 * time.Second
 	}
-	e.judge = &judgeState{j: j, timeout: timeout}
+	return func(e *Engine) { e.judge = &judgeState{j: j, timeout: timeout} }
 }
 
 // JudgeStats returns the judge's counts (zero without a judge).

@@ -52,12 +52,14 @@ type writerState struct {
 	stats   WriterStats
 }
 
-// SetWriter makes the engine write its answers with w, within timeout, checked.
-func (e *Engine) SetWriter(w Writer, timeout time.Duration) {
+// WithWriter makes the engine write its answers with w, within timeout (0: 8 s), checked.
+func WithWriter(w Writer, timeout time.Duration) EngineOption {
 	if timeout <= 0 {
 		timeout = 8 * time.Second
 	}
-	e.writer = &writerState{w: w, timeout: timeout, stats: WriterStats{Reasons: map[string]int{}}}
+	return func(e *Engine) {
+		e.writer = &writerState{w: w, timeout: timeout, stats: WriterStats{Reasons: map[string]int{}}}
+	}
 }
 
 // WriterStats returns the writer's counts (zero without a writer).

@@ -18,8 +18,7 @@ import (
 // fake server; the answers stay extractive, so that each request the fake sees is the judge's.
 func judged(t *testing.T, provider string, respond llmtest.Respond) (*bot.Engine, *llmtest.Fake) {
 	t.Helper()
-	e, _ := engineWith(t, provider, faithful, 5*time.Second) // loads the index once
-	e = bot.New(ix, nil)
+	engineWith(t, provider, faithful, 5*time.Second) // loads the index once
 	fake := llmtest.New(respond)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
@@ -27,8 +26,7 @@ func judged(t *testing.T, provider string, respond llmtest.Respond) (*bot.Engine
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.SetJudge(j, 5*time.Second)
-	return e, fake
+	return bot.New(ix, nil, bot.WithJudge(j, 5*time.Second)), fake
 }
 
 func dangerAsked(reqs []llmtest.Request) []string {

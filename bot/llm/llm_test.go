@@ -38,8 +38,7 @@ func engineWith(t *testing.T, provider string, respond llmtest.Respond, timeout 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := bot.New(ix, nil)
-	e.SetWriter(w, timeout)
+	e := bot.New(ix, nil, bot.WithWriter(w, timeout))
 	return e, fake
 }
 

@@ -59,28 +59,28 @@ func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load office network: %w", err)
 	}
-	e := bot.New(ix, net)
-	if err := withWriter(cfg, e); err != nil {
+	opts, err := withWriter(cfg)
+	if err != nil {
 		return nil, nil, err
 	}
-	return e, ix, nil
+	return bot.New(ix, net, opts...), ix, nil
 }
 
 // withWriter gives the engine a language model when ATIENDE_LLM asks for one: it writes the
 // answers and, unless ATIENDE_LLM_SECOND_OPINION=off, gives its second opinion.
-func withWriter(cfg config, e *bot.Engine) error {
+func withWriter(cfg config) ([]bot.EngineOption, error) {
 	if cfg.LLM.Provider == "none" {
-		return nil
+		return nil, nil
 	}
 	w, err := llm.New(cfg.LLM)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.SetWriter(w, cfg.LLM.Timeout)
+	opts := []bot.EngineOption{bot.WithWriter(w, cfg.LLM.Timeout)}
 	if cfg.SecondOpinion {
-		e.SetJudge(w.Judge(), cfg.LLM.Timeout)
+		opts = append(opts, bot.WithJudge(w.Judge(), cfg.LLM.Timeout))
 	}
-	return nil
+	return opts, nil
 }
 
 func flags(name string, out io.Writer) *flag.FlagSet {

@@ -98,10 +98,11 @@ func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON 
 	if err != nil {
 		return fmt.Errorf("load office network: %w", err)
 	}
-	onPG := bot.New(s, net)
-	if err := withWriter(cfg, onPG); err != nil {
+	opts, err := withWriter(cfg)
+	if err != nil {
 		return err
 	}
+	onPG := bot.New(s, net, opts...)
 	var cmp postgresComparison
 	cmp.Agreement = eval.Agree(ctx, embedded, onPG, cases)
 	rankers := map[string]eval.Ranker{

@@ -39,10 +39,7 @@ type rankCase struct {
 func rankData(ctx context.Context, ix *retrieval.Index, det *retrieval.Detector, cases []eval.Case) []rankCase {
 	ix.SetRanker(nil)
 	rec := &queryRecorder{Index: ix}
-	e := bot.New(rec, nil)
-	if det != nil {
-		e.SetEmergencyModel(det)
-	}
+	e := bot.New(rec, nil, withDetector(det)...)
 	var out []rankCase
 	for _, c := range cases {
 		if len(c.Turns) != 1 || len(c.Turns[0].Expect.Fichas) == 0 {
@@ -144,9 +141,14 @@ func best(r *learn.Ranker, xs [][]float64) int {
 
 // engineOver is the engine as it runs: over ix, with the emergency model.
 func engineOver(ix *retrieval.Index, det *retrieval.Detector) *bot.Engine {
-	e := bot.New(ix, nil)
-	if det != nil {
-		e.SetEmergencyModel(det)
+	return bot.New(ix, nil, withDetector(det)...)
+}
+
+// withDetector is the option that gives an engine det, none when det is nil (the bundled
+// model stays).
+func withDetector(det *retrieval.Detector) []bot.EngineOption {
+	if det == nil {
+		return nil
 	}
-	return e
+	return []bot.EngineOption{bot.WithEmergencyModel(det)}
 }

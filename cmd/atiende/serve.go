@@ -188,11 +188,11 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			return importCatalogue(ctx, cfg.Embed, pool, ix, log)
 		}
 	}
-	engine := bot.New(m.timed(retriever), offices)
-	engine.SetObserver(m)
-	if err := withWriter(cfg, engine); err != nil {
+	opts, err := withWriter(cfg)
+	if err != nil {
 		return err
 	}
+	engine := bot.New(m.timed(retriever), offices, append(opts, bot.WithObserver(m))...)
 	if cfg.LLM.Provider != "none" {
 		log.Info("answers are written by a language model, checked against the fichas", "provider", cfg.LLM.Provider, "model", cfg.LLM.Model)
 	}
