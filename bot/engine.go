@@ -348,7 +348,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 		sure = false
 	}
 	if sure {
-		r := emergencyReply(kinds, english)
+		r := e.emergencyReply(kinds, english)
 		// A sure emergency that also asks something a ficha answers for sure ("mi marido me
 		// pega, ¿dónde lo denuncio?") gets that answer below the lines; one that only tells
 		// what is happening gets the lines alone.
@@ -362,6 +362,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 			}
 		}
 		st.Options, st.Misses = nil, 0
+		st = r.about(st)
 		return r, st
 	}
 	// A language model, when there is one, reads the message beside the turn: it may add
@@ -399,7 +400,8 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// or over a list of fichas.
 	if len(kinds) > 0 && evident && (r.missed || r.Action == ActionClarify) {
 		st.Options, st.Misses = nil, 0
-		return emergencyReply(kinds, english), st
+		r := e.emergencyReply(kinds, english)
+		return r, r.about(st)
 	}
 	if len(kinds) > 0 && r.Action != ActionEmergency {
 		r.Emergency = kinds
@@ -408,10 +410,28 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	return r, st
 }
 
-// emergencyReply is the reply of an emergency: its lines alone, and a person is told.
-func emergencyReply(kinds []string, english bool) Reply {
-	return Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
+// emergencyReply is the reply of an emergency: its lines alone, and a person is told. It is
+// about the ficha of its first line (lineFicha) when the catalogue holds it: that is what the
+// channels link to, and what a follow-up ("¿es gratis?") asks about.
+func (e *Engine) emergencyReply(kinds []string, english bool) Reply {
+	r := Reply{Action: ActionEmergency, Aspect: retrieval.AspectGeneral, Text: emergencyText(kinds, english),
 		Emergency: kinds, Handoff: ReasonEmergency, English: english}
+	for _, k := range kinds {
+		if h, ok := e.Ficha(lineFicha[k]); ok {
+			r.Ficha, r.Fichas = h.Slug, []Hit{h}
+			break
+		}
+	}
+	return r
+}
+
+// about is the state after an emergency reply: the conversation is about the reply's ficha,
+// when it has one.
+func (r Reply) about(st State) State {
+	if r.Ficha != "" {
+		st.Slug, st.Aspect = r.Ficha, retrieval.AspectGeneral
+	}
+	return st
 }
 
 // respond is the turn once the text is known not to be a sure emergency.

@@ -595,8 +595,28 @@ func TestSureEmergencyAnswersItsQuestion(t *testing.T) {
 		!strings.HasPrefix(r.Text, "Si hay peligro ahora, llame al 133") || !strings.Contains(r.Text, "\n\n"+f.Title+":") {
 		t.Errorf("asks: %s %q %s\n%s", r.Action, r.Ficha, r.Handoff, r.Text)
 	}
-	if r := say(t, e, bot.ChannelWeb, "mi pareja me pega")[0]; r.Action != bot.ActionEmergency || r.Ficha != "" {
-		t.Errorf("tells: %s %q", r.Action, r.Ficha)
+	// Told, not asked: the lines alone, about the ficha they come from.
+	if r := say(t, e, bot.ChannelWeb, "mi pareja me pega")[0]; r.Action != bot.ActionEmergency || strings.Contains(r.Text, "\n\n") ||
+		r.Ficha != "violencia-contra-la-mujer" || len(r.Fichas) != 1 || r.Fichas[0].URL == "" {
+		t.Errorf("tells: %s %q %v\n%s", r.Action, r.Ficha, r.Fichas, r.Text)
+	}
+}
+
+// TestEmergencyReplyIsAboutItsLine: the emergency reply carries the ficha of the line it
+// gives (a link for the channels), and a follow-up asks about that line; lines that are only
+// 133 or 131 have no ficha.
+func TestEmergencyReplyIsAboutItsLine(t *testing.T) {
+	e := engine(t)
+	rs := say(t, e, bot.ChannelWeb, "ya no quiero seguir viviendo", "y esa linea es gratis?")
+	if rs[0].Action != bot.ActionEmergency || rs[0].Ficha != "prevencion-suicidio" {
+		t.Errorf("suicide: %s %q\n%s", rs[0].Action, rs[0].Ficha, rs[0].Text)
+	}
+	if rs[1].Ficha != "prevencion-suicidio" {
+		t.Errorf("follow-up: %s %q\n%s", rs[1].Action, rs[1].Ficha, rs[1].Text)
+	}
+	r := say(t, e, bot.ChannelWeb, "hay un hombre armado afuera de mi casa")[0]
+	if r.Action != bot.ActionEmergency || r.Ficha != "" || len(r.Fichas) != 0 {
+		t.Errorf("danger: %s %q %v %v\n%s", r.Action, r.Ficha, r.Emergency, r.Fichas, r.Text)
 	}
 }
 

@@ -93,6 +93,15 @@ var msgEmergency = map[string]phrase{
 	},
 }
 
+// lineFicha is the ficha of the bundled catalogue each kind's lines come from; a kind without
+// one (danger, medical: 133 and 131 alone) has none. A catalogue without the slug leaves the
+// emergency reply without a ficha.
+var lineFicha = map[string]string{
+	EmergencySuicide: "prevencion-suicidio",
+	EmergencyWomen:   "violencia-contra-la-mujer",
+	EmergencyFamily:  "fono-familia-149",
+}
+
 // The lists of fichas to choose from: after a question the engine could not settle, and after
 // a tentative answer.
 var (
