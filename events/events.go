@@ -33,11 +33,21 @@ type Relay interface {
 	Send(topic string, e Event) error
 }
 
-// SetRelay makes Publish go through r; call it before the hub is in use.
-func (h *Hub) SetRelay(r Relay) { h.relay = r }
+// HubOption configures a hub at NewHub.
+type HubOption func(*Hub)
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
+// WithRelay makes Publish go through r, which brings the event back to this hub (and every
+// other replica's) to Deliver.
+func WithRelay(r Relay) HubOption { return func(h *Hub) { h.relay = r } }
+
+// NewHub returns an empty hub; without WithRelay, Publish delivers in this process only.
+func NewHub(opts ...HubOption) *Hub {
+	h := &Hub{subs: map[string]map[chan Event]struct{}{}}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
 
 // Subscribe returns the conversation's events until cancel is called; the channel is
 // closed when the hub is (the stream should end then).

@@ -40,9 +40,9 @@ type database interface {
 	store.Store
 	// queue builds the job queue on the same database.
 	queue(ctx context.Context, cfg queue.Config) (jobQueue, error)
-	// relay carries the hubs' events to the other replicas (a no-op for the single-process
-	// SQLite mode) until ctx ends.
-	relay(ctx context.Context, citizens, consoles *events.Hub, log *slog.Logger) error
+	// hubs returns the hubs of the citizens' and the console's event streams: relayed to the
+	// other replicas until ctx ends (Postgres), or the process's own (SQLite).
+	hubs(ctx context.Context, log *slog.Logger) (citizens, consoles *events.Hub, err error)
 }
 
 // jobQueue is what serve needs of a queue.
@@ -58,15 +58,21 @@ func (d sqliteDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error)
 	return queue.NewSQLite(ctx, d.DB, cfg)
 }
 
-func (sqliteDB) relay(context.Context, *events.Hub, *events.Hub, *slog.Logger) error { return nil }
+// hubs are the process's own: a single process has no other replica to tell.
+func (sqliteDB) hubs(context.Context, *slog.Logger) (citizens, consoles *events.Hub, err error) {
+	return events.NewHub(), events.NewHub(), nil
+}
 
 type postgresDB struct{ *postgres.DB }
 
-func (d postgresDB) relay(ctx context.Context, citizens, consoles *events.Hub, log *slog.Logger) error {
+// hubs relay their events to every replica over Postgres LISTEN/NOTIFY until ctx ends.
+func (d postgresDB) hubs(ctx context.Context, log *slog.Logger) (citizens, consoles *events.Hub, err error) {
 	r := pgrelay.New(d.Pool(), log.With("component", "events"))
-	r.Attach("atiende_citizens", citizens)
-	r.Attach("atiende_console", consoles)
-	return r.Start(ctx)
+	citizens, consoles = r.Hub("atiende_citizens"), r.Hub("atiende_console")
+	if err := r.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	return citizens, consoles, nil
 }
 
 func (d postgresDB) queue(ctx context.Context, cfg queue.Config) (jobQueue, error) {
@@ -204,8 +210,8 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	citizens, consoles := events.NewHub(), events.NewHub()
-	if err := db.relay(ctx, citizens, consoles, log); err != nil {
+	citizens, consoles, err := db.hubs(ctx, log)
+	if err != nil {
 		return err
 	}
 	backend, err := handoffBackend(cfg)

@@ -30,7 +30,7 @@ type Relay struct {
 	hubs map[string]*events.Hub // by channel
 }
 
-// New returns a relay on the pool's database; Attach the hubs, then Start.
+// New returns a relay on the pool's database; make its hubs (Hub), then Start.
 func New(pool *pgxpool.Pool, log *slog.Logger) *Relay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -38,12 +38,14 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Relay {
 	return &Relay{pool: pool, log: log, hubs: map[string]*events.Hub{}}
 }
 
-// Attach relays the hub's events on the Postgres channel (a plain lowercase identifier).
-func (r *Relay) Attach(channel string, hub *events.Hub) {
+// Hub returns a hub whose events are relayed on the Postgres channel (a plain lowercase
+// identifier) to the hubs of that channel in every replica, this one included.
+func (r *Relay) Hub(channel string) *events.Hub {
+	hub := events.NewHub(events.WithRelay(sender{r: r, channel: channel}))
 	r.mu.Lock()
 	r.hubs[channel] = hub
 	r.mu.Unlock()
-	hub.SetRelay(sender{r: r, channel: channel})
+	return hub
 }
 
 type notification struct {

@@ -20,9 +20,8 @@ func replica(t *testing.T, ctx context.Context, url string) *events.Hub {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	hub := events.NewHub()
 	r := pgrelay.New(pool, nil)
-	r.Attach("atiende_test_console", hub)
+	hub := r.Hub("atiende_test_console")
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
