@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,17 +16,30 @@ import (
 	"github.com/atiende/atiende/retrieval/learn"
 )
 
+// shared is the bundled catalogue and office network, loaded once for the package's tests:
+// loading them (the learned models, the nearest lines) takes about a second, and an engine
+// never changes them. A test that changes an index (SetPerson) loads its own.
+var shared = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
+
+var sharedNetwork = sync.OnceValues(func() (*retrieval.Network, error) { return retrieval.LoadNetwork(catalogue.FS) })
+
+// bundled returns the shared bundled index.
+func bundled(t testing.TB) *retrieval.Index {
+	t.Helper()
+	ix, err := shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
 func engine(t testing.TB, opts ...bot.EngineOption) *bot.Engine {
 	t.Helper()
-	ix, err := retrieval.Bundled(catalogue.FS, "")
+	net, err := sharedNetwork()
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := retrieval.LoadNetwork(catalogue.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bot.New(ix, net, opts...)
+	return bot.New(bundled(t), net, opts...)
 }
 
 // say runs the turns of one conversation and returns every reply.
@@ -95,7 +109,7 @@ func TestActions(t *testing.T) {
 
 func TestAnswerIsGroundedAndLinked(t *testing.T) {
 	e := engine(t)
-	ix, _ := retrieval.Bundled(catalogue.FS, "")
+	ix := bundled(t)
 	r := say(t, e, bot.ChannelWeb, "cuanto es la pgu")[0]
 	if r.Ficha != "pension-garantizada-universal" || r.Aspect != "monto" {
 		t.Fatalf("ficha %s aspect %s", r.Ficha, r.Aspect)
@@ -343,10 +357,7 @@ func TestObserver(t *testing.T) {
 // turns are counted under its name, its answers composed within its budget, and a channel
 // that keeps its link first gets no second ficha named below the answer. No constant in bot.
 func TestChannelOfItsOwn(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	o := &turnObserver{}
 	e := bot.New(ix, nil, bot.WithMedium("telegram", bot.Medium{Budget: 200, LinkFirst: true}), bot.WithObserver(o))
 	const q = "cuantos dias de permiso me dan si mi hijo tiene cancer"
@@ -474,10 +485,7 @@ func TestAnotherOfTheKind(t *testing.T) {
 // just answered; those sharing more of its topics first; under a lead line that names it;
 // asking again shows the next ones, not the same.
 func TestOthersOfTheKindAreRelated(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	e := bot.New(ix, nil)
 	shared := func(a, b string) int {
 		fa, _ := ix.Ficha(a)
@@ -554,10 +562,7 @@ func (f fixedFind) Find(ctx context.Context, q retrieval.Query, k int) retrieval
 // the next ones offered (and a number picks one); a less likely one, or a question with words
 // the model never saw, only gets options.
 func TestTentativeAnswer(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	ranking := func(p, known float64) func() retrieval.Found {
 		return func() retrieval.Found {
 			var res []retrieval.Result
@@ -651,10 +656,7 @@ func TestFollowUpStaysUnlessItNamesAnother(t *testing.T) {
 func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
 	e := engine(t)
 	text := "me quiero morir jaja cuando pagan el bono de invierno"
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	norm := ix.Normalize(text)
 	m, calm := calmReadings(t, norm)
 	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
@@ -704,10 +706,7 @@ func TestSeeAlsoNotOnSMS(t *testing.T) {
 func TestNearestLinesAddTheLines(t *testing.T) {
 	e := engine(t)
 	text := "se prendio en llamas el galpon de mi tata en la poblacion"
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	m, calm := calmReadings(t, ix.Normalize(text))
 	fire := retrieval.NewNeighbours([]learn.Example{
 		{Text: ix.Normalize("el galpon se prendio en llamas"), Label: "danger"},
@@ -735,10 +734,7 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 // person is told, not the lines above "no tengo información" or above a list of fichas.
 func TestUnsureWithNothingToAnswer(t *testing.T) {
 	e := engine(t)
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatito abuela": bot.ActionClarify} {
 		norm := ix.Normalize(text)
 		m, calm := calmReadings(t, norm)
@@ -762,10 +758,7 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 // and a person was told); a strong reading of the same message still does.
 func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
 	e := engine(t)
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	text := "que le doy de comer a mi gato"
 	norm := ix.Normalize(text)
 	if f := ix.Find(context.Background(), retrieval.Query{Text: norm}, 1); f.Outside < 0.9 {
@@ -860,10 +853,7 @@ func (f faintIndex) Find(ctx context.Context, q retrieval.Query, k int) retrieva
 // models read the message as about something the catalogue holds; when either does not, it
 // is a miss.
 func TestFaintButInsideOffersOptions(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	text := "necesito ayuda con la pension de mi abuelo que vive en el campo"
 	if r := say(t, bot.New(faintIndex{Index: ix, outside: 0.01}, nil), bot.ChannelWeb, text)[0]; r.Action != bot.ActionClarify || len(r.Options) == 0 {
 		t.Errorf("read as inside: %s, %d options\n%s", r.Action, len(r.Options), r.Text)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +36,10 @@ type bundle struct {
 	hs  *handoff.Service[store.Tx]
 }
 
+// bundled is the bundled catalogue, loaded once for the package's tests (about a second
+// each time); the console only reads it.
+var bundled = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
+
 func setup(t *testing.T, opts ...func(*console.Config[store.Tx])) *bundle {
 	t.Helper()
 	ctx := context.Background()
@@ -43,7 +48,7 @@ func setup(t *testing.T, opts ...func(*console.Config[store.Tx])) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ix, err := retrieval.Bundled(catalogue.FS, "")
+	ix, err := bundled()
 	if err != nil {
 		t.Fatal(err)
 	}

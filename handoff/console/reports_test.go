@@ -12,8 +12,6 @@ import (
 
 	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
-	"github.com/atiende/atiende/catalogue"
-	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/store"
 )
 
@@ -73,7 +71,7 @@ func get(t *testing.T, cl *http.Client, url string) (int, string, http.Header) {
 
 func TestReports(t *testing.T) {
 	b := setup(t)
-	ix, err := retrieval.Bundled(catalogue.FS, "")
+	ix, err := bundled()
 	if err != nil {
 		t.Fatal(err)
 	}
