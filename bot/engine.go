@@ -400,8 +400,8 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// or over a list of fichas.
 	if len(kinds) > 0 && evident && (r.missed || r.Action == ActionClarify) {
 		st.Options, st.Misses = nil, 0
-		r := e.emergencyReply(kinds, english)
-		return r, r.about(st)
+		er := e.emergencyReply(kinds, english)
+		return er, er.about(st)
 	}
 	if len(kinds) > 0 && r.Action != ActionEmergency {
 		r.Emergency = kinds
