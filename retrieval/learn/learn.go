@@ -620,27 +620,7 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	br := bufio.NewReader(zr)
 	var rerr error
-	u32 := func() uint32 {
-		var v uint32
-		if rerr == nil {
-			rerr = binary.Read(br, binary.LittleEndian, &v)
-		}
-		return v
-	}
-	str := func() string {
-		n := u32()
-		if rerr != nil || n > 1<<20 {
-			if rerr == nil {
-				rerr = errors.New("string too long")
-			}
-			return ""
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(br, b); err != nil {
-			rerr = err
-		}
-		return string(b)
-	}
+	u32, str := readers(br, &rerr)
 	version := str()
 	if version != magic && version != magicV1 && version != magicV3 {
 		return nil, fmt.Errorf("learn: not a model (%q)", version)
@@ -678,6 +658,7 @@ func Read(r io.Reader) (*Model, error) {
 	if rerr != nil || m.cfg.Dim <= 0 || m.cfg.Dim > 1024 || nl > 1<<16 || nf > 1<<24 {
 		return nil, fmt.Errorf("learn: bad model header: %v", rerr)
 	}
+	m.feats = make(map[string]int32, nf)
 	for i := range nf {
 		m.feats[str()] = int32(i)
 	}
@@ -687,17 +668,20 @@ func Read(r io.Reader) (*Model, error) {
 	read := func(w *Model) {
 		d := w.cfg.Dim
 		w.in = make([]float32, int(nf)*d)
-		q := make([]int8, d)
+		// A row is its scale (a float32) and d int8s, read whole: binary.Read for each
+		// value was most of the time a model took to load.
+		row := make([]byte, 4+d)
 		for i := range int(nf) {
-			var scale float32
-			if rerr == nil {
-				rerr = binary.Read(br, binary.LittleEndian, &scale)
+			if rerr != nil {
+				break
 			}
-			if rerr == nil {
-				rerr = binary.Read(br, binary.LittleEndian, q)
+			if _, err := io.ReadFull(br, row); err != nil {
+				rerr = err
+				break
 			}
-			for k, v := range q {
-				w.in[i*d+k] = float32(v) * scale
+			scale := math.Float32frombits(binary.LittleEndian.Uint32(row))
+			for k, b := range row[4:] {
+				w.in[i*d+k] = float32(int8(b)) * scale
 			}
 		}
 		w.out = make([]float32, int(nl)*d)
@@ -719,4 +703,42 @@ func Read(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("learn: truncated model: %w", rerr)
 	}
 	return m, nil
+}
+
+// readers returns the readers of a model file's two kinds of header value, a little-endian
+// uint32 and a string (its length as a uint32, then its bytes), over br; the first error is
+// kept in *rerr and every later read returns zero. They reuse one buffer: a model holds a
+// string for each of its features, hundreds of thousands of them.
+func readers(br *bufio.Reader, rerr *error) (u32 func() uint32, str func() string) {
+	var scratch [4]byte
+	var buf []byte
+	u32 = func() uint32 {
+		if *rerr != nil {
+			return 0
+		}
+		if _, err := io.ReadFull(br, scratch[:]); err != nil {
+			*rerr = err
+			return 0
+		}
+		return binary.LittleEndian.Uint32(scratch[:])
+	}
+	str = func() string {
+		n := u32()
+		if *rerr != nil || n > 1<<20 {
+			if *rerr == nil {
+				*rerr = errors.New("string too long")
+			}
+			return ""
+		}
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		b := buf[:n]
+		if _, err := io.ReadFull(br, b); err != nil {
+			*rerr = err
+			return ""
+		}
+		return string(b)
+	}
+	return u32, str
 }

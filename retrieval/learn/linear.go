@@ -206,21 +206,7 @@ func ReadLinear(r io.Reader) (*Linear, error) {
 			rerr = binary.Read(br, binary.LittleEndian, v)
 		}
 	}
-	str := func() string {
-		var n uint32
-		read(&n)
-		if rerr != nil || n > 1<<20 {
-			if rerr == nil {
-				rerr = errors.New("string too long")
-			}
-			return ""
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(br, b); err != nil {
-			rerr = err
-		}
-		return string(b)
-	}
+	_, str := readers(br, &rerr)
 	if v := str(); v != linearMagic {
 		return nil, fmt.Errorf("learn: not a linear model (%q)", v)
 	}
@@ -235,6 +221,7 @@ func ReadLinear(r io.Reader) (*Linear, error) {
 	if rerr != nil || nf > 1<<24 || m.cfg.MinN <= 0 || m.cfg.MaxN < m.cfg.MinN {
 		return nil, fmt.Errorf("learn: bad linear model header: %v", rerr)
 	}
+	m.feats = make(map[string]int32, nf)
 	for i := range nf {
 		m.feats[str()] = int32(i)
 	}
