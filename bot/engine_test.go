@@ -420,14 +420,13 @@ func TestHiddenInstructionIsNeitherFollowedNorInTheWay(t *testing.T) {
 // TestUnsureEmergencyGivesLinesAndAnswers: when the learned model is unsure, the reply gives
 // the emergency lines first and still answers the question; when it is sure, only the lines.
 func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
-	e := engine(t)
 	text := "cuanto es la pgu alfa omega"
 	half := []learn.Example{{Text: text, Label: "danger"}, {Text: text, Label: "none"}}
 	m, err := learn.Train(half, learn.Config{Dim: 8, Epochs: 20, LR: 0.2, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m}))
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m}))
 	r := say(t, e, bot.ChannelWeb, text)[0]
 	if r.Action != bot.ActionAnswer || r.Ficha != "pension-garantizada-universal" || len(r.Emergency) == 0 ||
 		!strings.HasPrefix(r.Text, "Si está en peligro ahora, llame de inmediato al 133") {
@@ -654,13 +653,12 @@ func TestFollowUpStaysUnlessItNamesAnother(t *testing.T) {
 // message both learned readings take for a figure of speech is no emergency; when either
 // reading sees danger, the pattern stands.
 func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
-	e := engine(t)
 	text := "me quiero morir jaja cuando pagan el bono de invierno"
 	ix := bundled(t)
 	norm := ix.Normalize(text)
 	m, calm := calmReadings(t, norm)
 	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
-	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Ficha != "bono-invierno" {
 		t.Errorf("both readings calm: %s %s %v\n%s", r.Action, r.Ficha, r.Emergency, r.Text)
 	}
@@ -704,7 +702,6 @@ func TestSeeAlsoNotOnSMS(t *testing.T) {
 // top of the reply, and still its answer or options, when the nearest lines of the bank are
 // emergencies; with neighbours that are ordinary, nothing is added.
 func TestNearestLinesAddTheLines(t *testing.T) {
-	e := engine(t)
 	text := "se prendio en llamas el galpon de mi tata en la poblacion"
 	ix := bundled(t)
 	m, calm := calmReadings(t, ix.Normalize(text))
@@ -714,7 +711,7 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 		{Text: ix.Normalize("hay fuego en la poblacion y no podemos salir"), Label: "danger"},
 		{Text: ix.Normalize("cuando pagan el bono de invierno"), Label: "none"},
 	})
-	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: fire}))
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm, Near: fire}))
 	r := say(t, e, bot.ChannelWeb, text)[0]
 	if !slices.Contains(r.Emergency, bot.EmergencyDanger) || r.Action == bot.ActionEmergency || !strings.HasPrefix(r.Text, "Si está en peligro ahora") {
 		t.Errorf("nearest lines on fire: %s %v\n%s", r.Action, r.Emergency, r.Text)
@@ -733,12 +730,11 @@ func TestNearestLinesAddTheLines(t *testing.T) {
 // answer for (nothing in the catalogue, or only options), gets the emergency reply and a
 // person is told, not the lines above "no tengo información" or above a list of fichas.
 func TestUnsureWithNothingToAnswer(t *testing.T) {
-	e := engine(t)
 	ix := bundled(t)
 	for text, plain := range map[string]string{"frasco abierto": bot.ActionOutOfScope, "gatito abuela": bot.ActionClarify} {
 		norm := ix.Normalize(text)
 		m, calm := calmReadings(t, norm)
-		e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
+		e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
 		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != plain {
 			t.Fatalf("%q is now %s, not %s: pick another text for this test", text, r.Action, plain)
 		}
@@ -757,7 +753,6 @@ func TestUnsureWithNothingToAnswer(t *testing.T) {
 // reads as about nothing the catalogue holds gets no lines (it used to get the emergency reply,
 // and a person was told); a strong reading of the same message still does.
 func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
-	e := engine(t)
 	ix := bundled(t)
 	text := "que le doy de comer a mi gato"
 	norm := ix.Normalize(text)
@@ -770,7 +765,7 @@ func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
 	if p := faint.P(norm); p < 0.2 || p >= 0.4 {
 		t.Fatalf("the faint reading gives %.2f, not between 0.2 and 0.4", p)
 	}
-	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
 	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 || r.Action == bot.ActionEmergency {
 		t.Errorf("faint reading of small talk: %s %v\n%s", r.Action, r.Emergency, r.Text)
 	}

@@ -248,10 +248,11 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	}
 	for _, o := range off {
 		if keep(o) {
-			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: OffTopic})
-			t.Scope = append(t.Scope, learn.Example{Text: ix.ModelText(o), Label: ScopeOutside})
-			t.Wants = append(t.Wants, learn.Example{Text: ix.ModelText(o), Label: NotPerson})
-			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(ix.ModelText(o)), Label: NotFollowUp})
+			mt := ix.ModelText(o)
+			t.Fichas = append(t.Fichas, learn.Example{Text: mt, Label: OffTopic})
+			t.Scope = append(t.Scope, learn.Example{Text: mt, Label: ScopeOutside})
+			t.Wants = append(t.Wants, learn.Example{Text: mt, Label: NotPerson})
+			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(mt), Label: NotFollowUp})
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 		}
 	}
@@ -261,10 +262,11 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	}
 	for _, o := range person {
 		if keep(o) {
-			t.Fichas = append(t.Fichas, learn.Example{Text: ix.ModelText(o), Label: Person})
-			t.Scope = append(t.Scope, learn.Example{Text: ix.ModelText(o), Label: ScopeInside})
-			t.Wants = append(t.Wants, learn.Example{Text: ix.ModelText(o), Label: WantsPerson})
-			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(ix.ModelText(o)), Label: NotFollowUp})
+			mt := ix.ModelText(o)
+			t.Fichas = append(t.Fichas, learn.Example{Text: mt, Label: Person})
+			t.Scope = append(t.Scope, learn.Example{Text: mt, Label: ScopeInside})
+			t.Wants = append(t.Wants, learn.Example{Text: mt, Label: WantsPerson})
+			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(mt), Label: NotFollowUp})
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 		}
 	}
@@ -276,8 +278,9 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 		if keep(b.Text) {
 			t.Emergency = append(t.Emergency, learn.Example{Text: danger(b.Text), Label: b.Label})
 			if IsEmergency(b.Label) {
-				t.Scope = append(t.Scope, learn.Example{Text: ix.ModelText(b.Text), Label: ScopeInside})
-				t.Wants = append(t.Wants, learn.Example{Text: ix.ModelText(b.Text), Label: NotPerson})
+				mt := ix.ModelText(b.Text)
+				t.Scope = append(t.Scope, learn.Example{Text: mt, Label: ScopeInside})
+				t.Wants = append(t.Wants, learn.Example{Text: mt, Label: NotPerson})
 			}
 		}
 	}
