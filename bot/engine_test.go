@@ -18,7 +18,8 @@ import (
 
 // shared is the bundled catalogue and office network, loaded once for the package's tests:
 // loading them (the learned models, the nearest lines) takes about a second, and an engine
-// never changes them. A test that changes an index (SetPerson) loads its own.
+// never changes them (nor anything else: a test that wants one without a part makes it with
+// Index.With).
 var shared = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
 
 var sharedNetwork = sync.OnceValues(func() (*retrieval.Network, error) { return retrieval.LoadNetwork(catalogue.FS) })
@@ -889,11 +890,7 @@ func TestPersonModelHearsRequests(t *testing.T) {
 	if r := say(t, engine(t), bot.ChannelWeb, fedUp)[0]; r.Action != bot.ActionHandoff {
 		t.Errorf("%q: %s %s\n%s", fedUp, r.Action, r.Ficha, r.Text)
 	}
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix.SetPerson(nil)
+	ix := bundled(t).With(retrieval.WithPerson(nil))
 	if r := say(t, bot.New(ix, nil), bot.ChannelWeb, fedUp)[0]; r.Action == bot.ActionHandoff {
 		t.Errorf("%q without the person model: %s (the test no longer shows what the model adds)", fedUp, r.Action)
 	}

@@ -16,44 +16,45 @@ import (
 // (ATIENDE_CATALOGUE); the glossary, the questions of the fichas it shares with the bundled
 // catalogue and the model still come from fsys.
 func Bundled(fsys fs.FS, path string) (*Index, error) {
-	ix, err := BundledLexical(fsys, path)
+	fichas, g, err := bundledFichas(fsys, path)
 	if err != nil {
 		return nil, err
 	}
+	var opts []IndexOption
 	m, err := LoadModel(fsys, FichasModel)
 	if err != nil {
 		return nil, err
 	}
 	if m != nil {
-		ix.SetModel(m)
 		r, err := LoadRanker(fsys)
 		if err != nil {
 			return nil, err
 		}
-		if r != nil {
-			ix.SetRanker(r)
+		opts = append(opts, WithModel(m), WithRanker(r))
+	}
+	for name, with := range map[string]func(*learn.Linear) IndexOption{
+		FollowUpModel: WithFollowUp, ScopeModel: WithScope, PersonModel: WithPerson,
+	} {
+		lm, err := LoadLinear(fsys, name)
+		if err != nil {
+			return nil, err
 		}
+		opts = append(opts, with(lm))
 	}
-	fu, err := LoadLinear(fsys, FollowUpModel)
-	if err != nil {
-		return nil, err
-	}
-	ix.followUp = fu
-	sc, err := LoadLinear(fsys, ScopeModel)
-	if err != nil {
-		return nil, err
-	}
-	ix.scope = sc
-	pm, err := LoadLinear(fsys, PersonModel)
-	if err != nil {
-		return nil, err
-	}
-	ix.wants = pm
-	return ix, nil
+	return NewIndex(fichas, g, opts...), nil
 }
 
 // BundledLexical is Bundled without the learned model (to train it, or to measure without).
 func BundledLexical(fsys fs.FS, path string) (*Index, error) {
+	fichas, g, err := bundledFichas(fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	return NewIndex(fichas, g), nil
+}
+
+// bundledFichas reads the fichas (of path when set), their questions and the glossary.
+func bundledFichas(fsys fs.FS, path string) ([]*Ficha, *Glossary, error) {
 	var fichas []*Ficha
 	var err error
 	if path != "" {
@@ -62,16 +63,16 @@ func BundledLexical(fsys fs.FS, path string) (*Index, error) {
 		fichas, err = LoadFS(fsys, "fichas")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := LoadQuestions(fsys, "questions", fichas, path == ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, err := loadGlossary(fsys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return NewIndex(fichas, g), nil
+	return fichas, g, nil
 }
 
 // loadGlossary reads glossary.tsv of a catalogue laid out as the bundled one.

@@ -10,17 +10,13 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
 )
 
 // TestBundledCatalogue loads the embedded catalogue: every ficha valid, and every slug the
 // product requires (../shared/catalogue/required.tsv, mirrored in testdata) present.
 func TestBundledCatalogue(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	f, err := os.Open("testdata/required.tsv")
 	if err != nil {
 		t.Fatal(err)

@@ -161,11 +161,11 @@ func (vs *Vectors) query(ctx context.Context, text string) ([]float32, error) {
 	return q, nil
 }
 
-// SetVectors makes Find lift each lexical score by (1 + weight × cosine) with the question:
+// WithVectors makes Find lift each lexical score by (1 + weight × cosine) with the question:
 // the hybrid ranking of the embedded mode. The vectors must be of this index's fichas; nil
-// turns it off. Call it before the index is shared.
-func (ix *Index) SetVectors(vs *Vectors, weight float64) {
-	ix.vectors, ix.vectorWeight = vs, weight
+// leaves them out.
+func WithVectors(vs *Vectors, weight float64) IndexOption {
+	return func(ix *Index) { ix.vectors, ix.vectorWeight = vs, weight }
 }
 
 // lift multiplies each result's score by (1 + weight × its cosine with the text) and

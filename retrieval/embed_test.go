@@ -63,20 +63,17 @@ func TestVectorsAndFusion(t *testing.T) {
 	}
 }
 
-// TestSetVectorsLiftsScores: with vectors, Find keeps the lexical candidates and only lifts
+// TestVectorsLiftScores: with vectors, Find keeps the lexical candidates and only lifts
 // their fused scores (never lowers them), so the engine's thresholds keep their meaning.
-func TestSetVectorsLiftsScores(t *testing.T) {
+func TestVectorsLiftScores(t *testing.T) {
 	ctx := context.Background()
-	plain := bundled(t)
-	lifted := bundled(t)
-	vs, err := retrieval.LocalVectors(ctx, lifted)
+	// The ranker rescales the head it reorders; the lift is measured on the fused scores.
+	plain := bundled(t).With(retrieval.WithRanker(nil))
+	vs, err := retrieval.LocalVectors(ctx, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lifted.SetVectors(vs, 0.5)
-	// The ranker rescales the head it reorders; the lift is measured on the fused scores.
-	plain.SetRanker(nil)
-	lifted.SetRanker(nil)
+	lifted := plain.With(retrieval.WithVectors(vs, 0.5))
 	q := retrieval.Query{Text: "requisitos para el subsidio de arriendo"}
 	a, b := plain.Find(context.Background(), q, 0), lifted.Find(context.Background(), q, 0)
 	if len(a.Results) != len(b.Results) || len(a.Results) < 2 {

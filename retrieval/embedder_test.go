@@ -172,8 +172,8 @@ func TestQueryOfAnotherLength(t *testing.T) {
 	if _, err := vs.Search(context.Background(), "bono invierno", 3); err == nil || !strings.Contains(err.Error(), "another length") {
 		t.Errorf("search: %v", err)
 	}
-	plain := bundled(t)
-	ix.SetVectors(vs, 0.5)
+	plain := ix
+	ix = ix.With(retrieval.WithVectors(vs, 0.5))
 	q := retrieval.Query{Text: "bono invierno"}
 	a, b := plain.Find(context.Background(), q, 3), ix.Find(context.Background(), q, 3)
 	for i := range a.Results {

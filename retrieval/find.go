@@ -186,23 +186,34 @@ const (
 	modelCandidate = 0.05
 )
 
-// SetModel makes Find fuse the learned model's probabilities with the lexical scores; call
-// it before the index is in use, after the fichas' questions are final.
-func (ix *Index) SetModel(m *learn.Model) {
-	ix.model = m
-	ix.fichaWords = ix.fichaVocabulary()
+// An IndexOption adds a learned part to an index when it is built (NewIndex, With): an
+// index never changes once built, so it needs no "call before use".
+type IndexOption func(*Index)
+
+// WithModel makes Find fuse the learned model's probabilities with the lexical scores. The
+// fichas' questions must be final when the index is built.
+func WithModel(m *learn.Model) IndexOption { return func(ix *Index) { ix.model = m } }
+
+// WithScope sets the scope model (ScopeModel) Find reads Found.Outside with.
+func WithScope(m *learn.Linear) IndexOption { return func(ix *Index) { ix.scope = m } }
+
+// WithPerson sets the person model (PersonModel) Find reads Found.Wants with.
+func WithPerson(m *learn.Linear) IndexOption { return func(ix *Index) { ix.wants = m } }
+
+// WithFollowUp sets the follow-up model (FollowUpModel) Find reads Found.FollowUp with.
+func WithFollowUp(m *learn.Linear) IndexOption { return func(ix *Index) { ix.followUp = m } }
+
+// With returns an index over the same fichas and glossary with ix's learned parts, changed by
+// opts (WithRanker(nil) leaves the ranker out, say). ix itself is unchanged; the new one is
+// built anew (a fraction of a second over the bundled catalogue): for training and
+// measuring, not for a turn.
+func (ix *Index) With(opts ...IndexOption) *Index {
+	keep := []IndexOption{WithModel(ix.model), WithRanker(ix.ranker), WithScope(ix.scope),
+		WithPerson(ix.wants), WithFollowUp(ix.followUp), WithVectors(ix.vectors, ix.vectorWeight)}
+	return NewIndex(ix.fichas, ix.gloss, append(keep, opts...)...)
 }
 
-// SetScope sets the scope model (ScopeModel) Find reads Found.Outside with.
-func (ix *Index) SetScope(m *learn.Linear) { ix.scope = m }
-
-// SetPerson sets the person model (PersonModel) Find reads Found.Wants with.
-func (ix *Index) SetPerson(m *learn.Linear) { ix.wants = m }
-
-// SetFollowUp sets the follow-up model (FollowUpModel) Find reads Found.FollowUp with.
-func (ix *Index) SetFollowUp(m *learn.Linear) { ix.followUp = m }
-
-// Model is the learned model set with SetModel, or nil.
+// Model is the learned model set with WithModel, or nil.
 func (ix *Index) Model() *learn.Model { return ix.model }
 
 // ModelText is a text as the fichas model reads it: folded, respelled by the glossary, with

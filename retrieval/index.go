@@ -71,9 +71,9 @@ type Index struct {
 	// vectors, when set, lift the lexical scores of the fichas nearest the question.
 	vectors      *Vectors
 	vectorWeight float64
-	// model, when set, is the learned classifier of questions into fichas (SetModel).
+	// model, when set, is the learned classifier of questions into fichas (WithModel).
 	model *learn.Model
-	// ranker reorders the first fused results (SetRanker); nil: the fused order stands.
+	// ranker reorders the first fused results (WithRanker); nil: the fused order stands.
 	ranker *learn.Ranker
 	// qvecs holds each ficha's questions' vectors in the model, made on first use (Nearest).
 	qvecs []atomic.Pointer[[]float32]
@@ -108,8 +108,8 @@ type Index struct {
 	scratch  sync.Pool // of *scratch, for Search
 }
 
-// NewIndex indexes the fichas. The glossary may be nil.
-func NewIndex(fichas []*Ficha, g *Glossary) *Index {
+// NewIndex indexes the fichas, with the learned parts opts give. The glossary may be nil.
+func NewIndex(fichas []*Ficha, g *Glossary, opts ...IndexOption) *Index {
 	ix := &Index{
 		fichas:   fichas,
 		bySlug:   make(map[string]int, len(fichas)),
@@ -189,6 +189,13 @@ func NewIndex(fichas []*Ficha, g *Glossary) *Index {
 		sort.Strings(ks)
 	}
 	ix.questions = newQuestionIndex(fichas, keys)
+	for _, o := range opts {
+		o(ix)
+	}
+	if ix.model != nil {
+		ix.fichaWords = ix.fichaVocabulary()
+		ix.qvecs = make([]atomic.Pointer[[]float32], len(fichas))
+	}
 	return ix
 }
 

@@ -14,9 +14,12 @@ import (
 	"github.com/atiende/atiende/retrieval"
 )
 
+// An index never changes once built (Index.With makes another), so the tests share one.
+var shared = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
+
 func bundled(t testing.TB) *retrieval.Index {
 	t.Helper()
-	ix, err := retrieval.Bundled(catalogue.FS, "")
+	ix, err := shared()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +178,7 @@ func BenchmarkFindWithVectors(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ix.SetVectors(vs, 0.5)
-	benchFind(b, ix)
+	benchFind(b, ix.With(retrieval.WithVectors(vs, 0.5)))
 }
 
 // BenchmarkFindAtScale searches synthetic catalogues (catalogue synth) of growing size, to

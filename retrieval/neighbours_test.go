@@ -52,10 +52,7 @@ func TestNeighboursKnowOrdinaryChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	for _, text := range []string{"cual es la mejor pizzeria de nunoa", "me puede atender alguien de carne y hueso"} {
 		if share, kind, top := d.Near.Near(d.Text(ix.Normalize(text))); share >= 0.8 {
 			t.Errorf("%q: %.2f of the nearest lines' likeness on emergencies (%s, top %.2f)", text, share, kind, top)

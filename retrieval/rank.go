@@ -11,7 +11,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/atiende/atiende/retrieval/learn"
 )
@@ -121,14 +120,12 @@ func places(v []float64) []int {
 	return out
 }
 
-// SetRanker makes Find reorder the first fused results with a ranker trained on held-out
-// questions (atiende train); call it before the index is in use, after SetModel.
-func (ix *Index) SetRanker(r *learn.Ranker) {
-	ix.ranker = r
-	ix.qvecs = make([]atomic.Pointer[[]float32], len(ix.fichas))
-}
+// WithRanker makes Find reorder the first fused results with a ranker trained on held-out
+// questions (atiende train); it reads the model's vectors, so it goes with WithModel. Nil
+// leaves the fused order.
+func WithRanker(r *learn.Ranker) IndexOption { return func(ix *Index) { ix.ranker = r } }
 
-// Ranker is the ranker set with SetRanker, or nil.
+// Ranker is the ranker set with WithRanker, or nil.
 func (ix *Index) Ranker() *learn.Ranker { return ix.ranker }
 
 // rerank reorders the first RankDepth results by the ranker. Each keeps a Score on the fused
@@ -174,8 +171,8 @@ func (ix *Index) rerank(text string, vec []float32, res []Result, known float64)
 type Near struct{ Best, Three, Lexical float64 }
 
 // Nearest reads, for each result, how near the text comes to its ficha's citizens'
-// questions (Near): a nearest-neighbour reading beside the model's own probability. Zeros
-// without a model, or before SetRanker (even SetRanker(nil)).
+// questions (Near): a nearest-neighbour reading beside the model's own probability, with or
+// without a ranker. Zeros without a model.
 func (ix *Index) Nearest(text string, res []Result) []Near {
 	var vec []float32
 	if ix.model != nil && len(ix.qvecs) == len(ix.fichas) { // nearestOf reads no vector otherwise
@@ -196,7 +193,7 @@ func (ix *Index) nearestOf(text string, q []float32, res []Result) []Near {
 		out[i].Lexical = s
 	}
 	if ix.model == nil || len(ix.qvecs) != len(ix.fichas) {
-		return out // no SetRanker: nowhere to keep the questions' vectors
+		return out // no model: no vectors
 	}
 	if q == nil {
 		return out

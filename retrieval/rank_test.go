@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/learn"
 )
@@ -15,18 +14,15 @@ import (
 // probabilities that add up to one, and leaves alone a message the model reads as about
 // nothing the catalogue holds.
 func TestRankerReordersTheFusedHead(t *testing.T) {
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	if ix.Ranker() == nil {
 		t.Fatal("the bundled index has no ranker: run make train")
 	}
 	ctx := context.Background()
 	q := retrieval.Query{Text: "me quede sin pega y tengo 3 hijos"}
 	shipped := ix.Find(ctx, q, 0)
-	ix.SetRanker(nil)
-	fused := ix.Find(ctx, q, 0)
+	fusedIx := ix.With(retrieval.WithRanker(nil))
+	fused := fusedIx.Find(ctx, q, 0)
 	if len(fused.Results) < 3 {
 		t.Fatalf("%d results", len(fused.Results))
 	}
@@ -34,8 +30,8 @@ func TestRankerReordersTheFusedHead(t *testing.T) {
 	names := retrieval.RankFeatureNames()
 	w := make([]float64, len(names))
 	w[slices.Index(names, "lexical_rel")] = -20
-	ix.SetRanker(&learn.Ranker{Weights: w})
-	got := ix.Find(ctx, q, 0)
+	upside := ix.With(retrieval.WithRanker(&learn.Ranker{Weights: w}))
+	got := upside.Find(ctx, q, 0)
 	head := got.Results[:min(len(got.Results), retrieval.RankDepth)]
 	if got.Results[0].Ficha.Slug == fused.Results[0].Ficha.Slug {
 		t.Errorf("the upside-down ranker kept %s first", fused.Results[0].Ficha.Slug)
@@ -57,10 +53,8 @@ func TestRankerReordersTheFusedHead(t *testing.T) {
 	}
 	// About nothing the catalogue holds: the fused order stands.
 	off := retrieval.Query{Text: "cual es la capital de australia"}
-	ix.SetRanker(nil)
-	before := ix.Find(ctx, off, 0)
-	ix.SetRanker(&learn.Ranker{Weights: w})
-	after := ix.Find(ctx, off, 0)
+	before := fusedIx.Find(ctx, off, 0)
+	after := upside.Find(ctx, off, 0)
 	if before.OffTopic < 0.3 {
 		t.Skipf("the model reads %q as off-topic with only %.2f", off.Text, before.OffTopic)
 	}

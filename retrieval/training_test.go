@@ -56,10 +56,7 @@ func TestModelsMatchTheirData(t *testing.T) {
 		t.Errorf("%s was trained from other data (digest %s, the data's is %s): run make train", retrieval.RankerFile, r.Digest, want)
 	}
 	// Every required ficha has its citizens' questions.
-	ix, err := retrieval.Bundled(catalogue.FS, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := bundled(t)
 	for _, f := range ix.Fichas() {
 		if len(f.Questions) < 15 {
 			t.Errorf("%s has %d questions", f.Slug, len(f.Questions))

@@ -28,8 +28,7 @@ func loadIndex(cfg config) (*retrieval.Index, error) {
 	if err != nil || vs == nil {
 		return ix, err
 	}
-	ix.SetVectors(vs, vectorWeight)
-	return ix, nil
+	return ix.With(retrieval.WithVectors(vs, vectorWeight)), nil
 }
 
 // vectorWeight is how much an embedder's cosine lifts a lexical score; docs/eval.md has the

@@ -37,7 +37,9 @@ type rankCase struct {
 // and keeps the fused candidates of the question the engine asked, with the one
 // the case expects.
 func rankData(ctx context.Context, ix *retrieval.Index, det *retrieval.Detector, cases []eval.Case) []rankCase {
-	ix.SetRanker(nil)
+	if ix.Ranker() != nil {
+		ix = ix.With(retrieval.WithRanker(nil))
+	}
 	rec := &queryRecorder{Index: ix}
 	e := bot.New(rec, nil, withDetector(det)...)
 	var out []rankCase
@@ -77,7 +79,7 @@ func rankFold(text string) int {
 
 // rankDev trains the ranker on one half of the held-out questions and measures it on the
 // other, both ways: the share whose right ficha comes first, before and after, and the
-// engine's hit@1. It leaves ix with the ranker trained on all of them.
+// engine's hit@1. It returns the ranker trained on all of them; ix has none.
 func rankDev(ctx context.Context, ix *retrieval.Index, det *retrieval.Detector, cases []eval.Case, stdout io.Writer) (*learn.Ranker, error) {
 	data := rankData(ctx, ix, det, cases)
 	var halves [2][]learn.RankGroup
@@ -108,16 +110,13 @@ func rankDev(ctx context.Context, ix *retrieval.Index, det *retrieval.Detector, 
 				firstAfter++
 			}
 		}
-		ix.SetRanker(nil)
 		engineBefore += eval.Run(ctx, engineOver(ix, det), halfCases[f]).HitAt1 * float64(len(halfCases[f]))
-		ix.SetRanker(r)
-		engineAfter += eval.Run(ctx, engineOver(ix, det), halfCases[f]).HitAt1 * float64(len(halfCases[f]))
+		engineAfter += eval.Run(ctx, engineOver(ix.With(retrieval.WithRanker(r)), det), halfCases[f]).HitAt1 * float64(len(halfCases[f]))
 	}
 	r, err := learn.TrainRanker(all, learn.DefaultRankConfig)
 	if err != nil {
 		return nil, err
 	}
-	ix.SetRanker(r)
 	fmt.Fprintf(stdout, "ranker, trained on one half of %.0f held-out questions and measured on the other (both ways):\n", n)
 	fmt.Fprintf(stdout, "  right ficha among the first %d candidates %.3f\n", retrieval.RankDepth, among/n)
 	fmt.Fprintf(stdout, "  right ficha first among the candidates %.3f → %.3f; engine hit@1 %.3f → %.3f\n", firstBefore/n, firstAfter/n, engineBefore/n, engineAfter/n)

@@ -123,12 +123,9 @@ func writeModel(dir, name string, m io.WriterTo) (string, int, error) {
 	return path, buf.Len(), os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// trainDev measures what the models learn on texts they did not see: the held-out questions
-// as first turns (their ficha expected), the held-out bank lines as emergencies or, for
-// "none", look-alikes.
 // heldOutSetup is the engine as trained without the held-out fifth of the data
-// (retrieval.HeldOut): the fichas and emergency models trained on the rest, the index
-// without the held-out questions, and the held-out texts as cases with what each expects —
+// (retrieval.HeldOut): the fichas and emergency models trained on the rest, the lexical
+// index without the held-out questions (Index.With adds the models), and the held-out texts as cases with what each expects —
 // held-out questions as first turns (their ficha expected), bank lines as emergencies or,
 // for "none", look-alikes, off-topic and person messages as such.
 type heldOutSetup struct {
@@ -232,15 +229,15 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	if err != nil {
 		return err
 	}
-	ix, cases := h.ix, h.cases
-	lexical := eval.Run(ctx, bot.New(ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
-	ix.SetModel(h.fichas)
-	ix.SetScope(h.scope)
-	ix.SetPerson(h.wants)
+	cases := h.cases
+	lexical := eval.Run(ctx, bot.New(h.ix, nil), cases) // the bundled emergency model saw every bank line: not a measure of it
+	ix := h.ix.With(retrieval.WithModel(h.fichas), retrieval.WithScope(h.scope), retrieval.WithPerson(h.wants))
 	fused := eval.Run(ctx, engineOver(ix, h.det), cases)
-	if _, err := rankDev(ctx, ix, h.det, cases, stdout); err != nil {
+	r, err := rankDev(ctx, ix, h.det, cases, stdout)
+	if err != nil {
 		return err
 	}
+	ix = ix.With(retrieval.WithRanker(r))
 	rep := eval.Run(ctx, engineOver(ix, h.det), cases)
 	// The model alone: its first label for each held-out question.
 	var alone, n float64
@@ -267,7 +264,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	}
 	fmt.Fprintln(stdout, "without the follow-up model:")
 	writeFollowDev(ctx, stdout, engineOver(ix, h.det), stay, move, named, false)
-	ix.SetFollowUp(h.followUp)
+	ix = ix.With(retrieval.WithFollowUp(h.followUp))
 	fmt.Fprintln(stdout, "with it:")
 	writeFollowDev(ctx, stdout, engineOver(ix, h.det), stay, move, named, true)
 	withFollow := eval.Run(ctx, engineOver(ix, h.det), cases)
@@ -286,11 +283,9 @@ func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io
 	if err != nil {
 		return err
 	}
-	h.ix.SetModel(h.fichas)
-	h.ix.SetScope(h.scope)
-	h.ix.SetPerson(h.wants)
+	ix := h.ix.With(retrieval.WithModel(h.fichas), retrieval.WithScope(h.scope), retrieval.WithPerson(h.wants))
 	var groups []learn.RankGroup
-	for _, d := range rankData(ctx, h.ix, h.det, h.cases) {
+	for _, d := range rankData(ctx, ix, h.det, h.cases) {
 		groups = append(groups, d.group)
 	}
 	r, err := learn.TrainRanker(groups, learn.DefaultRankConfig)

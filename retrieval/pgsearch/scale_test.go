@@ -69,8 +69,7 @@ func BenchmarkScale(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&mid)
 		start := time.Now()
-		ix := retrieval.NewIndex(fichas, gloss)
-		ix.SetModel(bundled.Model()) // the learned model, as Bundled sets it: its fichas are the bundled ones
+		ix := retrieval.NewIndex(fichas, gloss, retrieval.WithModel(bundled.Model())) // the learned model, as Bundled sets it: its fichas are the bundled ones
 		built := time.Since(start)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
