@@ -177,22 +177,27 @@ var _ Offices = (*retrieval.Network)(nil)
 
 // Engine runs turns. It holds no per-conversation state and is safe for concurrent use.
 type Engine struct {
-	r        Retriever
-	danger   *retrieval.Detector // the learned emergency model; nil: patterns only
-	offices  Offices             // nil: the engine does not answer where offices are
-	writer   *writerState        // nil: answers are extractive only
-	judge    *judgeState         // nil: no second opinion (WithJudge)
-	observer Observer            // nil: nobody hears of the turns
-	now      func() time.Time    // the day answers are dated against (WithClock)
-	media    map[string]Medium   // the channels it shapes replies for (WithMedium)
+	r      Retriever
+	danger *retrieval.Detector // the learned emergency model; nil: patterns only
+	// dangerSet: WithEmergencyModel chose danger, and the bundled model is not loaded.
+	dangerSet bool
+	offices   Offices           // nil: the engine does not answer where offices are
+	writer    *writerState      // nil: answers are extractive only
+	judge     *judgeState       // nil: no second opinion (WithJudge)
+	observer  Observer          // nil: nobody hears of the turns
+	now       func() time.Time  // the day answers are dated against (WithClock)
+	media     map[string]Medium // the channels it shapes replies for (WithMedium)
 }
 
 // New returns an engine over the catalogue; offices may be nil.
 // The bundled emergency model (catalogue/model) is used when there is one.
 func New(r Retriever, offices Offices, opts ...EngineOption) *Engine {
-	e := &Engine{r: r, offices: offices, danger: bundledDanger(), now: time.Now, media: maps.Clone(media)}
+	e := &Engine{r: r, offices: offices, now: time.Now, media: maps.Clone(media)}
 	for _, o := range opts {
 		o(e)
+	}
+	if !e.dangerSet {
+		e.danger = bundledDanger()
 	}
 	return e
 }
@@ -203,9 +208,11 @@ func WithClock(now func() time.Time) EngineOption {
 	return func(e *Engine) { e.now = now }
 }
 
-// WithEmergencyModel replaces the bundled emergency model (nil: patterns only).
+// WithEmergencyModel replaces the bundled emergency model (nil: patterns only), which is
+// then never loaded. A program can load the bundled one (retrieval.LoadDetector) while it
+// builds the index, and give it here.
 func WithEmergencyModel(d *retrieval.Detector) EngineOption {
-	return func(e *Engine) { e.danger = d }
+	return func(e *Engine) { e.danger, e.dangerSet = d, true }
 }
 
 // WithObserver makes the engine tell o of every turn.

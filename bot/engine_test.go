@@ -418,6 +418,21 @@ func TestHiddenInstructionIsNeitherFollowedNorInTheWay(t *testing.T) {
 	}
 }
 
+// TestBundledEmergencyModel: the engine reads with the bundled emergency model unless it is
+// given another, and WithEmergencyModel(nil) leaves the patterns alone: two emergencies in
+// words no pattern holds are heard only with the model.
+func TestBundledEmergencyModel(t *testing.T) {
+	with, patterns := engine(t), engine(t, bot.WithEmergencyModel(nil))
+	for _, text := range []string{"siento que ya no vale la pena seguir", "mi vecino se desplomo y no reacciona"} {
+		if r := say(t, with, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
+			t.Errorf("%q with the bundled model: %s", text, r.Action)
+		}
+		if r := say(t, patterns, bot.ChannelWeb, text)[0]; r.Action == bot.ActionEmergency {
+			t.Errorf("%q with the patterns alone: an emergency (the test no longer shows what the model adds)", text)
+		}
+	}
+}
+
 // TestUnsureEmergencyGivesLinesAndAnswers: when the learned model is unsure, the reply gives
 // the emergency lines first and still answers the question; when it is sure, only the lines.
 func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {

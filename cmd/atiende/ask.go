@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/atiende/atiende/bot"
 	"github.com/atiende/atiende/bot/llm"
@@ -50,7 +51,12 @@ func embedCatalogue(ctx context.Context, ec retrieval.EmbedderConfig, ix *retrie
 
 // loadEngine loads the catalogue and the office network and builds the engine.
 func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
+	detector := loadDetector()
 	ix, err := loadIndex(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	det, err := detector()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,7 +68,29 @@ func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return bot.New(ix, net, opts...), ix, nil
+	return bot.New(ix, net, append(opts, bot.WithEmergencyModel(det))...), ix, nil
+}
+
+// loadDetector starts loading the bundled emergency model and returns what waits for it: it
+// and the index each take most of a second to load (docs/performance.md, "The test suite"),
+// and load at once on two cores.
+func loadDetector() func() (*retrieval.Detector, error) {
+	type loaded struct {
+		d   *retrieval.Detector
+		err error
+	}
+	ch := make(chan loaded, 1)
+	go func() {
+		d, err := retrieval.LoadDetector(catalogue.FS)
+		ch <- loaded{d, err}
+	}()
+	return sync.OnceValues(func() (*retrieval.Detector, error) {
+		l := <-ch
+		if l.err != nil {
+			return nil, fmt.Errorf("load emergency model: %w", l.err)
+		}
+		return l.d, nil
+	})
 }
 
 // withWriter gives the engine a language model when ATIENDE_LLM asks for one: it writes the

@@ -50,6 +50,7 @@ func TestAskJSON(t *testing.T) {
 		{"bono", "clarify", "", ""},
 		{"quiero hablar con una persona", "handoff", "", ""},
 		{"me quiero morir", "emergency", "", "*4141"},
+		{"siento que ya no vale la pena seguir", "emergency", "", "*4141"}, // heard only by the emergency model
 	} {
 		out, err := runCmd(t, nil, "ask", "--json", c.text)
 		if err != nil {
@@ -408,6 +409,10 @@ func TestServeEndToEnd(t *testing.T) {
 	r := s.ask(t, "cuanto es la pgu")
 	if r["action"] != "answer" || !strings.Contains(r["reply"].(string), "chileatiende.gob.cl") {
 		t.Errorf("reply: %v", r)
+	}
+	// The server reads with the emergency model (loaded beside the index): no pattern holds it.
+	if r := s.ask(t, "mi vecino se desplomo y no reacciona"); r["action"] != "emergency" {
+		t.Errorf("an emergency only the model hears: %v", r)
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

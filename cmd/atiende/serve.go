@@ -157,6 +157,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	log := slog.New(redact.NewHandler(slog.NewJSONHandler(stderr, nil))) // no RUT or phone number in the logs
 	m := newMetrics()
+	detector := loadDetector()
 	ix, err := loadServable(cfg)
 	if err != nil {
 		return err
@@ -198,7 +199,11 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	engine := bot.New(m.timed(retriever), offices, append(opts, bot.WithObserver(m))...)
+	det, err := detector()
+	if err != nil {
+		return err
+	}
+	engine := bot.New(m.timed(retriever), offices, append(opts, bot.WithObserver(m), bot.WithEmergencyModel(det))...)
 	if cfg.LLM.Provider != "none" {
 		log.Info("answers are written by a language model, checked against the fichas", "provider", cfg.LLM.Provider, "model", cfg.LLM.Model)
 	}
