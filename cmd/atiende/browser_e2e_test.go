@@ -44,7 +44,6 @@ func consoleSignIn(t *testing.T, ctx context.Context, base, username, password s
 // with her first name; an HTML-looking message stays text in the console; after resolve the
 // assistant answers again.
 func TestHandoffInTheBrowser(t *testing.T) {
-	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "otra-clave-segura\n",
@@ -244,7 +243,6 @@ func TestHandoffInTheBrowser(t *testing.T) {
 // is refused with 409 and a page that says why in Spanish and holds the words, at the
 // conversation's own address.
 func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
-	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
 	for _, a := range [][]string{{"camila", "Camila Soto", "agent", "otra-clave-segura"}, {"sofia", "Sofía Díaz", "supervisor", "clave-de-supervision"}} {
@@ -381,7 +379,6 @@ func clickSettled(t *testing.T, ctx context.Context, sel string, logs *syncBuffe
 // in Chromium; the charts are drawn (inline SVG styled by the console's stylesheet under its
 // CSP) and the unanswered questions are grouped.
 func TestReportsInTheBrowser(t *testing.T) {
-	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-supervision\n",

@@ -25,7 +25,6 @@ var (
 // replies; the citizen's number receives the agent's words; the bot stays silent while the
 // agent has the conversation; after resolve, the bot answers again.
 func TestHandoffLoopOverSMS(t *testing.T) {
-	t.Parallel()
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()
