@@ -681,7 +681,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// Not on a channel whose first message keeps the answer's own link (SMS: the line would
 	// take its place), nor below emergency lines (an extractive answer).
 	if st.Slug != r.Ficha && !e.media[channel].LinkFirst && !tc.extractive {
-		seeAlso(&r, res, english)
+		e.seeAlso(&r, res, aspect, channel, english)
 	}
 	return r, next
 }
@@ -695,9 +695,12 @@ const alsoLexical = 0.9
 // as high on words, though the ranking (the learned model above all) chose the other.
 // Two services that both apply ("días de permiso por un hijo con cáncer": the 10 days of
 // the Código del Trabajo, and the Ley SANNA) are then both in front of the citizen, and a
-// near neighbour picked wrong leaves the right one one tap away. An answer to a follow-up
-// about the same ficha names none (the citizen has seen it).
-func seeAlso(r *Reply, res []retrieval.Result, english bool) {
+// near neighbour picked wrong leaves the right one one tap away. When the second ficha answers
+// the aspect asked (its days, its amount, its requisites) and the channel has room, its first
+// line of that answer comes with it: the citizen reads both rules ("hasta 10 jornadas",
+// "hasta 180 días") without asking again. An answer to a follow-up about the same ficha names
+// none (the citizen has seen it).
+func (e *Engine) seeAlso(r *Reply, res []retrieval.Result, aspect, channel string, english bool) {
 	if r.Action != ActionAnswer || r.Ficha == "" || len(res) < 2 || res[0].Ficha.Slug != r.Ficha {
 		return
 	}
@@ -707,11 +710,21 @@ func seeAlso(r *Reply, res []retrieval.Result, english bool) {
 	}
 	h := hit(b.Ficha, b.Score)
 	r.Also = &h
-	label := "También puede servirle: "
+	label, more := "También puede servirle: ", "Más información: "
 	if english {
-		label = "This may also help you: "
+		label, more = "This may also help you: ", "More information: "
 	}
-	r.Text += "\n\n" + label + b.Ficha.Title + ": " + b.Ficha.URL
+	also := "\n\n" + label + b.Ficha.Title + ": " + b.Ficha.URL
+	if section, items := sectionFor(b.Ficha, orGeneral(aspect)); section != "" && section != retrieval.AspectGeneral && section != retrieval.AspectComo {
+		now := e.now()
+		if items, expired := current(items, now); len(items) > 0 && !expired {
+			with := "\n\n" + label + b.Ficha.Title + ":\n" + itemText(items[0], english, now) + "\n" + more + b.Ficha.URL
+			if len(r.Text)+len(with) <= e.media[channel].Budget {
+				also = with
+			}
+		}
+	}
+	r.Text += also
 }
 
 // followUpSure: from this probability of the follow-up model (retrieval.FollowUpModel) a

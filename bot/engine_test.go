@@ -686,8 +686,9 @@ func TestPatternOverruledOnlyByBothReadings(t *testing.T) {
 }
 
 // TestSeeAlso: when the question's words point to a second ficha as much as to the one
-// answered, the answer names it below; a question that names one ficha plainly, or a
-// follow-up about the ficha already answered, names none.
+// answered, the answer names it below, with its own line on the aspect asked when the channel
+// has room; a question that names one ficha plainly, or a follow-up about the ficha already
+// answered, names none.
 func TestSeeAlso(t *testing.T) {
 	e := engine(t)
 	ctx := context.Background()
@@ -695,6 +696,14 @@ func TestSeeAlso(t *testing.T) {
 	if r.Action != bot.ActionAnswer || r.Also == nil || (r.Ficha != "ley-sanna" && r.Also.Slug != "ley-sanna") ||
 		!strings.Contains(r.Text, "También puede servirle: ") {
 		t.Errorf("days of leave for a child with cancer: %s %s, also %+v\n%s", r.Action, r.Ficha, r.Also, r.Text)
+	}
+	// Both rules are in front of the citizen: the 199 bis's 10 days and the SANNA's 180.
+	if !strings.Contains(r.Text, "10 jornadas") || !strings.Contains(r.Text, "180 días") {
+		t.Errorf("days of leave for a child with cancer: not both permits' days\n%s", r.Text)
+	}
+	narrow := engine(t, bot.WithMedium("narrow", bot.Medium{Budget: 350}))
+	if n := say(t, narrow, "narrow", "cuantos dias de permiso me dan si mi hijo tiene cancer")[0]; n.Also == nil || strings.Count(n.Text, "180 días")+strings.Count(n.Text, "10 jornadas") > 1 {
+		t.Errorf("a channel without room for the second ficha's line: also %+v\n%s", n.Also, n.Text)
 	}
 	if r2, _ := e.Turn(ctx, st, "y que documentos piden", bot.ChannelWeb); r2.Also != nil || strings.Contains(r2.Text, "También puede servirle") {
 		t.Errorf("a follow-up names a second ficha again: %+v", r2.Also)
