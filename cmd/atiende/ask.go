@@ -51,24 +51,47 @@ func embedCatalogue(ctx context.Context, ec retrieval.EmbedderConfig, ix *retrie
 
 // loadEngine loads the catalogue and the office network and builds the engine.
 func loadEngine(cfg config) (*bot.Engine, *retrieval.Index, error) {
+	p, err := loadParts(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := p.engine(cfg, p.ix)
+	return e, p.ix, err
+}
+
+// engineParts is what the engines of one command share: the index, the emergency model and
+// the office network, each loaded once.
+type engineParts struct {
+	ix  *retrieval.Index
+	det *retrieval.Detector
+	net *retrieval.Network
+}
+
+func loadParts(cfg config) (engineParts, error) {
 	detector := loadDetector()
 	ix, err := loadIndex(cfg)
 	if err != nil {
-		return nil, nil, err
+		return engineParts{}, err
 	}
 	det, err := detector()
 	if err != nil {
-		return nil, nil, err
+		return engineParts{}, err
 	}
 	net, err := retrieval.LoadNetwork(catalogue.FS)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load office network: %w", err)
+		return engineParts{}, fmt.Errorf("load office network: %w", err)
 	}
+	return engineParts{ix: ix, det: det, net: net}, nil
+}
+
+// engine builds an engine over r (the index, or Postgres) with the parts and the language
+// model cfg configures (its own: two engines share no writer).
+func (p engineParts) engine(cfg config, r bot.Retriever) (*bot.Engine, error) {
 	opts, err := withWriter(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return bot.New(ix, net, append(opts, bot.WithEmergencyModel(det))...), ix, nil
+	return bot.New(r, p.net, append(opts, bot.WithEmergencyModel(p.det))...), nil
 }
 
 // loadDetector starts loading the bundled emergency model and returns what waits for it: it

@@ -11,8 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tmc/langchaingo/embeddings"
 
-	"github.com/atiende/atiende/bot"
-	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/pgsearch"
@@ -81,7 +79,12 @@ func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON 
 	if cfg.DatabaseURL == "" {
 		return usageError{"eval --postgres needs DATABASE_URL"}
 	}
-	embedded, ix, err := loadEngine(cfg)
+	p, err := loadParts(cfg)
+	if err != nil {
+		return err
+	}
+	ix := p.ix
+	embedded, err := p.engine(cfg, ix)
 	if err != nil {
 		return err
 	}
@@ -94,15 +97,10 @@ func comparePostgres(ctx context.Context, cfg config, cases []eval.Case, asJSON 
 	if err != nil {
 		return err
 	}
-	net, err := retrieval.LoadNetwork(catalogue.FS)
-	if err != nil {
-		return fmt.Errorf("load office network: %w", err)
-	}
-	opts, err := withWriter(cfg)
+	onPG, err := p.engine(cfg, s)
 	if err != nil {
 		return err
 	}
-	onPG := bot.New(s, net, opts...)
 	var cmp postgresComparison
 	cmp.Agreement = eval.Agree(ctx, embedded, onPG, cases)
 	rankers := map[string]eval.Ranker{
