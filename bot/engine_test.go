@@ -14,25 +14,15 @@ import (
 	"github.com/atiende/atiende/channels"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/learn"
+	"github.com/atiende/atiende/retrieval/retrievaltest"
 )
 
-// shared is the bundled catalogue and office network, loaded once for the package's tests:
-// loading them (the learned models, the nearest lines) takes about a second, and an engine
-// never changes them (nor anything else: a test that wants one without a part makes it with
-// Index.With).
-var shared = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
-
+// sharedNetwork is the bundled office network, loaded once for the package's tests (the
+// index is retrievaltest's).
 var sharedNetwork = sync.OnceValues(func() (*retrieval.Network, error) { return retrieval.LoadNetwork(catalogue.FS) })
 
-// bundled returns the shared bundled index.
-func bundled(t testing.TB) *retrieval.Index {
-	t.Helper()
-	ix, err := shared()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
-}
+// bundled returns the bundled index the package's tests share.
+func bundled(t testing.TB) *retrieval.Index { return retrievaltest.Bundled(t) }
 
 func engine(t testing.TB, opts ...bot.EngineOption) *bot.Engine {
 	t.Helper()

@@ -10,21 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/retrievaltest"
 )
 
-// An index never changes once built (Index.With makes another), so the tests share one.
-var shared = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
-
-func bundled(t testing.TB) *retrieval.Index {
-	t.Helper()
-	ix, err := shared()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
-}
+// bundled returns the bundled index the package's tests share.
+func bundled(t testing.TB) *retrieval.Index { return retrievaltest.Bundled(t) }
 
 // TestRanking: questions written as citizens write them find their ficha first. These are
 // not the eval cases; they pin the analysis features one by one.

@@ -14,17 +14,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/atiende/atiende"
-	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/events"
 	"github.com/atiende/atiende/handoff"
 	"github.com/atiende/atiende/handoff/console"
-	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/retrievaltest"
 	"github.com/atiende/atiende/store"
 	"github.com/atiende/atiende/store/sqlite"
 	"github.com/gin-gonic/gin"
@@ -36,10 +34,6 @@ type bundle struct {
 	hs  *handoff.Service[store.Tx]
 }
 
-// bundled is the bundled catalogue, loaded once for the package's tests (about a second
-// each time); the console only reads it.
-var bundled = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
-
 func setup(t *testing.T, opts ...func(*console.Config[store.Tx])) *bundle {
 	t.Helper()
 	ctx := context.Background()
@@ -48,10 +42,7 @@ func setup(t *testing.T, opts ...func(*console.Config[store.Tx])) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ix, err := bundled()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := retrievaltest.Bundled(t)
 	hub := events.NewHub()
 	hs := handoff.New(db, handoff.Config[store.Tx]{Hours: handoff.AlwaysOpen()}, events.NewHub(), hub, nil)
 	cfg := console.Config[store.Tx]{Store: db, Handoffs: hs, Catalogue: ix, Console: hub}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atiende/atiende"
 	"github.com/atiende/atiende/bot"
+	"github.com/atiende/atiende/retrieval/retrievaltest"
 	"github.com/atiende/atiende/store"
 )
 
@@ -71,11 +72,7 @@ func get(t *testing.T, cl *http.Client, url string) (int, string, http.Header) {
 
 func TestReports(t *testing.T) {
 	b := setup(t)
-	ix, err := bundled()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := bot.New(ix, nil)
+	e := bot.New(retrievaltest.Bundled(t), nil)
 	talk(t, b, e, "web-0001", "web", "cuanto es la pgu", "y los requisitos?")
 	talk(t, b, e, "web-0002", "web", "el bono para mascotas", "bono mascota como se pide")
 	talk(t, b, e, "sms-0003", "sms", "kiero saber dl bono invierno", "cual es la capital de australia")
