@@ -36,9 +36,14 @@ const (
 	// besides function words ("1" to pick an option, "y el monto?" say nothing to it;
 	// single-word cries are the patterns' to catch).
 	dangerMinWords = 2
-	// dangerSureWords: the model is sure only of a text with this many such words; of a
-	// shorter one it is at most unsure.
+	// dangerSureWords: the emergency model alone is sure only of a text with this many such
+	// words; of a shorter one it is at most unsure, unless the readings agree (dangerAgree).
 	dangerSureWords = 3
+	// dangerAgree: from here in both readings, the emergency model's pf and the danger
+	// model's p, the engine is sure of a text of dangerMinWords or more ("hay balazos
+	// afuera", "mi pareja me esta pegando"): two models trained apart that both read an
+	// emergency in two words are evidence enough for a person to be told.
+	dangerAgree = 0.7
 	// dangerKindShare: a kind is named when its probability is at least this share of the
 	// likeliest kind's.
 	dangerKindShare = 0.35
@@ -71,7 +76,8 @@ var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, Emerge
 // emergency model's). The patterns of detectEmergency are sure unless both learned readings
 // call the message ordinary (dangerVeto); of a text with no word the models know, or with one
 // and a pattern's match, the patterns alone decide. The emergency model is sure above
-// dangerSure; the danger model's p is unsure from dangerUnsure. followUp says the text opens
+// dangerSure, both readings together from dangerAgree; the danger model's p is unsure from
+// dangerUnsure. followUp says the text opens
 // as a follow-up in a conversation about a ficha.
 func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
@@ -136,7 +142,8 @@ func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure boo
 			}
 		}
 	}
-	return kinds, pf >= dangerSure && known >= dangerSureWords && !plainRequest(norm), p, pf
+	sure = pf >= dangerSure && known >= dangerSureWords || known >= dangerMinWords && min(p, pf) >= dangerAgree
+	return kinds, sure && !plainRequest(norm), p, pf
 }
 
 // plainRequest reports whether the text is one of the requests the engine reads for sure

@@ -423,6 +423,27 @@ func TestBundledEmergencyModel(t *testing.T) {
 	}
 }
 
+// TestReadingsAgreeOnAShortMessage: of a message with two words the models know, the
+// emergency model alone is never sure; when the danger model reads the same emergency
+// (dangerAgree), the reply is the emergency's and a person is told, instead of its lines over
+// an unrelated ficha. A short ordinary question stays an answer.
+func TestReadingsAgreeOnAShortMessage(t *testing.T) {
+	with, patterns := engine(t), engine(t, bot.WithEmergencyModel(nil))
+	for _, text := range []string{"mi papa no respira", "hay balazos afuera", "mi pareja me esta pegando"} {
+		if r := say(t, with, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency {
+			t.Errorf("%q: %s %q", text, r.Action, r.Handoff)
+		}
+		if r := say(t, patterns, bot.ChannelWeb, text)[0]; r.Action == bot.ActionEmergency {
+			t.Errorf("%q with the patterns alone: an emergency (the test no longer shows what the readings add)", text)
+		}
+	}
+	for _, text := range []string{"demanda pension alimentos", "subsidio agua potable"} {
+		if r := say(t, with, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || len(r.Emergency) > 0 {
+			t.Errorf("%q: %s %v", text, r.Action, r.Emergency)
+		}
+	}
+}
+
 // TestUnsureEmergencyGivesLinesAndAnswers: when the learned model is unsure, the reply gives
 // the emergency lines first and still answers the question; when it is sure, only the lines.
 func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
