@@ -21,7 +21,11 @@ import (
 )
 
 func loadIndex(cfg config) (*retrieval.Index, error) {
-	ix, err := retrieval.Bundled(catalogue.FS, cfg.Catalogue)
+	read := embeddedIndex
+	if cfg.Catalogue != "" {
+		read = func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, cfg.Catalogue) }
+	}
+	ix, err := read()
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue: %w", err)
 	}
@@ -77,7 +81,7 @@ func loadParts(cfg config) (engineParts, error) {
 	if err != nil {
 		return engineParts{}, err
 	}
-	net, err := retrieval.LoadNetwork(catalogue.FS)
+	net, err := embeddedNetwork()
 	if err != nil {
 		return engineParts{}, fmt.Errorf("load office network: %w", err)
 	}
@@ -94,6 +98,17 @@ func (p engineParts) engine(cfg config, r bot.Retriever) (*bot.Engine, error) {
 	return bot.New(r, p.net, append(opts, bot.WithEmergencyModel(p.det))...), nil
 }
 
+// The embedded catalogue's index, emergency model and office network never change while the
+// process runs, and nothing changes them once built: each is read once, however many commands
+// run in the process. A command runs once in its own process; the tests run about fifty in
+// one, and read them once instead of each time (docs/performance.md, "The test suite"). A
+// catalogue directory (ATIENDE_CATALOGUE) is read each time: a reload must see its changes.
+var (
+	embeddedIndex    = sync.OnceValues(func() (*retrieval.Index, error) { return retrieval.Bundled(catalogue.FS, "") })
+	embeddedDetector = sync.OnceValues(func() (*retrieval.Detector, error) { return retrieval.LoadDetector(catalogue.FS) })
+	embeddedNetwork  = sync.OnceValues(func() (*retrieval.Network, error) { return retrieval.LoadNetwork(catalogue.FS) })
+)
+
 // loadDetector starts loading the bundled emergency model and returns what waits for it: it
 // and the index each take most of a second to load (docs/performance.md, "The test suite"),
 // and load at once on two cores.
@@ -104,7 +119,7 @@ func loadDetector() func() (*retrieval.Detector, error) {
 	}
 	ch := make(chan loaded, 1)
 	go func() {
-		d, err := retrieval.LoadDetector(catalogue.FS)
+		d, err := embeddedDetector()
 		ch <- loaded{d, err}
 	}()
 	return sync.OnceValues(func() (*retrieval.Detector, error) {
@@ -219,7 +234,7 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if *trace {
 		found := ix.Find(ctx, retrieval.Query{Text: text}, 8)
 		fmt.Fprintf(stdout, "groups %d vague %v english %v off-topic %.2f outside %.2f person %.2f wants %.2f known %.2f\n", found.Groups, found.Vague, found.English, found.OffTopic, found.Outside, found.Person, found.Wants, found.Known)
-		if d, err := retrieval.LoadDetector(catalogue.FS); err == nil && d != nil {
+		if d, err := embeddedDetector(); err == nil && d != nil {
 			fmt.Fprintf(stdout, "danger model:")
 			for _, l := range d.Predict(ix.Normalize(text)) {
 				if l.P >= 0.01 {

@@ -139,7 +139,7 @@ func catalogueStats(cfg config, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	net, err := retrieval.LoadNetwork(catalogue.FS)
+	net, err := embeddedNetwork()
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,32 @@ func TestAskJSON(t *testing.T) {
 	}
 }
 
+// TestEmbeddedCatalogueReadOnce: the embedded catalogue's index is built once per process and
+// shared by the commands run in it; a catalogue path is read again each time, so that a
+// reload sees what changed in it.
+func TestEmbeddedCatalogueReadOnce(t *testing.T) {
+	t.Parallel()
+	a, err := loadIndex(config{Embed: retrieval.EmbedderConfig{Provider: "none"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := loadIndex(config{Embed: retrieval.EmbedderConfig{Provider: "none"}})
+	if a != b {
+		t.Error("the embedded catalogue was read twice")
+	}
+	path := filepath.Join(t.TempDir(), "fichas.json")
+	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
+	cfg := config{Catalogue: path, Embed: retrieval.EmbedderConfig{Provider: "none"}}
+	first, err := loadIndex(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "subsidio-lechuga", "Subsidio Lechuga")), 0o644)
+	if second, err := loadIndex(cfg); err != nil || second == first || second.Fichas()[0].Slug != "subsidio-lechuga" {
+		t.Errorf("a catalogue path read again: %v", err)
+	}
+}
+
 func TestAskSMSReportsSegments(t *testing.T) {
 	t.Parallel()
 	out, err := runCmd(t, nil, "ask", "--channel", "sms", "--json", "kiero saber dl bono invierno xfa")

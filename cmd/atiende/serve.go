@@ -162,7 +162,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	offices, err := retrieval.LoadNetwork(catalogue.FS)
+	offices, err := embeddedNetwork()
 	if err != nil {
 		return fmt.Errorf("load office network: %w", err)
 	}
