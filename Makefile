@@ -34,7 +34,6 @@ test: ## run every test (what CI runs); installs Chromium, axe-core, Postgres an
 	@{ url=$$(scripts/test-db.sh) && scripts/ensure-pgvector.sh "$$url"; } || [ "$$CI" != true ] || { echo "CI needs Postgres 15 with pgvector (scripts/test-db.sh, scripts/ensure-pgvector.sh)"; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) run ./cmd/atiende catalogue validate
 
 lint: ## gofmt, go vet, govulncheck (a pinned snapshot of the Go vulnerability database: scripts/vulncheck.sh)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
