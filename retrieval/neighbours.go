@@ -15,13 +15,15 @@ import (
 // for the few lines written most like the message: a short cry told in words the models give
 // little weight ("the house is on fire") has a neighbour that says the same.
 type Neighbours struct {
-	post    map[uint64][]nposting
+	row     map[uint64]int32 // a feature's row in idf and start
+	idf     []float32        // by row
+	start   []int32          // the postings of row r are post[start[r]:start[r+1]]
+	post    []nposting       // by row, then by line
 	label   []string
-	idf     map[uint64]float32
 	n       float64
 	minN    int
 	maxN    int
-	common  int       // a feature on more lines than this is left out of the postings
+	common  int       // a feature on more lines than this has no postings
 	scratch sync.Pool // of *[]float32, one score a line
 }
 
@@ -37,9 +39,9 @@ const neighboursK = 7
 // or NoEmergency). Examples weighing less than one (a few words cut from a question) are left
 // out: they stand for no message.
 func NewNeighbours(examples []learn.Example) *Neighbours {
-	nb := &Neighbours{post: map[uint64][]nposting{}, idf: map[uint64]float32{}, minN: 3, maxN: 5}
-	df := map[uint64]int{}
+	nb := &Neighbours{minN: 3, maxN: 5}
 	var lines [][]uint64
+	total := 0
 	for _, e := range examples {
 		if e.Weight > 0 && e.Weight < 1 {
 			continue
@@ -48,26 +50,56 @@ func NewNeighbours(examples []learn.Example) *Neighbours {
 		if len(f) == 0 {
 			continue
 		}
-		for _, x := range f {
-			df[x]++
-		}
 		lines = append(lines, f)
 		nb.label = append(nb.label, e.Label)
+		total += len(f)
+	}
+	// The features once each, sorted, with the number of lines each is on: one sort of every
+	// line's features, rather than a map entry and a slice grown for each.
+	all := make([]uint64, 0, total)
+	for _, f := range lines {
+		all = append(all, f...)
+	}
+	slices.Sort(all)
+	var df []int32
+	nb.row = make(map[uint64]int32, total/8)
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j] == all[i] {
+			j++
+		}
+		nb.row[all[i]] = int32(len(df))
+		df = append(df, int32(j-i))
+		i = j
 	}
 	nb.n = float64(len(lines))
 	nb.common = max(50, len(lines)/20)
-	for x, c := range df {
-		nb.idf[x] = float32(math.Log(nb.n/float64(1+c)) + 1)
+	nb.idf = make([]float32, len(df))
+	nb.start = make([]int32, len(df)+1)
+	for r, c := range df {
+		nb.idf[r] = float32(math.Log(nb.n/float64(1+c)) + 1)
+		n := int32(0)
+		if int(c) <= nb.common {
+			n = c
+		}
+		nb.start[r+1] = nb.start[r] + n
 	}
+	nb.post = make([]nposting, nb.start[len(df)])
+	next := slices.Clone(nb.start[:len(df)])
+	rows := make([]int32, 0, 64)
 	for i, f := range lines {
+		rows = rows[:0]
 		var norm float64
 		for _, x := range f {
-			norm += float64(nb.idf[x] * nb.idf[x])
+			r := nb.row[x]
+			rows = append(rows, r)
+			norm += float64(nb.idf[r] * nb.idf[r])
 		}
 		inv := float32(1 / math.Sqrt(norm))
-		for _, x := range f {
-			if df[x] <= nb.common {
-				nb.post[x] = append(nb.post[x], nposting{line: int32(i), w: nb.idf[x] * inv})
+		for _, r := range rows {
+			if int(df[r]) <= nb.common {
+				nb.post[next[r]] = nposting{line: int32(i), w: nb.idf[r] * inv}
+				next[r]++
 			}
 		}
 	}
@@ -112,9 +144,11 @@ func (nb *Neighbours) Near(text string) (share float64, kind string, top float64
 	}
 	f := featureHashes(text, nb.minN, nb.maxN)
 	var norm float64
+	rows := make([]int32, 0, len(f))
 	for _, x := range f {
-		if w, ok := nb.idf[x]; ok {
-			norm += float64(w * w)
+		if r, ok := nb.row[x]; ok {
+			rows = append(rows, r)
+			norm += float64(nb.idf[r] * nb.idf[r])
 		}
 	}
 	if norm == 0 {
@@ -132,9 +166,9 @@ func (nb *Neighbours) Near(text string) (share float64, kind string, top float64
 		nb.scratch.Put(sp)
 	}()
 	var touched []int32
-	for _, x := range f {
-		w := nb.idf[x] * inv
-		for _, p := range nb.post[x] {
+	for _, r := range rows {
+		w := nb.idf[r] * inv
+		for _, p := range nb.post[nb.start[r]:nb.start[r+1]] {
 			if score[p.line] == 0 {
 				touched = append(touched, p.line)
 			}
