@@ -77,8 +77,7 @@ var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, Emerge
 // call the message ordinary (dangerVeto); of a text with no word the models know, or with one
 // and a pattern's match, the patterns alone decide. The emergency model is sure above
 // dangerSure, both readings together from dangerAgree; the danger model's p is unsure from
-// dangerUnsure. followUp says the text opens
-// as a follow-up in a conversation about a ficha.
+// dangerUnsure. followUp says the text opens as a follow-up in a conversation about a ficha.
 func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
 	byPattern := func() ([]string, bool, float64, float64) {

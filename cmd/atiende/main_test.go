@@ -86,13 +86,17 @@ func TestEmbeddedCatalogueReadOnce(t *testing.T) {
 		t.Error("the embedded catalogue was read twice")
 	}
 	path := filepath.Join(t.TempDir(), "fichas.json")
-	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config{Catalogue: path, Embed: retrieval.EmbedderConfig{Provider: "none"}}
 	first, err := loadIndex(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "subsidio-lechuga", "Subsidio Lechuga")), 0o644)
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "subsidio-lechuga", "Subsidio Lechuga")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if second, err := loadIndex(cfg); err != nil || second == first || second.Fichas()[0].Slug != "subsidio-lechuga" {
 		t.Errorf("a catalogue path read again: %v", err)
 	}
