@@ -93,21 +93,7 @@ func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure boo
 	if known == 0 || known < dangerMinWords && len(pattern) > 0 {
 		return byPattern()
 	}
-	// The readings share one text: the words and their concepts (Detector.Text).
-	text := e.danger.Text(norm)
-	labels := e.danger.Model.Predict(text)
-	p, best := 1.0, 0.0 // p: the model's probability of any emergency
-	for _, l := range labels {
-		if l.Name == retrieval.NoEmergency {
-			p -= l.P
-		} else if slices.Contains(urgency, l.Name) {
-			best = max(best, l.P)
-		}
-	}
-	pf = p
-	if e.danger.Danger != nil {
-		p = e.danger.Danger.P(text)
-	}
+	text, labels, p, pf, best := e.readings(norm)
 	if len(pattern) > 0 {
 		if max(pf, p) >= dangerVeto {
 			return pattern, true, 1, 1
@@ -143,6 +129,60 @@ func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure boo
 	}
 	sure = pf >= dangerSure && known >= dangerSureWords || known >= dangerMinWords && min(p, pf) >= dangerAgree
 	return kinds, sure && !plainRequest(norm), p, pf
+}
+
+// readings are the two learned readings of the normalised text: the text they share (the
+// words and their concepts, Detector.Text), the emergency model's labels, p (the danger
+// model's probability of an emergency; pf without a danger model), pf (the emergency model's,
+// 1 − P(none)) and best (its likeliest kind's probability). e.danger must be set.
+func (e *Engine) readings(norm string) (text string, labels []learn.Label, p, pf, best float64) {
+	text = e.danger.Text(norm)
+	labels = e.danger.Model.Predict(text)
+	pf = 1
+	for _, l := range labels {
+		if l.Name == retrieval.NoEmergency {
+			pf -= l.P
+		} else if slices.Contains(urgency, l.Name) {
+			best = max(best, l.P)
+		}
+	}
+	p = pf
+	if e.danger.Danger != nil {
+		p = e.danger.Danger.P(text)
+	}
+	return text, labels, p, pf, best
+}
+
+// Danger is what the engine reads of a message's danger, as a turn would decide from it
+// (without a conversation's state): for `atiende ask --trace` and `atiende train --dev --dump`.
+type Danger struct {
+	Kinds []string // the kinds whose lines the reply gives
+	Sure  bool     // the emergency reply alone, and a person is told
+	// Pattern lists the kinds a pattern of detectEmergency matched, vetoed or not.
+	Pattern []string
+	// P and PF are the danger model's and the emergency model's probabilities of an
+	// emergency, read even when a pattern decides; Known is how many of the message's content
+	// words the models know. All zero without a learned model.
+	P, PF float64
+	Known int
+	// NearShare is the share of the nearest bank lines' likeness that is on emergencies,
+	// NearKind the kind most of it names, NearTop the nearest line's likeness.
+	NearShare, NearTop float64
+	NearKind           string
+}
+
+// ReadDanger returns the engine's readings of the message's danger.
+func (e *Engine) ReadDanger(text string) Danger {
+	norm := e.r.Normalize(withoutPersonalData(text))
+	d := Danger{Pattern: detectEmergency(norm)}
+	d.Kinds, d.Sure, _, _ = e.emergency(norm, false)
+	if e.danger != nil {
+		d.Known = knownContent(e.danger.Model, norm)
+		var t string
+		t, _, d.P, d.PF, _ = e.readings(norm)
+		d.NearShare, d.NearKind, d.NearTop = e.danger.Near.Near(t)
+	}
+	return d
 }
 
 // plainRequest reports whether the text is one of the requests the engine reads for sure

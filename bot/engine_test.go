@@ -444,6 +444,21 @@ func TestReadingsAgreeOnAShortMessage(t *testing.T) {
 	}
 }
 
+// TestReadDanger: the readings a turn decides from, as ask --trace and train --dev --dump
+// show them; a pattern's match still shows what the models read.
+func TestReadDanger(t *testing.T) {
+	e := engine(t)
+	if d := e.ReadDanger("mi papa no respira"); !d.Sure || !slices.Contains(d.Kinds, bot.EmergencyMedical) || d.P < 0.7 || d.PF < 0.7 || d.Known != 2 || len(d.Pattern) > 0 {
+		t.Errorf("a short emergency: %+v", d)
+	}
+	if d := e.ReadDanger("me quiero morir"); !d.Sure || len(d.Pattern) == 0 || d.P == 0 || d.P == 1 {
+		t.Errorf("a pattern's match: %+v", d)
+	}
+	if d := e.ReadDanger("cuanto es la pgu"); d.Sure || len(d.Kinds) > 0 || d.P > 0.05 {
+		t.Errorf("an ordinary question: %+v", d)
+	}
+}
+
 // TestUnsureEmergencyGivesLinesAndAnswers: when the learned model is unsure, the reply gives
 // the emergency lines first and still answers the question; when it is sure, only the lines.
 func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {

@@ -654,4 +654,7 @@ func TestTrainSettingsOnlyWithDev(t *testing.T) {
 			t.Errorf("train %v: %v\n%s", args, err, out)
 		}
 	}
+	if out, err := runCmd(t, nil, "train", "--catalogue", t.TempDir(), "--dump", filepath.Join(t.TempDir(), "d.tsv")); err == nil || !strings.Contains(err.Error(), "--dump") {
+		t.Errorf("train --dump without --dev: %v\n%s", err, out)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,6 +28,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
 	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
 	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
+	dump := fs.String("dump", "", "with --dev: write each held-out turn, the engine's reply and its readings of danger to this file (tab-separated, a header first)")
 	cache := fs.String("cache", "", "a directory to keep the models trained without the held-out fifth in, reused while their data and settings are the same (to try engine changes in seconds)")
 	fcfg, ecfg := learn.DefaultConfig, learn.EmergencyConfig
 	fs.IntVar(&fcfg.Dim, "dim", fcfg.Dim, "with --dev: the fichas model's vector size, to try settings on held-out data")
@@ -45,7 +47,10 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fsys := os.DirFS(*dir)
 	if *dev {
-		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *asJSON, stdout)
+		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *dump, *asJSON, stdout)
+	}
+	if *dump != "" {
+		return errors.New("train: --dump writes the held-out turns of --dev")
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
 		return errors.New("train: --dim, --epochs, --lr, --dropout, --seed and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
@@ -225,7 +230,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 // trainDev measures what the models learn on texts they did not see (heldOutSetup): the
 // lexical index alone, the model alone, the two fused, and the ranker on top, which learns
 // from one half of the held-out questions and is measured on the other.
-func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache string, asJSON bool, stdout io.Writer) error {
+func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache, dump string, asJSON bool, stdout io.Writer) error {
 	h, err := newHeldOutSetup(fsys, fcfg, ecfg, cache)
 	if err != nil {
 		return err
@@ -240,6 +245,11 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	}
 	ix = ix.With(retrieval.WithRanker(r))
 	rep := eval.Run(ctx, engineOver(ix, h.det), cases)
+	if dump != "" {
+		if err := writeDump(ctx, dump, engineOver(ix, h.det), cases); err != nil {
+			return err
+		}
+	}
 	// The model alone: its first label for each held-out question.
 	var alone, n float64
 	for _, c := range cases {
@@ -275,6 +285,35 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache 
 	fmt.Fprintln(stdout)
 	rep.WriteText(stdout)
 	return nil
+}
+
+// writeDump writes each held-out turn (all are one turn long), the engine's reply and its
+// readings of danger (bot.Engine.ReadDanger), one a line: what the held-out analyses of
+// docs/eval.md are made from.
+func writeDump(ctx context.Context, path string, e *bot.Engine, cases []eval.Case) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "tag\texpected\taction\tficha\tlines\tsure\tpattern\tp\tpf\tknown\tnear_share\tnear_kind\ttext")
+	flat := strings.NewReplacer("\t", " ", "\n", " ")
+	for _, c := range cases {
+		t := c.Turns[0]
+		r, _ := e.Turn(ctx, bot.State{}, t.User, bot.ChannelWeb)
+		d := e.ReadDanger(t.User)
+		expected := strings.Join(t.Expect.Fichas, "|")
+		if expected == "" {
+			expected = strings.Join(t.Expect.Action, "|")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%.3f\t%.3f\t%d\t%.2f\t%s\t%s\n", c.Tags[0], expected, r.Action, r.Ficha,
+			strings.Join(r.Emergency, ","), d.Sure, strings.Join(d.Pattern, ","), d.P, d.PF, d.Known, d.NearShare, d.NearKind, flat.Replace(t.User))
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // trainRanker trains the ranker on the held-out questions as the models trained without them
