@@ -16,7 +16,8 @@ import (
 // logistic regression, Detector.Danger) gives p, its own probability of the same. Without a
 // danger model p is pf.
 const (
-	// dangerSure: from here pf makes the reply the emergency lines alone, and a person is told.
+	// dangerSure: from here pf or p, either reading, makes the reply the emergency lines alone,
+	// and a person is told (of a text of dangerSureWords or more).
 	dangerSure = 0.8
 	// dangerUnsure: from here p puts the lines at the top of the reply, and the question
 	// beside them is still answered. Recall first: set low on purpose.
@@ -75,9 +76,9 @@ var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, Emerge
 // engine is sure, p (the danger model's probability; 1 for a pattern's match) and pf (the
 // emergency model's). The patterns of detectEmergency are sure unless both learned readings
 // call the message ordinary (dangerVeto); of a text with no word the models know, or with one
-// and a pattern's match, the patterns alone decide. The emergency model is sure above
-// dangerSure, both readings together from dangerAgree; the danger model's p is unsure from
-// dangerUnsure. followUp says the text opens as a follow-up in a conversation about a ficha.
+// and a pattern's match, the patterns alone decide. Either reading is sure from dangerSure
+// (of dangerSureWords known words), both together from dangerAgree; the danger model's p is
+// unsure from dangerUnsure. followUp says the text opens as a follow-up in a conversation about a ficha.
 func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
 	byPattern := func() ([]string, bool, float64, float64) {
@@ -127,7 +128,7 @@ func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure boo
 			}
 		}
 	}
-	sure = pf >= dangerSure && known >= dangerSureWords || known >= dangerMinWords && min(p, pf) >= dangerAgree
+	sure = max(p, pf) >= dangerSure && known >= dangerSureWords || known >= dangerMinWords && min(p, pf) >= dangerAgree
 	return kinds, sure && !plainRequest(norm), p, pf
 }
 

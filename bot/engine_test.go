@@ -482,6 +482,32 @@ func TestUnsureEmergencyGivesLinesAndAnswers(t *testing.T) {
 	}
 }
 
+// TestEitherReadingSure: a message of three or more known words that the danger model reads
+// at dangerSure is the emergency reply, and a person is told, even when the emergency model
+// is only unsure of it; with the emergency model's reading alone the same message keeps the
+// lines over the answer.
+func TestEitherReadingSure(t *testing.T) {
+	text := "cuanto es la pgu alfa omega"
+	half := []learn.Example{{Text: text, Label: "danger"}, {Text: text, Label: "none"}}
+	m, err := learn.Train(half, learn.Config{Dim: 8, Epochs: 20, LR: 0.2, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcfg := learn.LinearConfig{Epochs: 200, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1, PosWeight: 1}
+	worried, _ := learn.TrainLinear([]learn.Example{{Text: text, Label: "danger"}, {Text: "hola buenos dias", Label: "none"}}, retrieval.IsEmergency, lcfg)
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
+	if d := e.ReadDanger(text); d.PF >= 0.8 || d.P < 0.8 || d.Known < 3 {
+		t.Fatalf("the readings are not what the test needs: %+v", d)
+	}
+	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency || r.Handoff != bot.ReasonEmergency {
+		t.Errorf("the danger model sure: %s %q", r.Action, r.Handoff)
+	}
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m}))
+	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || len(r.Emergency) == 0 {
+		t.Errorf("the emergency model alone, unsure: %s %v", r.Action, r.Emergency)
+	}
+}
+
 // TestAnotherOfTheKind: after a bono's answer, "otro bono" or "que bonos hay" offers the other
 // bonos instead of the same answer again; a question about the same bono stays on it.
 func TestAnotherOfTheKind(t *testing.T) {
