@@ -19,6 +19,40 @@ func Fold(s string) string {
 	if isASCII(s) {
 		return s
 	}
+	// The letters of Spanish and its neighbours (á, ñ, ü, ç…) fold by a table made once from
+	// the same transform; a text with any other rune above ASCII (a combining mark, an emoji,
+	// another script) takes the transform whole. Each citizen's message and each of the
+	// catalogue's ~19,000 questions is folded: the transform cost a fifth of a server's start.
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			b.WriteByte(byte(r))
+		case r < foldTableEnd:
+			b.WriteString(foldTable[r])
+		default:
+			return foldSlow(s)
+		}
+	}
+	return b.String()
+}
+
+// foldTableEnd is the end of Latin Extended-B: every rune under it folds alone (a rune
+// there has no combining mark of its own to meet a neighbour's).
+const foldTableEnd = 0x250
+
+// foldTable holds what foldSlow makes of each rune under foldTableEnd.
+var foldTable = func() (t [foldTableEnd]string) {
+	for r := rune(0); r < foldTableEnd; r++ {
+		t[r] = foldSlow(string(r))
+	}
+	return t
+}()
+
+// foldSlow removes the accents and diacritics of a lowercased s: decomposed, without its
+// nonspacing marks, composed again.
+func foldSlow(s string) string {
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {

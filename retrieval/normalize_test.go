@@ -2,7 +2,10 @@ package retrieval
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/atiende/atiende/catalogue"
 )
 
 func TestFold(t *testing.T) {
@@ -15,6 +18,28 @@ func TestFold(t *testing.T) {
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestFoldTableAgrees: the table's fold is the transform's, rune by rune, in texts that mix
+// them with ASCII, combining marks and emoji, and on every text of the bundled catalogue.
+func TestFoldTableAgrees(t *testing.T) {
+	var texts []string
+	for r := rune(0x80); r < 0x400; r++ {
+		texts = append(texts, string(r), "a"+string(r)+"b", string(r)+"\u0301", "n"+string(r)+"\u0303x", string(r)+" 🙂")
+	}
+	texts = append(texts, "pensio\u0301n", "Ñuñoa ÇA Ærø ß", "\xff\xfeinválido", "¿Cuánto? ¡Ya!")
+	fichas, _, err := bundledFichas(catalogue.FS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fichas {
+		texts = append(append(texts, f.Title, f.Summary), f.Questions...)
+	}
+	for _, s := range texts {
+		if got, want := Fold(s), foldSlow(strings.ToLower(s)); got != want {
+			t.Errorf("Fold(%q) = %q, the transform gives %q", s, got, want)
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -79,8 +80,9 @@ type Model struct {
 	Digest string
 	cfg    Config
 	feats  map[string]int32
-	in     []float32 // len(feats) × Dim
-	out    []float32 // len(Labels) × Dim
+	grams  []atomic.Pointer[[]int32] // a slot per feature (featureIDs); shared by the members
+	in     []float32                 // len(feats) × Dim
+	out    []float32                 // len(Labels) × Dim
 	bias   []float32
 	// members are the other models of an ensemble (Config.Members): the same labels and
 	// features, their own weights.
@@ -185,7 +187,7 @@ func Train(examples []Example, cfg Config) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.members = append(m.members, &Model{Labels: m.Labels, cfg: m.cfg, feats: m.feats, in: o.in, out: o.out, bias: o.bias})
+		m.members = append(m.members, &Model{Labels: m.Labels, cfg: m.cfg, feats: m.feats, grams: m.grams, in: o.in, out: o.out, bias: o.bias})
 	}
 	return m, nil
 }
@@ -228,6 +230,7 @@ func train(examples []Example, cfg Config) (*Model, error) {
 	for i, f := range vocab {
 		m.feats[f] = int32(i)
 	}
+	m.grams = make([]atomic.Pointer[[]int32], len(vocab))
 	rows := make([][]int32, len(examples))
 	for i := range examples {
 		rows[i] = m.ids(feats[i])
@@ -311,47 +314,72 @@ func train(examples []Example, cfg Config) (*Model, error) {
 
 // idsOf is ids(Features(text)) without building a string per feature: a prediction's cost
 // was mostly those strings.
-func (m *Model) idsOf(text string) []int32 { return featureIDs(text, m.feats, m.cfg.MinN, m.cfg.MaxN) }
+func (m *Model) idsOf(text string) []int32 {
+	return featureIDs(text, m.feats, m.grams, m.cfg.MinN, m.cfg.MaxN)
+}
 
 // featureIDs returns the ids, in feats, of the text's features (Features) that feats holds.
 // It walks the text as EachFeature does, inline: on every message, a callback cost twenty
-// allocations a turn.
-func featureIDs(text string, feats map[string]int32, minN, maxN int) []int32 {
+// allocations a turn. grams, when it has a slot per feature, keeps the ids of each known
+// word's character n-grams the first time the word is met: a word of eight letters is 21
+// n-grams, looked up once instead of at each of its uses (the ranker reads some 19,000
+// questions at a server's start).
+func featureIDs(text string, feats map[string]int32, grams []atomic.Pointer[[]int32], minN, maxN int) []int32 {
 	words := strings.Fields(text)
 	ids := make([]int32, 0, len(words)*16)
 	buf := make([]byte, 0, 64)
-	look := func() {
-		if id, ok := feats[string(buf)]; ok {
-			ids = append(ids, id)
-		}
-	}
 	var offs []int
 	prev := ""
 	for _, w := range words {
 		buf = append(append(buf[:0], "w:"...), w...)
-		look()
+		wid, known := feats[string(buf)]
+		if known {
+			ids = append(ids, wid)
+		}
 		if strings.HasPrefix(w, "#") {
 			continue
 		}
 		if prev != "" {
 			buf = append(append(append(append(buf[:0], "b:"...), prev...), ' '), w...)
-			look()
+			if id, ok := feats[string(buf)]; ok {
+				ids = append(ids, id)
+			}
 		}
 		prev = w
-		full := "<" + w + ">"
-		offs = runeOffsets(full, offs)
-		runes := len(offs) - 1
-		for n := minN; n <= maxN; n++ {
-			for i := 0; i+n <= runes; i++ {
-				if n == runes {
-					continue // the whole word is already a feature
-				}
-				buf = append(append(buf[:0], "c:"...), full[offs[i]:offs[i+n]]...)
-				look()
+		if !known || int(wid) >= len(grams) {
+			ids, buf, offs = appendGrams(ids, buf, offs, w, feats, minN, maxN)
+			continue
+		}
+		if g := grams[wid].Load(); g != nil {
+			ids = append(ids, *g...)
+			continue
+		}
+		from := len(ids)
+		ids, buf, offs = appendGrams(ids, buf, offs, w, feats, minN, maxN)
+		g := slices.Clone(ids[from:])
+		grams[wid].Store(&g) // two readers may make it at once: either is right
+	}
+	return ids
+}
+
+// appendGrams appends to ids the ids of the word's character n-grams that feats holds, in
+// Features' order; buf and offs are scratch space, returned for reuse.
+func appendGrams(ids []int32, buf []byte, offs []int, w string, feats map[string]int32, minN, maxN int) ([]int32, []byte, []int) {
+	full := "<" + w + ">"
+	offs = runeOffsets(full, offs)
+	runes := len(offs) - 1
+	for n := minN; n <= maxN; n++ {
+		if n == runes {
+			continue // the whole word is already a feature
+		}
+		for i := 0; i+n <= runes; i++ {
+			buf = append(append(buf[:0], "c:"...), full[offs[i]:offs[i+n]]...)
+			if id, ok := feats[string(buf)]; ok { // the conversion in a map index does not allocate
+				ids = append(ids, id)
 			}
 		}
 	}
-	return ids
+	return ids, buf, offs
 }
 
 func (m *Model) ids(feats []string) []int32 {
@@ -662,6 +690,7 @@ func Read(r io.Reader) (*Model, error) {
 	for i := range nf {
 		m.feats[str()] = int32(i)
 	}
+	m.grams = make([]atomic.Pointer[[]int32], nf)
 	if m.cfg.Members > 64 {
 		return nil, fmt.Errorf("learn: bad model header: %d members", m.cfg.Members)
 	}
@@ -695,7 +724,7 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	read(m)
 	for i := 1; i < m.cfg.Members && rerr == nil; i++ {
-		o := &Model{Labels: m.Labels, cfg: m.cfg, feats: m.feats}
+		o := &Model{Labels: m.Labels, cfg: m.cfg, feats: m.feats, grams: m.grams}
 		read(o)
 		m.members = append(m.members, o)
 	}

@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Linear is a sparse binary logistic regression over the same features as Model (words, word
@@ -25,6 +26,7 @@ type Linear struct {
 	Digest string
 	cfg    LinearConfig
 	feats  map[string]int32
+	grams  []atomic.Pointer[[]int32] // a slot per feature (featureIDs)
 	w      []float32
 	bias   float32
 }
@@ -74,6 +76,7 @@ func TrainLinear(examples []Example, positive func(label string) bool, cfg Linea
 	for i, f := range vocab {
 		m.feats[f] = int32(i)
 	}
+	m.grams = make([]atomic.Pointer[[]int32], len(vocab))
 	rows := make([][]int32, len(examples))
 	ys := make([]float64, len(examples))
 	for i, e := range examples {
@@ -140,7 +143,7 @@ func (m *Linear) score(ids []int32, x float64) float64 {
 // P returns the probability that the text is of the positive label; 0 when the model knows
 // none of its features.
 func (m *Linear) P(text string) float64 {
-	ids := featureIDs(text, m.feats, m.cfg.MinN, m.cfg.MaxN)
+	ids := featureIDs(text, m.feats, m.grams, m.cfg.MinN, m.cfg.MaxN)
 	if len(ids) == 0 {
 		return 0
 	}
@@ -225,6 +228,7 @@ func ReadLinear(r io.Reader) (*Linear, error) {
 	for i := range nf {
 		m.feats[str()] = int32(i)
 	}
+	m.grams = make([]atomic.Pointer[[]int32], nf)
 	m.w = make([]float32, nf)
 	read(m.w)
 	read(&m.bias)
