@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -656,5 +657,54 @@ func TestTrainSettingsOnlyWithDev(t *testing.T) {
 	}
 	if out, err := runCmd(t, nil, "train", "--catalogue", t.TempDir(), "--dump", filepath.Join(t.TempDir(), "d.tsv")); err == nil || !strings.Contains(err.Error(), "--dump") {
 		t.Errorf("train --dump without --dev: %v\n%s", err, out)
+	}
+}
+
+// TestDumpLines: the held-out dump has a header and, for each turn, as many fields; the
+// index's readings are there (the first three candidates name the ficha asked for).
+func TestDumpLines(t *testing.T) {
+	t.Parallel()
+	ix, err := embeddedIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := embeddedDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []eval.Case{
+		{Tags: []string{"dev-question"}, Turns: []eval.Turn{{User: "cuanto es la pgu\tpor favor", Expect: eval.Expect{Fichas: []string{"pension-garantizada-universal"}}}}},
+		{Tags: []string{"dev-offtopic"}, Turns: []eval.Turn{{User: "que hora es en españa", Expect: eval.Expect{Action: eval.Strings{"out_of_scope"}}}}},
+	}
+	path := filepath.Join(t.TempDir(), "dump.tsv")
+	if err := writeDump(context.Background(), path, ix, engineOver(ix, det), cases); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want a header and 2:\n%s", len(lines), b)
+	}
+	header := strings.Split(lines[0], "\t")
+	for _, l := range lines[1:] {
+		if f := strings.Split(l, "\t"); len(f) != len(header) {
+			t.Errorf("%d fields, the header has %d: %q", len(f), len(header), l)
+		}
+	}
+	field := func(line, name string) string {
+		i := slices.Index(header, name)
+		if i < 0 {
+			t.Fatalf("no %q in the header %q", name, lines[0])
+		}
+		return strings.Split(line, "\t")[i]
+	}
+	if top := field(lines[1], "top3"); !strings.Contains(top, "pension-garantizada-universal") {
+		t.Errorf("the PGU question's first candidates: %q", top)
+	}
+	if a := field(lines[2], "action"); a != "out_of_scope" {
+		t.Errorf("an off-topic question's action: %q", a)
 	}
 }

@@ -246,7 +246,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache,
 	ix = ix.With(retrieval.WithRanker(r))
 	rep := eval.Run(ctx, engineOver(ix, h.det), cases)
 	if dump != "" {
-		if err := writeDump(ctx, dump, engineOver(ix, h.det), cases); err != nil {
+		if err := writeDump(ctx, dump, ix, engineOver(ix, h.det), cases); err != nil {
 			return err
 		}
 	}
@@ -287,27 +287,41 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache,
 	return nil
 }
 
-// writeDump writes each held-out turn (all are one turn long), the engine's reply and its
-// readings of danger (bot.Engine.ReadDanger), one a line: what the held-out analyses of
-// docs/eval.md are made from.
-func writeDump(ctx context.Context, path string, e *bot.Engine, cases []eval.Case) error {
+// writeDump writes each held-out turn (all are one turn long), the engine's reply, its
+// readings of danger (bot.Engine.ReadDanger) and what the index reads of the message
+// (retrieval.Index.Find: the off-topic, scope and person readings, the share of its words the
+// fichas model knows, the first three candidates and the first one's model probability and
+// coverage), one a line: what the held-out analyses of docs/eval.md are made from.
+func writeDump(ctx context.Context, path string, ix *retrieval.Index, e *bot.Engine, cases []eval.Case) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "tag\texpected\taction\tficha\tlines\tsure\tpattern\tp\tpf\tknown\tnear_share\tnear_kind\ttext")
+	fmt.Fprintln(w, "tag\texpected\taction\tficha\tlines\tsure\tpattern\tp\tpf\tknown\tnear_share\tnear_kind\t"+
+		"offtopic\toutside\twants\tknown_share\ttop3\tprob\tcoverage\ttext")
 	flat := strings.NewReplacer("\t", " ", "\n", " ")
 	for _, c := range cases {
 		t := c.Turns[0]
 		r, _ := e.Turn(ctx, bot.State{}, t.User, bot.ChannelWeb)
 		d := e.ReadDanger(t.User)
+		found := ix.Find(ctx, retrieval.Query{Text: t.User}, 3)
+		var top []string
+		var prob, coverage float64
+		for i, res := range found.Results {
+			if i == 0 {
+				prob, coverage = res.Prob, res.Coverage
+			}
+			top = append(top, res.Ficha.Slug)
+		}
 		expected := strings.Join(t.Expect.Fichas, "|")
 		if expected == "" {
 			expected = strings.Join(t.Expect.Action, "|")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%.3f\t%.3f\t%d\t%.2f\t%s\t%s\n", c.Tags[0], expected, r.Action, r.Ficha,
-			strings.Join(r.Emergency, ","), d.Sure, strings.Join(d.Pattern, ","), d.P, d.PF, d.Known, d.NearShare, d.NearKind, flat.Replace(t.User))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%.3f\t%.3f\t%d\t%.2f\t%s\t%.3f\t%.3f\t%.3f\t%.2f\t%s\t%.3f\t%.2f\t%s\n",
+			c.Tags[0], expected, r.Action, r.Ficha, strings.Join(r.Emergency, ","), d.Sure, strings.Join(d.Pattern, ","), d.P, d.PF,
+			d.Known, d.NearShare, d.NearKind, found.OffTopic, found.Outside, found.Wants, found.Known, strings.Join(top, ","),
+			prob, coverage, flat.Replace(t.User))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
