@@ -128,3 +128,25 @@ func TestBankProblemsNameFileLineAndField(t *testing.T) {
 		t.Errorf("good bank: %v %+v", err, good)
 	}
 }
+
+// TestBundledConcepts: the concepts file parses and tags what its concepts mean, and leaves an
+// ordinary question untagged.
+func TestBundledConcepts(t *testing.T) {
+	c, err := retrieval.LoadConcepts(catalogue.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		"me pegaron un combo en la calle":             "#golpe",
+		"me muero de la risa con ese video":           "#exageracion",
+		"no se preocupe, no es nada grave":            "#negacion",
+		"ya no aguanto mas, soy una carga para todos": "#desesperanza",
+	} {
+		if got := c.Tag(text); !strings.Contains(got, want) {
+			t.Errorf("%q: %q, want %s", text, got, want)
+		}
+	}
+	if got := c.Tag("cuanto es la pension garantizada universal"); strings.Contains(got, "#") {
+		t.Errorf("an ordinary question tagged: %q", got)
+	}
+}
