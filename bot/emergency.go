@@ -78,7 +78,8 @@ var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, Emerge
 // call the message ordinary (dangerVeto); of a text with no word the models know, or with one
 // and a pattern's match, the patterns alone decide. Either reading is sure from dangerSure
 // (of dangerSureWords known words), both together from dangerAgree; the danger model's p is
-// unsure from dangerUnsure. followUp says the text opens as a follow-up in a conversation about a ficha.
+// unsure from dangerUnsure. followUp says the text opens as a follow-up in a conversation
+// about a ficha.
 func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
 	byPattern := func() ([]string, bool, float64, float64) {
