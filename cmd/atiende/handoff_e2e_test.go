@@ -20,7 +20,7 @@ var (
 	handoffRe = regexp.MustCompile(`/agent/h/(\d+)/claim`)
 )
 
-// TestHandoffLoopOverSMS drives the whole loop through the real binary: a citizen on SMS asks
+// TestHandoffLoopOverSMS drives the whole loop through the server process: a citizen on SMS asks
 // for a person; the handoff appears in the console's queue; an agent signs in, claims it and
 // replies; the citizen's number receives the agent's words; the bot stays silent while the
 // agent has the conversation; after resolve, the bot answers again.

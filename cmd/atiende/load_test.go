@@ -112,10 +112,9 @@ func TestLoad(t *testing.T) {
 // TestLoadSurvivesKill kills the server with SIGKILL in the middle of a load and starts it
 // again on the same data and address. Webhooks refused while it is down are retried with
 // the same MessageSid, as Twilio does; messages stored before the kill are answered once.
-//
-// Not parallel: the server comes back on the address it had, which another test could take
-// while it is down.
+// The server comes back on the address it had: freeAddr gives it to no other test.
 func TestLoadSurvivesKill(t *testing.T) {
+	t.Parallel()
 	sink, addr, dataDir := freeAddr(t), freeAddr(t), t.TempDir()
 	env := loadEnv(sink)
 	s := startServerAt(t, addr, dataDir, env...)

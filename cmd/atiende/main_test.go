@@ -259,14 +259,11 @@ func TestServedEmbedderAnswers(t *testing.T) {
 // TestUnreachableEmbedderIsAClearError: a model server that does not answer stops the
 // command at start with an error naming it; nothing falls back to the lexical index.
 //
-// Not parallel: the port it frees must stay free, and another test could take it.
+// The address is freeAddr's: no other test of this process is given it, so nothing listens
+// there.
 func TestUnreachableEmbedderIsAClearError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	ln.Close()
+	t.Parallel()
+	url := "http://" + freeAddr(t)
 	for _, provider := range []string{"openai", "ollama"} {
 		_, err := runCmd(t, map[string]string{"ATIENDE_EMBEDDER": provider, "ATIENDE_EMBED_BASE_URL": url, "ATIENDE_EMBED_MODEL": "emb-1"}, "ask", "bono invierno")
 		if err == nil || !strings.Contains(err.Error(), "embed the catalogue") || !strings.Contains(err.Error(), provider+" server "+url) {
@@ -285,38 +282,37 @@ func TestUnreachablePostgresIsAClearError(t *testing.T) {
 	}
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// asMain is set in the environment of the servers the end-to-end tests start: the test
+// binary itself, run as the command (TestMain).
+const asMain = "ATIENDE_TEST_AS_MAIN"
 
-// binary builds the real binary once for the tests that run it.
+// TestMain lets this package's test binary be the server its end-to-end tests start: with
+// asMain set it runs main on its arguments, as the built command would, from the same
+// code. A `go build` of the command for the tests cost a link of some 80 MB first (about
+// 8 s of wall time on 2 cores), which every test that starts a server waited for.
+func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// binary is the program the tests run as the command: this test binary (TestMain).
 func binary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("starts the command")
 	}
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "atiende-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "atiende")
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
-// server is the real binary serving on a free port.
+// server is the command serving on a free port, in a process of its own (this test binary
+// run as main: TestMain).
 type server struct {
 	base string
 	cmd  *exec.Cmd
@@ -347,7 +343,16 @@ func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 	return startServerAt(t, freeAddr(t), dataDir, env...)
 }
 
-// freeAddr returns a loopback address with a port free at the time of the call.
+// handedOut holds the addresses freeAddr has given in this process: none is given twice, so
+// that a test may stop its server and start it again on the same address (or keep one
+// free) while other tests run beside it.
+var handedOut struct {
+	sync.Mutex
+	addrs map[string]bool
+}
+
+// freeAddr returns a loopback address with a port free at the time of the call, and never
+// given before in this process (handedOut).
 //
 // The port is below the kernel's ephemeral range: one from ":0" may be handed, between this
 // check and the child's bind, to an outgoing connection of another package's test (a
@@ -371,11 +376,20 @@ func freeAddr(t *testing.T) string {
 		defer ln.Close()
 		return ln.Addr().String()
 	}
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.addrs == nil {
+		handedOut.addrs = map[string]bool{}
+	}
 	for range 200 {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(low-from))))
-		if err == nil {
-			defer ln.Close()
-			return ln.Addr().String()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(low-from)))
+		if handedOut.addrs[addr] {
+			continue
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			handedOut.addrs[addr] = true
+			return addr
 		}
 	}
 	t.Fatal("no free port below the ephemeral range")
@@ -387,7 +401,7 @@ func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 	t.Helper()
 	bin := binary(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(os.Environ(), "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+dataDir), env...)
+	cmd.Env = append(append(os.Environ(), asMain+"=1", "ATIENDE_ADDR="+addr, "ATIENDE_DATA_DIR="+dataDir), env...)
 	s := &server{base: "http://" + addr, cmd: cmd, logs: &syncBuffer{}}
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {
@@ -432,8 +446,8 @@ func (s *server) ask(t *testing.T, text string) map[string]any {
 	return s.post(t, fmt.Sprintf("/api/v1/chat/sessions/%s/messages", sess["id"]), sess["token"].(string), string(body))
 }
 
-// TestServeEndToEnd serves the real binary on a free port with a fresh data directory,
-// converses over HTTP, and stops it with SIGTERM.
+// TestServeEndToEnd serves the command (a process of its own) on a free port with a fresh
+// data directory, converses over HTTP, and stops it with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
