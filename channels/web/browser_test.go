@@ -137,17 +137,6 @@ func (st *site) reply(t *testing.T) (atiende.Message, bool) {
 	return msgs[1], true
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func screenshot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
 // inChat evaluates js, an expression whose value is a string, in the chat's frame (the page's
@@ -178,7 +167,7 @@ func inChat(ctx context.Context, js string) string {
 // chatReady waits until the chat's frame has loaded and its box to write in has the focus.
 func chatReady(t *testing.T, ctx context.Context) {
 	t.Helper()
-	waitFor(t, "the chat open, its box focused", func() bool {
+	browsertest.WaitFor(t, "the chat open, its box focused", func() bool {
 		return inChat(ctx, `String(document.hasFocus() && !!document.activeElement && document.activeElement.id === "text")`) == "true"
 	})
 }
@@ -186,7 +175,7 @@ func chatReady(t *testing.T, ctx context.Context) {
 // chatShows waits until the chat's conversation shows each of want.
 func chatShows(t *testing.T, ctx context.Context, want ...string) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("the chat to show %q", want), func() bool {
+	browsertest.WaitFor(t, fmt.Sprintf("the chat to show %q", want), func() bool {
 		log := inChat(ctx, `(document.querySelector("#log") || {}).innerText || ""`)
 		for _, w := range want {
 			if !strings.Contains(log, w) {
@@ -275,7 +264,7 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 				ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
 				return ok
 			}
-			waitFor(t, "the launcher", mounted)
+			browsertest.WaitFor(t, "the launcher", mounted)
 			// A target a thumb can hit: 44 px or more each way.
 			if b, err := widgetBox(ctx, "launch"); err != nil || b[2]-b[0] < 44 || b[5]-b[1] < 44 {
 				t.Errorf("the launcher's box %v (%v): want 44 × 44 px or more", b, err)
@@ -295,7 +284,7 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the answer to be stored", func() bool {
+			browsertest.WaitFor(t, "the answer to be stored", func() bool {
 				r, ok := st.reply(t)
 				return ok && r.Action == "answer"
 			})
@@ -320,7 +309,7 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, 400)); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the sheet to fit above the keyboard", func() bool {
+			browsertest.WaitFor(t, "the sheet to fit above the keyboard", func() bool {
 				vh, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`visualViewport.height`))
 				top, bottom, err := panelBox(ctx)
 				return err == nil && vh <= 401 && top >= -1 && bottom <= vh+1 && bottom-top >= vh-2
@@ -330,7 +319,7 @@ func TestWidgetEmbeddedOnAnotherSite(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the sheet to fill the screen", func() bool {
+			browsertest.WaitFor(t, "the sheet to fill the screen", func() bool {
 				top, bottom, err := panelBox(ctx)
 				return err == nil && top >= -1 && bottom >= float64(size.h)-2
 			})
@@ -346,7 +335,7 @@ func optionsAndFailedSend(t *testing.T, ctx context.Context, st *site, w int64) 
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado"), chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the options", func() bool {
+	browsertest.WaitFor(t, "the options", func() bool {
 		return strings.Contains(inChat(ctx, `(document.querySelector(".opts") || {}).innerText || ""`), "Certificado de")
 	})
 	screenshot(t, ctx, fmt.Sprintf("widget-options-%d.png", w))
@@ -354,11 +343,11 @@ func optionsAndFailedSend(t *testing.T, ctx context.Context, st *site, w int64) 
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("certificado de nacimiento"), chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the failed send and «Reintentar»", func() bool {
+	browsertest.WaitFor(t, "the failed send and «Reintentar»", func() bool {
 		return inChat(ctx, `String(!!document.querySelector(".me[data-state=failed]") && !!document.querySelector("button.retry"))`) == "true" &&
 			strings.Contains(inChat(ctx, `(document.querySelector(".err") || {}).innerText || ""`), "Su mensaje no se perdió")
 	})
-	waitFor(t, "the failed message in view", func() bool {
+	browsertest.WaitFor(t, "the failed message in view", func() bool {
 		return inChat(ctx, `(() => { const l = document.getElementById("log"); return String(l.scrollTop + l.clientHeight >= l.scrollHeight - 2); })()`) == "true"
 	})
 	screenshot(t, ctx, fmt.Sprintf("widget-failed-send-%d.png", w))
@@ -371,7 +360,7 @@ func demoPage(t *testing.T, ctx context.Context, st *site) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.atiende.URL+"/"), chromedp.WaitReady("body")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the launcher on the demo page", func() bool {
+	browsertest.WaitFor(t, "the launcher on the demo page", func() bool {
 		ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("[data-atiende]")`))
 		return ok
 	})
@@ -394,7 +383,7 @@ func TestDemoPage(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.KeyEvent("cuanto es la pgu"), chromedp.KeyEvent("\r")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the answer to be stored", func() bool {
+			browsertest.WaitFor(t, "the answer to be stored", func() bool {
 				r, ok := st.reply(t)
 				return ok && r.Action == "answer" && strings.Contains(r.Text, "Pensión Garantizada Universal")
 			})
@@ -421,7 +410,7 @@ func TestWidgetRefusedOnAnOriginNotAllowed(t *testing.T) {
 	if err := chromedp.Do(ctx, record, chromedp.Navigate(st.host.URL), chromedp.WaitReady("body")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "widget.js to decide, and the page's own request to end", func() bool {
+	browsertest.WaitFor(t, "widget.js to decide, and the page's own request to end", func() bool {
 		done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.__warned || []).some(w => w.startsWith("Atiende:")) && (document.title === "blocked" || document.title.startsWith("status"))`))
 		return done
 	})
@@ -462,19 +451,11 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return s
 }
 
-func waitText(t *testing.T, ctx context.Context, sel, want string) {
-	t.Helper()
-	waitFor(t, fmt.Sprintf("%q in %s", want, sel), func() bool {
-		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
-		return strings.Contains(s, want)
-	})
-}
-
 // send types a message and presses Enter, once the previous reply has arrived: the widget
 // ignores Enter while it waits for one (its typing indicator shows).
 func send(t *testing.T, ctx context.Context, msg string) {
 	t.Helper()
-	waitFor(t, "the previous reply", func() bool {
+	browsertest.WaitFor(t, "the previous reply", func() bool {
 		idle, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("typing").hidden`))
 		return idle
 	})
@@ -491,7 +472,7 @@ func TestWidgetConversation(t *testing.T) {
 	ctx := browser(t, 420, 760)
 	frame(t, ctx, st)
 	send(t, ctx, "certificado")
-	waitText(t, ctx, ".opts", "Certificado de")
+	browsertest.WaitText(t, ctx, ".opts", "Certificado de")
 	screenshot(t, ctx, "widget-options.png")
 	// The options are buttons, not listed again in the text.
 	if listed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#log .msg.bot")].pop().innerText`)); strings.Contains(listed, "1. Certificado") {
@@ -505,21 +486,21 @@ func TestWidgetConversation(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(".opts button")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, ".msg.bot .title", first)
+	browsertest.WaitText(t, ctx, ".msg.bot .title", first)
 	send(t, ctx, "cuanto es la pgu")
-	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
-	waitText(t, ctx, "#log", "vigente desde")
+	browsertest.WaitText(t, ctx, "#log", "Pensión Garantizada Universal")
+	browsertest.WaitText(t, ctx, "#log", "vigente desde")
 	// An answer card: the title and the figure in bold, the official page a button inside the
 	// bubble that opens in a new tab, on screen, and the ficha's other sections as quick replies.
 	lastBot := func(js string) string {
 		v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const m = [...document.querySelectorAll("#log .msg.bot")].pop(); return m ? `+js+` : ""; })()`))
 		return v
 	}
-	waitFor(t, "the amount in bold", func() bool {
+	browsertest.WaitFor(t, "the amount in bold", func() bool {
 		return strings.HasPrefix(lastBot(`(m.querySelector(".figure") || {}).textContent || ""`), "$")
 	})
 	var official string
-	waitFor(t, "the official page's button on screen", func() bool {
+	browsertest.WaitFor(t, "the official page's button on screen", func() bool {
 		official, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
 			const a = [...document.querySelectorAll("#log .msg.bot a.official")].pop();
 			if (!a) return "";
@@ -535,8 +516,8 @@ func TestWidgetConversation(t *testing.T) {
 	if strings.Contains(lastBot(`m.innerText`), "Más información:") {
 		t.Error("the answer still spells the address out")
 	}
-	waitText(t, ctx, ".chips", "Requisitos")
-	waitText(t, ctx, ".chips", "Hablar con una persona")
+	browsertest.WaitText(t, ctx, ".chips", "Requisitos")
+	browsertest.WaitText(t, ctx, ".chips", "Hablar con una persona")
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const b = [...document.querySelectorAll(".chips button")].find(b => b.textContent === "Requisitos");
 		if (b) b.click();
@@ -544,10 +525,10 @@ func TestWidgetConversation(t *testing.T) {
 	})()`)); err != nil || !ok {
 		t.Fatalf("the Requisitos quick reply: %v %v", ok, err)
 	}
-	waitText(t, ctx, "#log", "65 años")
-	waitText(t, ctx, "#log", "¿Cuáles son los requisitos?")
+	browsertest.WaitText(t, ctx, "#log", "65 años")
+	browsertest.WaitText(t, ctx, "#log", "¿Cuáles son los requisitos?")
 	send(t, ctx, "y los requisitos?")
-	waitText(t, ctx, "#log", "65 años")
+	browsertest.WaitText(t, ctx, "#log", "65 años")
 	// Only the last answer's quick replies are offered.
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chips").length`)); n > 1 {
 		t.Errorf("%d sets of quick replies on screen", n)
@@ -558,18 +539,18 @@ func TestWidgetConversation(t *testing.T) {
 		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log a.official").length`))
 		return n
 	}
-	waitFor(t, "the answer to «y los requisitos?», the fifth message", func() bool {
+	browsertest.WaitFor(t, "the answer to «y los requisitos?», the fifth message", func() bool {
 		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=sent]").length`))
 		return n == 5
 	})
 	before := answers()
 	send(t, ctx, "hay otros beneficios?")
-	waitText(t, ctx, ".opts", "1.")
+	browsertest.WaitText(t, ctx, ".opts", "1.")
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".opts button").length`)); n < 2 || answers() != before {
 		t.Errorf("after «hay otros beneficios?»: %d options, %d answer cards (was %d)", n, answers(), before)
 	}
 	send(t, ctx, `<img src=x onerror="document.title='pwned'">`)
-	waitText(t, ctx, "#log", "<img src=x")
+	browsertest.WaitText(t, ctx, "#log", "<img src=x")
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "pwned" {
 		t.Fatal("a message was injected as HTML")
 	}
@@ -581,8 +562,8 @@ func TestWidgetConversation(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, "#log", "y los requisitos?")
-	waitText(t, ctx, "#log", "Pensión Garantizada Universal")
+	browsertest.WaitText(t, ctx, "#log", "y los requisitos?")
+	browsertest.WaitText(t, ctx, "#log", "Pensión Garantizada Universal")
 	// An agent writes; the stream (closed by the server every 2 s in this test) reconnects and
 	// delivers it, marked with the agent's first name.
 	ids := st.conversations(t)
@@ -592,13 +573,13 @@ func TestWidgetConversation(t *testing.T) {
 	// Past one forced reconnection: the server ends the stream (its subscription with it),
 	// and the widget subscribes again.
 	ended := st.ended.Load()
-	waitFor(t, "the server to end the event stream", func() bool { return st.ended.Load() > ended })
-	waitFor(t, "the event stream to reconnect", func() bool { return st.hub.Subscribers(ids[0]) > 0 })
+	browsertest.WaitFor(t, "the server to end the event stream", func() bool { return st.ended.Load() > ended })
+	browsertest.WaitFor(t, "the event stream to reconnect", func() bool { return st.hub.Subscribers(ids[0]) > 0 })
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Hola, soy María. Reviso su caso."})
-	waitText(t, ctx, "#log", "Reviso su caso")
-	waitText(t, ctx, ".agent .who", "María")
+	browsertest.WaitText(t, ctx, "#log", "Reviso su caso")
+	browsertest.WaitText(t, ctx, ".agent .who", "María")
 	st.hub.Publish(ids[0], events.Event{Type: "message", From: "agent", Name: "María", Text: "Vea https://www.ips.gob.cl/pgu."})
-	waitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
+	browsertest.WaitText(t, ctx, ".agent a", "https://www.ips.gob.cl/pgu")
 	browsertest.Accessible(t, ctx, "the chat with an agent's messages")
 }
 
@@ -609,7 +590,7 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 	ctx := browser(t, 360, 740)
 	frame(t, ctx, st)
 	send(t, ctx, "bono")
-	waitText(t, ctx, ".opts", "1.")
+	browsertest.WaitText(t, ctx, ".opts", "1.")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.blur(), true`)); err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +637,7 @@ func TestWidgetKeyboardAndLabels(t *testing.T) {
 		t.Errorf("%d of the citizen's messages left after «Nueva conversación»", n)
 	}
 	send(t, ctx, "cuanto es la pgu")
-	waitFor(t, "a second conversation", func() bool { return len(st.conversations(t)) == 2 })
+	browsertest.WaitFor(t, "a second conversation", func() bool { return len(st.conversations(t)) == 2 })
 }
 
 // TestWidgetNeverLosesAWord: messages written while a reply is on its way are sent in order,
@@ -686,19 +667,19 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 		}
 		return in
 	}
-	waitFor(t, "the three messages, in order", func() bool { return strings.Join(inbound(), "|") == strings.Join(texts, "|") })
-	waitFor(t, "three answers shown", func() bool {
+	browsertest.WaitFor(t, "the three messages, in order", func() bool { return strings.Join(inbound(), "|") == strings.Join(texts, "|") })
+	browsertest.WaitFor(t, "three answers shown", func() bool {
 		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=sent]").length`))
 		return n == 3
 	})
-	waitText(t, ctx, "#log", "65 años")
+	browsertest.WaitText(t, ctx, "#log", "65 años")
 
 	// The connection drops: the text stays, marked, with a Spanish explanation.
 	st.fail.Store(true)
 	send(t, ctx, "certificado de nacimiento")
-	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
-	waitText(t, ctx, ".err", "Su mensaje no se perdió")
-	waitFor(t, "the log scrolled to the failed message", func() bool {
+	browsertest.WaitText(t, ctx, ".me[data-state=failed]", "No se envió")
+	browsertest.WaitText(t, ctx, ".err", "Su mensaje no se perdió")
+	browsertest.WaitFor(t, "the log scrolled to the failed message", func() bool {
 		at, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const l = document.getElementById("log"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 2; })()`))
 		return at
 	})
@@ -711,11 +692,11 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 	}
 	st.fail.Store(false)
 	clickRetry(t, ctx)
-	waitFor(t, "the resent message, stored once", func() bool {
+	browsertest.WaitFor(t, "the resent message, stored once", func() bool {
 		in := inbound()
 		return len(in) == 4 && in[3] == "certificado de nacimiento"
 	})
-	waitText(t, ctx, "#log", "Certificado de nacimiento")
+	browsertest.WaitText(t, ctx, "#log", "Certificado de nacimiento")
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".me[data-state=failed], button.retry").length`)); n != 0 {
 		t.Errorf("%d failed marks left after the resend", n)
 	}
@@ -724,11 +705,11 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 	// stays for «Reintentar».
 	st.status.Store(http.StatusBadGateway)
 	send(t, ctx, "cuanto cuesta el pasaporte")
-	waitText(t, ctx, ".me[data-state=failed]", "No se envió")
-	waitText(t, ctx, ".err", "Su mensaje no se perdió")
+	browsertest.WaitText(t, ctx, ".me[data-state=failed]", "No se envió")
+	browsertest.WaitText(t, ctx, ".err", "Su mensaje no se perdió")
 	st.status.Store(0)
 	clickRetry(t, ctx)
-	waitFor(t, "the message resent after the proxy's error", func() bool {
+	browsertest.WaitFor(t, "the message resent after the proxy's error", func() bool {
 		in := inbound()
 		return len(in) == 5 && in[4] == "cuanto cuesta el pasaporte"
 	})
@@ -741,7 +722,7 @@ func TestWidgetNeverLosesAWord(t *testing.T) {
 func clickRetry(t *testing.T, ctx context.Context) {
 	t.Helper()
 	atRest := `(() => { const l = document.getElementById("log"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 2; })()`
-	waitFor(t, "«Reintentar» pressed", func() bool {
+	browsertest.WaitFor(t, "«Reintentar» pressed", func() bool {
 		if still, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("button.retry")`)); !still {
 			return true
 		}
@@ -766,8 +747,8 @@ func TestAccessibility(t *testing.T) {
 	frame(t, phone, st)
 	browsertest.Accessible(t, phone, "the chat, new")
 	send(t, phone, "cuanto es la pgu")
-	waitText(t, phone, ".chips", "Requisitos")
+	browsertest.WaitText(t, phone, ".chips", "Requisitos")
 	send(t, phone, "certificado")
-	waitText(t, phone, ".opts", "Certificado de")
+	browsertest.WaitText(t, phone, ".opts", "Certificado de")
 	browsertest.Accessible(t, phone, "the chat with an answer card and options")
 }

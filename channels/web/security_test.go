@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/channels/web"
+	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/atiende/atiende/ratelimit"
 	"github.com/atiende/atiende/store"
 )
@@ -256,7 +257,7 @@ func TestStreamsAreLimited(t *testing.T) {
 	}
 	held[0].Body.Close()
 	held = held[1:]
-	waitFor(t, "a closed stream frees its place", func() bool {
+	browsertest.WaitFor(t, "a closed stream frees its place", func() bool {
 		r, code := open(id, token)
 		if code == http.StatusOK {
 			held = append(held, r)

@@ -5,29 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
-
-func pageHas(t *testing.T, ctx context.Context, sel, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
-		if strings.Contains(s, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
-			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(last error: %v; the page: %s)", want, sel, s, err, page)
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
-}
 
 // consoleSignIn signs in to the console at base in the browser ctx.
 func consoleSignIn(t *testing.T, ctx context.Context, base, username, password string) {
@@ -61,16 +44,16 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	say("quiero hablar con una persona")
-	pageHas(t, citizen, "#log", "lugar 1")
+	browsertest.WaitText(t, citizen, "#log", "lugar 1")
 
 	if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent/login"), chromedp.WaitVisible("#username")); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Accessible(t, agent, "the console's sign-in")
 	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
-	pageHas(t, agent, "main", "pidió una persona")
+	browsertest.WaitText(t, agent, "main", "pidió una persona")
 	browsertest.Accessible(t, agent, "the queue")
-	pageHas(t, agent, "main", "Primera consulta")
+	browsertest.WaitText(t, agent, "main", "Primera consulta")
 	if title, _ := chromedp.Run(agent, chromedp.Title()); !strings.HasPrefix(title, "(1) Fila") {
 		t.Errorf("the queue's tab title %q does not count who waits", title)
 	}
@@ -78,20 +61,20 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if err := chromedp.Do(agent, chromedp.Click(`//button[text()="Tomar"]`)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, agent, "main", "Respuesta (llega al ciudadano")
-	pageHas(t, agent, ".transcript", "quiero hablar con una persona")
+	browsertest.WaitText(t, agent, "main", "Respuesta (llega al ciudadano")
+	browsertest.WaitText(t, agent, ".transcript", "quiero hablar con una persona")
 	if err := chromedp.Do(agent, chromedp.SendKeys("#text", "Hola, soy Camila. ¿Qué trámite necesita?"), chromedp.Click(`form.reply button`)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
-	pageHas(t, citizen, ".agent .who", "Camila")
+	browsertest.WaitText(t, citizen, "#log", "¿Qué trámite necesita?")
+	browsertest.WaitText(t, citizen, ".agent .who", "Camila")
 	// A reload keeps the conversation, and the agent's name, and says who attends.
 	if err := chromedp.Do(citizen, chromedp.Reload(), chromedp.WaitVisible("#text")); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, citizen, "#log", "¿Qué trámite necesita?")
-	pageHas(t, citizen, ".agent .who", "Camila")
-	pageHas(t, citizen, "#log", "Camila le está atendiendo.")
+	browsertest.WaitText(t, citizen, "#log", "¿Qué trámite necesita?")
+	browsertest.WaitText(t, citizen, ".agent .who", "Camila")
+	browsertest.WaitText(t, citizen, "#log", "Camila le está atendiendo.")
 	// A ficha search shows a preview of each ficha found on the same page: the reply being
 	// written stays, and goes into no address (where logs and the history would keep it).
 	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.beforeSearch = true`)); err != nil {
@@ -101,10 +84,10 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		chromedp.Click("form.ficha-search button")); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, agent, ".found", "Pensión Garantizada Universal")
-	pageHas(t, agent, ".found .preview", "65 años")
-	pageHas(t, agent, "#found-said", "encontrada")
-	pageHas(t, agent, ".found", "Insertar cómo pedirlo")
+	browsertest.WaitText(t, agent, ".found", "Pensión Garantizada Universal")
+	browsertest.WaitText(t, agent, ".found .preview", "65 años")
+	browsertest.WaitText(t, agent, "#found-said", "encontrada")
+	browsertest.WaitText(t, agent, ".found", "Insertar cómo pedirlo")
 	browsertest.Accessible(t, agent, "a conversation, with fichas found")
 	if kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(window.beforeSearch === true) + " " + location.search + "|" + document.getElementById("text").value`)); kept != "true |Le explico lo de la PGU:" {
 		t.Errorf("after a ficha search (same page, address's query, draft): %q", kept)
@@ -149,11 +132,11 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	other := browsertest.Browser(t, 1280, 860)
 	consoleSignIn(t, other, s.base, "beto", "clave-de-beto-segura")
-	pageHas(t, other, "main", "Fila")
+	browsertest.WaitText(t, other, "main", "Fila")
 	if err := chromedp.Do(other, chromedp.Navigate(held)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, other, "main", "La atiende otra persona")
+	browsertest.WaitText(t, other, "main", "La atiende otra persona")
 	buttons, _ := chromedp.Run(other, chromedp.Evaluate[int](`[...document.querySelectorAll("main form")].filter(f => /transfer|resolve/.test(f.action)).length`))
 	if buttons != 0 {
 		t.Errorf("another agent is offered %d forms to transfer or close a conversation Camila holds", buttons)
@@ -167,7 +150,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	say(`<img src=x onerror="document.title='pwned'">`)
-	pageHas(t, agent, ".transcript", "<img src=x onerror")
+	browsertest.WaitText(t, agent, ".transcript", "<img src=x onerror")
 	if title, _ := chromedp.Run(agent, chromedp.Title()); title == "pwned" {
 		t.Fatal("the console ran a citizen's HTML")
 	}
@@ -182,7 +165,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 		t.Fatalf("the transcript, cut to 90 px, does not scroll: %v", err)
 	}
 	say("sigo esperando")
-	pageHas(t, agent, ".transcript", "sigo esperando")
+	browsertest.WaitText(t, agent, ".transcript", "sigo esperando")
 	if top, _ := chromedp.Run(agent, chromedp.Evaluate[float64](`document.querySelector(".transcript").scrollTop`)); top != 0 {
 		t.Errorf("the agent reading the transcript's start was moved to %v px", top)
 	}
@@ -203,17 +186,10 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	}
 	waitTitle := func(prefix string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		browsertest.WaitFor(t, fmt.Sprintf("the tab title to begin with %q", prefix), func() bool {
 			title, _ := chromedp.Run(agent, chromedp.Title())
-			if strings.HasPrefix(title, prefix) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the tab title %q never began with %q", title, prefix)
-			}
-			time.Sleep(150 * time.Millisecond)
-		}
+			return strings.HasPrefix(title, prefix)
+		})
 	}
 	waitTitle("(1) Conversación")
 	if same, _ := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument === true`)); !same {
@@ -223,17 +199,17 @@ func TestHandoffInTheBrowser(t *testing.T) {
 	if err := chromedp.Do(agent, chromedp.SendKeys("#note", "Orientación general"), chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, citizen, "#log", "vuelve a responderle")
-	pageHas(t, agent, ".transcript", "certificado de matrimonio")
-	pageHas(t, agent, "main", "Respuesta (llega al ciudadano")
+	browsertest.WaitText(t, citizen, "#log", "vuelve a responderle")
+	browsertest.WaitText(t, agent, ".transcript", "certificado de matrimonio")
+	browsertest.WaitText(t, agent, "main", "Respuesta (llega al ciudadano")
 	waitTitle("Conversación")
 	// Again, with nobody else waiting: closed, back at the queue.
 	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y tomar la siguiente")]`)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, agent, "main", "No hay nadie más esperando")
+	browsertest.WaitText(t, agent, "main", "No hay nadie más esperando")
 	say("cuanto es la pgu")
-	pageHas(t, citizen, "#log", "Pensión Garantizada Universal")
+	browsertest.WaitText(t, citizen, "#log", "Pensión Garantizada Universal")
 }
 
 // TestReplyKeptWhenTheConversationChanges: an agent writing a reply to a conversation that a
@@ -258,7 +234,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	}
 	agent, sup := browsertest.Browser(t, 1280, 860), browsertest.Browser(t, 1280, 860)
 	consoleSignIn(t, sup, s.base, "sofia", "clave-de-supervision")
-	pageHas(t, sup, "header", "Informes")
+	browsertest.WaitText(t, sup, "header", "Informes")
 	// take has Camila take the conversation waiting and write draft, and a closing note when
 	// one is given; Sofía then closes it, or sends it back to the queue (button).
 	take := func(draft, button string, note ...string) {
@@ -295,12 +271,12 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	}
 	ask()
 	consoleSignIn(t, agent, s.base, "camila", "otra-clave-segura")
-	pageHas(t, agent, "main", "pidió una persona")
+	browsertest.WaitText(t, agent, "main", "pidió una persona")
 	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.sameDocument = true`)); err != nil {
 		t.Fatal(err)
 	}
 	take("Le cuento que su solicitud <b>sigue</b> en trámite", "Transferir")
-	pageHas(t, agent, ".unsent", "su texto no se envió")
+	browsertest.WaitText(t, agent, ".unsent", "su texto no se envió")
 	kept, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("text")) + " " + document.getElementById("unsent").value`))
 	if kept != "true Le cuento que su solicitud <b>sigue</b> en trámite" {
 		t.Errorf("after the conversation went back to the queue under the agent (no reply box, words kept): %q", kept)
@@ -316,11 +292,11 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	if err := chromedp.Do(agent, chromedp.Click(`//button[contains(., "Cerrar y devolver")]`), chromedp.WaitVisible(`header nav`)); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, agent, "main", "resuelta")
+	browsertest.WaitText(t, agent, "main", "resuelta")
 	// A closing note being written when Sofía closes the conversation stays, apart, to copy.
 	ask()
 	take("Un momento", "Cerrar y devolver", "Se le explicó <b>el trámite</b>")
-	pageHas(t, agent, "main", "su nota de cierre no se guardó")
+	browsertest.WaitText(t, agent, "main", "su nota de cierre no se guardó")
 	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("note")) + " " + document.getElementById("unsent-note").value`)); note != "true Se le explicó <b>el trámite</b>" {
 		t.Errorf("after the conversation was closed under the agent (no close form, the note kept): %q", note)
 	}
@@ -339,7 +315,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	ask()
 	take("Ya revisé su caso & le explico", "Cerrar y devolver")
 	clickSettled(t, agent, `form.reply button`, s.logs)
-	pageHas(t, agent, ".flash", "No se envió su respuesta")
+	browsertest.WaitText(t, agent, ".flash", "No se envió su respuesta")
 	refused, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent").value`))
 	if refused != "/agent/h/N Ya revisé su caso & le explico" {
 		t.Errorf("the refused reply's page (its address, the words kept): %q", refused)
@@ -353,7 +329,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	ask()
 	take("", "Cerrar y devolver", "Derivado a su municipio")
 	clickSettled(t, agent, `//button[contains(., "Cerrar y devolver")]`, s.logs)
-	pageHas(t, agent, ".flash", "No se cerró la conversación")
+	browsertest.WaitText(t, agent, ".flash", "No se cerró la conversación")
 	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent-note").value`)); note != "/agent/h/N Derivado a su municipio" {
 		t.Errorf("the refused close's page (its address, the note kept): %q", note)
 	}
@@ -400,18 +376,18 @@ func TestReportsInTheBrowser(t *testing.T) {
 	}
 	b := browsertest.Browser(t, 1280, 1900)
 	consoleSignIn(t, b, s.base, "sofia", "clave-de-supervision")
-	pageHas(t, b, "header", "Informes")
+	browsertest.WaitText(t, b, "header", "Informes")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, b, "main", "bono · mascota")
+	browsertest.WaitText(t, b, "main", "bono · mascota")
 	browsertest.Accessible(t, b, "the reports")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/supervisor"), chromedp.WaitVisible("main")); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Accessible(t, b, "the supervisor page")
 	// Roles in Spanish.
-	pageHas(t, b, "main table:last-of-type", "Supervisión")
+	browsertest.WaitText(t, b, "main table:last-of-type", "Supervisión")
 	if roles, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("main").innerText`)); strings.Contains(roles, "supervisor\t") {
 		t.Errorf("a role in English on the supervisor page:\n%s", roles)
 	}
@@ -427,7 +403,7 @@ func TestReportsInTheBrowser(t *testing.T) {
 	}
 	agent := browsertest.Browser(t, 1280, 800)
 	consoleSignIn(t, agent, s.base, "camila", "clave-de-camila-ok")
-	pageHas(t, agent, "main", "Fila de atención")
+	browsertest.WaitText(t, agent, "main", "Fila de atención")
 	errorPage(t, agent, s.base+"/agent/reports", "Sin permiso", "main", "Su rol no permite ver esta página.",
 		"the console's page for a role without access")
 	if err := chromedp.Do(b, chromedp.Navigate(s.base+"/agent/reports"), chromedp.WaitVisible("svg.chart")); err != nil {
@@ -461,7 +437,7 @@ func errorPage(t *testing.T, b context.Context, url, title, sel, text, name stri
 	if err := chromedp.Do(b, chromedp.Navigate(url), chromedp.WaitVisible("main")); err != nil {
 		t.Fatal(err)
 	}
-	pageHas(t, b, "h1", title)
-	pageHas(t, b, sel, text)
+	browsertest.WaitText(t, b, "h1", title)
+	browsertest.WaitText(t, b, sel, text)
 	browsertest.Accessible(t, b, name)
 }

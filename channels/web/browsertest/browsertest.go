@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,5 +116,44 @@ func Accessible(t testing.TB, ctx context.Context, page string) {
 	}
 	for _, v := range found {
 		t.Errorf("%s: accessibility (%s, %s): %s — %v", page, v.Impact, v.ID, v.Help, v.Nodes)
+	}
+}
+
+// Patience is how long WaitFor and WaitText wait for their condition before the test fails.
+const Patience = 20 * time.Second
+
+// WaitFor polls cond until it holds, and fails the test, naming what it waited for, when it
+// has not held within Patience. A browser has no event the test can wait on for what a page
+// shows: a poll, every 100 ms, is the wait.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WaitText waits until the element sel of the page ctx shows (innerText) want, and fails the
+// test with what it shows, and the page's address and start, when it never does.
+func WaitText(t testing.TB, ctx context.Context, sel, want string) {
+	t.Helper()
+	text := func() string {
+		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
+		return s
+	}
+	deadline := time.Now().Add(Patience)
+	for {
+		s := text()
+		if strings.Contains(s, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
+			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(the page: %s)", want, sel, s, page)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
