@@ -137,22 +137,19 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // WaitText waits until the element sel of the page ctx shows (innerText) want, and fails the
-// test with what it shows, and the page's address and start, when it never does.
+// test with what it shows, the last error and the page's address and start, when it never
+// does.
 func WaitText(t testing.TB, ctx context.Context, sel, want string) {
 	t.Helper()
-	text := func() string {
-		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
-		return s
-	}
 	deadline := time.Now().Add(Patience)
 	for {
-		s := text()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
 		if strings.Contains(s, want) {
 			return
 		}
 		if time.Now().After(deadline) {
 			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
-			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(the page: %s)", want, sel, s, page)
+			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(last error: %v; the page: %s)", want, sel, s, err, page)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
