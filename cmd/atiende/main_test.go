@@ -346,10 +346,10 @@ func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 // handedOut holds the addresses freeAddr has given in this process: none is given twice, so
 // that a test may stop its server and start it again on the same address (or keep one
 // free) while other tests run beside it.
-var handedOut struct {
+var handedOut = struct {
 	sync.Mutex
 	addrs map[string]bool
-}
+}{addrs: map[string]bool{}}
 
 // freeAddr returns a loopback address with a port free at the time of the call, and never
 // given before in this process (handedOut).
@@ -378,9 +378,6 @@ func freeAddr(t *testing.T) string {
 	}
 	handedOut.Lock()
 	defer handedOut.Unlock()
-	if handedOut.addrs == nil {
-		handedOut.addrs = map[string]bool{}
-	}
 	for range 200 {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(from+rand.IntN(low-from)))
 		if handedOut.addrs[addr] {
