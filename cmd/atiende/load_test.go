@@ -117,7 +117,7 @@ func TestLoadSurvivesKill(t *testing.T) {
 	t.Parallel()
 	sink, addr, dataDir := freeAddr(t), freeAddr(t), t.TempDir()
 	env := loadEnv(sink)
-	s := startServerAt(t, addr, dataDir, env...)
+	s := startProcessAt(t, addr, dataDir, env...)
 	type result struct {
 		rep loadReport
 		err error
@@ -136,7 +136,7 @@ func TestLoadSurvivesKill(t *testing.T) {
 	// refused connection is seen only by the load, which reports it at the end). A
 	// deliberate pause: the outage is what is tested, and no event marks it long enough.
 	time.Sleep(time.Second)
-	s = startServerAt(t, addr, dataDir, env...)
+	s = startProcessAt(t, addr, dataDir, env...)
 	r := <-done
 	checkLoad(t, r.rep, r.err, logs+"\n--- after the restart ---\n"+s.logs.String())
 	if r.rep.Errors["connection_refused"] == 0 {

@@ -311,11 +311,13 @@ func binary(t *testing.T) string {
 	return bin
 }
 
-// server is the command serving on a free port, in a process of its own (this test binary
-// run as main: TestMain).
+// server is "atiende serve" on a free port: run by run() in this process (startServer), or
+// in a process of its own (startProcess: this test binary run as main, TestMain) for a test
+// that signals or kills it.
 type server struct {
 	base string
-	cmd  *exec.Cmd
+	cmd  *exec.Cmd    // nil for a server in this process
+	stop func() error // for a server in this process: stop it as SIGTERM would, and wait
 	logs *syncBuffer
 }
 
@@ -331,16 +333,85 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// startServer serves in this process, with a fresh data directory, until the test ends. A
+// server in this process reads the embedded catalogue and models the process has already
+// read (embeddedIndex): a process of its own reads them again, about 2 s of CPU per start
+// (docs/performance.md).
 func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
 	return startServerIn(t, t.TempDir(), env...)
 }
 
-// startServerIn serves with the data directory given, so that a test can restart a server
-// on the same data.
+// startServerIn serves in this process with the data directory given.
 func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
 	return startServerAt(t, freeAddr(t), dataDir, env...)
+}
+
+// startServerAt serves in this process on addr, with the data directory given.
+func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the server")
+	}
+	m := envMap(env)
+	m["ATIENDE_ADDR"], m["ATIENDE_DATA_DIR"] = addr, dataDir
+	getenv := func(k string) string { // what a process of its own would see: os.Environ and env
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var runErr error
+	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
+	go func() {
+		defer close(done)
+		runErr = run(ctx, []string{"serve"}, getenv, strings.NewReader(""), io.Discard, s.logs)
+	}()
+	s.stop = func() error { // what SIGTERM does to the command: run's context ends
+		cancel()
+		select {
+		case <-done:
+			return runErr
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("serve still running 30 s after its context ended")
+		}
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("stop: %v\n%s", err, tail(s.logs.String(), 2000))
+		}
+	})
+	waitFor(t, func() bool {
+		select {
+		case <-done:
+			t.Fatalf("serve ended at start: %v\n%s", runErr, s.logs.String())
+		default:
+		}
+		resp, err := http.Get(s.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	}, s.logs)
+	return s
+}
+
+// startProcess serves in a process of its own, with a fresh data directory: for a test that
+// signals or kills the server.
+func startProcess(t *testing.T, env ...string) *server {
+	t.Helper()
+	return startProcessIn(t, t.TempDir(), env...)
+}
+
+// startProcessIn serves in a process of its own with the data directory given, so that a
+// test can restart a server on the same data.
+func startProcessIn(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
+	return startProcessAt(t, freeAddr(t), dataDir, env...)
 }
 
 // handedOut holds the addresses freeAddr has given in this process: none is given twice, so
@@ -393,8 +464,9 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
-// startServerAt serves on addr, so that a test can restart a server where clients expect it.
-func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
+// startProcessAt serves in a process of its own on addr, so that a test can restart a
+// server where clients expect it.
+func startProcessAt(t *testing.T, addr, dataDir string, env ...string) *server {
 	t.Helper()
 	bin := binary(t)
 	cmd := exec.Command(bin, "serve")
@@ -447,7 +519,7 @@ func (s *server) ask(t *testing.T, text string) map[string]any {
 // data directory, converses over HTTP, and stops it with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := startProcess(t)
 	r := s.ask(t, "cuanto es la pgu")
 	if r["action"] != "answer" || !strings.Contains(r["reply"].(string), "chileatiende.gob.cl") {
 		t.Errorf("reply: %v", r)
@@ -481,7 +553,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fichas.json")
 	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
-	s := startServer(t, "ATIENDE_CATALOGUE="+path)
+	s := startProcess(t, "ATIENDE_CATALOGUE="+path)
 	if r := s.ask(t, "bono zanahoria"); r["action"] != "answer" {
 		t.Fatalf("before reload: %v", r)
 	}

@@ -14,8 +14,9 @@ func TestReportCommand(t *testing.T) {
 	s := startServerIn(t, dataDir)
 	s.ask(t, "cuanto es la pgu")
 	s.ask(t, "receta de empanadas de pino")
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"ATIENDE_DATA_DIR": dataDir}
 	out, err := runCmd(t, env, "report", "--days", "7")
 	if err != nil {
