@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/atiende/atiende/channels/web/browsertest"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -295,7 +297,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	browsertest.Close()
+	os.Exit(code)
 }
 
 // binary is the program the tests run as the command: this test binary (TestMain).

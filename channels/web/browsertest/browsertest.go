@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,22 +36,62 @@ func Chromium(t testing.TB) string {
 	return path
 }
 
-// Browser starts a headless Chromium of its own with a viewport of width × height and
-// returns its context, ended with the test.
+// shared is the one headless Chromium of the test process: each Browser is a tab of it in a
+// browser context of its own (cookies, storage and cache apart, as in a profile of its own).
+// A Chromium takes more than a second to start; a tab, a tenth of that.
+var shared struct {
+	once   sync.Once
+	ctx    context.Context // the browser's first tab: new ones open beside it
+	cancel context.CancelFunc
+	dir    string // its user data directory
+	err    error
+}
+
+// Browser opens a tab of the test process's headless Chromium (started the first time), in a
+// browser context of its own, with a viewport of width × height, and returns its context,
+// ended (the tab and its browser context closed) with the test.
 func Browser(t testing.TB, width, height int64) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(Chromium(t)), chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(int(width), int(height)), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
+	path := Chromium(t)
+	shared.once.Do(func() { start(path) })
+	if shared.err != nil {
+		t.Fatalf("starting Chromium: %v", shared.err)
+	}
+	ctx, cancelC := chromedp.NewContext(shared.ctx, chromedp.WithNewBrowserContext())
 	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() { cancelT(); cancelC() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// start starts the shared Chromium, with a first tab that stays open until Close.
+func start(path string) {
+	shared.dir, shared.err = os.MkdirTemp("", "atiende-chromium-")
+	if shared.err != nil {
+		return
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 1900), chromedp.UserDataDir(shared.dir))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	shared.ctx, shared.cancel = ctx, func() { cancelC(); cancelA() }
+	shared.err = chromedp.Do(ctx) // no step: starts Chromium and its first tab
+}
+
+// Close ends the shared Chromium, if one started, and removes its profile: a package whose
+// tests open browsers calls it from TestMain after the tests. (Were it not called, the
+// kernel would still end Chromium with the test process: chromedp starts it with Pdeathsig.)
+func Close() {
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
 }
 
 // Screenshot saves the page as a PNG in ATIENDE_SCREENSHOTS (a temporary directory when
