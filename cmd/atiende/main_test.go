@@ -316,7 +316,7 @@ func binary(t *testing.T) string {
 }
 
 // server is "atiende serve" on a free port: run by run() in this process (startServer), or
-// in a process of its own (startProcess: this test binary run as main, TestMain) for a test
+// in a process of its own (startProcessAt: this test binary run as main, TestMain) for a test
 // that signals or kills it.
 type server struct {
 	base string
@@ -394,28 +394,19 @@ func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 			t.Fatalf("serve ended at start: %v\n%s", runErr, s.logs.String())
 		default:
 		}
-		resp, err := http.Get(s.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
+		return s.healthy()
 	}, s.logs)
 	return s
 }
 
-// startProcess serves in a process of its own, with a fresh data directory: for a test that
-// signals or kills the server.
-func startProcess(t *testing.T, env ...string) *server {
-	t.Helper()
-	return startProcessIn(t, t.TempDir(), env...)
-}
-
-// startProcessIn serves in a process of its own with the data directory given, so that a
-// test can restart a server on the same data.
-func startProcessIn(t *testing.T, dataDir string, env ...string) *server {
-	t.Helper()
-	return startProcessAt(t, freeAddr(t), dataDir, env...)
+// healthy reports whether the server answers /healthz.
+func (s *server) healthy() bool {
+	resp, err := http.Get(s.base + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
 }
 
 // handedOut holds the addresses freeAddr has given in this process: none is given twice, so
@@ -468,8 +459,8 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
-// startProcessAt serves in a process of its own on addr, so that a test can restart a
-// server where clients expect it.
+// startProcessAt serves in a process of its own on addr, with the data directory given: for a
+// test that signals or kills its server, and may start it again on the same data and address.
 func startProcessAt(t *testing.T, addr, dataDir string, env ...string) *server {
 	t.Helper()
 	bin := binary(t)
@@ -481,14 +472,7 @@ func startProcessAt(t *testing.T, addr, dataDir string, env ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, func() bool {
-		resp, err := http.Get(s.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	}, s.logs)
+	waitFor(t, s.healthy, s.logs)
 	return s
 }
 
@@ -523,7 +507,7 @@ func (s *server) ask(t *testing.T, text string) map[string]any {
 // data directory, converses over HTTP, and stops it with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := startProcess(t)
+	s := startProcessAt(t, freeAddr(t), t.TempDir())
 	r := s.ask(t, "cuanto es la pgu")
 	if r["action"] != "answer" || !strings.Contains(r["reply"].(string), "chileatiende.gob.cl") {
 		t.Errorf("reply: %v", r)
@@ -557,7 +541,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fichas.json")
 	os.WriteFile(path, []byte(fmt.Sprintf(oneFicha, "bono-zanahoria", "Bono Zanahoria")), 0o644)
-	s := startProcess(t, "ATIENDE_CATALOGUE="+path)
+	s := startProcessAt(t, freeAddr(t), t.TempDir(), "ATIENDE_CATALOGUE="+path)
 	if r := s.ask(t, "bono zanahoria"); r["action"] != "answer" {
 		t.Fatalf("before reload: %v", r)
 	}

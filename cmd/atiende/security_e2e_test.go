@@ -189,7 +189,7 @@ func TestRetentionCommand(t *testing.T) {
 // Not parallel: it bounds how long the shutdown takes.
 func TestShutdownEndsEventStreams(t *testing.T) {
 	const bound = 10 * time.Second
-	s := startProcess(t, "ATIENDE_SHUTDOWN_TIMEOUT=20s")
+	s := startProcessAt(t, freeAddr(t), t.TempDir(), "ATIENDE_SHUTDOWN_TIMEOUT=20s")
 	sess := s.post(t, "/api/v1/chat/sessions", "", "{}")
 	resp, err := http.Get(s.base + "/api/v1/chat/sessions/" + sess["id"].(string) + "/events?token=" + sess["token"].(string))
 	if err != nil {

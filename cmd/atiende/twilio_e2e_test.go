@@ -56,7 +56,7 @@ func TestCrashBetweenWebhookAndReply(t *testing.T) {
 	defer api.Close()
 	dataDir := t.TempDir()
 	env := append(twilioEnv(api.URL, dataDir), "ATIENDE_TWILIO_SETTLE=2s")
-	s := startProcessIn(t, dataDir, env...)
+	s := startProcessAt(t, freeAddr(t), dataDir, env...)
 	form := url.Values{"MessageSid": {"SM00000000000000000000000000000e2e"}, "AccountSid": {e2eAccount}, "From": {"+56911112222"},
 		"To": {"+56229999999"}, "Body": {"cuanto es la pgu"}, "NumMedia": {"0"}}
 	if code := s.webhook(t, form); code != 200 {
@@ -67,7 +67,7 @@ func TestCrashBetweenWebhookAndReply(t *testing.T) {
 	if n := len(fake.Sent()); n != 0 {
 		t.Fatalf("replied before the crash (%d); the settle delay should have held it", n)
 	}
-	s = startProcessIn(t, dataDir, env...)
+	s = startProcessAt(t, freeAddr(t), dataDir, env...)
 	// Twilio retries the webhook it may not have seen answered: still one reply.
 	if code := s.webhook(t, form); code != 200 {
 		t.Fatalf("retried webhook: %d", code)
@@ -165,7 +165,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=2s", "DATABASE_URL="+dbURL)
-	a := startProcessIn(t, t.TempDir(), append(env, "ATIENDE_REPLICA_ID=replica-a")...)
+	a := startProcessAt(t, freeAddr(t), t.TempDir(), append(env, "ATIENDE_REPLICA_ID=replica-a")...)
 	b := startServerIn(t, t.TempDir(), env...)
 	form := url.Values{"MessageSid": {"SM00000000000000000000000000000bf1"}, "AccountSid": {e2eAccount}, "From": {"+56911113333"},
 		"To": {"+56229999999"}, "Body": {"cuanto es la pgu"}, "NumMedia": {"0"}}
