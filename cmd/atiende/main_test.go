@@ -320,9 +320,13 @@ func binary(t *testing.T) string {
 // that signals or kills it.
 type server struct {
 	base string
-	cmd  *exec.Cmd    // nil for a server in this process
-	stop func() error // for a server in this process: stop it as SIGTERM would, and wait
+	cmd  *exec.Cmd // nil for a server in this process
 	logs *syncBuffer
+	// For a server in this process: cancel ends its context (what SIGTERM does to the
+	// command), wait waits up to d for run to return and returns its error, stop does both.
+	cancel context.CancelFunc
+	wait   func(d time.Duration) error
+	stop   func() error
 }
 
 type syncBuffer struct {
@@ -374,15 +378,16 @@ func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 		defer close(done)
 		runErr = run(ctx, []string{"serve"}, getenv, strings.NewReader(""), io.Discard, s.logs)
 	}()
-	s.stop = func() error { // what SIGTERM does to the command: run's context ends
-		cancel()
+	s.cancel = cancel
+	s.wait = func(d time.Duration) error {
 		select {
 		case <-done:
 			return runErr
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("serve still running 30 s after its context ended")
+		case <-time.After(d):
+			return fmt.Errorf("serve still running %s after its context ended", d)
 		}
 	}
+	s.stop = func() error { cancel(); return s.wait(30 * time.Second) }
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("stop: %v\n%s", err, tail(s.logs.String(), 2000))

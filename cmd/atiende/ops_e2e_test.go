@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,60 +24,25 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// inProcess is "atiende serve" run by run() in this process, on a free port, until its
-// context is cancelled (what SIGTERM does to the binary).
+// inProcess is "atiende serve" run by run() in this process (startServer), seen by the
+// tests that stop it themselves: stop ends its context (what SIGTERM does to the binary),
+// wait waits for run to return.
 type inProcess struct {
 	base string
 	logs *syncBuffer
 	stop context.CancelFunc
-	once sync.Once
-	done chan error
-	err  error
+	wait func(d time.Duration) error
 }
 
+// serveInProcess serves with the settings in env, on a free port, until the test ends.
 func serveInProcess(t *testing.T, env map[string]string) *inProcess {
 	t.Helper()
-	env["ATIENDE_ADDR"] = "127.0.0.1:0"
-	if env["ATIENDE_DATA_DIR"] == "" {
-		env["ATIENDE_DATA_DIR"] = t.TempDir()
+	var kv []string
+	for k, v := range env {
+		kv = append(kv, k+"="+v)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &inProcess{logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
-	go func() {
-		p.done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, p.logs)
-	}()
-	t.Cleanup(func() { cancel(); p.wait(30 * time.Second) })
-	deadline := time.Now().Add(20 * time.Second)
-	for p.base == "" {
-		sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
-		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
-				p.base = "http://" + line.Addr
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("serve ended at start: %v\n%s", err, p.logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s", p.logs.String())
-		}
-	}
-	return p
-}
-
-// wait returns run's error once it returned, or an error after d.
-func (p *inProcess) wait(d time.Duration) error {
-	p.once.Do(func() {
-		select {
-		case p.err = <-p.done:
-		case <-time.After(d):
-			p.err = fmt.Errorf("serve still running after %s", d)
-		}
-	})
-	return p.err
+	s := startServerIn(t, cmp.Or(env["ATIENDE_DATA_DIR"], t.TempDir()), kv...)
+	return &inProcess{base: s.base, logs: s.logs, stop: s.cancel, wait: s.wait}
 }
 
 func (p *inProcess) get(t *testing.T, path string) (int, string) {
