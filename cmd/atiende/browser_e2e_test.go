@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/chromedp/cdproto/cdp"
@@ -297,7 +298,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	ask()
 	take("Un momento", "Cerrar y devolver", "Se le explicó <b>el trámite</b>")
 	browsertest.WaitText(t, agent, "main", "su nota de cierre no se guardó")
-	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`(!document.getElementById("note")) + " " + document.getElementById("unsent-note").value`)); note != "true Se le explicó <b>el trámite</b>" {
+	if note := evalUntil(agent, `(!document.getElementById("note")) + " " + document.getElementById("unsent-note").value`, "true Se le explicó <b>el trámite</b>"); note != "true Se le explicó <b>el trámite</b>" {
 		t.Errorf("after the conversation was closed under the agent (no close form, the note kept): %q", note)
 	}
 
@@ -316,8 +317,7 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	take("Ya revisé su caso & le explico", "Cerrar y devolver")
 	clickSettled(t, agent, `form.reply button`, s.logs)
 	browsertest.WaitText(t, agent, ".flash", "No se envió su respuesta")
-	refused, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent").value`))
-	if refused != "/agent/h/N Ya revisé su caso & le explico" {
+	if refused := evalUntil(agent, `location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent").value`, "/agent/h/N Ya revisé su caso & le explico"); refused != "/agent/h/N Ya revisé su caso & le explico" {
 		t.Errorf("the refused reply's page (its address, the words kept): %q", refused)
 	}
 	browsertest.Accessible(t, agent, "a refused reply")
@@ -330,10 +330,30 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	take("", "Cerrar y devolver", "Derivado a su municipio")
 	clickSettled(t, agent, `//button[contains(., "Cerrar y devolver")]`, s.logs)
 	browsertest.WaitText(t, agent, ".flash", "No se cerró la conversación")
-	if note, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent-note").value`)); note != "/agent/h/N Derivado a su municipio" {
+	if note := evalUntil(agent, `location.pathname.replace(/[0-9]+/, "N") + " " + document.getElementById("unsent-note").value`, "/agent/h/N Derivado a su municipio"); note != "/agent/h/N Derivado a su municipio" {
 		t.Errorf("the refused close's page (its address, the note kept): %q", note)
 	}
 	browsertest.Accessible(t, agent, "a refused close")
+}
+
+// evalUntil evaluates js on the page until it gives want, for browsertest.Patience, and
+// returns what it gave last (with the last error, if any): the text that announces a page can
+// show while that page is still being replaced, and an evaluation then finds no context.
+func evalUntil(ctx context.Context, js, want string) string {
+	deadline := time.Now().Add(browsertest.Patience)
+	for {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if got == want {
+			return got
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Sprintf("%s (%v)", got, err)
+			}
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // clickSettled clicks sel, and again while the node it found is being replaced between
