@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/atiende/atiende/channels/web/browsertest"
 	"github.com/chromedp/cdproto/cdp"
@@ -336,24 +335,14 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	browsertest.Accessible(t, agent, "a refused close")
 }
 
-// evalUntil evaluates js on the page until it gives want, for browsertest.Patience, and
-// returns what it gave last (with the last error, if any): the text that announces a page can
-// show while that page is still being replaced, and an evaluation then finds no context.
+// evalUntil evaluates js on the page until it gives want (browsertest.Poll), and returns
+// what it gave last, with the last error if it never gave want.
 func evalUntil(ctx context.Context, js, want string) string {
-	deadline := time.Now().Add(browsertest.Patience)
-	for {
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if got == want {
-			return got
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Sprintf("%s (%v)", got, err)
-			}
-			return got
-		}
-		time.Sleep(100 * time.Millisecond)
+	got, err := browsertest.Poll(ctx, js, func(s string) bool { return s == want })
+	if got != want && err != nil {
+		return fmt.Sprintf("%s (%v)", got, err)
 	}
+	return got
 }
 
 // clickSettled clicks sel, and again while the node it found is being replaced between

@@ -24,15 +24,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// inProcess is "atiende serve" run by run() in this process (startServer), seen by the
-// tests that stop it themselves: stop ends its context (what SIGTERM does to the binary),
-// wait waits for run to return.
-type inProcess struct {
-	base string
-	logs *syncBuffer
-	stop context.CancelFunc
-	wait func(d time.Duration) error
-}
+// inProcess is a server in this process (startServer) as the ops tests use it: they stop it
+// themselves (cancel, then wait) and read status codes with get, do, ask and sms.
+type inProcess struct{ *server }
 
 // serveInProcess serves with the settings in env, on a free port, until the test ends.
 func serveInProcess(t *testing.T, env map[string]string) *inProcess {
@@ -41,8 +35,7 @@ func serveInProcess(t *testing.T, env map[string]string) *inProcess {
 	for k, v := range env {
 		kv = append(kv, k+"="+v)
 	}
-	s := startServerIn(t, cmp.Or(env["ATIENDE_DATA_DIR"], t.TempDir()), kv...)
-	return &inProcess{base: s.base, logs: s.logs, stop: s.cancel, wait: s.wait}
+	return &inProcess{startServerIn(t, cmp.Or(env["ATIENDE_DATA_DIR"], t.TempDir()), kv...)}
 }
 
 func (p *inProcess) get(t *testing.T, path string) (int, string) {
@@ -256,7 +249,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 	stopped := time.Now()
-	p.stop()
+	p.cancel()
 
 	// Within the drain delay (600 ms; the server still serves): /readyz turns to 503. The
 	// 400 ms bound is what is tested, so this polls /readyz itself, every 10 ms.

@@ -182,15 +182,24 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 // does.
 func WaitText(t testing.TB, ctx context.Context, sel, want string) {
 	t.Helper()
+	js := fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)
+	s, err := Poll(ctx, js, func(s string) bool { return strings.Contains(s, want) })
+	if !strings.Contains(s, want) {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
+		t.Fatalf("%q never appeared in %s; it shows:\n%s\n(last error: %v; the page: %s)", want, sel, s, err, page)
+	}
+}
+
+// Poll evaluates js, an expression whose value is a string, on the page ctx every 100 ms
+// until ok holds for its value or Patience has passed, and returns the last value and the
+// last evaluation's error. The text that announces a page can show while the page is still
+// being replaced, and an evaluation then finds no context: a poll reads it again.
+func Poll(ctx context.Context, js string, ok func(string) bool) (string, error) {
 	deadline := time.Now().Add(Patience)
 	for {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
-		if strings.Contains(s, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML.slice(0, 3000)`))
-			t.Fatalf("%q never appeared in %s; it shows:\n%s\n(last error: %v; the page: %s)", want, sel, s, err, page)
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if ok(s) || time.Now().After(deadline) {
+			return s, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
