@@ -1011,3 +1011,38 @@ func readings(t *testing.T, ex []learn.Example) (*learn.Model, *learn.Linear) {
 	}
 	return m, lin
 }
+
+// TestLineFichaKeepsFaintLines: a question answered for sure from one ficha loses a faint
+// reading's lines (it needs dangerPlain), unless that ficha is the one a line comes from: a
+// message the engine reads as about the 149 itself, with any danger read in it, keeps the
+// line on top of the answer.
+func TestLineFichaKeepsFaintLines(t *testing.T) {
+	ix := bundled(t)
+	for _, c := range []struct {
+		text, ficha string
+		lines       bool
+	}{
+		{"que hace el fono familia 149", "fono-familia-149", true},
+		{"cuanto cuesta el pasaporte", "pasaporte", false},
+	} {
+		norm := ix.Normalize(c.text)
+		if r := say(t, engine(t), bot.ChannelWeb, c.text)[0]; r.Action != bot.ActionAnswer || r.Ficha != c.ficha || len(r.Options) > 0 || len(r.Emergency) > 0 {
+			t.Fatalf("%q is now %s %s with %d options and lines %v, not a plain answer from %s: pick another text for this test", c.text, r.Action, r.Ficha, len(r.Options), r.Emergency, c.ficha)
+		}
+		// One reading in ten of this very text an emergency: faint, under dangerPlain.
+		same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
+		ex := []learn.Example{{Text: norm, Label: bot.EmergencyFamily}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}}
+		for range 9 {
+			ex = append(ex, same)
+		}
+		m, faint := readings(t, ex)
+		if p := faint.P(norm); p < 0.05 || p >= 0.2 {
+			t.Fatalf("%q: the faint reading gives %.2f, not between 0.05 and 0.2", c.text, p)
+		}
+		e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
+		r := say(t, e, bot.ChannelWeb, c.text)[0]
+		if got := slices.Contains(r.Emergency, bot.EmergencyFamily); got != c.lines || r.Action != bot.ActionAnswer || r.Ficha != c.ficha {
+			t.Errorf("%q, faint reading: %s %s, lines %v (want lines: %v)\n%s", c.text, r.Action, r.Ficha, r.Emergency, c.lines, r.Text)
+		}
+	}
+}

@@ -102,6 +102,16 @@ var lineFicha = map[string]string{
 	EmergencyFamily:  "fono-familia-149",
 }
 
+// isLineFicha reports whether the slug is the ficha of a kind's lines (lineFicha).
+func isLineFicha(slug string) bool {
+	for _, s := range lineFicha {
+		if s == slug {
+			return true
+		}
+	}
+	return false
+}
+
 // The lists of fichas to choose from: after a question the engine could not settle, and after
 // a tentative answer.
 var (
