@@ -382,8 +382,8 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// emergency model's even odds. Not an answer from the ficha of a line itself (the
 	// *4141's, the 1455's, the 149's): a message the engine reads for sure as about that line
 	// is about the emergency it serves, and any danger the models read in it keeps the lines
-	// on top (held-out fifth: 2 more emergencies with their lines a seed, for 3 look-alikes;
-	// docs/eval.md, twenty-third session).
+	// on top (held-out fifth: 2 more emergencies with their lines a seed, for 2 or 3
+	// look-alikes; docs/eval.md, twenty-third session).
 	evident := p >= dangerPlain || pf >= dangerEven
 	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha)
 	if len(kinds) > 0 && !evident && (plain || plainRequest(norm)) {
