@@ -204,6 +204,7 @@ func TestEmergencyLines(t *testing.T) {
 		{"mi marido me amenaza con matarme", []string{"1455", "133"}},
 		{"mi papa le pega a mi hermano chico", []string{"149"}},
 		{"hay alguien entrando a mi casa", []string{"133"}},
+		{"se esta quemando mi casa", []string{"132", "Bomberos"}},
 		{"I want to kill myself", []string{"*4141"}},
 	} {
 		r := say(t, e, bot.ChannelSMS, c.text)[0]

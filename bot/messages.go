@@ -83,9 +83,13 @@ var msgEmergency = map[string]phrase{
 		"Si alguien está en peligro ahora, llame al 133 de Carabineros. Si hay violencia en la familia, llame al 149 (Fono Familia de Carabineros, gratis). Si la víctima es un niño, niña o adolescente, también puede llamar al 147 (Fono Niños, las 24 horas).",
 		"If someone is in danger now, call Carabineros at 133. If there is violence in the family, call 149 (Carabineros' Family Line, free). If the victim is a child, you can also call 147 (Children's Line, 24 hours).",
 	},
+	// 132 is the fire brigades' (Bomberos) emergency line: fires, smoke, accidents (notices of
+	// Chilean fire brigades read 2026-12-07: Bomberos de Mariquina on sanjosefm.cl, the
+	// Araucanía's commanders on araucanianoticias.cl, 2023). The bank's danger kind holds
+	// fires as well as weapons and threats.
 	EmergencyDanger: {
-		"Si está en peligro ahora, llame de inmediato al 133 (Carabineros).",
-		"If you are in danger now, call 133 (Carabineros) right away.",
+		"Si está en peligro ahora, llame de inmediato al 133 (Carabineros). Si hay fuego o un incendio, llame al 132 (Bomberos).",
+		"If you are in danger now, call 133 (Carabineros) right away. If there is a fire, call 132 (Bomberos, the fire brigade).",
 	},
 	EmergencyMedical: {
 		"Si hay personas heridas o una urgencia médica, llame al 131 (SAMU).",
