@@ -323,10 +323,15 @@ type server struct {
 	cmd  *exec.Cmd // nil for a server in this process
 	logs *syncBuffer
 	// For a server in this process: cancel ends its context (what SIGTERM does to the
-	// command), wait waits up to d for run to return and returns its error, stop does both.
+	// command), wait waits up to d for run to return and returns its error (stop does both).
 	cancel context.CancelFunc
 	wait   func(d time.Duration) error
-	stop   func() error
+}
+
+// stop stops a server in this process as SIGTERM would stop the command, and waits for it.
+func (s *server) stop() error {
+	s.cancel()
+	return s.wait(30 * time.Second)
 }
 
 type syncBuffer struct {
@@ -387,7 +392,6 @@ func startServerAt(t *testing.T, addr, dataDir string, env ...string) *server {
 			return fmt.Errorf("serve still running %s after its context ended", d)
 		}
 	}
-	s.stop = func() error { cancel(); return s.wait(30 * time.Second) }
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("stop: %v\n%s", err, tail(s.logs.String(), 2000))
