@@ -38,6 +38,11 @@ type Ficha struct {
 	// Questions are what citizens ask about the ficha, in their words (catalogue/questions):
 	// an indexed field of its own, and the training data of the learned model.
 	Questions []string `json:"-"`
+	// FichasOnly holds the questions read from a `*.fichas.tsv` file: they teach the fichas,
+	// scope, person and follow-up models and are indexed like any other, but are not the
+	// emergency models' ordinary text, so a round of questions about fichas leaves those
+	// models' reading of emergencies as it was (docs/eval.md, twenty-fourth session).
+	FichasOnly map[string]bool `json:"-"`
 
 	// Source is where the ficha was loaded from ("file:line"), for error messages.
 	Source string `json:"-"`

@@ -42,6 +42,10 @@ func ParseQuestions(name string, data []byte) (map[string][]string, []Problem) {
 	return out, probs
 }
 
+// FichasOnlySuffix ends the name of a file of questions that the emergency models do not learn
+// as ordinary text (Ficha.FichasOnly).
+const FichasOnlySuffix = ".fichas.tsv"
+
 // LoadQuestions reads every .tsv file of dir in fsys (none is fine) and gives each ficha its
 // questions. A question for a slug the fichas do not have is a problem when strict (the
 // bundled catalogue), and is skipped otherwise (a catalogue of one's own beside the bundled
@@ -58,7 +62,7 @@ func LoadQuestions(fsys fs.FS, dir string, fichas []*Ficha, strict bool) error {
 		for _, a := range f.Aliases {
 			bySlug[a] = f // the questions of a ficha merged into this one
 		}
-		f.Questions = nil
+		f.Questions, f.FichasOnly = nil, nil
 	}
 	var probs []Problem
 	for _, name := range names {
@@ -82,6 +86,14 @@ func LoadQuestions(fsys fs.FS, dir string, fichas []*Ficha, strict bool) error {
 				continue
 			}
 			f.Questions = append(f.Questions, qs[s]...)
+			if strings.HasSuffix(name, FichasOnlySuffix) {
+				if f.FichasOnly == nil {
+					f.FichasOnly = map[string]bool{}
+				}
+				for _, q := range qs[s] {
+					f.FichasOnly[q] = true
+				}
+			}
 		}
 	}
 	if len(probs) > 0 {

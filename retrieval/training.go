@@ -26,6 +26,10 @@ func ownTexts(f *Ficha) []string {
 	return append([]string{f.Title, f.Summary}, f.Keywords...)
 }
 
+// OffTopicFichasOnly holds off-topic messages, as offtopic.tsv does, that the emergency
+// models and the nearest-lines reading do not learn (Ficha.FichasOnly says why).
+const OffTopicFichasOnly = "offtopic" + FichasOnlySuffix
+
 // OffTopic is the fichas model's label for a message no ficha answers (offtopic.tsv:
 // greetings, thanks, questions about anything else): its probability is taken from the
 // fichas', so that the model is not sure of a ficha for a message about none.
@@ -206,9 +210,16 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 		for _, t := range ownTexts(f) {
 			add(t)
 		}
-		for i, q := range f.Questions {
+		i := -1 // the question's place among its ficha's questions, FichasOnly aside (shortSpan)
+		for _, q := range f.Questions {
+			if !f.FichasOnly[q] {
+				i++
+			}
 			if keep(q) {
 				add(q)
+				if f.FichasOnly[q] {
+					continue
+				}
 				d := danger(q)
 				// A ficha's question that names harm ("mi pareja me pega, como denuncio") may
 				// be an emergency told as a question: it teaches nothing as `none`. The bank's
@@ -246,14 +257,22 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 	if err != nil {
 		return Training{}, err
 	}
-	for _, o := range off {
+	// Off-topic messages of OffTopicFichasOnly teach the same models but the emergency ones
+	// (Ficha.FichasOnly says why).
+	offOnly, err := readLines(fsys, OffTopicFichasOnly)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) { // a catalogue may have none
+		return Training{}, err
+	}
+	for i, o := range append(off, offOnly...) {
 		if keep(o) {
 			mt := ix.ModelText(o)
 			t.Fichas = append(t.Fichas, learn.Example{Text: mt, Label: OffTopic})
 			t.Scope = append(t.Scope, learn.Example{Text: mt, Label: ScopeOutside})
 			t.Wants = append(t.Wants, learn.Example{Text: mt, Label: NotPerson})
 			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(mt), Label: NotFollowUp})
-			t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+			if i < len(off) {
+				t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
+			}
 		}
 	}
 	person, err := readLines(fsys, "person.tsv")

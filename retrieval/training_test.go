@@ -2,6 +2,9 @@ package retrieval_test
 
 import (
 	"errors"
+	"io/fs"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -148,5 +151,49 @@ func TestBundledConcepts(t *testing.T) {
 	}
 	if got := c.Tag("cuanto es la pension garantizada universal"); strings.Contains(got, "#") {
 		t.Errorf("an ordinary question tagged: %q", got)
+	}
+}
+
+// TestFichasOnlyDataLeavesTheEmergencyModels: questions of a `*.fichas.tsv` file and the
+// off-topic messages of offtopic.fichas.tsv teach the fichas and scope models, and leave the
+// emergency models' data as it was, example for example; the same questions in an ordinary
+// file reach them.
+func TestFichasOnlyDataLeavesTheEmergencyModels(t *testing.T) {
+	base := fstest.MapFS{}
+	if err := fs.WalkDir(catalogue.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(p, "model/") {
+			return err
+		}
+		data, err := fs.ReadFile(catalogue.FS, p)
+		base[p] = &fstest.MapFile{Data: data}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	delete(base, retrieval.OffTopicFichasOnly)
+	with := func(files map[string]string) retrieval.Training {
+		t.Helper()
+		fsys := fstest.MapFS{}
+		maps.Copy(fsys, base)
+		for name, data := range files {
+			fsys[name] = &fstest.MapFile{Data: []byte(data)}
+		}
+		d, err := retrieval.TrainingData(fsys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	questions := "pension-garantizada-universal\tmi abuelo cumple 65 y quiere saber si le toca la pension universal\npension-garantizada-universal\tla pgu se cobra en la caja vecina?\n"
+	before := with(nil)
+	only := with(map[string]string{"questions/zz.fichas.tsv": questions, retrieval.OffTopicFichasOnly: "cual es el rio mas largo de chile\n"})
+	if len(only.Fichas) != len(before.Fichas)+3 || len(only.Scope) != len(before.Scope)+3 {
+		t.Errorf("fichas-only data: %d fichas and %d scope examples, want %d and %d", len(only.Fichas), len(only.Scope), len(before.Fichas)+3, len(before.Scope)+3)
+	}
+	if !slices.Equal(only.Emergency, before.Emergency) {
+		t.Errorf("fichas-only data changed the emergency models' data: %d examples, %d before", len(only.Emergency), len(before.Emergency))
+	}
+	if plain := with(map[string]string{"questions/zz.tsv": questions}); len(plain.Emergency) <= len(before.Emergency) {
+		t.Errorf("questions of an ordinary file did not reach the emergency models' data (%d examples, %d before)", len(plain.Emergency), len(before.Emergency))
 	}
 }
