@@ -947,7 +947,8 @@ func TestFaintButInsideOffersOptions(t *testing.T) {
 }
 
 // A kind of thing that one ficha is nearly always what citizens mean by is answered from it,
-// the others offered beside it; a kind the model cannot settle is the citizen's to narrow.
+// the others offered beside it; a kind the model cannot settle, or a single word the model
+// reads as one ficha and its words as another ("pension"), is the citizen's to narrow.
 func TestVagueButSure(t *testing.T) {
 	e := engine(t)
 	r := say(t, e, bot.ChannelWeb, "cuanto cuesta el carnet")[0]
@@ -1047,3 +1048,4 @@ func TestLineFichaKeepsFaintLines(t *testing.T) {
 		}
 	}
 }
+

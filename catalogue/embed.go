@@ -9,5 +9,5 @@ import "embed"
 // citizens' questions (questions/*.tsv), the emergency bank (emergency/*.tsv) and the
 // learned models atiende train makes from them (model/).
 //
-//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt offtopic.tsv person.tsv followups.tsv concepts.tsv questions/*.tsv emergency/*.tsv model
+//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt offtopic.tsv offtopic.fichas.tsv person.tsv followups.tsv concepts.tsv questions/*.tsv emergency/*.tsv model
 var FS embed.FS
