@@ -158,6 +158,9 @@ type Reply struct {
 	// missed: the catalogue had nothing for the message (miss: "no tengo información", or the
 	// second such turn handed to a person), as opposed to a refusal or a reply chosen.
 	missed bool
+	// coverage: of an answer, the share of the message's meaning its ficha matches
+	// (retrieval.Result.Coverage); 1 when the ficha was not among the results (a follow-up).
+	coverage float64
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
@@ -392,7 +395,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// on top (held-out fifth: 2 more emergencies with their lines a seed, for 2 or 3
 	// look-alikes; docs/eval.md, twenty-third session).
 	evident := p >= dangerPlain || pf >= dangerEven
-	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha)
+	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && (asks(text, norm) || r.coverage >= minCoverage)
 	if len(kinds) > 0 && !evident && (plain || plainRequest(norm)) {
 		kinds = nil
 	}
@@ -1049,9 +1052,10 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 		}
 	}
 	score := 0.0
+	r.coverage = 1
 	for _, x := range res {
 		if x.Ficha.Slug == slug {
-			score = x.Score
+			score, r.coverage = x.Score, x.Coverage
 		}
 	}
 	r.Fichas = append(r.Fichas, hit(f, score))
