@@ -41,7 +41,8 @@ type Ficha struct {
 	// FichasOnly holds the questions read from a `*.fichas.tsv` file: they teach the fichas,
 	// scope, person and follow-up models and are indexed like any other, but are not the
 	// emergency models' ordinary text, so a round of questions about fichas leaves those
-	// models' reading of emergencies as it was (docs/eval.md, twenty-fourth session).
+	// models' reading of emergencies as it was (docs/eval.md, twenty-fourth session). Keyed
+	// by the text: the same question in an ordinary file of the ficha counts as fichas-only.
 	FichasOnly map[string]bool `json:"-"`
 
 	// Source is where the ficha was loaded from ("file:line"), for error messages.

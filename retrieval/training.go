@@ -98,7 +98,8 @@ type Training struct {
 	// with its slug.
 	Fichas []learn.Example
 	// Emergency: the bank's lines (emergency/*.tsv: kind<TAB>text), and the fichas'
-	// questions, the off-topic messages and the follow-ups as NoEmergency.
+	// questions, the off-topic messages and the follow-ups as NoEmergency (not the questions
+	// and off-topic messages of `*.fichas.tsv` files: Ficha.FichasOnly).
 	Emergency []learn.Example
 	// FollowUp: the follow-ups (followups.tsv) as FollowUpLabel, against the fichas' own
 	// texts and questions, the off-topic messages and the requests for a person, each as
