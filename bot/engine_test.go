@@ -1014,26 +1014,26 @@ func readings(t *testing.T, ex []learn.Example) (*learn.Model, *learn.Linear) {
 	return m, lin
 }
 
-// TestLineFichaKeepsFaintLines: a question answered for sure from one ficha loses a faint
-// reading's lines (it needs dangerPlain), unless that ficha is the one a line comes from: a
-// message the engine reads as about the 149 itself, with any danger read in it, keeps the
-// line on top of the answer.
-func TestLineFichaKeepsFaintLines(t *testing.T) {
+// faintCase is a text the bundled engine answers plainly from ficha, and whether a faint
+// reading of it (checkFaintLines) keeps the lines on top of that answer.
+type faintCase struct {
+	text, ficha string
+	lines       bool
+}
+
+// checkFaintLines gives each case's text a faint reading of kind (one reading in ten of this
+// very text an emergency: between dangerUnsure and dangerPlain) and checks that the answer
+// stays and has the lines or not, as the case says.
+func checkFaintLines(t *testing.T, kind string, cases []faintCase) {
+	t.Helper()
 	ix := bundled(t)
-	for _, c := range []struct {
-		text, ficha string
-		lines       bool
-	}{
-		{"que hace el fono familia 149", "fono-familia-149", true},
-		{"cuanto cuesta el pasaporte", "pasaporte", false},
-	} {
+	for _, c := range cases {
 		norm := ix.Normalize(c.text)
 		if r := say(t, engine(t), bot.ChannelWeb, c.text)[0]; r.Action != bot.ActionAnswer || r.Ficha != c.ficha || len(r.Options) > 0 || len(r.Emergency) > 0 {
 			t.Fatalf("%q is now %s %s with %d options and lines %v, not a plain answer from %s: pick another text for this test", c.text, r.Action, r.Ficha, len(r.Options), r.Emergency, c.ficha)
 		}
-		// One reading in ten of this very text an emergency: faint, under dangerPlain.
 		same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
-		ex := []learn.Example{{Text: norm, Label: bot.EmergencyFamily}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}}
+		ex := []learn.Example{{Text: norm, Label: kind}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}}
 		for range 9 {
 			ex = append(ex, same)
 		}
@@ -1043,42 +1043,30 @@ func TestLineFichaKeepsFaintLines(t *testing.T) {
 		}
 		e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
 		r := say(t, e, bot.ChannelWeb, c.text)[0]
-		if got := slices.Contains(r.Emergency, bot.EmergencyFamily); got != c.lines || r.Action != bot.ActionAnswer || r.Ficha != c.ficha {
+		if got := slices.Contains(r.Emergency, kind); got != c.lines || r.Action != bot.ActionAnswer || r.Ficha != c.ficha {
 			t.Errorf("%q, faint reading: %s %s, lines %v (want lines: %v)\n%s", c.text, r.Action, r.Ficha, r.Emergency, c.lines, r.Text)
 		}
 	}
+}
+
+// TestLineFichaKeepsFaintLines: a question answered for sure from one ficha loses a faint
+// reading's lines (it needs dangerPlain), unless that ficha is the one a line comes from: a
+// message the engine reads as about the 149 itself, with any danger read in it, keeps the
+// line on top of the answer.
+func TestLineFichaKeepsFaintLines(t *testing.T) {
+	checkFaintLines(t, bot.EmergencyFamily, []faintCase{
+		{"que hace el fono familia 149", "fono-familia-149", true},
+		{"cuanto cuesta el pasaporte", "pasaporte", false},
+	})
 }
 
 // TestTellingMessageKeepsFaintLines: a plain answer drops a faint reading's lines only for a
 // message that asks something or is mostly its ficha's words; one that tells what happened,
 // answered from a few of its words, keeps them on top of the answer.
 func TestTellingMessageKeepsFaintLines(t *testing.T) {
-	ix := bundled(t)
-	for _, c := range []struct {
-		text, ficha string
-		lines       bool
-	}{
+	checkFaintLines(t, bot.EmergencyDanger, []faintCase{
 		{"la micro paso de largo y quede botada", "tarjeta-nacional-estudiantil", true},      // tells; a third of it the ficha's
 		{"se me vencio la licencia de conducir ayer", "renovacion-licencia-conducir", false}, // tells; mostly the ficha's words
 		{"cuanto cuesta el pasaporte", "pasaporte", false},                                   // asks
-	} {
-		norm := ix.Normalize(c.text)
-		if r := say(t, engine(t), bot.ChannelWeb, c.text)[0]; r.Action != bot.ActionAnswer || r.Ficha != c.ficha || len(r.Options) > 0 || len(r.Emergency) > 0 {
-			t.Fatalf("%q is now %s %s with %d options and lines %v, not a plain answer from %s: pick another text for this test", c.text, r.Action, r.Ficha, len(r.Options), r.Emergency, c.ficha)
-		}
-		same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
-		ex := []learn.Example{{Text: norm, Label: bot.EmergencyDanger}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}}
-		for range 9 {
-			ex = append(ex, same)
-		}
-		m, faint := readings(t, ex)
-		if p := faint.P(norm); p < 0.05 || p >= 0.2 {
-			t.Fatalf("%q: the faint reading gives %.2f, not between 0.05 and 0.2", c.text, p)
-		}
-		e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
-		r := say(t, e, bot.ChannelWeb, c.text)[0]
-		if got := slices.Contains(r.Emergency, bot.EmergencyDanger); got != c.lines || r.Action != bot.ActionAnswer || r.Ficha != c.ficha {
-			t.Errorf("%q, faint reading: %s %s, lines %v (want lines: %v)\n%s", c.text, r.Action, r.Ficha, r.Emergency, c.lines, r.Text)
-		}
-	}
+	})
 }
