@@ -213,12 +213,13 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 		}
 		i := -1 // the question's place among its ficha's questions, FichasOnly aside (shortSpan)
 		for _, q := range f.Questions {
-			if !f.FichasOnly[q] {
+			only := f.FichasOnly[q]
+			if !only {
 				i++
 			}
 			if keep(q) {
 				add(q)
-				if f.FichasOnly[q] {
+				if only {
 					continue
 				}
 				d := danger(q)
@@ -254,24 +255,20 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 			}
 		}
 	}
-	off, err := readLines(fsys, "offtopic.tsv")
+	// Off-topic messages of OffTopicFichasOnly teach the same models but the emergency ones
+	// (Ficha.FichasOnly says why): they come after the first n.
+	off, n, err := ReadOffTopic(fsys)
 	if err != nil {
 		return Training{}, err
 	}
-	// Off-topic messages of OffTopicFichasOnly teach the same models but the emergency ones
-	// (Ficha.FichasOnly says why).
-	offOnly, err := readLines(fsys, OffTopicFichasOnly)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) { // a catalogue may have none
-		return Training{}, err
-	}
-	for i, o := range append(off, offOnly...) {
+	for i, o := range off {
 		if keep(o) {
 			mt := ix.ModelText(o)
 			t.Fichas = append(t.Fichas, learn.Example{Text: mt, Label: OffTopic})
 			t.Scope = append(t.Scope, learn.Example{Text: mt, Label: ScopeOutside})
 			t.Wants = append(t.Wants, learn.Example{Text: mt, Label: NotPerson})
 			t.FollowUp = append(t.FollowUp, learn.Example{Text: FollowUpText(mt), Label: NotFollowUp})
-			if i < len(off) {
+			if i < n {
 				t.Emergency = append(t.Emergency, learn.Example{Text: danger(o), Label: NoEmergency})
 			}
 		}
@@ -390,6 +387,20 @@ func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {
 		return nil, &LoadError{Problems: probs}
 	}
 	return out, nil
+}
+
+// ReadOffTopic returns the off-topic messages of offtopic.tsv, then those of
+// OffTopicFichasOnly (a catalogue may have none), and n, how many came from offtopic.tsv.
+func ReadOffTopic(fsys fs.FS) (lines []string, n int, err error) {
+	if lines, err = readLines(fsys, "offtopic.tsv"); err != nil {
+		return nil, 0, err
+	}
+	n = len(lines)
+	only, err := readLines(fsys, OffTopicFichasOnly)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, err
+	}
+	return append(lines, only...), n, nil
 }
 
 // readLines reads a file of one text a line; blank lines and # comments are skipped.

@@ -183,16 +183,12 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	off, err := iofs.ReadFile(fsys, "offtopic.tsv")
+	off, _, err := retrieval.ReadOffTopic(fsys)
 	if err != nil {
 		return nil, err
 	}
-	offOnly, err := iofs.ReadFile(fsys, retrieval.OffTopicFichasOnly)
-	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
-		return nil, err
-	}
-	for _, o := range strings.Split(string(off)+"\n"+string(offOnly), "\n") {
-		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && retrieval.HeldOut(o) {
+	for _, o := range off {
+		if retrieval.HeldOut(o) {
 			cases = append(cases, eval.Case{ID: "offtopic", Tags: []string{"dev-offtopic"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionGreet, bot.ActionGoodbye, bot.ActionOutOfScope, bot.ActionHandoff, bot.ActionOptout}}}}})
 		}
