@@ -2,6 +2,7 @@ package channels
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -105,6 +106,22 @@ func fit(lines []string, prompt string, ok func(string) bool) (string, []string)
 		n++
 	}
 	n = min(max(n, 1), len(body)) // the first line goes even if long; a lone link line may be all
+	// A first message that would hold only the reply's title ("Bono de Invierno para
+	// pensionados:") tells the citizen nothing: it takes the first sentences of the next line,
+	// as many as fit and at least one, and the rest of that line waits for MAS with the others.
+	if n == 1 && len(body) > 1 && strings.HasSuffix(body[0], ":") {
+		sents := sentences(body[1])
+		k := 1
+		for k < len(sents) && ok(join([]string{body[0], strings.Join(sents[:k+1], " ")})) {
+			k++
+		}
+		split := []string{body[0], strings.Join(sents[:k], " ")}
+		if k < len(sents) {
+			split = append(split, strings.Join(sents[k:], " "))
+		}
+		body = append(split, body[2:]...)
+		n = 2
+	}
 	var more []string
 	var cur []string
 	for _, l := range body[n:] {
@@ -126,4 +143,21 @@ func fit(lines []string, prompt string, ok func(string) bool) (string, []string)
 		return strings.Join(head, "\n"), nil
 	}
 	return join(body[:n]), more
+}
+
+// sentences splits a line after each ".", "?" or "!" that a space and a capital letter (or
+// an opening "¿" or "¡") follow; the pieces joined with single spaces give the line back.
+func sentences(line string) []string {
+	var out []string
+	start := 0
+	for i := 0; i+2 < len(line); i++ {
+		if c := line[i]; (c == '.' || c == '?' || c == '!') && line[i+1] == ' ' {
+			next, _ := utf8.DecodeRuneInString(line[i+2:])
+			if unicode.IsUpper(next) || next == '¿' || next == '¡' {
+				out = append(out, line[start:i+1])
+				start = i + 2
+			}
+		}
+	}
+	return append(out, line[start:])
 }

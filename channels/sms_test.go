@@ -86,6 +86,28 @@ func TestRenderSMSFitsTwoSegmentsAndHoldsTheRest(t *testing.T) {
 	}
 }
 
+// TestRenderSMSTitleTakesItsFirstSentence: a title is never sent alone. The first message
+// carries the first sentences of the line after it, as many as fit in two segments, and at
+// least one even when that takes a third; the rest of the line waits for MAS.
+func TestRenderSMSTitleTakesItsFirstSentence(t *testing.T) {
+	link := "Más información: https://www.chileatiende.gob.cl/fichas/39484-bono-invierno"
+	summary := "Pago único que se entrega en mayo a personas pensionadas de 65 años o más con pensiones bajas. " +
+		"No es lo mismo que los aguinaldos de septiembre y diciembre, y no aumenta por cargas familiares. ¿Quién lo paga? El IPS."
+	r := Render("sms", "Bono de Invierno para pensionados:\n"+summary+"\n"+link)
+	first := "Bono de Invierno para pensionados:\nPago unico que se entrega en mayo a personas pensionadas de 65 años o mas con pensiones bajas.\n"
+	if !strings.HasPrefix(r.Text, first) || !strings.HasSuffix(r.Text, "Responde MAS para seguir.") || r.Segments > 2 {
+		t.Errorf("first message (%d segments):\n%s", r.Segments, r.Text)
+	}
+	if len(r.More) != 1 || !strings.HasPrefix(r.More[0], "No es lo mismo") || !strings.HasSuffix(r.More[0], "El IPS.") {
+		t.Errorf("held: %q", r.More)
+	}
+	long := "Una sola oración larga" + strings.Repeat(", que sigue con una cláusula más", 12) + "."
+	r = Render("sms", "Título de la ficha:\n"+long+"\nOtra línea.\n"+link)
+	if !strings.Contains(r.Text, GSMText(long)) || r.Segments <= 2 || len(r.More) != 1 || r.More[0] != "Otra linea." {
+		t.Errorf("a first sentence longer than two segments is sent whole, over them: %d segments\n%s\nheld %q", r.Segments, r.Text, r.More)
+	}
+}
+
 func TestRenderWhatsApp(t *testing.T) {
 	r := Render("whatsapp", "Bono de Invierno para pensionados:\nUn pago en mayo.\nMás información: https://x.cl")
 	if !strings.HasPrefix(r.Text, "*Bono de Invierno para pensionados*\n") || len(r.More) != 0 {
