@@ -504,7 +504,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 			st.Options = nil
 			return e.answer(tc, st, slug, aspect, channel, english, nil)
 		}
+		// A number that is none of them ("5" of three) asks again, with the options kept.
+		if bareChoiceRe.MatchString(norm) {
+			return e.reoffer(st, english), st
+		}
 		st.Options = nil
+	} else if bareChoiceRe.MatchString(norm) {
+		// A number with no options to choose from ("1" after an answer, or after the
+		// conversation was forgotten) names no ficha: read as words it matched a ficha with
+		// that number in its title ("DS 1"). The conversation stays where it was.
+		return e.simple(ActionClarify, msgNoChoice, english), st
 	}
 
 	if e.offices != nil && officeRe.MatchString(norm) {
@@ -958,6 +967,22 @@ func (e *Engine) clarify(st State, res []retrieval.Result, aspect string, englis
 	st.Misses = 0
 	r.Text = composeOptions(r.Options, english)
 	return r, st
+}
+
+// bareChoiceRe is a message that only picks an option by its number: "2", "la 1", "opcion 3".
+var bareChoiceRe = regexp.MustCompile(`^(?:(?:el|la|opcion|numero|nro|n|num)\s*)?\d{1,2}$`)
+
+// reoffer lists the options of the state again, numbered as before.
+func (e *Engine) reoffer(st State, english bool) Reply {
+	r := Reply{Action: ActionClarify, Aspect: orGeneral(st.Aspect), English: english}
+	for i, slug := range st.Options {
+		if f, ok := e.r.Ficha(slug); ok {
+			r.Options = append(r.Options, Option{N: i + 1, Slug: slug, Title: f.Title})
+			r.Fichas = append(r.Fichas, hit(f, 0))
+		}
+	}
+	r.Text = composeOptions(r.Options, english)
+	return r
 }
 
 // tentative answers the likeliest ficha and offers the next ones, numbered, in case the

@@ -1070,3 +1070,28 @@ func TestTellingMessageKeepsFaintLines(t *testing.T) {
 		{"cuanto cuesta el pasaporte", "pasaporte", false},                                   // asks
 	})
 }
+
+// TestANumberWithNoOptions: a number names a ficha only among the options just offered. With
+// none, "1" is not read as words (it matched the ficha with "DS 1" in its title): the engine
+// says there is nothing to choose from and the conversation stays on its ficha; a number
+// that is none of the options offered asks again with the same options.
+func TestANumberWithNoOptions(t *testing.T) {
+	e := engine(t)
+	rs := say(t, e, bot.ChannelWeb, "cuanto es la pgu", "1", "y cuando pagan?")
+	if rs[1].Action != bot.ActionClarify || rs[1].Ficha != "" || len(rs[1].Options) != 0 || !strings.Contains(rs[1].Text, "opciones") {
+		t.Errorf("\"1\" after an answer: %+v", rs[1])
+	}
+	if rs[2].Ficha != "pension-garantizada-universal" {
+		t.Errorf("the conversation left the PGU after \"1\": %+v", rs[2])
+	}
+	rs = say(t, e, bot.ChannelWeb, "bono", "9", "1")
+	if len(rs[0].Options) < 2 || len(rs[0].Options) >= 9 {
+		t.Fatalf("\"bono\" offered %d options", len(rs[0].Options))
+	}
+	if rs[1].Action != bot.ActionClarify || !slices.Equal(rs[1].Options, rs[0].Options) {
+		t.Errorf("\"9\" of %d options: %+v", len(rs[0].Options), rs[1])
+	}
+	if rs[2].Action != bot.ActionAnswer || rs[2].Ficha != rs[0].Options[0].Slug {
+		t.Errorf("\"1\" after the options were offered again: %+v", rs[2])
+	}
+}
