@@ -297,7 +297,7 @@ const (
 	// seeds 1 / 4 / 7, hit@3 +0.002 to +0.003; one off-topic greeting of 220 gets options.
 	insideMax = 0.05
 	// outsideUnknown: the scope model's reading that counts even when the models know too
-	// few of the message's words (minKnownOutside): "hola bot", "chaito gracias". On the
+	// few of the message's words (minKnownOutside): "chaito gracias". On the
 	// held-out fifth (seed 1) two off-topic messages of 36 answered were read so from 0.9,
 	// and no question; action +0.002 on seeds 1, 4 and 7 with the English opt-outs.
 	outsideUnknown = 0.9
@@ -650,7 +650,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// gives the best ficha no real chance: the words the ficha shares with the question ("que
 	// hora es en españa") are chance, however many of them there are. Of a question in words
 	// the models never saw ("como saco la klave unika"), neither reading says much, unless the
-	// scope model is all but sure ("chaito gracias", "hola bot": outsideUnknown).
+	// scope model is all but sure ("chaito gracias": outsideUnknown).
 	outside := len(res) > 0 && res[0].Prob < probOutside && found.Outside >= outsideSure && (found.Known >= minKnownOutside || found.Outside >= outsideUnknown)
 	offTopic = offTopic || outside
 	if len(res) == 0 || !confident(res[0]) || (offTopic && res[0].Coverage < minCoverage) || outside {

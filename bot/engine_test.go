@@ -53,6 +53,7 @@ func TestActions(t *testing.T) {
 	}{
 		{"hola", bot.ActionGreet},
 		{"buenas tardes", bot.ActionGreet},
+		{"hola bot", bot.ActionGreet},
 		{"cuanto es la pgu", bot.ActionAnswer},
 		{"bono", bot.ActionClarify},
 		{"certificado", bot.ActionClarify},
@@ -255,6 +256,11 @@ func TestEnglish(t *testing.T) {
 	r := say(t, engine(t), bot.ChannelWeb, "how do I get a birth certificate?")[0]
 	if r.Ficha != "certificado-nacimiento" || !r.English || !strings.Contains(r.Text, "More information") {
 		t.Errorf("english: %+v", r)
+	}
+	// "who gets it?" asks who may receive it, as "quién lo recibe" does.
+	rs := say(t, engine(t), bot.ChannelWeb, "how much is the winter bonus?", "and who gets it?")
+	if rs[1].Ficha != "bono-invierno" || rs[1].Aspect != "requisitos" {
+		t.Errorf("who gets it: %s %s", rs[1].Ficha, rs[1].Aspect)
 	}
 }
 
@@ -874,7 +880,7 @@ func TestOutsideTheCatalogue(t *testing.T) {
 	e := engine(t)
 	for _, text := range []string{"cual es el mejor seguro para el celular", "donde compro una bicicleta usada", "hola amigo, todo bien?", "que tal tu dia",
 		// Words the models never saw: the scope model's reading alone, when it is strong.
-		"hola bot", "chaito gracias"} {
+		"chaito gracias"} {
 		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope || r.Ficha != "" {
 			t.Errorf("%q: %s %s\n%s", text, r.Action, r.Ficha, r.Text)
 		}
