@@ -471,6 +471,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 	}
 	switch {
+	case norm == "" && thanksEmoji(text):
+		// A thumbs-up or a heart after an answer thanks for it, as "ok gracias" does.
+		return e.simple(ActionGoodbye, msgGoodbye, english), st
 	case norm == "":
 		return e.simple(ActionGreet, msgEmpty, english), st
 	case optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm):

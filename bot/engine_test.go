@@ -54,6 +54,8 @@ func TestActions(t *testing.T) {
 		{"hola", bot.ActionGreet},
 		{"buenas tardes", bot.ActionGreet},
 		{"hola bot", bot.ActionGreet},
+		{"👍", bot.ActionGoodbye},
+		{"😢", bot.ActionGreet}, // no words: "No recibí texto", asked what it needs
 		{"cuanto es la pgu", bot.ActionAnswer},
 		{"bono", bot.ActionClarify},
 		{"certificado", bot.ActionClarify},

@@ -198,3 +198,17 @@ func detectEnglish(t string) bool {
 func withoutPersonalData(text string) string {
 	return redact.Replace(text, func(redact.Kind, string) string { return " " })
 }
+
+// thanksEmoji reports whether a message without words holds an emoji that thanks or agrees
+// (a thumbs-up, joined hands, a heart, a smile, an OK hand, a check mark).
+func thanksEmoji(text string) bool {
+	return strings.ContainsFunc(text, func(r rune) bool {
+		switch {
+		case r == '👍' || r == '🙏' || r == '👌' || r == '👏' || r == '🙌' || r == '✅' || r == '✔' || r == '☺' || r == '♥' || r == '❤':
+			return true
+		case r >= '😀' && r <= '😍', r >= '💕' && r <= '💞', r >= '💗' && r <= '💝', r == '🥰', r == '🤗':
+			return true
+		}
+		return false
+	})
+}
