@@ -398,6 +398,30 @@ func TestDemoPage(t *testing.T) {
 			// The newcomer sees it: the answer card with its button, in the chat.
 			chatShows(t, ctx, "Pensión Garantizada Universal", "Ver ficha oficial")
 			screenshot(t, ctx, fmt.Sprintf("demo-%d.png", size.w))
+			if size.w >= 960 {
+				// On a wide screen the open chat covers none of the page's text (the emergency
+				// numbers are in it): no point of it hits the widget.
+				covered, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+					const out = [];
+					for (const el of document.querySelectorAll("main > *")) {
+						const r = document.createRange();
+						r.selectNodeContents(el);
+						for (const b of r.getClientRects()) {
+							for (const x of [b.left + 1, (b.left + b.right) / 2, b.right - 1]) {
+								const hit = document.elementFromPoint(x, (b.top + b.bottom) / 2);
+								if (hit && hit.closest("[data-atiende]")) { out.push(el.textContent.trim().slice(0, 40)); }
+							}
+						}
+					}
+					return out;
+				})()`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(covered) > 0 {
+					t.Errorf("the open chat covers the page's text: %q", covered)
+				}
+			}
 		})
 	}
 }
