@@ -277,6 +277,12 @@ var (
 	moreWords   = map[string]bool{"mas": true, "more": true, "+": true, "seguir": true, "continuar": true}
 )
 
+// AsksMore reports whether a message asks for the next held part of a reply: "MAS", "más",
+// "more", "+", "seguir", "continuar".
+func AsksMore(text string) bool {
+	return text == "+" || moreWords[strings.Join(retrieval.Words(text), " ")]
+}
+
 // intercept answers a message the channel handles without the engine, updating the
 // conversation in memory: an opted-out citizen (silence, or the resumption), a sender over
 // the rate limit (one notice, then silence), MAS (the next held part), a photo or audio
@@ -307,7 +313,7 @@ func (s *Service[T]) intercept(ctx context.Context, tx T, conv *atiende.Conversa
 	case n > s.cfg.RateLimit+1:
 		return silent, nil
 	}
-	if moreWords[word] {
+	if AsksMore(text) {
 		if len(conv.More) == 0 {
 			return fixed(bot.ActionClarify, msgNoMore), nil
 		}

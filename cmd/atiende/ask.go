@@ -16,6 +16,7 @@ import (
 	"github.com/atiende/atiende/bot/llm"
 	"github.com/atiende/atiende/catalogue"
 	"github.com/atiende/atiende/channels"
+	"github.com/atiende/atiende/channels/twilio"
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 )
@@ -342,6 +343,7 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 		return err
 	}
 	var st bot.State
+	var more []string // held for MAS, as the SMS and WhatsApp channels hold it
 	fmt.Fprintln(stdout, "Atiende — escriba su consulta (Ctrl-D para salir).")
 	sc := bufio.NewScanner(stdin)
 	for {
@@ -353,9 +355,20 @@ func cmdChat(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
 		}
+		if *channel != bot.ChannelWeb && twilio.AsksMore(sc.Text()) && len(more) > 0 {
+			out := channels.RenderMore(*channel, more)
+			more = out.More
+			fmt.Fprintf(stdout, "%s\n[more", out.Text)
+			if out.Segments > 0 {
+				fmt.Fprintf(stdout, " · %d SMS %s", out.Segments, out.Encoding)
+			}
+			fmt.Fprintln(stdout, "]")
+			continue
+		}
 		var r bot.Reply
 		r, st = e.Turn(ctx, st, sc.Text(), *channel)
 		out := channels.Render(*channel, r.Text)
+		more = out.More
 		fmt.Fprintf(stdout, "%s\n[%s · %s", out.Text, r.Action, r.Aspect)
 		if out.Segments > 0 {
 			fmt.Fprintf(stdout, " · %d SMS %s", out.Segments, out.Encoding)

@@ -43,6 +43,21 @@ func runCmdIn(t *testing.T, env map[string]string, stdin string, args ...string)
 	return out.String() + errOut.String(), err
 }
 
+// TestChatHoldsMoreAsSMSDoes: atiende chat --channel sms shows what the SMS channel would
+// send, and MAS gives the next held part, as on a phone, rather than asking the engine again.
+func TestChatHoldsMoreAsSMSDoes(t *testing.T) {
+	t.Parallel()
+	out, err := runCmdIn(t, nil, "cuanto es la pgu\nMAS\n", "chat", "--channel", "sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest, ok := strings.Cut(out, "Responde MAS para seguir.")
+	if !ok || !strings.Contains(first, "Pension Garantizada Universal") || !strings.Contains(rest, "[more · ") ||
+		strings.Contains(rest, "Pension Garantizada Universal (PGU):") {
+		t.Errorf("chat by SMS, then MAS:\n%s", out)
+	}
+}
+
 func TestAskJSON(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
