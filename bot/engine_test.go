@@ -1103,3 +1103,16 @@ func TestANumberWithNoOptions(t *testing.T) {
 		t.Errorf("\"1\" after the options were offered again: %+v", rs[2])
 	}
 }
+
+// TestAPersonForNothingNamed: "necesito ayuda" asks for a person about no ficha in
+// particular: "ayuda" is a word of the Ayudas técnicas' title, but it names a kind of thing,
+// so the conversation is not about them, and "no sé qué hacer" is asked what it needs.
+func TestAPersonForNothingNamed(t *testing.T) {
+	rs := say(t, engine(t), bot.ChannelWeb, "necesito ayuda", "no se que hacer")
+	if rs[0].Action != bot.ActionHandoff || rs[0].Handoff != bot.ReasonRequest || len(rs[0].Fichas) != 0 {
+		t.Errorf("necesito ayuda: %s %s %v", rs[0].Action, rs[0].Handoff, rs[0].Fichas)
+	}
+	if rs[1].Ficha != "" {
+		t.Errorf("no se que hacer, after it: %s %s", rs[1].Action, rs[1].Ficha)
+	}
+}
