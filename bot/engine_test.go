@@ -259,6 +259,10 @@ func TestEnglish(t *testing.T) {
 	if r.Ficha != "certificado-nacimiento" || !r.English || !strings.Contains(r.Text, "More information") {
 		t.Errorf("english: %+v", r)
 	}
+	// A short message in English is English, though "me" is Spanish too.
+	if r := say(t, engine(t), bot.ChannelWeb, "my husband hits me")[0]; r.Action != bot.ActionEmergency || !r.English || !strings.Contains(r.Text, "If there is danger now") {
+		t.Errorf("my husband hits me: %s english=%v\n%s", r.Action, r.English, r.Text)
+	}
 	// "who gets it?" asks who may receive it, as "quién lo recibe" does.
 	rs := say(t, engine(t), bot.ChannelWeb, "how much is the winter bonus?", "and who gets it?")
 	if rs[1].Ficha != "bono-invierno" || rs[1].Aspect != "requisitos" {

@@ -170,13 +170,22 @@ func detectAspect(t string) string {
 	return ""
 }
 
+// The words below belong to one language only: "me" and "no", written in both, count for
+// neither ("my husband hits me" is English).
 var (
 	englishWords = map[string]bool{"the": true, "how": true, "what": true, "where": true, "when": true, "is": true, "are": true, "do": true, "does": true,
 		"i": true, "my": true, "can": true, "get": true, "to": true, "of": true, "for": true, "much": true, "need": true, "want": true, "who": true,
-		"hello": true, "hi": true, "please": true, "thanks": true, "you": true, "with": true, "and": true, "it": true, "an": true, "apply": true, "which": true}
+		"hello": true, "hi": true, "please": true, "thanks": true, "you": true, "with": true, "and": true, "it": true, "an": true, "apply": true, "which": true,
+		"he": true, "she": true, "his": true, "her": true, "him": true, "we": true, "they": true, "our": true, "their": true, "your": true, "this": true,
+		"that": true, "there": true, "have": true, "has": true, "had": true, "was": true, "were": true, "will": true, "would": true, "should": true,
+		"could": true, "not": true, "dont": true, "im": true, "am": true, "be": true, "been": true, "if": true, "in": true, "on": true, "at": true,
+		"from": true, "about": true, "someone": true, "myself": true, "help": true}
 	spanishWords = map[string]bool{"el": true, "la": true, "los": true, "las": true, "de": true, "que": true, "como": true, "es": true, "para": true, "por": true,
-		"un": true, "una": true, "mi": true, "me": true, "cuanto": true, "donde": true, "cuando": true, "quiero": true, "necesito": true, "hola": true, "y": true,
-		"del": true, "se": true, "lo": true, "con": true, "gracias": true, "puedo": true, "tengo": true, "bono": true}
+		"un": true, "una": true, "mi": true, "cuanto": true, "donde": true, "cuando": true, "quiero": true, "necesito": true, "hola": true, "y": true,
+		"del": true, "se": true, "lo": true, "con": true, "gracias": true, "puedo": true, "tengo": true, "bono": true,
+		"en": true, "al": true, "su": true, "sus": true, "le": true, "les": true, "nos": true, "pero": true, "si": true, "ya": true, "esta": true,
+		"estoy": true, "tiene": true, "hay": true, "pa": true, "q": true, "porque": true, "cual": true, "quien": true, "usted": true, "ayuda": true,
+		"muy": true, "mas": true, "sin": true, "te": true, "ni": true, "ser": true, "soy": true}
 )
 
 // detectEnglish reports whether the text reads as English rather than Spanish.
