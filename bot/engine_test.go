@@ -1110,13 +1110,13 @@ func TestANumberWithNoOptions(t *testing.T) {
 
 // TestAPersonForNothingNamed: "necesito ayuda" asks for a person about no ficha in
 // particular: "ayuda" is a word of the Ayudas técnicas' title, but it names a kind of thing,
-// so the conversation is not about them, and "no sé qué hacer" is asked what it needs.
+// so the conversation is not about them, and "y ahora?" is asked what it needs.
 func TestAPersonForNothingNamed(t *testing.T) {
-	rs := say(t, engine(t), bot.ChannelWeb, "necesito ayuda", "no se que hacer")
+	rs := say(t, engine(t), bot.ChannelWeb, "necesito ayuda", "y ahora?")
 	if rs[0].Action != bot.ActionHandoff || rs[0].Handoff != bot.ReasonRequest || len(rs[0].Fichas) != 0 {
 		t.Errorf("necesito ayuda: %s %s %v", rs[0].Action, rs[0].Handoff, rs[0].Fichas)
 	}
 	if rs[1].Ficha != "" {
-		t.Errorf("no se que hacer, after it: %s %s", rs[1].Action, rs[1].Ficha)
+		t.Errorf("\"y ahora?\", after it: %s %s", rs[1].Action, rs[1].Ficha)
 	}
 }
