@@ -519,7 +519,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.simple(ActionClarify, msgNoChoice, english), st
 	}
 
-	if e.offices != nil && officeRe.MatchString(norm) {
+	if e.offices != nil && asksOffice(norm) {
 		if p, ok := e.offices.Locate(text); ok {
 			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
 			return e.officeReply(p, channel, english), st

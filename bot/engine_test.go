@@ -326,6 +326,14 @@ func TestOfficesNearAPlace(t *testing.T) {
 	if len(r.Offices) == 0 || out.Segments > 3 {
 		t.Errorf("puente alto by SMS: %d offices, %d segments:\n%s", len(r.Offices), out.Segments, out.Text)
 	}
+	// The name of an institution with offices is an office question in a few words, or with
+	// a word that asks where; in a story that mentions it, it is not.
+	if r := say(t, e, bot.ChannelWeb, "chileatiende temuco")[0]; len(r.Offices) == 0 {
+		t.Errorf("chileatiende temuco: no offices")
+	}
+	if r := say(t, e, bot.ChannelWeb, "soy de temuco y no me llega la pgu del ips")[0]; len(r.Offices) > 0 || r.Ficha != "pension-garantizada-universal" {
+		t.Errorf("a PGU question from Temuco that names the IPS: %d offices, %s", len(r.Offices), r.Ficha)
+	}
 	// A place without a word about offices is not an office question.
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
 		t.Errorf("pgu in temuco answered with offices")

@@ -116,8 +116,22 @@ var (
 )
 
 // officeRe: the citizen asks where to be served in person.
-var officeRe = re(`oficina\w*`, `sucursal\w*`, `chileatiende`, `chile atiende`, `ips`, `atencion presencial`, `presencial\w*`,
+var officeRe = re(`oficina\w*`, `sucursal\w*`, `atencion presencial`, `presencial\w*`,
 	`donde (?:atienden|queda|quedan|hay)`, `mas cerca\w*`, `cercan\w*`, `office\w*`, `nearest`, `branch\w*`)
+
+// officeNameRe names the institutions whose offices the catalogue lists. A name is a request
+// for an office only in a few words ("chileatiende temuco") or beside a word that asks where
+// (officeWhereRe): "recibe una pensión chica del IPS" in a story from Chillán asks for a bono.
+var (
+	officeNameRe  = re(`chileatiende`, `chile atiende`, `ips`)
+	officeWhereRe = re(`donde`, `direccion`, `ubicad\w*`, `queda\w*`, `horario\w*`, `a que hora`, `where`, `address`)
+)
+
+// asksOffice reports whether the normalised text asks where to be served in person.
+func asksOffice(norm string) bool {
+	return officeRe.MatchString(norm) ||
+		officeNameRe.MatchString(norm) && (officeWhereRe.MatchString(norm) || len(strings.Fields(norm)) <= 4)
+}
 
 // Aspect cues: phrases that say which part of a ficha is asked. Checked in this order.
 var aspectCues = []struct {
