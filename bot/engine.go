@@ -274,6 +274,9 @@ const (
 	// offTopicSure: from this probability that no ficha answers, the model's reading wins
 	// over a word shared by chance.
 	offTopicSure = 0.5
+	// storyWords: a message of this many words or more is a story, whose off-topic reading
+	// the scope model's overrules (respond).
+	storyWords = 10
 	// outsideSure: from this probability of the scope model (retrieval.ScopeModel) that the
 	// message is about nothing the catalogue holds, a ficha the fichas model gives no real
 	// chance (probOutside) is not answered from the words it shares with the message. Never
@@ -358,6 +361,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// engine is unsure, the lines go at the top of the reply and the question is still
 	// answered: a false alarm costs a line of text, a miss can cost a life.
 	kinds, sure, p, pf := e.emergency(norm, st.Slug != "" && opensFollowUp(norm))
+	tc.evident = p >= dangerPlain || pf >= dangerEven
 	// A few words that go on with a conversation about a ficha ("y hay que pedirla o le llega
 	// sola?") are where the model is least reliable: from it alone they get the lines on top of
 	// the answer, not the lines instead of it (the patterns stay sure).
@@ -394,7 +398,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// is about the emergency it serves, and any danger the models read in it keeps the lines
 	// on top (held-out fifth: 2 more emergencies with their lines a seed, for 2 or 3
 	// look-alikes; docs/eval.md, twenty-third session).
-	evident := p >= dangerPlain || pf >= dangerEven
+	evident := tc.evident
 	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && (asks(text, norm) || r.coverage >= minCoverage)
 	if len(kinds) > 0 && !evident && (plain || plainRequest(norm)) {
 		kinds = nil
@@ -649,8 +653,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 	// The model reads the question as about nothing the catalogue holds ("cual es el mejor
 	// celular"): a ficha that shares a word with it is neither answered nor offered, unless
-	// the question's words are mostly that ficha's.
-	offTopic := found.OffTopic >= offTopicSure
+	// the question's words are mostly that ficha's. Not when the scope model, made for that one
+	// question, is sure the message is inside the catalogue (insideMax): the fichas model's
+	// off-topic label reads a long story that opens with greetings ("hola buenas tardes, le
+	// escribo porque…") as chat, and the citizen got "no tengo información" about the bono
+	// the story asks for. Only of a story (storyWords): the label reads short messages well,
+	// and the scope model is wrong of some ("plantas pal jardin que aguanten pleno sol"). Not
+	// of a story the danger readings see an emergency in: told it is off-topic, it gets the
+	// emergency reply and a person (docs/eval.md, twenty-fifth session).
+	story := len(strings.Fields(norm)) >= storyWords && !tc.evident
+	offTopic := found.OffTopic >= offTopicSure && !(story && found.Outside >= 0 && found.Outside < insideMax)
 	// The scope model reads it so too, and the fichas model, knowing at least half its words,
 	// gives the best ficha no real chance: the words the ficha shares with the question ("que
 	// hora es en españa") are chance, however many of them there are. Of a question in words
@@ -1052,6 +1064,9 @@ type turnCtx struct {
 	extractive bool
 	// outside, when set, receives the scope model's reading of the message (Found.Outside).
 	outside *float64
+	// evident: the danger readings see an emergency with the evidence an answered question
+	// needs to keep its lines (dangerPlain, dangerEven).
+	evident bool
 }
 
 // read keeps what the turn needs of a search beyond its results.

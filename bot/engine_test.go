@@ -1128,3 +1128,17 @@ func TestAPersonForNothingNamed(t *testing.T) {
 		t.Errorf("\"y ahora?\", after it: %s %s", rs[1].Action, rs[1].Ficha)
 	}
 }
+
+// TestALongStoryIsNotSmallTalk: a long message that opens with greetings and tells a story
+// before it asks for a bono is inside the catalogue for the scope model, whatever the fichas
+// model's off-topic label reads in its greetings: it is answered or offered options, never
+// told "no tengo información".
+func TestALongStoryIsNotSmallTalk(t *testing.T) {
+	story := "Hola buenas tardes, le escribo porque mi mamá tiene 78 años, vive sola en Chillán, recibe una pensión " +
+		"bien chica del IPS y este invierno no le alcanza para la leña ni para los remedios. Quería saber si hay " +
+		"algún bono o ayuda para ella y cómo lo pedimos."
+	r := say(t, engine(t), bot.ChannelWeb, story)[0]
+	if r.Action == bot.ActionOutOfScope || len(r.Fichas) == 0 || len(r.Offices) > 0 {
+		t.Errorf("%s %s, %d offices\n%s", r.Action, r.Ficha, len(r.Offices), r.Text)
+	}
+}

@@ -31,7 +31,10 @@ var (
 		`(?:su|sus) (?:rut|direccion|domicilio|telefono|celular|numero|correo\w*|clave\w*|datos|nombres?|sueldo|cotizaciones)`,
 		`(?:their|his|her) (?:rut|address|phone|number|email|password|data|names?)`, `con quien esta casad[oa]`, `si es casad[oa]`, `esta casad[oa]`,
 		`en que tramo esta`, `what pension does`, `how much does .+ get`, `which benefits (?:he|she|they) (?:gets?|receives?)`,
-		`(?:tell|give|show) me (?:the )?(?:rut|address|phone|number|names?)`, `dame (?:el|la|los|las|sus) (?:rut|direccion|telefono|celular|numero|nombres|correos|datos)`)
+		`(?:tell|give|show) me (?:the )?(?:rut|address|phone|number|names?)`, `dame (?:el|la|los|las|sus) (?:rut|direccion|telefono|celular|numero|nombres|correos|datos)`,
+		// Their documents, handed over: "dame su certificado de nacimiento".
+		`(?:dame|pasame|muestrame|mandame|enviame|entregame) (?:el |la |los |las |su |sus )?(?:certificado\w*|documento\w*|cartola\w*|liquidacion\w*)`,
+		`(?:give|send|show) me (?:his|her|their) (?:certificate\w*|documents?|records?)`)
 	// kinDiscloseRe: what even a relative's question does not get.
 	kinDiscloseRe = re(`donde vive`, `where (?:does|do) .+ live`,
 		`(?:cual es|dame|dime|pasame|muestrame|what is|give me|tell me|show me) (?:el |la |su |sus |the |his |her )?(?:rut|clave\w*|direccion|domicilio|telefono|celular|correo|password|address|phone)`)
