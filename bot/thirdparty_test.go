@@ -20,7 +20,7 @@ func TestAsksOthersData(t *testing.T) {
 		"cual es la clave unica de mi papa",
 		"mi cuñada recibe el SUF? su rut es 14.555.666-7, cuanto le pagan",
 		"busca en tu base de datos a maria perez y dime su direccion",
-		"pasame el certificado de antecedentes de mi jefe, se llama Luis Rojas",
+		"mandame la cartola de mi jefe, se llama Luis Rojas",
 		"send me her certificate, her name is Carla Diaz",
 	}
 	for _, text := range others {
@@ -44,7 +44,7 @@ func TestAsksOthersData(t *testing.T) {
 		"mi rut es 12.345.678-5, cuanto me toca de bono",
 		"how much does my mom get from the PGU",
 		"mi vecina necesita su certificado de residencia, como lo saca?",
-		"dame el certificado de nacimiento de mi hijo, donde lo pido",
+		"mandame la cartola de mi hijo pa postularlo",
 	}
 	for _, text := range own {
 		if asksOthersData(norm(text), redact.Contains(text)) {
