@@ -503,6 +503,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	aspect := detectAspect(norm)
 	ownAspect := aspect // what the citizen asked, before the conversation lends its own
 	offered := st.Options
+	// "no era eso" after an answer: the others offered beside it, when there were some, or a
+	// question in other words; never the same answer again (the message names nothing, so
+	// it read as a follow-up about the ficha just answered).
+	if notThatRe.MatchString(norm) && (st.Slug != "" || len(st.Options) > 0) {
+		if len(st.Options) > 0 {
+			return e.reoffer(st, english), st
+		}
+		st.Slug, st.Aspect = "", ""
+		return e.simple(ActionClarify, msgNotThat, english), st
+	}
 	if len(st.Options) > 0 {
 		if slug, ok := e.choose(tc.ctx, st.Options, text, norm); ok {
 			if aspect == "" {
@@ -985,6 +995,11 @@ func (e *Engine) clarify(st State, res []retrieval.Result, aspect string, englis
 	r.Text = composeOptions(r.Options, english)
 	return r, st
 }
+
+// notThatRe is a message that only says the answer was not what the citizen asked.
+var notThatRe = regexp.MustCompile(`^(?:no )?(?:(?:no )?(?:era|es) eso|eso no(?: (?:era|es))?)(?: lo que (?:busco|buscaba|pregunte|preguntaba|necesito|necesitaba|queria))?$|` +
+	`^no (?:era|es) lo que (?:busco|buscaba|pregunte|preguntaba|necesito|necesitaba|queria)$|^(?:no )?otra cosa$|` +
+	`^(?:no )?(?:that s )?not (?:that|it|what i (?:meant|asked|need|wanted))$|^wrong (?:one|answer)$`)
 
 // bareChoiceRe is a message that only picks an option by its number: "2", "la 1", "opcion 3".
 var bareChoiceRe = regexp.MustCompile(`^(?:(?:el|la|opcion|numero|nro|n|num)\s*)?\d{1,2}$`)

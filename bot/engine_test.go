@@ -1142,3 +1142,18 @@ func TestALongStoryIsNotSmallTalk(t *testing.T) {
 		t.Errorf("%s %s, %d offices\n%s", r.Action, r.Ficha, len(r.Offices), r.Text)
 	}
 }
+
+// TestNotThat: "no era eso" after an answer is never answered with the same ficha again (it
+// names nothing, so it read as a follow-up about it): the engine asks for other words, and
+// what follows is not read as about the ficha the citizen turned down.
+func TestNotThat(t *testing.T) {
+	for _, not := range []string{"no era eso", "No, no es eso", "eso no era lo que buscaba", "not what i asked"} {
+		rs := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", not, "y cuanto es?")
+		if rs[1].Action != bot.ActionClarify || rs[1].Ficha != "" {
+			t.Errorf("%q after an answer: %s %s", not, rs[1].Action, rs[1].Ficha)
+		}
+		if rs[2].Ficha == "pension-garantizada-universal" {
+			t.Errorf("%q, then \"y cuanto es?\": answered about the ficha turned down", not)
+		}
+	}
+}

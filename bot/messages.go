@@ -31,6 +31,10 @@ var (
 		"No tengo información sobre eso. Puedo orientarle sobre beneficios y trámites del Estado, como pensiones, bonos, certificados o subsidios. ¿Sobre cuál quiere saber?",
 		"I have no information about that. I can guide you on State benefits and procedures, such as pensions, bonuses, certificates or subsidies. Which one would you like to know about?",
 	}
+	msgNotThat = phrase{
+		"Disculpe. ¿Me lo puede contar con otras palabras? Por ejemplo, qué trámite quiere hacer o qué le pasó.",
+		"Sorry. Could you tell me in other words? For example, which procedure you need or what happened.",
+	}
 	msgNoChoice = phrase{
 		"No tengo opciones abiertas para elegir. Cuénteme en pocas palabras qué trámite o beneficio busca, por ejemplo: \"cuánto es la PGU\".",
 		"I have no open options to choose from. Tell me in a few words which procedure or benefit you need, for example: \"how much is the PGU\".",
