@@ -505,12 +505,15 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	offered := st.Options
 	// "no era eso" after an answer: the others offered beside it, when there were some, or a
 	// question in other words; never the same answer again (the message names nothing, so
-	// it read as a follow-up about the ficha just answered).
+	// it read as a follow-up about the ficha just answered). After options alone, they are
+	// not what the citizen wants either: other words are asked for.
 	if notThatRe.MatchString(norm) && (st.Slug != "" || len(st.Options) > 0) {
-		if len(st.Options) > 0 {
+		answered := st.Slug != ""
+		st.Slug, st.Aspect = "", ""
+		if answered && len(st.Options) > 0 {
 			return e.reoffer(st, english), st
 		}
-		st.Slug, st.Aspect = "", ""
+		st.Options = nil
 		return e.simple(ActionClarify, msgNotThat, english), st
 	}
 	if len(st.Options) > 0 {

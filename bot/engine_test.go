@@ -1156,4 +1156,15 @@ func TestNotThat(t *testing.T) {
 			t.Errorf("%q, then \"y cuanto es?\": answered about the ficha turned down", not)
 		}
 	}
+	// After a tentative answer, the others it offered beside it come back.
+	st := bot.State{Slug: "pension-garantizada-universal", Options: []string{"bono-invierno", "aguinaldo-navidad"}}
+	if r, next := engine(t).Turn(context.Background(), st, "no era eso", bot.ChannelWeb); len(r.Options) != 2 ||
+		r.Options[0].Slug != "bono-invierno" || next.Slug != "" || len(next.Options) != 2 {
+		t.Errorf("\"no era eso\" after a tentative answer: %+v, state %+v", r.Options, next)
+	}
+	// After options alone ("bono"), the same options are not offered again.
+	rs := say(t, engine(t), bot.ChannelWeb, "bono", "no era eso")
+	if len(rs[0].Options) == 0 || rs[1].Action != bot.ActionClarify || len(rs[1].Options) != 0 {
+		t.Errorf("\"no era eso\" after options: %s, %d options", rs[1].Action, len(rs[1].Options))
+	}
 }
