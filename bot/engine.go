@@ -511,7 +511,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		answered := st.Slug != ""
 		st.Slug, st.Aspect = "", ""
 		if answered && len(st.Options) > 0 {
-			return e.reoffer(st, english), st
+			return e.offerAgain(st, st.Aspect, english)
 		}
 		st.Options = nil
 		return e.simple(ActionClarify, msgNotThat, english), st
@@ -526,7 +526,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 		// A number that is none of them ("5" of three) asks again, with the options kept.
 		if bareChoiceRe.MatchString(norm) {
-			return e.reoffer(st, english), st
+			return e.offerAgain(st, st.Aspect, english)
 		}
 		st.Options = nil
 	} else if bareChoiceRe.MatchString(norm) {
@@ -627,13 +627,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		}
 		if len(offered) > 0 {
 			// "que documentos piden?" while choosing: offer the same options again.
-			var again []retrieval.Result
-			for _, slug := range offered {
-				if f, ok := e.r.Ficha(slug); ok {
-					again = append(again, retrieval.Result{Ficha: f})
-				}
-			}
-			return e.clarify(st, again, aspect, english)
+			st.Options, st.Misses = offered, 0
+			return e.offerAgain(st, aspect, english)
 		}
 		st.Aspect = aspect
 		return e.simple(ActionClarify, msgWhich, english), st
@@ -1007,17 +1002,18 @@ var notThatRe = regexp.MustCompile(`^(?:no )?(?:(?:no )?(?:era|es) eso|eso no(?:
 // bareChoiceRe is a message that only picks an option by its number: "2", "la 1", "opcion 3".
 var bareChoiceRe = regexp.MustCompile(`^(?:(?:el|la|opcion|numero|nro|n|num)\s*)?\d{1,2}$`)
 
-// reoffer lists the options of the state again, numbered as before.
-func (e *Engine) reoffer(st State, english bool) Reply {
-	r := Reply{Action: ActionClarify, Aspect: orGeneral(st.Aspect), English: english}
-	for i, slug := range st.Options {
+// offerAgain offers the options of the state again, numbered as before (clarify), for the
+// aspect; the misses in a row stay as the state has them.
+func (e *Engine) offerAgain(st State, aspect string, english bool) (Reply, State) {
+	var again []retrieval.Result
+	for _, slug := range st.Options {
 		if f, ok := e.r.Ficha(slug); ok {
-			r.Options = append(r.Options, Option{N: i + 1, Slug: slug, Title: f.Title})
-			r.Fichas = append(r.Fichas, hit(f, 0))
+			again = append(again, retrieval.Result{Ficha: f})
 		}
 	}
-	r.Text = composeOptions(r.Options, english)
-	return r
+	r, next := e.clarify(st, again, aspect, english)
+	next.Misses = st.Misses
+	return r, next
 }
 
 // tentative answers the likeliest ficha and offers the next ones, numbered, in case the
