@@ -364,8 +364,10 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	tc.evident = p >= dangerPlain || pf >= dangerEven
 	// A few words that go on with a conversation about a ficha ("y hay que pedirla o le llega
 	// sola?") are where the model is least reliable: from it alone they get the lines on top of
-	// the answer, not the lines instead of it (the patterns stay sure).
-	if sure && p < 1 && st.Slug != "" && isElliptic(norm) {
+	// the answer, not the lines instead of it (the patterns stay sure). A few: a story that
+	// opens as a follow-up ("y otra cosa, mi hijo se encerró con una soga…", "él
+	// llegó con un cuchillo…") is read as it would be alone.
+	if sure && p < 1 && st.Slug != "" && isElliptic(norm) && len(strings.Fields(norm)) < storyWords {
 		sure = false
 	}
 	if sure {
@@ -494,9 +496,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	case privacyRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
-	case greetRe.MatchString(norm):
+	case greetRe.MatchString(squeeze(norm)):
 		return e.simple(ActionGreet, msgGreet, english), st
-	case goodbyeRe.MatchString(norm):
+	case goodbyeRe.MatchString(squeeze(norm)):
 		st.Options = nil
 		return e.simple(ActionGoodbye, msgGoodbye, english), st
 	}
@@ -559,10 +561,29 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 	found := e.r.Find(tc.ctx, q, topK)
 	tc.read(found)
+	// Thanks that ask nothing more ("ya grax", "gracias por la info", "great, thanks!") end the
+	// conversation as "gracias" does, whatever words come with them; not when those words
+	// name a ficha the engine is sure of ("gracias, y la pgu").
+	if thanked(text, norm) && (len(found.Results) == 0 || found.Results[0].Prob < probSure) {
+		st.Options = nil
+		return e.simple(ActionGoodbye, msgGoodbye, english), st
+	}
 	// A message is read as about the ficha being talked about when it is short or starts
 	// like a follow-up ("y…", "pero…"), or when the follow-up model reads it as what citizens
-	// write in the middle of a conversation ("por cuantos meses se paga?").
+	// write in the middle of a conversation ("por cuantos meses se paga?"), or when its last
+	// sentence is one of those after a remark ("jaja me muero con la foto. ¿y cuánto vale?").
 	followUp := st.Slug != "" && (isElliptic(norm) || found.FollowUp >= followUpSure)
+	// Not of a message the learned model, reading it whole, is sure of another ficha: a new question
+	// often ends in a few words ("…sin ir a clases porque trabajo en el campo. ¿Cómo me
+	// inscribo?").
+	if last, ok := endsElliptic(text, e.r.Normalize); ok && st.Slug != "" && (len(found.Results) == 0 || found.Results[0].Prob < probSure || found.Results[0].Ficha.Slug == st.Slug) {
+		// The aspect, when the last sentence asks one, is the last sentence's: the remark's
+		// words ("me mata el precio") ask nothing.
+		followUp = true
+		if a := detectAspect(last); a != "" {
+			aspect, ownAspect = a, a
+		}
+	}
 	// A follow-up whose own words rank the ficha being talked about close to the best stays
 	// on it ("y para quien es?"); the context below must not make it sticky.
 	// "bono", "otro bono", "que bonos hay" after a bono's answer name only the kind of thing:
@@ -585,7 +606,12 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// a follow-up ("me lo depositan en la cuenta rut?"), unless the message is a few words
 	// that name another ficha by its title ("y el pasaporte?") or only a kind of thing
 	// ("certificado"): those are the rules' to read.
-	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "") || !namesAnother(found.Results, st.Slug, norm) ||
+	named := namesAnother(found.Results, st.Slug, norm)
+	// A kind of thing and an aspect ("y los requisitos del bono?") ask about the ficha being
+	// talked about, unless the words are the whole title of another ("y el seguro de
+	// cesantía, cómo lo cobro?").
+	titled := named && found.Results[0].TitleCoverage >= 1
+	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "" && !titled) || !named ||
 		found.FollowUp >= followUpSure && !namesInFewWords(found, norm))
 	elided := followUp && !stays && elidedNounRe.MatchString(norm)
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug) || elided) {
@@ -634,6 +660,15 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.simple(ActionClarify, msgWhich, english), st
 	}
 	res := found.Results
+	// A message that stays on the ficha by its form (a few words, "y…") but that asks no
+	// aspect of it, and that the models read as chat ("y tú de qué equipo eres?"), is chat:
+	// not one more answer about the ficha. All three readings must agree: the fichas model
+	// and the scope model read many a held-out follow-up ("me conviene?", "no cache") as
+	// outside too, but not the follow-up model (chatFollowUp). The conversation keeps its
+	// ficha for what comes next.
+	if stays && ownAspect == "" && !tc.injected && found.OffTopic >= offTopicSure && found.Outside >= outsideSure && found.FollowUp < chatFollowUp {
+		return e.simple(ActionOutOfScope, msgOutOfScope, english), st
+	}
 	if stays {
 		return e.answer(tc, st, st.Slug, orGeneral(aspect), channel, english, res)
 	}
@@ -935,6 +970,46 @@ func ambiguous(found retrieval.Found, current string) bool {
 func isElliptic(norm string) bool {
 	return opensFollowUp(norm) || len(strings.Fields(norm)) <= 4
 }
+
+// endsElliptic reports whether a message of more than one sentence ends with a few words
+// ("¿y el valor?"), or with an aspect asked in not many more ("¿en qué fecha se abre?"): a remark, then the question about the ficha being talked about. It returns
+// that last sentence, normalised. A longer last sentence ("¿y existe algún subsidio para
+// el agua?") is read with the rest, as any message is.
+func endsElliptic(text string, normalize func(string) string) (string, bool) {
+	parts := strings.FieldsFunc(text, func(r rune) bool {
+		return r == '.' || r == '!' || r == '?' || r == ';' || r == '¿' || r == '¡' || r == '\n'
+	})
+	var last string
+	n := 0
+	for _, p := range parts {
+		if p = normalize(withoutPersonalData(p)); p != "" {
+			last = p
+			n++
+		}
+	}
+	if n < 2 {
+		return "", false
+	}
+	words := len(strings.Fields(last))
+	return last, words <= ellipticWords || detectAspect(last) != "" && words <= ellipticAspectWords
+}
+
+// chatFollowUp: under this probability of the follow-up model, a few words in a conversation
+// that the fichas and scope models read as off-topic are chat (respond).
+const chatFollowUp = 0.15
+
+// ellipticWords, ellipticAspectWords: a last sentence of at most ellipticWords words, or
+// of at most ellipticAspectWords that asks an aspect, reads as a follow-up (endsElliptic).
+const ellipticWords, ellipticAspectWords = 4, 6
+
+// thanked reports whether the message thanks and asks nothing more: thanks (thanksRe), no
+// question (asks), no words of a request (stillAsksRe), and a few words at most.
+func thanked(text, norm string) bool {
+	return thanksRe.MatchString(squeeze(norm)) && !asks(text, norm) && !stillAsksRe.MatchString(norm) && len(strings.Fields(norm)) <= thanksWords
+}
+
+// thanksWords: the longest message of thanks read as a goodbye (thanked).
+const thanksWords = 8
 
 // opensFollowUp reports whether the normalised text opens as words that go on from what
 // came before: "y…", "pero…", "el…".

@@ -894,7 +894,7 @@ func TestOutsideTheCatalogue(t *testing.T) {
 	e := engine(t)
 	for _, text := range []string{"cual es el mejor seguro para el celular", "donde compro una bicicleta usada", "hola amigo, todo bien?", "que tal tu dia",
 		// Words the models never saw: the scope model's reading alone, when it is strong.
-		"chaito gracias"} {
+		"jajaja xd"} {
 		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionOutOfScope || r.Ficha != "" {
 			t.Errorf("%q: %s %s\n%s", text, r.Action, r.Ficha, r.Text)
 		}
@@ -1166,5 +1166,85 @@ func TestNotThat(t *testing.T) {
 	rs := say(t, engine(t), bot.ChannelWeb, "bono", "no era eso")
 	if len(rs[0].Options) == 0 || rs[1].Action != bot.ActionClarify || len(rs[1].Options) != 0 {
 		t.Errorf("\"no era eso\" after options: %s, %d options", rs[1].Action, len(rs[1].Options))
+	}
+}
+
+// TestStoryOpeningAsFollowUp: a long message that opens like a follow-up ("y otra cosa…",
+// "él…") in a conversation about a ficha is read as it would be alone. The lines alone,
+// and a person told, not the ficha's answer again under the lines.
+func TestStoryOpeningAsFollowUp(t *testing.T) {
+	for _, story := range []string{
+		"y otra cosa, mi hijo me escribió que se va a colgar y se encerró con una soga en su pieza",
+		"el tipo llegó borracho con un cuchillo y estamos escondidas en el baño",
+	} {
+		rs := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", story)
+		if rs[1].Action != bot.ActionEmergency || rs[1].Handoff != bot.ReasonEmergency {
+			t.Errorf("%q after an answer: %s, handoff %q", story, rs[1].Action, rs[1].Handoff)
+		}
+	}
+	// A few words that go on with the conversation keep the answer (the lines on top, if any).
+	if rs := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", "y quien la recibe?"); rs[1].Action != bot.ActionAnswer {
+		t.Errorf("a short follow-up: %s", rs[1].Action)
+	}
+}
+
+// TestThanksInOtherWords: thanks as citizens write them end the conversation; thanks that
+// come with a question or a request do not.
+func TestThanksInOtherWords(t *testing.T) {
+	for _, thanks := range []string{"ya grax", "chaito gracias", "gracias por la info", "great, thanks!", "ok muchas gracias, me sirvió harto", "graciaaas", "thank you so much"} {
+		if rs := say(t, engine(t), bot.ChannelSMS, "cuanto es la pgu", thanks); rs[1].Action != bot.ActionGoodbye {
+			t.Errorf("%q after an answer: %s %s", thanks, rs[1].Action, rs[1].Ficha)
+		}
+	}
+	for _, more := range []string{"gracias, y el bono de invierno?", "gracias, pero necesito otra cosa", "gracias. quiero postular al subsidio de arriendo"} {
+		if rs := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", more); rs[1].Action == bot.ActionGoodbye {
+			t.Errorf("%q after an answer: a goodbye", more)
+		}
+	}
+	if rs := say(t, engine(t), bot.ChannelWeb, "holaaa"); rs[0].Action != bot.ActionGreet {
+		t.Errorf("a stretched greeting: %s", rs[0].Action)
+	}
+}
+
+// TestChatInAConversation: a few words the models read as chat, or as asking for a person,
+// are that, even in a conversation about a ficha; the ficha is kept for what comes next.
+func TestChatInAConversation(t *testing.T) {
+	rs := say(t, engine(t), bot.ChannelWeb, "como renuevo el carnet", "y tu de que equipo eres?", "y cuanto cuesta?")
+	if rs[1].Action != bot.ActionOutOfScope {
+		t.Errorf("chat after an answer: %s %s", rs[1].Action, rs[1].Ficha)
+	}
+	if rs[2].Action != bot.ActionAnswer || rs[2].Ficha != rs[0].Ficha || rs[2].Aspect != "costo" {
+		t.Errorf("a follow-up after the chat: %s %s %s (first answer %s)", rs[2].Action, rs[2].Ficha, rs[2].Aspect, rs[0].Ficha)
+	}
+	rs = say(t, engine(t), bot.ChannelWeb, "como renuevo el carnet", "me pueden llamar porfa")
+	if rs[1].Action != bot.ActionHandoff || rs[1].Handoff != bot.ReasonRequest || len(rs[1].Fichas) == 0 || rs[1].Fichas[0].Slug != rs[0].Ficha {
+		t.Errorf("a call asked for after an answer: %s %q %+v", rs[1].Action, rs[1].Handoff, rs[1].Fichas)
+	}
+}
+
+// TestRemarkThenFollowUp: a remark, then a short question about the ficha being talked
+// about; the aspect is the question's, not the remark's.
+func TestRemarkThenFollowUp(t *testing.T) {
+	for _, text := range []string{"jajaja con esa foto parezco preso. y el valor?", "jaja la otra vez esperé tres horas en la fila. ¿y cuánto vale?"} {
+		rs := say(t, engine(t), bot.ChannelWeb, "como renuevo el carnet", text)
+		if rs[1].Action != bot.ActionAnswer || rs[1].Ficha != rs[0].Ficha || rs[1].Aspect != "costo" {
+			t.Errorf("%q: %s %s %s (first answer %s)", text, rs[1].Action, rs[1].Ficha, rs[1].Aspect, rs[0].Ficha)
+		}
+	}
+}
+
+// TestAspectsOfTime: how long something takes or lasts asks for its dates; how a payment is
+// collected asks how, not what it costs.
+func TestAspectsOfTime(t *testing.T) {
+	for _, c := range []struct{ text, aspect string }{
+		{"cuanto tiempo demora la posesion efectiva", "fechas"},
+		{"el postnatal cuanto dura", "fechas"},
+		{"por cuanto tiempo pagan la plata del despido", "fechas"},
+		{"mi abuela como cobra la pgu", "como"},
+		{"cuanto cuesta el pasaporte", "costo"},
+	} {
+		if rs := say(t, engine(t), bot.ChannelWeb, c.text); rs[0].Aspect != c.aspect {
+			t.Errorf("%q: aspect %s, want %s (%s %s)", c.text, rs[0].Aspect, c.aspect, rs[0].Action, rs[0].Ficha)
+		}
 	}
 }

@@ -88,7 +88,11 @@ var (
 		`ejecutiv[oa]s?`, `operador(?:a|as|es)?`, `humano`, `humana`, `persona real`, `persona de verdad`, `alguien de verdad`, `alguien real`,
 		`atencion (?:humana|personal|personalizada)`, `no quiero (?:hablar con )?(?:un |una )?(?:robot|bot|maquina)`, `no eres (?:una )?persona`,
 		`(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:human|person|agent|someone|real person|representative|operator)`,
-		`real person`, `live agent`, `human agent`, `customer service`)
+		`real person`, `live agent`, `human agent`, `customer service`,
+		// A call asked for in so many words: the person readings read a conversation's few
+		// words too loosely to be trusted there ("me sirve a mi?").
+		`(?:me|nos) (?:puede|pueden|podria|podrian) llamar`, `llam(?:en|e)me`, `que me llamen`, `(?:me|nos) llaman (?:xfa|porfa|por favor|pls)`,
+		`call me`, `give me a call`)
 	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
 	personalRe    = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
 	// ownCaseRe: the citizen speaks of a case of their own. Alone it is no request for a
@@ -111,7 +115,13 @@ var (
 	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
 		`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`,
 		`someone else s`, `my neighbor s`, `other people s data`)
-	greetRe   = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor|bot|robot|asistente|atiende|chileatiende)\s*)+$`)
+	greetRe = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor|bot|robot|asistente|atiende|chileatiende)\s*)+$`)
+	// thanksRe finds thanks as citizens write them; thanked reads the rest of the message.
+	thanksRe = re(`gracias`, `grax`, `grasias`, `gracia`, `grcs`, `thanks`, `thank you`, `thx`, `agradezco`, `agradecid[oa]`, `se agradece`)
+	// stillAsksRe: words that make a message of thanks also a request ("gracias, pero…",
+	// "gracias, otra consulta", "thanks, I also need…").
+	stillAsksRe = re(`pero`, `quiero`, `quisiera`, `queria`, `kiero`, `keria`, `necesito`, `nesesito`, `necesitaba`, `ayud\w*`, `consult\w*`, `pregunt\w*`,
+		`otra cosa`, `tambien`, `ademas`, `tb`, `but`, `also`, `need`, `want`, `another`, `question`)
 	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
 )
 
@@ -138,16 +148,22 @@ var aspectCues = []struct {
 	aspect string
 	re     *regexp.Regexp
 }{
-	{"fechas", re(`cuanto (?:tiempo|se )?(?:demora|tarda)\w*`, `cuantos dias`, `how long`)},
-	{"costo", re(`cuanto (?:cuesta|vale|sale|cobran|hay que pagar|se paga)`, `cuesta\w*`, `costo\w*`, `cobran`, `cobra`, `precio`, `arancel`, `valor del (?:tramite|certificado|documento|pasaporte|carnet)`, `es gratis`, `gratis`, `gratuito`, `hay que pagar`, `tiene (?:algun )?costo`, `how much does it cost`, `cost`, `costs`, `fee`, `fees`, `price`, `free`)},
+	{"fechas", re(`cuanto (?:tiempo |se )?(?:demora|tarda)\w*`, `cuantos (?:dias|meses|semanas)`, `cuanto (?:tiempo )?dura\w*`, `por cuanto tiempo`,
+		`cuanto tiempo`, `how long`, `(?:which|what) (?:months?|days?|dates?)`)},
+	// "como se cobra" asks how to collect a payment, not what it costs.
+	{"como", re(`(?:como|donde) (?:lo |la |los |las |se |me |le |puedo |podria )?cobr\w*`)},
+	{"costo", re(`cuanto (?:cuesta|vale|sale|cobran|hay que pagar|se paga)`, `cuesta\w*`, `costo\w*`, `cobran`, `cobra`, `precio`, `arancel`, `valor del (?:tramite|certificado|documento|pasaporte|carnet)`, `el valor`, `que valor`, `es gratis`, `gratis`, `gratuito`, `hay que pagar`, `tiene (?:algun )?costo`, `how much does it cost`, `cost`, `costs`, `fee`, `fees`, `price`, `free`)},
 	{"monto", re(`cuanto (?:es|son|pagan|paga|dan|da|recibo|recibe|me toca|le toca|corresponde|me corresponde|seria|sera|plata|dinero)`, `de cuanto`, `cuanto`, `monto\w*`, `cuanta plata`, `cuanto dinero`, `how much`, `amount`)},
 	{"documentos", re(`documento\w*`, `papeles`, `que (?:tengo que |debo |hay que |necesito )?llevar`, `que llevo`, `documents`, `papers`, `paperwork`)},
 	{"fechas", re(`hasta cuando`, `desde cuando`, `fecha\w*`, `plazo\w*`, `cuando (?:pagan|paga|se paga|sale|salen|abre|cierra|vence|empieza|termina|comienza)`, `deadline`)},
 	{"requisitos", re(`requisito\w*`, `quien(?:es)? (?:lo |la |los |las |le )?(?:puede|pueden|recibe|reciben|tiene derecho|cobra|pide|pueden pedir)`,
 		`que (?:necesito|se necesita|se requiere|requiero|piden|me piden|hay que tener|tengo que tener|tengo que cumplir)`, `me queda`, `le queda`,
-		`(?:me|le|nos) (?:tiene|tienen) que dar`, `(?:esta|estan) obligad\w*`, `es obligatori\w*`, `can i (?:get|apply|receive)`, `am i entitled`, `puedo (?:postular|pedir|recibir|optar|acceder|cobrar|solicitar|dar|tener|jubilar|pensionarme|nacionalizarme|casarme|votar|trabajar)`, `me corresponde`, `le corresponde`, `tengo derecho`, `tiene derecho`, `cumplo`, `condiciones`, `para quien(?:es)?`, `a quien(?:es)?`, `me toca`, `le toca`, `califico`, `who can`, `who (?:gets|receives|is (?:it )?for|qualifies)`, `eligible`, `eligibility`, `requirements`, `qualify`)},
+		`(?:me|le|nos) (?:tiene|tienen) que dar`, `(?:esta|estan) obligad\w*`, `es obligatori\w*`, `can i (?:get|apply|receive)`, `am i entitled`, `puedo (?:postular|pedir|recibir|optar|acceder|cobrar|solicitar|dar|tener|jubilar|pensionarme|nacionalizarme|casarme|votar|trabajar)`, `me corresponde`, `le corresponde`, `si (?:puedo|puede|pueden|podemos|califico|califica)`, `(?:me|le|nos|les) sirve`, `sirve igual`,
+		`(?:do|does) (?:i|she|he|we|they) (?:need|have) to`, `tengo derecho`, `tiene derecho`, `cumplo`, `condiciones`, `para quien(?:es)?`, `a quien(?:es)?`, `me toca`, `le toca`, `califico`, `who can`, `who (?:gets|receives|is (?:it )?for|qualifies)`, `eligible`, `eligibility`, `requirements`, `qualify`)},
 	{"fechas", re(`cuando`, `fecha\w*`, `plazo\w*`, `hasta cuando`, `desde cuando`, `que dia`, `calendario`, `vence\w*`, `when`, `deadline`, `dates`, `date`)},
 	{"como", re(`como (?:lo |la |los |las |se |me |le )?(?:pido|pide|solicito|solicita|saco|saca|obtengo|obtiene|postulo|postula|tramito|tramita|hago|hace|cobro|cobra|renuevo|renueva|hacer|sacar|pedir|postular|obtener|cobrar|solicitar|renovar|reclamar|reclamo|inscribo|inscribir|consigo|conseguir|recupero|recuperar|cambio|cambiar|activo|activar|actualizo|actualizar)`, `donde`, `como`, `postular`, `postulo`, `solicitar`, `tramitar`, `sacar`, `que hay que hacer`, `que (?:tengo|debo) (?:que )?hacer`, `cobrar\w*`, `pongo`, `meto`, `por internet`, `en linea`, `online`, `how do i`, `how to`, `how can i`, `where`, `apply`)},
+	{"como", re(`(?:tenemos|tiene|tienen|debemos|debe) (?:que )?hacer`,
+		`(?:quiero|kiero|quisiera|necesito|nesesito) (?:sacar|obtener|pedir|tramitar|renovar|cambiar|cambiarme|inscribir|inscribirme)`)},
 	{"general", re(`que es`, `que son`, `en que consiste`, `de que se trata`, `what is`, `what are`)},
 }
 
@@ -172,6 +188,26 @@ var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `exist
 // asks reports whether a message asks something, rather than only telling what happens.
 func asks(text, norm string) bool {
 	return strings.ContainsRune(text, '?') || askRe.MatchString(norm)
+}
+
+// squeeze folds a run of three or more of the same letter into one ("holaaa", "graciaaas"):
+// how citizens stretch a greeting or thanks.
+func squeeze(norm string) string {
+	rs := []rune(norm)
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		j := i
+		for j < len(rs) && rs[j] == rs[i] {
+			j++
+		}
+		if j-i >= 3 {
+			b.WriteRune(rs[i])
+		} else {
+			b.WriteString(string(rs[i:j]))
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // detectAspect returns the aspect the text asks about, or "" when it names none.
