@@ -1220,6 +1220,10 @@ func TestChatInAConversation(t *testing.T) {
 	if rs[1].Action != bot.ActionHandoff || rs[1].Handoff != bot.ReasonRequest || len(rs[1].Fichas) == 0 || rs[1].Fichas[0].Slug != rs[0].Ficha {
 		t.Errorf("a call asked for after an answer: %s %q %+v", rs[1].Action, rs[1].Handoff, rs[1].Fichas)
 	}
+	// Being called is not always a call asked for.
+	if r := say(t, engine(t), bot.ChannelWeb, "hay forma de que me llamen antes para la cirugia por el auge")[0]; r.Action == bot.ActionHandoff {
+		t.Errorf("a question about being called for surgery: %s", r.Action)
+	}
 }
 
 // TestRemarkThenFollowUp: a remark, then a short question about the ficha being talked

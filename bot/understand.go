@@ -91,7 +91,8 @@ var (
 		`real person`, `live agent`, `human agent`, `customer service`,
 		// A call asked for in so many words: the person readings read a conversation's few
 		// words too loosely to be trusted there ("me sirve a mi?").
-		`(?:me|nos) (?:puede|pueden|podria|podrian) llamar`, `llam(?:en|e)me`, `que me llamen`, `(?:me|nos) llaman (?:xfa|porfa|por favor|pls)`,
+		`(?:me|nos) (?:puede|pueden|podria|podrian) llamar`, `llam(?:en|e)me`, `(?:que|q) me llamen(?: (?:xfa|porfa|por favor|pls|mejor|altiro))?$`,
+		`(?:me|nos) llaman (?:xfa|porfa|por favor|pls)`,
 		`call me`, `give me a call`)
 	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
 	personalRe    = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
