@@ -518,6 +518,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		st.Options = nil
 		return e.simple(ActionClarify, msgNotThat, english), st
 	}
+	// "no perdón, era el de matrimonio", "no, no es eso, me la rechazaron…": the ficha being
+	// talked about is turned down and the rest says which one instead. The rest is read as a
+	// message of its own, and the ficha turned down is not answered again.
+	corrected := false
+	if st.Slug != "" {
+		if m := correctionRe.FindString(norm); m != "" && strongCorrectionRe.MatchString(m) && len(m) < len(norm) {
+			norm, corrected = strings.TrimSpace(norm[len(m):]), true
+			aspect, ownAspect = detectAspect(norm), detectAspect(norm)
+		}
+	}
 	if len(st.Options) > 0 {
 		if slug, ok := e.choose(tc.ctx, st.Options, text, norm); ok {
 			if aspect == "" {
@@ -611,7 +621,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// talked about, unless the words are the whole title of another ("y el seguro de
 	// cesantía, cómo lo cobro?").
 	titled := named && found.Results[0].TitleCoverage >= 1
-	stays := followUp && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "" && !titled) || !named ||
+	stays := followUp && !corrected && (staysOn(found.Results, st.Slug) || (found.Vague && ownAspect != "" && !titled) || !named ||
 		found.FollowUp >= followUpSure && !namesInFewWords(found, norm))
 	elided := followUp && !stays && elidedNounRe.MatchString(norm)
 	if followUp && !stays && (len(found.Results) == 0 || !confident(found.Results[0]) || ambiguous(found, st.Slug) || elided) {
@@ -631,12 +641,17 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 			// summary ("certificado" after the PGU is not about the PGU).
 			kept := found.Results[:0]
 			for _, r := range found.Results {
-				if r.Ficha.Slug != st.Slug || r.Strong > 0 {
+				if r.Ficha.Slug != st.Slug || r.Strong > 0 && !corrected {
 					kept = append(kept, r)
 				}
 			}
 			found.Results = kept
 		}
+	}
+	// Unless the rest names it by its whole title: "no, lo que necesito es el certificado de
+	// defunción de mi tío" after the one of a father turns down the person, not the ficha.
+	if corrected && !(len(found.Results) > 0 && found.Results[0].Ficha.Slug == st.Slug && found.Results[0].TitleCoverage >= 1) {
+		found.Results = slices.DeleteFunc(found.Results, func(r retrieval.Result) bool { return r.Ficha.Slug == st.Slug })
 	}
 	if english || found.English {
 		english = true

@@ -1252,3 +1252,26 @@ func TestAspectsOfTime(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrection: "no perdón, era el de…" turns down the ficha just answered and says which
+// one instead; the ficha turned down is not answered again, unless the rest names it by its
+// whole title (another person's certificate of the same kind).
+func TestCorrection(t *testing.T) {
+	rs := say(t, engine(t), bot.ChannelWeb, "partida de nacimiento, donde la pido", "no disculpa, era el d matrimonio", "y sale gratis?")
+	if rs[0].Ficha != "certificado-nacimiento" || rs[1].Ficha != "certificado-matrimonio" || rs[2].Ficha != "certificado-matrimonio" {
+		t.Errorf("a correction with its noun left out: %s, then %s, then %s", rs[0].Ficha, rs[1].Ficha, rs[2].Ficha)
+	}
+	rs = say(t, engine(t), bot.ChannelWeb, "partida de nacimiento, donde la pido", "perdon me confundi, lo que busco es la partida de defuncion de mi abuelo")
+	if rs[1].Ficha == rs[0].Ficha {
+		t.Errorf("a correction: answered %s again", rs[1].Ficha)
+	}
+	rs = say(t, engine(t), bot.ChannelWeb, "me piden la partida de defuncion de mi papa", "no perdon, lo que necesito es certificado defuncion pero de mi abuela")
+	if rs[1].Ficha != rs[0].Ficha {
+		t.Errorf("the same certificate for another person: %s, then %s", rs[0].Ficha, rs[1].Ficha)
+	}
+	// A "no" alone opens many an ordinary follow-up.
+	rs = say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", "no vivo en chile hace años, igual me toca?")
+	if rs[1].Ficha != rs[0].Ficha {
+		t.Errorf("a follow-up that opens with \"no\": %s, then %s", rs[0].Ficha, rs[1].Ficha)
+	}
+}

@@ -117,6 +117,13 @@ var (
 		`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`,
 		`someone else s`, `my neighbor s`, `other people s data`)
 	greetRe = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor|bot|robot|asistente|atiende|chileatiende)\s*)+$`)
+	// correctionRe is the opening of a message that turns down the ficha just answered and says
+	// which one instead ("no perdón, era…", "no, no es eso, …", "perdón, me equivoqué: …"), on
+	// normalised text. strongCorrectionRe must find more in it than a "no", which opens many an
+	// ordinary message ("no tengo contrato"), or a "perdón" alone, which is as often politeness
+	// ("disculpe, ¿ese beneficio es compatible con mi pensión?").
+	correctionRe       = regexp.MustCompile(`^(?:(?:no era eso|no es eso|es eso|era eso|eso no|me equivoque de (?:bono|tramite|certificado|beneficio)|me equivoque|me confundi|no|nop|perdon|perdone|disculpe|disculpa|sorry|era|me referia a|me refiero a|quise decir|lo que necesito es|lo q necesito es|lo que quiero es|lo q quiero es|lo que busco es)(?: |$))+`)
+	strongCorrectionRe = regexp.MustCompile(`\b(?:me equivoque|me confundi|no era|no es eso|era eso|me referia|me refiero|quise decir|lo q(?:ue)? (?:necesito|quiero|busco) es|no (?:perdon|perdone|disculpa|disculpe|sorry))\b`)
 	// thanksRe finds thanks as citizens write them; thanked reads the rest of the message.
 	thanksRe = re(`gracias`, `grax`, `grasias`, `gracia`, `grcs`, `thanks`, `thank you`, `thx`, `agradezco`, `agradecid[oa]`, `se agradece`)
 	// stillAsksRe: words that make a message of thanks also a request ("gracias, pero…",
