@@ -583,15 +583,16 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// write in the middle of a conversation ("por cuantos meses se paga?"), or when its last
 	// sentence is one of those after a remark ("jaja me muero con la foto. ¿y cuánto vale?").
 	followUp := st.Slug != "" && (isElliptic(norm) || found.FollowUp >= followUpSure)
-	// Not of a message the learned model, reading it whole, is sure of another ficha: a new question
-	// often ends in a few words ("…sin ir a clases porque trabajo en el campo. ¿Cómo me
-	// inscribo?").
-	if last, ok := endsElliptic(text, e.r.Normalize); ok && st.Slug != "" && (len(found.Results) == 0 || found.Results[0].Prob < probSure || found.Results[0].Ficha.Slug == st.Slug) {
-		// The aspect, when the last sentence asks one, is the last sentence's: the remark's
-		// words ("me mata el precio") ask nothing.
-		followUp = true
-		if a := detectAspect(last); a != "" {
-			aspect, ownAspect = a, a
+	// The last sentence: not of a message the learned model, reading it whole, is sure of
+	// another ficha, for a new question often ends in a few words ("…sin ir a clases porque
+	// trabajo en el campo. ¿Cómo me inscribo?"). The aspect, when the last sentence asks one,
+	// is the last sentence's: the remark's words ("me mata el precio") ask nothing.
+	if st.Slug != "" && (len(found.Results) == 0 || found.Results[0].Prob < probSure || found.Results[0].Ficha.Slug == st.Slug) {
+		if last, ok := endsElliptic(text, e.r.Normalize); ok {
+			followUp = true
+			if a := detectAspect(last); a != "" {
+				aspect, ownAspect = a, a
+			}
 		}
 	}
 	// A follow-up whose own words rank the ficha being talked about close to the best stays

@@ -201,6 +201,16 @@ func asks(text, norm string) bool {
 // squeeze folds a run of three or more of the same letter into one ("holaaa", "graciaaas"):
 // how citizens stretch a greeting or thanks.
 func squeeze(norm string) string {
+	stretched := false
+	for i := 2; i < len(norm); i++ {
+		if norm[i] == norm[i-1] && norm[i] == norm[i-2] {
+			stretched = true
+			break
+		}
+	}
+	if !stretched {
+		return norm
+	}
 	rs := []rune(norm)
 	var b strings.Builder
 	for i := 0; i < len(rs); {
