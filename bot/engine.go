@@ -988,9 +988,10 @@ func isElliptic(norm string) bool {
 }
 
 // endsElliptic reports whether a message of more than one sentence ends with a few words
-// ("¿y el valor?"), or with an aspect asked in not many more ("¿en qué fecha se abre?"): a remark, then the question about the ficha being talked about. It returns
-// that last sentence, normalised. A longer last sentence ("¿y existe algún subsidio para
-// el agua?") is read with the rest, as any message is.
+// ("¿y el valor?"), or with an aspect asked in not many more ("¿en qué fecha se abre?"): a
+// remark, then the question about the ficha being talked about. It returns that last
+// sentence, normalised. A longer last sentence ("¿y existe algún subsidio para el agua?") is
+// read with the rest, as any message is.
 func endsElliptic(text string, normalize func(string) string) (string, bool) {
 	parts := strings.FieldsFunc(text, func(r rune) bool {
 		return r == '.' || r == '!' || r == '?' || r == ';' || r == '¿' || r == '¡' || r == '\n'

@@ -93,7 +93,7 @@ var (
 		// words too loosely to be trusted there ("me sirve a mi?").
 		`(?:me|nos) (?:puede|pueden|podria|podrian) llamar`, `llam(?:en|e)me`, `(?:que|q) me llamen(?: (?:xfa|porfa|por favor|pls|mejor|altiro))?$`,
 		`(?:me|nos) llaman (?:xfa|porfa|por favor|pls)`,
-		`call me`, `give me a call`)
+		`(?:please|pls|can you|could you|would you|someone) call me`, `call me back`, `give me a call`)
 	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
 	personalRe    = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
 	// ownCaseRe: the citizen speaks of a case of their own. Alone it is no request for a
