@@ -488,8 +488,6 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.handoff(st, ReasonRequest, english)
 	case personalRe.MatchString(norm):
 		return e.handoff(st, ReasonPersonal, english)
-	case frustratedRe.MatchString(norm):
-		return e.handoff(st, ReasonFrustration, english)
 	case injectionRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgRefuse, english), st
@@ -548,7 +546,10 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.simple(ActionClarify, msgNoChoice, english), st
 	}
 
-	if e.offices != nil && asksOffice(norm) {
+	// Frustration is read below, once the candidates are known; an office named in anger ("me
+	// atendieron pésimo en la sucursal de…") is no question where the office is.
+	frustrated := frustratedRe.MatchString(norm)
+	if e.offices != nil && asksOffice(norm) && !frustrated {
 		if p, ok := e.offices.Locate(text); ok {
 			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
 			return e.officeReply(p, channel, english), st
@@ -571,6 +572,14 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 	found := e.r.Find(tc.ctx, q, topK)
 	tc.read(found)
+	// Frustration ("no me entiendes", "pésimo", "no me sirve") goes to a person, unless the
+	// message also asks for another ficha the model is sure of, and not for a person: "me
+	// atendieron pésimo en la empresa eléctrica, ¿dónde reclamo?" is angry at someone else and
+	// asks where to complain; "…y quiero que alguien me escuche" asks for a person.
+	if frustrated && (max(found.Person, found.Wants) >= personSure ||
+		!(len(found.Results) > 0 && found.Results[0].Prob >= probSure && found.Results[0].Ficha.Slug != st.Slug)) {
+		return e.handoff(st, ReasonFrustration, english)
+	}
 	// Thanks that ask nothing more ("ya grax", "gracias por la info", "great, thanks!") end the
 	// conversation as "gracias" does, whatever words come with them; not when those words
 	// name a ficha the engine is sure of ("gracias, y la pgu").

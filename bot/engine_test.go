@@ -1275,3 +1275,22 @@ func TestCorrection(t *testing.T) {
 		t.Errorf("a follow-up that opens with \"no\": %s, then %s", rs[0].Ficha, rs[1].Ficha)
 	}
 }
+
+// TestFrustrationAtSomeoneElse: frustration goes to a person, unless the message also asks
+// for another ficha the model is sure of: anger at a company, with the question where to
+// complain, gets where to complain.
+func TestFrustrationAtSomeoneElse(t *testing.T) {
+	if r := say(t, engine(t), bot.ChannelWeb, "la compañia del gas me atendio pesimo y no me soluciono nada, a quien le reclamo?")[0]; r.Action != bot.ActionAnswer || r.Ficha == "" {
+		t.Errorf("anger at a company, and where to complain: %s %q %s", r.Action, r.Handoff, r.Ficha)
+	}
+	// Anger at an office, with a person asked for: not the office's address.
+	if r := say(t, engine(t), bot.ChannelWeb, "en la sucursal de temuco me trataron pesimo, quiero que alguien de ustedes me escuche")[0]; r.Action != bot.ActionHandoff {
+		t.Errorf("anger at an office, and a person asked for: %s %q %d offices", r.Action, r.Handoff, len(r.Offices))
+	}
+	if r := say(t, engine(t), bot.ChannelWeb, "no me entiendes nada")[0]; r.Action != bot.ActionHandoff || r.Handoff != bot.ReasonFrustration {
+		t.Errorf("frustration at the assistant: %s %q", r.Action, r.Handoff)
+	}
+	if rs := say(t, engine(t), bot.ChannelWeb, "cuanto es la pgu", "esto no me sirve de nada"); rs[1].Action != bot.ActionHandoff || rs[1].Handoff != bot.ReasonFrustration {
+		t.Errorf("frustration after an answer: %s %q", rs[1].Action, rs[1].Handoff)
+	}
+}
