@@ -1191,7 +1191,7 @@ func TestStoryOpeningAsFollowUp(t *testing.T) {
 // TestThanksInOtherWords: thanks as citizens write them end the conversation; thanks that
 // come with a question or a request do not.
 func TestThanksInOtherWords(t *testing.T) {
-	for _, thanks := range []string{"ya grax", "chaito gracias", "gracias por la info", "great, thanks!", "ok muchas gracias, me sirvió harto", "graciaaas", "thank you so much"} {
+	for _, thanks := range []string{"ya grax", "chaito gracias", "chaito", "gracias por la info", "great, thanks!", "ok muchas gracias, me sirvió harto", "graciaaas", "thank you so much"} {
 		if rs := say(t, engine(t), bot.ChannelSMS, "cuanto es la pgu", thanks); rs[1].Action != bot.ActionGoodbye {
 			t.Errorf("%q after an answer: %s %s", thanks, rs[1].Action, rs[1].Ficha)
 		}

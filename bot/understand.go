@@ -130,7 +130,7 @@ var (
 	// "gracias, otra consulta", "thanks, I also need…").
 	stillAsksRe = re(`pero`, `quiero`, `quisiera`, `queria`, `kiero`, `keria`, `necesito`, `nesesito`, `necesitaba`, `ayud\w*`, `consult\w*`, `pregunt\w*`,
 		`otra cosa`, `tambien`, `ademas`, `tb`, `but`, `also`, `need`, `want`, `another`, `question`)
-	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
+	goodbyeRe = regexp.MustCompile(`^(?:(?:gracias|muchas|mil|muy|amable|chao|chau|chaito|chaolin|adios|nos vemos|hasta luego|hasta pronto|bye|goodbye|thanks|thank you|thank|you|ok|oka|okey|okay|listo|vale|perfecto|genial|buenisimo|bakan|eso era|eso es todo|nada mas|era eso|seria todo|buena|bueno|super|entendido|ya|si|de nada|que este bien|saludos|bendiciones|igualmente|todo|era todo|eso)\s*)+$`)
 )
 
 // officeRe: the citizen asks where to be served in person.
