@@ -511,7 +511,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		answered := st.Slug != ""
 		st.Slug, st.Aspect = "", ""
 		if answered && len(st.Options) > 0 {
-			return e.offerAgain(st, st.Aspect, english)
+			return e.offerAgain(st, "", english)
 		}
 		st.Options = nil
 		return e.simple(ActionClarify, msgNotThat, english), st
@@ -523,7 +523,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	if st.Slug != "" {
 		if m := correctionRe.FindString(norm); m != "" && strongCorrectionRe.MatchString(m) && len(m) < len(norm) {
 			norm, corrected = strings.TrimSpace(norm[len(m):]), true
-			aspect, ownAspect = detectAspect(norm), detectAspect(norm)
+			aspect = detectAspect(norm)
+			ownAspect = aspect
 		}
 	}
 	if len(st.Options) > 0 {
@@ -651,7 +652,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 			// summary ("certificado" after the PGU is not about the PGU).
 			kept := found.Results[:0]
 			for _, r := range found.Results {
-				if r.Ficha.Slug != st.Slug || r.Strong > 0 && !corrected {
+				if r.Ficha.Slug != st.Slug || r.Strong > 0 {
 					kept = append(kept, r)
 				}
 			}

@@ -313,7 +313,7 @@ func (s *Service[T]) intercept(ctx context.Context, tx T, conv *atiende.Conversa
 	case n > s.cfg.RateLimit+1:
 		return silent, nil
 	}
-	if AsksMore(text) {
+	if moreWords[word] { // AsksMore, on the word already read
 		if len(conv.More) == 0 {
 			return fixed(bot.ActionClarify, msgNoMore), nil
 		}
