@@ -12,7 +12,6 @@ import (
 
 	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
-	"github.com/atiende/atiende/retrieval/learn"
 )
 
 // Retriever is what the engine needs of the catalogue.
@@ -185,15 +184,12 @@ type Engine struct {
 	danger *retrieval.Detector // the learned emergency model; nil: patterns only
 	// dangerSet: WithEmergencyModel chose danger, and the bundled model is not loaded.
 	dangerSet bool
-	aspects   *learn.Model // the learned aspect model; nil: the cue phrases alone
-	// aspectsSet: WithAspectModel chose aspects, and the bundled model is not loaded.
-	aspectsSet bool
-	offices    Offices           // nil: the engine does not answer where offices are
-	writer     *writerState      // nil: answers are extractive only
-	judge      *judgeState       // nil: no second opinion (WithJudge)
-	observer   Observer          // nil: nobody hears of the turns
-	now        func() time.Time  // the day answers are dated against (WithClock)
-	media      map[string]Medium // the channels it shapes replies for (WithMedium)
+	offices   Offices           // nil: the engine does not answer where offices are
+	writer    *writerState      // nil: answers are extractive only
+	judge     *judgeState       // nil: no second opinion (WithJudge)
+	observer  Observer          // nil: nobody hears of the turns
+	now       func() time.Time  // the day answers are dated against (WithClock)
+	media     map[string]Medium // the channels it shapes replies for (WithMedium)
 }
 
 // New returns an engine over the catalogue; offices may be nil.
@@ -205,9 +201,6 @@ func New(r Retriever, offices Offices, opts ...EngineOption) *Engine {
 	}
 	if !e.dangerSet {
 		e.danger = bundledDanger()
-	}
-	if !e.aspectsSet {
-		e.aspects = bundledAspect()
 	}
 	return e
 }
@@ -507,11 +500,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		st.Options = nil
 		return e.simple(ActionGoodbye, msgGoodbye, english), st
 	}
-	// ownAspect: what the citizen asked in so many words (a cue phrase), before the
-	// conversation lends its own; it steers the conversation (stay on the ficha, small talk).
-	// aspect adds the aspect model's reading, which only chooses the section answered.
-	ownAspect := detectAspect(norm)
-	aspect := e.aspectOf(norm)
+	aspect := detectAspect(norm)
+	ownAspect := aspect // what the citizen asked, before the conversation lends its own
 	offered := st.Options
 	// "no era eso" after an answer: the others offered beside it, when there were some, or a
 	// question in other words; never the same answer again (the message names nothing, so
@@ -533,7 +523,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	if st.Slug != "" {
 		if m := correctionRe.FindString(norm); m != "" && strongCorrectionRe.MatchString(m) && len(m) < len(norm) {
 			norm, corrected = strings.TrimSpace(norm[len(m):]), true
-			ownAspect, aspect = detectAspect(norm), e.aspectOf(norm)
+			aspect = detectAspect(norm)
+			ownAspect = aspect
 		}
 	}
 	if len(st.Options) > 0 {
@@ -609,11 +600,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	if st.Slug != "" && (len(found.Results) == 0 || found.Results[0].Prob < probSure || found.Results[0].Ficha.Slug == st.Slug) {
 		if last, ok := endsElliptic(text, e.r.Normalize); ok {
 			followUp = true
-			if a := e.aspectOf(last); a != "" {
-				aspect = a
-				if c := detectAspect(last); c != "" {
-					ownAspect = c
-				}
+			if a := detectAspect(last); a != "" {
+				aspect, ownAspect = a, a
 			}
 		}
 	}

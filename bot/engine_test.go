@@ -1253,24 +1253,6 @@ func TestAspectsOfTime(t *testing.T) {
 	}
 }
 
-// TestAspectWithoutCues: a question that names its part of the ficha in no cue phrase gets the
-// aspect model's reading ("caro": the price; "qué papel piden": the documents), and a
-// follow-up the model reads as "general" still borrows the conversation's aspect.
-func TestAspectWithoutCues(t *testing.T) {
-	for _, c := range []struct{ text, aspect, ficha string }{
-		{"el pasaporte sale muy caro?", "costo", "pasaporte"},
-		{"que papel piden pal pasaporte", "documentos", "pasaporte"},
-	} {
-		if rs := say(t, engine(t), bot.ChannelWeb, c.text); rs[0].Aspect != c.aspect || rs[0].Ficha != c.ficha {
-			t.Errorf("%q: %s about %s, want %s about %s", c.text, rs[0].Aspect, rs[0].Ficha, c.aspect, c.ficha)
-		}
-	}
-	rs := say(t, engine(t), bot.ChannelWeb, "cuanto cuesta el carnet", "y el pasaporte?")
-	if rs[1].Aspect != "costo" || rs[1].Ficha != "pasaporte" {
-		t.Errorf("an elliptic follow-up: %s about %s, want costo about pasaporte", rs[1].Aspect, rs[1].Ficha)
-	}
-}
-
 // TestCorrection: "no perdón, era el de…" turns down the ficha just answered and says which
 // one instead; the ficha turned down is not answered again, unless the rest names it by its
 // whole title (another person's certificate of the same kind).

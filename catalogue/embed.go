@@ -6,8 +6,8 @@ package catalogue
 import "embed"
 
 // FS holds fichas/*.json, glossary.tsv, offices.json, comunas.tsv, holidays.txt, the
-// citizens' questions (questions/*.tsv), the emergency bank (emergency/*.tsv), the aspect
-// model's data (aspects/*.tsv) and the learned models atiende train makes from them (model/).
+// citizens' questions (questions/*.tsv), the emergency bank (emergency/*.tsv) and the
+// learned models atiende train makes from them (model/).
 //
-//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt offtopic.tsv offtopic.fichas.tsv person.tsv followups.tsv concepts.tsv questions/*.tsv emergency/*.tsv aspects/*.tsv model
+//go:embed fichas/*.json glossary.tsv offices.json comunas.tsv holidays.txt offtopic.tsv offtopic.fichas.tsv person.tsv followups.tsv concepts.tsv questions/*.tsv emergency/*.tsv model
 var FS embed.FS

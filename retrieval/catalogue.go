@@ -104,9 +104,6 @@ const (
 	// PersonModel reads whether a message asks for a person: a sparse logistic model
 	// (learn.Linear) of person.tsv against what else citizens write (Training.Wants).
 	PersonModel = "model/person.model"
-	// AspectModel reads which part of a ficha a message asks about (AspectLabels): a
-	// fastText-style model (learn.Model) of aspects/*.tsv (Training.Aspect).
-	AspectModel = "model/aspect.model"
 )
 
 // LoadLinear reads a linear model from fsys; nil, without error, when the file is absent.

@@ -117,9 +117,6 @@ type Training struct {
 	// model's own person label it is a second reading, made for that one question, that the
 	// fichas' number does not drown. Read as the fichas model reads them.
 	Wants []learn.Example
-	// Aspect: what citizens write labelled with the part of a ficha they ask about
-	// (aspects/*.tsv: AspectLabels), as the engine normalises a message (Index.Normalize).
-	Aspect []learn.Example
 }
 
 // The person model's labels (Training.Wants).
@@ -158,11 +155,6 @@ const (
 	FollowUpLabel = "followup"
 	NotFollowUp   = "other"
 )
-
-// AspectConfig trains the aspect model (AspectModel): a few thousand short texts and seven
-// labels, trained in seconds. Its settings were chosen on the held-out fifth of its data
-// (atiende train --dev-aspects; docs/eval.md).
-var AspectConfig = learn.Config{Dim: 16, Epochs: 40, LR: 0.5, MinCount: 2, MinN: 3, MaxN: 5, Seed: 1, Members: 1, Dropout: 0.2}
 
 // FollowUpConfig trains the follow-up model: its positive examples are few (a few hundred
 // follow-ups against some twenty thousand other texts), so a missed one costs more.
@@ -309,15 +301,6 @@ func TrainingData(fsys fs.FS, skip func(text string) bool) (Training, error) {
 			}
 		}
 	}
-	aspects, err := ReadAspects(fsys, "aspects")
-	if err != nil {
-		return Training{}, err
-	}
-	for _, a := range aspects {
-		if keep(a.Text) {
-			t.Aspect = append(t.Aspect, learn.Example{Text: ix.Normalize(a.Text), Label: a.Label})
-		}
-	}
 	return t, nil
 }
 
@@ -369,24 +352,6 @@ var BankKinds = []string{NoEmergency, "suicide", "violence_women", "violence_fam
 // ReadBank reads every .tsv file of dir: one `kind<TAB>text` a line (# starts a comment).
 // A line without a kind or a text is a problem naming its file and line.
 func ReadBank(fsys fs.FS, dir string) ([]learn.Example, error) {
-	return readLabelled(fsys, dir, "bank", "kind", BankKinds)
-}
-
-// AspectLabels are the labels of the aspect model's data (aspects/*.tsv): the parts of a
-// ficha a citizen may ask about, and AspectGeneral for what it is, or no part in particular.
-var AspectLabels = []string{AspectGeneral, AspectRequisitos, AspectMonto, AspectComo, AspectDocumentos, AspectFechas, AspectCosto}
-
-// ReadAspects reads the aspect model's data: every .tsv file of dir, one
-// `aspect<TAB>message` a line (# starts a comment), the aspect one of AspectLabels. A catalogue
-// may have none.
-func ReadAspects(fsys fs.FS, dir string) ([]learn.Example, error) {
-	return readLabelled(fsys, dir, "aspects", "aspect", AspectLabels)
-}
-
-// readLabelled reads every .tsv file of dir: one `label<TAB>text` a line (# starts a
-// comment), the label one of labels. A line without a label or a text, or with another label,
-// is a problem naming its file, line and field (what, or field for the label).
-func readLabelled(fsys fs.FS, dir, what, field string, labels []string) ([]learn.Example, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, "*.tsv"))
 	if err != nil {
 		return nil, err
@@ -407,12 +372,12 @@ func readLabelled(fsys fs.FS, dir, what, field string, labels []string) ([]learn
 			kind, text, ok := strings.Cut(s, "\t")
 			kind, text = strings.TrimSpace(kind), strings.TrimSpace(text)
 			if !ok || kind == "" || text == "" || strings.Contains(kind, " ") {
-				probs = append(probs, Problem{File: name, Line: i + 1, Field: what, Msg: "expected " + field + "<TAB>text"})
+				probs = append(probs, Problem{File: name, Line: i + 1, Field: "bank", Msg: "expected kind<TAB>text"})
 				continue
 			}
-			if !slices.Contains(labels, kind) {
-				probs = append(probs, Problem{File: name, Line: i + 1, Field: field,
-					Msg: fmt.Sprintf("unknown %s %q (one of %s)", field, kind, strings.Join(labels, ", "))})
+			if !slices.Contains(BankKinds, kind) {
+				probs = append(probs, Problem{File: name, Line: i + 1, Field: "kind",
+					Msg: fmt.Sprintf("unknown kind %q (one of %s)", kind, strings.Join(BankKinds, ", "))})
 				continue
 			}
 			out = append(out, learn.Example{Text: text, Label: kind})

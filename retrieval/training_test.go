@@ -24,7 +24,7 @@ func TestModelsMatchTheirData(t *testing.T) {
 	for _, c := range []struct {
 		file string
 		ex   []learn.Example
-	}{{retrieval.FichasModel, data.Fichas}, {retrieval.EmergencyModel, data.Emergency}, {retrieval.AspectModel, data.Aspect}} {
+	}{{retrieval.FichasModel, data.Fichas}, {retrieval.EmergencyModel, data.Emergency}} {
 		m, err := retrieval.LoadModel(catalogue.FS, c.file)
 		if err != nil || m == nil {
 			t.Fatalf("%s: %v", c.file, err)
@@ -129,28 +129,6 @@ func TestBankProblemsNameFileLineAndField(t *testing.T) {
 	good, err := retrieval.ReadBank(fstest.MapFS{"emergency/b.tsv": {Data: []byte("danger\tun hombre con un fierro afuera\nnone\tque dia depositan la pension\n")}}, "emergency")
 	if err != nil || len(good) != 2 || good[0].Label != "danger" {
 		t.Errorf("good bank: %v %+v", err, good)
-	}
-}
-
-// TestAspectProblemsNameFileLineAndField: an aspect line without its tab, or with an aspect
-// the engine does not answer (a misspelt one would be a label of its own), is a problem with
-// its file, line and field.
-func TestAspectProblemsNameFileLineAndField(t *testing.T) {
-	fsys := fstest.MapFS{"aspects/a.tsv": {Data: []byte("# comment\nmonto\tcuanta plata es\nrequisito\tme toca?\nsin tabulador\n")}}
-	lines, err := retrieval.ReadAspects(fsys, "aspects")
-	var le *retrieval.LoadError
-	if !errors.As(err, &le) || len(le.Problems) != 2 || lines != nil {
-		t.Fatalf("got %v, %d lines", err, len(lines))
-	}
-	msg := err.Error()
-	for _, want := range []string{`aspects/a.tsv:3: aspect: unknown aspect "requisito"`, "aspects/a.tsv:4: aspects: expected aspect<TAB>text"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error lacks %q:\n%s", want, msg)
-		}
-	}
-	bundled, err := retrieval.ReadAspects(catalogue.FS, "aspects")
-	if err != nil || len(bundled) < 1000 {
-		t.Errorf("bundled aspects: %v, %d lines", err, len(bundled))
 	}
 }
 

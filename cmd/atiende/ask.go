@@ -247,8 +247,6 @@ func cmdAsk(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		d := e.ReadDanger(text)
 		fmt.Fprintf(stdout, "danger: kinds %v sure %v pattern %v p %.3f pf %.3f known %d nearest lines %.2f %s (top %.2f)\n",
 			d.Kinds, d.Sure, d.Pattern, d.P, d.PF, d.Known, d.NearShare, d.NearKind, d.NearTop)
-		cue, am, ap := e.AspectReadings(text)
-		fmt.Fprintf(stdout, "aspect: cue phrases %q, model %s %.2f\n", cue, am, ap)
 		for _, r := range found.Results {
 			fmt.Fprintf(stdout, "  %-45s score %6.3f lexical %6.3f model %.2f coverage %.2f matched %v\n", r.Ficha.Slug, r.Score, r.Lexical, r.Prob, r.Coverage, r.Matched)
 		}

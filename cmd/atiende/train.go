@@ -27,8 +27,6 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flags("train", stdout)
 	dir := fs.String("catalogue", "catalogue", "the catalogue directory to train from and write model/ into")
 	dev := fs.Bool("dev", false, "hold out a fifth of the questions and of the bank, train on the rest, and report the engine on the held-out part; writes nothing")
-	aspectOnly := fs.Bool("aspect-only", false, "train and write the aspect model alone (after a change to aspects/*.tsv only: no other model reads them)")
-	devAspects := fs.Bool("dev-aspects", false, "train the aspect model on four fifths of aspects/*.tsv and compare it with the cue phrases on the rest; writes nothing")
 	asJSON := fs.Bool("json", false, "with --dev: print the report as JSON")
 	dump := fs.String("dump", "", "with --dev: write each held-out turn, the engine's reply and its readings of danger to this file (tab-separated, a header first)")
 	cache := fs.String("cache", "", "a directory to keep the models trained without the held-out fifth in, reused while their data and settings are the same (to try engine changes in seconds)")
@@ -48,9 +46,6 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fcfg.Seed, ecfg.Seed = *seed, *seed
 	}
 	fsys := os.DirFS(*dir)
-	if *devAspects {
-		return trainDevAspects(fsys, stdout)
-	}
 	if *dev {
 		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *dump, *asJSON, stdout)
 	}
@@ -61,13 +56,6 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("train: --dim, --epochs, --lr, --dropout, --seed and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
 	}
 	start := time.Now()
-	if *aspectOnly {
-		t, err := retrieval.TrainingData(fsys, nil)
-		if err != nil {
-			return err
-		}
-		return trainWrite(*dir, retrieval.AspectModel, t.Aspect, retrieval.AspectConfig, start, stdout)
-	}
 	if err := trainRanker(ctx, fsys, *dir, *cache, stdout); err != nil {
 		return err
 	}
@@ -79,11 +67,18 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		name string
 		data []learn.Example
 		cfg  learn.Config
-	}{{retrieval.FichasModel, t.Fichas, learn.DefaultConfig}, {retrieval.EmergencyModel, t.Emergency, learn.EmergencyConfig},
-		{retrieval.AspectModel, t.Aspect, retrieval.AspectConfig}} {
-		if err := trainWrite(*dir, m.name, m.data, m.cfg, time.Time{}, stdout); err != nil {
+	}{{retrieval.FichasModel, t.Fichas, learn.DefaultConfig}, {retrieval.EmergencyModel, t.Emergency, learn.EmergencyConfig}} {
+		model, err := learn.Train(m.data, m.cfg)
+		if err != nil {
 			return err
 		}
+		path, size, err := writeModel(*dir, m.name, model)
+		if err != nil {
+			return err
+		}
+		feats, dim := model.Size()
+		fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
+			path, len(m.data), len(model.Labels), feats, dim, size/1024, model.Digest)
 	}
 	for _, m := range linearModels(t) {
 		lin, err := learn.TrainLinear(m.data, m.positive, m.cfg)
@@ -97,26 +92,6 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %d examples, %d features, %d KiB, digest %s\n", path, len(m.data), lin.Size(), size/1024, lin.Digest)
 	}
 	fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// trainWrite trains one fastText-style model and writes it into the catalogue's model folder
-// (name is its path in the catalogue); from start, when set, it says how long it took.
-func trainWrite(dir, name string, data []learn.Example, cfg learn.Config, start time.Time, stdout io.Writer) error {
-	model, err := learn.Train(data, cfg)
-	if err != nil {
-		return err
-	}
-	path, size, err := writeModel(dir, name, model)
-	if err != nil {
-		return err
-	}
-	feats, dim := model.Size()
-	fmt.Fprintf(stdout, "%s: %d examples, %d labels, %d features × %d, %d KiB, digest %s\n",
-		path, len(data), len(model.Labels), feats, dim, size/1024, model.Digest)
-	if !start.IsZero() {
-		fmt.Fprintf(stdout, "trained in %s\n", time.Since(start).Round(time.Millisecond))
-	}
 	return nil
 }
 
@@ -413,74 +388,4 @@ func trainCached(data []learn.Example, cfg learn.Config, dir string) (*learn.Mod
 		return nil, err
 	}
 	return m, os.WriteFile(path, buf.Bytes(), 0o644)
-}
-
-// trainDevAspects measures the aspect model on the held-out fifth of its data
-// (retrieval.HeldOut): the share of held-out lines whose label the cue phrases alone, the
-// model alone and the engine's reading (bot.ReadAspect: the cues, else the model when sure)
-// give. A line labelled general is right when the reading is "" or general.
-func trainDevAspects(fsys iofs.FS, stdout io.Writer) error {
-	t, err := retrieval.TrainingData(fsys, retrieval.HeldOut)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	m, err := learn.Train(t.Aspect, retrieval.AspectConfig)
-	if err != nil {
-		return err
-	}
-	ix, err := retrieval.BundledLexical(fsys, "")
-	if err != nil {
-		return err
-	}
-	all, err := retrieval.ReadAspects(fsys, "aspects")
-	if err != nil {
-		return err
-	}
-	same := func(label, got string) bool {
-		return got == label || label == retrieval.AspectGeneral && got == ""
-	}
-	type tally struct{ n, rules, model, engine int }
-	by := map[string]*tally{}
-	var total tally
-	for _, a := range all {
-		if !retrieval.HeldOut(a.Text) {
-			continue
-		}
-		norm := ix.Normalize(a.Text)
-		ml, _ := bot.ModelAspect(m, norm)
-		c := by[a.Label]
-		if c == nil {
-			c = &tally{}
-			by[a.Label] = c
-		}
-		for _, x := range []*tally{c, &total} {
-			x.n++
-			if same(a.Label, bot.RuleAspect(norm)) {
-				x.rules++
-			}
-			if same(a.Label, ml) {
-				x.model++
-			}
-			if same(a.Label, bot.ReadAspect(m, norm)) {
-				x.engine++
-			}
-		}
-	}
-	if total.n == 0 {
-		return errors.New("train: no held-out aspect lines (aspects/*.tsv)")
-	}
-	fmt.Fprintf(stdout, "aspect model: %d training lines, trained in %s; held-out lines right:\n", len(t.Aspect), time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "%-12s %6s %7s %7s %7s\n", "aspect", "lines", "cues", "model", "engine")
-	row := func(name string, x *tally) {
-		f := func(k int) float64 { return float64(k) / float64(x.n) }
-		fmt.Fprintf(stdout, "%-12s %6d %7.3f %7.3f %7.3f\n", name, x.n, f(x.rules), f(x.model), f(x.engine))
-	}
-	for _, l := range retrieval.AspectLabels {
-		if c := by[l]; c != nil {
-			row(l, c)
-		}
-	}
-	row("all", &total)
-	return nil
 }
