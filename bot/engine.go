@@ -499,6 +499,13 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	case goodbyeRe.MatchString(squeeze(norm)):
 		st.Options = nil
 		return e.simple(ActionGoodbye, msgGoodbye, english), st
+	case helpOnly(squeeze(norm)):
+		// Asked again after a turn the engine could not answer, it is a person's to help.
+		if st.Misses > 0 {
+			return e.handoff(st, ReasonRequest, english)
+		}
+		st.Options, st.Misses = nil, 1
+		return e.simple(ActionClarify, msgHelp, english), st
 	}
 	aspect := detectAspect(norm)
 	ownAspect := aspect // what the citizen asked, before the conversation lends its own

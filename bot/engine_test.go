@@ -1116,16 +1116,32 @@ func TestANumberWithNoOptions(t *testing.T) {
 	}
 }
 
-// TestAPersonForNothingNamed: "necesito ayuda" asks for a person about no ficha in
-// particular: "ayuda" is a word of the Ayudas técnicas' title, but it names a kind of thing,
-// so the conversation is not about them, and "y ahora?" is asked what it needs.
-func TestAPersonForNothingNamed(t *testing.T) {
-	rs := say(t, engine(t), bot.ChannelWeb, "necesito ayuda", "y ahora?")
-	if rs[0].Action != bot.ActionHandoff || rs[0].Handoff != bot.ReasonRequest || len(rs[0].Fichas) != 0 {
-		t.Errorf("necesito ayuda: %s %s %v", rs[0].Action, rs[0].Handoff, rs[0].Fichas)
+// TestHelpWithNothingNamed: a request for help that names nothing ("necesito ayuda", "hola me
+// puede ayudar", "una consulta porfa") is asked what it is about: not answered with the
+// Ayudas técnicas ("ayuda" is a word of their title, but here it names nothing), nor handed
+// to a person nobody asked for. "y ahora?" after it names no ficha either, and a second
+// request for help after the engine asked is a person's to answer. A person asked for
+// ("una persona que me ayude") is handed over at once.
+func TestHelpWithNothingNamed(t *testing.T) {
+	for _, text := range []string{"necesito ayuda", "hola me puede ayudar", "Buenas tardes, ¿me podrían ayudar con una consulta?", "can you help me?"} {
+		r := say(t, engine(t), bot.ChannelWeb, text)[0]
+		if r.Action != bot.ActionClarify || r.Ficha != "" || len(r.Fichas) != 0 || len(r.Options) != 0 {
+			t.Errorf("%q: %s %s %v %v", text, r.Action, r.Ficha, r.Fichas, r.Options)
+		}
 	}
+	rs := say(t, engine(t), bot.ChannelWeb, "necesito ayuda", "y ahora?")
 	if rs[1].Ficha != "" {
 		t.Errorf("\"y ahora?\", after it: %s %s", rs[1].Action, rs[1].Ficha)
+	}
+	rs = say(t, engine(t), bot.ChannelWeb, "hola, necesito ayuda", "ayuda porfa")
+	if rs[1].Action != bot.ActionHandoff {
+		t.Errorf("help asked twice: %s, want a person", rs[1].Action)
+	}
+	if r := say(t, engine(t), bot.ChannelWeb, "necesito que me ayude una persona")[0]; r.Action != bot.ActionHandoff {
+		t.Errorf("a person asked for: %s", r.Action)
+	}
+	if r := say(t, engine(t), bot.ChannelWeb, "necesito ayuda con la pgu")[0]; r.Ficha != "pension-garantizada-universal" {
+		t.Errorf("help with a named ficha: %s %s", r.Action, r.Ficha)
 	}
 }
 

@@ -51,6 +51,10 @@ var (
 		"¿Sobre qué beneficio o trámite quiere saber? Por ejemplo: «requisitos de la PGU».",
 		"Which benefit or procedure would you like to know about? For example: «PGU requirements».",
 	}
+	msgHelp = phrase{
+		"Con gusto. ¿Sobre qué beneficio o trámite necesita ayuda? Cuénteme en pocas palabras, por ejemplo: «requisitos de la PGU». Si prefiere hablar con una persona, escriba «persona».",
+		"Of course. Which benefit or procedure do you need help with? Tell me in a few words, for example «PGU requirements». To talk to a person, write «person».",
+	}
 	msgEmpty = phrase{
 		"No recibí texto. ¿En qué le puedo ayudar?",
 		"I received no text. How can I help you?",

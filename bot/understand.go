@@ -228,6 +228,48 @@ func squeeze(norm string) string {
 	return b.String()
 }
 
+// helpOnly reports whether the normalised text only asks for help, naming nothing it wants
+// help with ("me puede ayudar?", "buenas tardes, necesito ayuda con un trámite", "una
+// consulta porfa"): every word a greeting, a courtesy or a request for help, and one of them
+// help, a question or a doubt. Such an opener is asked what it is about. Read as words it
+// matched the fichas whose titles hold "ayuda" or "apoyo" ("hola me puede ayudar" got the
+// Ayudas técnicas), or the models' reading of a request for a person, though nobody was asked
+// for (personRe keeps that: "una persona que me ayude").
+func helpOnly(norm string) bool {
+	asked := false
+	for _, w := range strings.Fields(norm) {
+		switch {
+		case helpWords[w]:
+			asked = true
+		case !helpFiller[w] && !greetWords[w]:
+			return false
+		}
+	}
+	return asked
+}
+
+var (
+	// helpWords ask for help, or say a question is coming.
+	helpWords = setOf("ayuda", "ayudar", "ayude", "ayuden", "ayudeme", "ayudenme", "ayudame", "ayudarme", "ayudita",
+		"consulta", "consultas", "pregunta", "preguntas", "duda", "dudas", "help", "question")
+	// helpFiller are the words around such a request: who is asked, courtesy, "con un trámite".
+	helpFiller = setOf("me", "nos", "puede", "pueden", "podria", "podrian", "podra", "puedes", "usted", "ustedes",
+		"necesito", "quiero", "quisiera", "tengo", "una", "un", "con", "tramite", "q", "que", "le", "lo", "mi", "a",
+		"por", "favor", "porfa", "porfavor", "xfa", "plis", "pls", "please", "i", "can", "you", "could", "need", "some", "have")
+	// greetWords are greetRe's words, one by one.
+	greetWords = setOf("hola", "ola", "holi", "alo", "wena", "wenas", "buenas", "buenos", "buen", "dias", "dia", "tardes",
+		"noches", "hello", "hi", "hey", "good", "morning", "afternoon", "evening", "saludos", "estimado", "estimada",
+		"senor", "senora", "senorita")
+)
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
 // detectAspect returns the aspect the text asks about, or "" when it names none.
 func detectAspect(t string) string {
 	for _, c := range aspectCues {
