@@ -720,8 +720,8 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	wants := max(found.Person, found.Wants)
 	if wants >= personSure && (len(res) == 0 || wants > res[0].Prob && (!confident(res[0]) || wants >= personOverAnswer)) && !tc.injected {
 		reason := ReasonRequest
-		// Not of a word that only names a kind of thing ("necesito ayuda": "ayuda" is in the
-		// title of the Ayudas técnicas, and the conversation went on about them).
+		// Not of a word that only names a kind of thing ("alguien que me ayude, xfa": "ayuda"
+		// is in the title of the Ayudas técnicas, and the conversation went on about them).
 		if len(res) > 0 && res[0].Named > 0 && !found.Vague {
 			reason, st.Slug = ReasonPersonal, res[0].Ficha.Slug
 		}

@@ -256,10 +256,10 @@ var (
 	helpFiller = setOf("me", "nos", "puede", "pueden", "podria", "podrian", "podra", "puedes", "usted", "ustedes",
 		"necesito", "quiero", "quisiera", "tengo", "una", "un", "con", "tramite", "q", "que", "le", "lo", "mi", "a",
 		"por", "favor", "porfa", "porfavor", "xfa", "plis", "pls", "please", "i", "can", "you", "could", "need", "some", "have")
-	// greetWords are greetRe's words, one by one.
+	// greetWords are the words of greetRe that greet or name the assistant by themselves.
 	greetWords = setOf("hola", "ola", "holi", "alo", "wena", "wenas", "buenas", "buenos", "buen", "dias", "dia", "tardes",
 		"noches", "hello", "hi", "hey", "good", "morning", "afternoon", "evening", "saludos", "estimado", "estimada",
-		"senor", "senora", "senorita")
+		"senor", "senora", "senorita", "bot", "robot", "asistente", "atiende", "chileatiende")
 )
 
 func setOf(words ...string) map[string]bool {
