@@ -476,6 +476,7 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 			return e.simple(ActionOutOfScope, msgRefuse, english), st
 		}
 	}
+	sq := squeeze(norm) // a stretched greeting or thanks ("holaaa"), read by the rules below
 	switch {
 	case norm == "" && thanksEmoji(text):
 		// A thumbs-up or a heart after an answer thanks for it, as "ok gracias" does.
@@ -494,12 +495,12 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	case privacyRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
-	case greetRe.MatchString(squeeze(norm)):
+	case greetRe.MatchString(sq):
 		return e.simple(ActionGreet, msgGreet, english), st
-	case goodbyeRe.MatchString(squeeze(norm)):
+	case goodbyeRe.MatchString(sq):
 		st.Options = nil
 		return e.simple(ActionGoodbye, msgGoodbye, english), st
-	case helpOnly(squeeze(norm)):
+	case helpOnly(sq):
 		// Asked again after a turn the engine could not answer, it is a person's to help.
 		if st.Misses > 0 {
 			return e.handoff(st, ReasonRequest, english)
