@@ -370,6 +370,17 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	if sure && p < 1 && st.Slug != "" && isElliptic(norm) && len(strings.Fields(norm)) < storyWords {
 		sure = false
 	}
+	// The emergency model alone sure of a message (the danger model under calmDanger, no
+	// pattern's match) that the scope model reads as about nothing the catalogue holds is
+	// read as an unsure one, and the rule of small talk below decides: a question about a
+	// video game's secret got the emergency reply, and a person was told. The scope model
+	// learned the bank's emergencies as inside the catalogue (held-out fifth, seeds 1 and 4:
+	// one off-topic message a seed, nothing else; docs/eval.md, twenty-eighth session).
+	if sure && p < calmDanger {
+		if f := e.r.Find(ctx, retrieval.Query{Text: norm}, 1); f.Outside >= outsideCalm {
+			sure = false
+		}
+	}
 	if sure {
 		r := e.emergencyReply(kinds, english)
 		// A sure emergency that also asks something a ficha answers for sure ("mi marido me

@@ -874,6 +874,41 @@ func TestSmallTalkIsNoUnsureEmergency(t *testing.T) {
 	}
 }
 
+// scopeIndex is the bundled index whose scope model reads every message as off-topic with
+// the probability outside.
+type scopeIndex struct {
+	*retrieval.Index
+	outside float64
+}
+
+func (s scopeIndex) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
+	found := s.Index.Find(ctx, q, k)
+	found.Outside = s.outside
+	return found
+}
+
+// TestSmallTalkTheEmergencyModelAloneIsSureOf: the emergency model alone sure of a message the
+// danger model reads as faint is no sure emergency when the scope model reads the message as
+// about nothing the catalogue holds: the rule of small talk decides, and no person is told. Read
+// as inside the catalogue, the same message gets the emergency reply.
+func TestSmallTalkTheEmergencyModelAloneIsSureOf(t *testing.T) {
+	ix := bundled(t)
+	text := "que le doy de comer a mi gato"
+	norm := ix.Normalize(text)
+	// The emergency model trained to read it as an emergency; the danger model, one reading in
+	// four (p about 0.25: under calmDanger, above the faintest lines).
+	m, _ := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
+	_, faint := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, same, same, same, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	opt := bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint})
+	if r := say(t, bot.New(scopeIndex{Index: ix, outside: 0.1}, nil, opt), bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
+		t.Fatalf("read as inside: %s %v, want the emergency reply (the emergency model sure alone)", r.Action, r.Emergency)
+	}
+	if r := say(t, bot.New(scopeIndex{Index: ix, outside: 0.95}, nil, opt), bot.ChannelWeb, text)[0]; r.Action == bot.ActionEmergency || len(r.Emergency) > 0 {
+		t.Errorf("read as off-topic: %s %v\n%s", r.Action, r.Emergency, r.Text)
+	}
+}
+
 // TestPlainRequestNeedsMoreEvidence: a request the engine reads for sure (stop, a role to
 // play) needs the evidence of danger a plainly answered question needs to get the lines on
 // top; the faint reading of "ya no quiero…" in an opt-out is not enough.
