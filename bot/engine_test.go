@@ -897,9 +897,9 @@ func TestSmallTalkTheEmergencyModelAloneIsSureOf(t *testing.T) {
 	norm := ix.Normalize(text)
 	// The emergency model trained to read it as an emergency; the danger model, one reading in
 	// four (p about 0.25: under calmDanger, above the faintest lines).
-	m, _ := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	m, _ := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, {Text: "cuanto cuesta el pasaporte", Label: retrieval.NoEmergency}})
 	same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
-	_, faint := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, same, same, same, {Text: "hola buenos dias", Label: retrieval.NoEmergency}})
+	_, faint := readings(t, []learn.Example{{Text: norm, Label: "suicide"}, same, same, same, {Text: "cuanto cuesta el pasaporte", Label: retrieval.NoEmergency}})
 	opt := bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint})
 	if r := say(t, bot.New(scopeIndex{Index: ix, outside: 0.1}, nil, opt), bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
 		t.Fatalf("read as inside: %s %v, want the emergency reply (the emergency model sure alone)", r.Action, r.Emergency)
