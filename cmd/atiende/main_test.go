@@ -755,6 +755,29 @@ func TestTrainSettingsOnlyWithDev(t *testing.T) {
 	}
 }
 
+// TestQueryRecorderKeepsTheQuestion: the ranker's data keep the engine's search for an
+// answer (a query with the whole message), not a reading it takes of the message alone before
+// it (the scope model's, ahead of a sure emergency), nor a choice among options.
+func TestQueryRecorderKeepsTheQuestion(t *testing.T) {
+	t.Parallel()
+	ix, err := embeddedIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec := &queryRecorder{Index: ix}
+	rec.Find(ctx, retrieval.Query{Text: "cuanto es la pgu"}, 1)
+	rec.Find(ctx, retrieval.Query{Text: "cuanto es la pgu", Whole: "cuanto es la pgu", Only: []string{"pension-garantizada-universal"}}, 1)
+	if rec.first != nil {
+		t.Fatalf("recorded %+v, want no question yet", *rec.first)
+	}
+	rec.Find(ctx, retrieval.Query{Text: "es la pgu", Whole: "cuanto es la pgu"}, 5)
+	rec.Find(ctx, retrieval.Query{Text: "otra", Whole: "otra"}, 5)
+	if rec.first == nil || rec.first.Whole != "cuanto es la pgu" {
+		t.Errorf("recorded %v, want the first search with the whole message", rec.first)
+	}
+}
+
 // TestDumpLines: the held-out dump has a header and, for each turn, as many fields; the
 // index's readings are there (the first three candidates name the ficha asked for).
 func TestDumpLines(t *testing.T) {

@@ -12,15 +12,17 @@ import (
 	"github.com/atiende/atiende/retrieval/learn"
 )
 
-// queryRecorder is the index as the engine sees it, keeping the first query a turn asks of it
-// (the citizen's own words, before any context or choice among options).
+// queryRecorder is the index as the engine sees it, keeping the first question a turn asks of
+// it (the citizen's own words, before any context or choice among options): a query with the
+// whole message (Query.Whole), as the engine's search for an answer has. A reading the engine
+// takes of the message alone (the scope model's, before a sure emergency) is not a question.
 type queryRecorder struct {
 	*retrieval.Index
 	first *retrieval.Query
 }
 
 func (r *queryRecorder) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
-	if r.first == nil && len(q.Only) == 0 && q.Context == "" {
+	if r.first == nil && len(q.Only) == 0 && q.Context == "" && q.Whole != "" {
 		c := q
 		r.first = &c
 	}
