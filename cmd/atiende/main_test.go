@@ -11,6 +11,7 @@ import (
 	"github.com/atiende/atiende/bot/llm/llmtest"
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
+	"github.com/atiende/atiende/retrieval/learn"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -752,6 +754,37 @@ func TestTrainSettingsOnlyWithDev(t *testing.T) {
 	}
 	if out, err := runCmd(t, nil, "train", "--catalogue", t.TempDir(), "--dump", filepath.Join(t.TempDir(), "d.tsv")); err == nil || !strings.Contains(err.Error(), "--dump") {
 		t.Errorf("train --dump without --dev: %v\n%s", err, out)
+	}
+}
+
+// TestTrainCachedReadsBack: a model trained for the held-out fifth is the model as read back
+// from its file, the same whether this run trained it or found it in the cache (and the same
+// without a cache): a file keeps the input vectors as bytes, and the engine reads files.
+func TestTrainCachedReadsBack(t *testing.T) {
+	t.Parallel()
+	data := []learn.Example{
+		{Text: "cuanto es la pgu", Label: "pgu"}, {Text: "pension garantizada universal monto", Label: "pgu"},
+		{Text: "bono de invierno fecha de pago", Label: "invierno"}, {Text: "cuando pagan el bono invierno", Label: "invierno"},
+	}
+	cfg := learn.Config{Dim: 8, Epochs: 20, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1}
+	dir := t.TempDir()
+	trained, err := trainCached(data, cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := trainCached(data, cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := trainCached(data, cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"cuanto pagan la pgu", "bono invierno", "algo que no sabe"} {
+		a, b, c := trained.Predict(text), cached.Predict(text), bare.Predict(text)
+		if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(a, c) {
+			t.Errorf("%q: trained %v, cached %v, without a cache %v", text, a, b, c)
+		}
 	}
 }
 

@@ -365,15 +365,14 @@ func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io
 // trainCached trains a model, or reads the one a former run left in dir (when dir is set)
 // if it was trained from the same examples and settings.
 func trainCached(data []learn.Example, cfg learn.Config, dir string) (*learn.Model, error) {
-	if dir == "" {
-		return learn.Train(data, cfg)
-	}
 	digest := learn.Digest(data, cfg)
 	path := filepath.Join(dir, digest+".model")
-	if f, err := os.Open(path); err == nil {
-		defer f.Close()
-		if m, err := learn.Read(f); err == nil && m.Digest == digest {
-			return m, nil
+	if dir != "" {
+		if f, err := os.Open(path); err == nil {
+			defer f.Close()
+			if m, err := learn.Read(f); err == nil && m.Digest == digest {
+				return m, nil
+			}
 		}
 	}
 	m, err := learn.Train(data, cfg)
@@ -383,6 +382,16 @@ func trainCached(data []learn.Example, cfg learn.Config, dir string) (*learn.Mod
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
 		return nil, err
+	}
+	// The model as the engine reads it from a file, not as it was in memory: a file keeps the
+	// input vectors as bytes (Model.WriteTo), so the first run of a seed (which trained) and the
+	// next (which read the cache) were about ten held-out rows apart (docs/eval.md,
+	// twenty-eighth session).
+	if m, err = learn.Read(bytes.NewReader(buf.Bytes())); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return m, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
