@@ -764,7 +764,7 @@ func TestTrainCachedReadsBack(t *testing.T) {
 	t.Parallel()
 	data := []learn.Example{
 		{Text: "cuanto es la pgu", Label: "pgu"}, {Text: "pension garantizada universal monto", Label: "pgu"},
-		{Text: "bono de invierno fecha de pago", Label: "invierno"}, {Text: "cuando pagan el bono invierno", Label: "invierno"},
+		{Text: "invierno calefaccion aporte", Label: "invierno"}, {Text: "aporte invierno mayo", Label: "invierno"},
 	}
 	cfg := learn.Config{Dim: 8, Epochs: 20, LR: 0.5, MinCount: 1, MinN: 3, MaxN: 4, Seed: 1}
 	dir := t.TempDir()
@@ -780,7 +780,7 @@ func TestTrainCachedReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, text := range []string{"cuanto pagan la pgu", "bono invierno", "algo que no sabe"} {
+	for _, text := range []string{"monto pgu", "aporte invierno", "algo que no sabe"} {
 		a, b, c := trained.Predict(text), cached.Predict(text), bare.Predict(text)
 		if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(a, c) {
 			t.Errorf("%q: trained %v, cached %v, without a cache %v", text, a, b, c)
