@@ -116,7 +116,9 @@ var (
 	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
 		`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`,
 		`someone else s`, `my neighbor s`, `other people s data`)
-	greetRe = regexp.MustCompile(`^(?:(?:hola|ola|holi|alo|wena|wenas|buenas|buenos|buen|dias|dia|tardes|noches|hello|hi|hey|good|morning|afternoon|evening|saludos|que tal|como esta|como estas|estimado|estimada|senor|senora|senorita|ahi|alguien|hay alguien|para|por favor|bot|robot|asistente|atiende|chileatiende)\s*)+$`)
+	// greetRe is a message made only of greeting words (greetList) and of the phrases that
+	// greet beside them.
+	greetRe = regexp.MustCompile(`^(?:(?:` + strings.Join(greetList, "|") + `|que tal|como esta|como estas|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
 	// correctionRe is the opening of a message that turns down the ficha just answered and says
 	// which one instead ("no perdón, era…", "no, no es eso, …", "perdón, me equivoqué: …"), on
 	// normalised text. strongCorrectionRe must find more in it than a "no", which opens many an
@@ -256,10 +258,12 @@ var (
 	helpFiller = setOf("me", "nos", "puede", "pueden", "podria", "podrian", "podra", "puedes", "usted", "ustedes",
 		"necesito", "quiero", "quisiera", "tengo", "una", "un", "con", "tramite", "q", "que", "le", "lo", "mi", "a",
 		"por", "favor", "porfa", "porfavor", "xfa", "plis", "pls", "please", "i", "can", "you", "could", "need", "some", "have")
-	// greetWords are the words of greetRe that greet or name the assistant by themselves.
-	greetWords = setOf("hola", "ola", "holi", "alo", "wena", "wenas", "buenas", "buenos", "buen", "dias", "dia", "tardes",
+	// greetList are the words that greet or name the assistant by themselves: greetRe's, and
+	// those a request for help may open with (greetWords).
+	greetList = []string{"hola", "ola", "holi", "alo", "wena", "wenas", "buenas", "buenos", "buen", "dias", "dia", "tardes",
 		"noches", "hello", "hi", "hey", "good", "morning", "afternoon", "evening", "saludos", "estimado", "estimada",
-		"senor", "senora", "senorita", "bot", "robot", "asistente", "atiende", "chileatiende")
+		"senor", "senora", "senorita", "bot", "robot", "asistente", "atiende", "chileatiende"}
+	greetWords = setOf(greetList...)
 )
 
 func setOf(words ...string) map[string]bool {
