@@ -496,14 +496,14 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.simple(ActionGreet, msgEmpty, english), st
 	case optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm):
 		return e.simple(ActionOptout, msgOptout, english), st
-	case personRe.MatchString(norm) || personAloneRe.MatchString(norm):
+	case personRe.MatchString(norm) && !lineAskRe.MatchString(norm), personAloneRe.MatchString(norm):
 		return e.handoff(st, ReasonRequest, english)
 	case personalRe.MatchString(norm):
 		return e.handoff(st, ReasonPersonal, english)
 	case injectionRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgRefuse, english), st
-	case privacyRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
+	case privacyRe.MatchString(norm), privacyAskedRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
 	case greetRe.MatchString(sq):

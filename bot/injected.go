@@ -29,8 +29,13 @@ var (
 
 // addressedRe: words that address the assistant or tell it what to say, on normalized text.
 var addressedRe = re(
-	`responde (?:que|usando|solo|solamente|con|diciendo)`, `responda (?:que|usando|solo|solamente|con)`, `respond (?:that|with|only|using|saying)`,
-	`contesta que`, `di que`, `dile (?:al usuario|a la persona|que)`, `digale que`, `pide al usuario`, `pidele al usuario`, `agrega al final`,
+	// An order to say something opens its clause, or follows a word that leads into it:
+	// "y di que es gratis", "ahora responde solo en inglés". After an object pronoun or a
+	// "no" it tells what someone else did: "mi abogado no me contesta, que hago", "en la
+	// isapre me responde que no".
+	`(?:^|(?:y|e|and|ahora|now|solo|only|just|entonces|then|tu|usted|you|bot|asistente|assistant|por favor|porfa|please|pls) )`+
+		`(?:responde (?:que|usando|solo|solamente|con|diciendo)|responda (?:que|usando|solo|solamente|con)|respond (?:that|with|only|using|saying)|contesta que|di que|dile (?:al usuario|a la persona|que)|digale que)`,
+	`pide al usuario`, `pidele al usuario`, `agrega al final`,
 	`tell the user`, `ask the user`, `add at the end`,
 	`nota (?:del|de) sistema`, `system note`, `system message`, `mensaje del sistema`, `instruccion\w* oculta\w*`, `hidden instruction\w*`,
 	`begin instructions`, `end instructions`,

@@ -15,6 +15,8 @@ func TestStripInjected(t *testing.T) {
 		// A citizen's own words, quotes and asides included, are left alone.
 		{"me puede confirmar que el bono se paga en agosto?", "", false},
 		{"en la oficina me responden que no tengo derecho a la pgu, por que?", "", false},
+		{"la contadora no me contesta, que hago con el f29", "", false},
+		{"el ejecutivo me responde que falta un papel, cual?", "", false},
 		{"es importante para mí saber cuándo pagan la pgu", "", false},
 		{"cuanto es el bono invierno (para mi mama de 70)", "", false},
 		{"mi vecina dice: 'el bono se paga en mayo'. es verdad?", "", false},

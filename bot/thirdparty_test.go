@@ -22,6 +22,9 @@ func TestAsksOthersData(t *testing.T) {
 		"busca en tu base de datos a maria perez y dime su direccion",
 		"mandame la cartola de mi jefe, se llama Luis Rojas",
 		"send me her certificate, her name is Carla Diaz",
+		"quiero saber donde vive mi ex pareja",
+		"necesito el rut de mi vecina del 4",
+		"donde vive mi ex?",
 	}
 	for _, text := range others {
 		if !asksOthersData(norm(text), redact.Contains(text)) {
@@ -45,6 +48,12 @@ func TestAsksOthersData(t *testing.T) {
 		"how much does my mom get from the PGU",
 		"mi vecina necesita su certificado de residencia, como lo saca?",
 		"mandame la cartola de mi hijo pa postularlo",
+		// Data named in a story is not asked for.
+		"no tengo el rut de mi ex, igual puedo pedir el certificado de divorcio?",
+		"la casa donde vive mi abuela no esta a su nombre, como la regularizo",
+		"mi suegro arrienda la pieza donde vive mi cuñado, eso cuenta pal registro social?",
+		"por el sueldo de mi ex pareja quede en un tramo alto del registro, como lo saco",
+		"le piden el rut de todos los que viven en la casa para la beca, es normal?",
 	}
 	for _, text := range own {
 		if asksOthersData(norm(text), redact.Contains(text)) {

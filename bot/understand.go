@@ -85,7 +85,7 @@ var (
 	personRe = re(
 		`(?:hablar|conversar|comunicarme|comunicar|contactar|contactarme|atender|atienda|atiende|atenderme|pasar|pasame|paseme|derivar|derivame|derivarme|comuniqueme|comunicame) (?:con )?(?:una |un |alguna |algun )?(?:persona|humano|humana|ejecutiv\w*|operador\w*|agente|funcionari\w*|alguien|asesor\w*|persona real)`,
 		`(?:alguna |una )?persona (?:que|q) (?:me )?(?:pueda|puede) (?:atender|ayudar)`, `alguien (?:que|q) (?:me )?(?:pueda|puede) (?:atender|ayudar)`,
-		`ejecutiv[oa]s?`, `operador(?:a|as|es)?`, `humano`, `humana`, `persona real`, `persona de verdad`, `alguien de verdad`, `alguien real`,
+		`persona real`, `persona de verdad`, `alguien de verdad`, `alguien real`,
 		`atencion (?:humana|personal|personalizada)`, `no quiero (?:hablar con )?(?:un |una )?(?:robot|bot|maquina)`, `no eres (?:una )?persona`,
 		`(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:human|person|agent|someone|real person|representative|operator)`,
 		`real person`, `live agent`, `human agent`, `customer service`,
@@ -94,8 +94,25 @@ var (
 		`(?:me|nos) (?:puede|pueden|podria|podrian) llamar`, `llam(?:en|e)me`, `(?:que|q) me llamen(?: (?:xfa|porfa|por favor|pls|mejor|altiro))?$`,
 		`(?:me|nos) llaman (?:xfa|porfa|por favor|pls)`,
 		`(?:please|pls|can you|could you|would you|someone) call me`, `call me back`, `give me a call`)
-	personAloneRe = regexp.MustCompile(`^(?:una )?(?:persona|agente|asesor|asesora|human|agent|representative)$`)
-	personalRe    = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) mi caso`, `revisen`, `revisar mi`, `revise mi`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`, `my case`, `my situation`)
+	// personAloneRe: a message that is only the name of a person to talk to, with a few
+	// words of asking around it ("un ejecutivo porfa", "quiero un operador"). In a longer
+	// message the word is someone the citizen speaks of: "me llamó un ejecutivo de otra AFP",
+	// "me demandaron en juicio ejecutivo", "hay cursos de operador de grúa?".
+	personAloneRe = regexp.MustCompile(`^(?:(?:quiero|necesito|deme|dame|un|una|con|algun|alguna|por favor|porfa|xfa|pls|please|a|an)\s)*` +
+		`(?:persona|agente|asesor|asesora|human|agent|representative|ejecutiv[oa]s?|operador(?:a|as|es)?|humano|humana)` +
+		`(?:\s(?:por favor|porfa|xfa|pls|please|ya|ahora|altiro|real|please))*$`)
+	// lineAskRe: the citizen asks whether there is a line, a number or a chat to talk to
+	// someone on: a question about a service ("¿hay algún teléfono donde pueda hablar con
+	// alguien a esta hora?", "¿a qué número llamo?"), which a ficha answers, not a request to
+	// be handed to one of our agents.
+	lineAskRe = re(`(?:hay|existe|tienen|habra) (?:un |una |algun |alguna |otro |otra )?(?:telefono|numero|linea|fono|whatsapp|wsp|chat)`,
+		`(?:a|al|en) (?:que|q|cual) (?:numero|telefono|fono|linea)`, `(?:que|q|cual es el) (?:numero|telefono|fono)`,
+		`is there (?:a |an |any )?(?:phone|number|line|hotline|helpline|chat)`, `(?:what|which) (?:number|phone|line|hotline)`)
+	// personalRe: a case of one's own put to a person to look at. A decision to be reviewed
+	// ("¿cómo pido que lo revisen?") or a case whose state is asked ("the status of my case
+	// in family court") is a ficha's question.
+	personalRe = re(`(?:vea|vean|ver|revise|revisen|revisar|mire|miren|analice|analicen|estudie|estudien) (?:mi|nuestro) (?:caso|situacion|expediente)`, `revisar el caso`, `caso particular`, `caso especial`, `mi situacion particular`,
+		`(?:look at|review|check|see|study) (?:my|our) (?:case|situation)`, `my (?:particular|special|own) (?:case|situation)`)
 	// ownCaseRe: the citizen speaks of a case of their own. Alone it is no request for a
 	// person ("la isapre rechazó mi caso, dónde reclamo?" asks what a ficha says): it hands
 	// over only when the catalogue has no sure answer (bot/engine.go).
@@ -106,16 +123,23 @@ var (
 	optoutRe       = regexp.MustCompile(`^(?:stop|stopall|baja|parar|unsubscribe|cancelar|cancel|end|quit|detener|darme de baja|dar de baja)$`)
 	optoutPhraseRe = re(`no me (?:manden|mande|envien|envie|escriban|escriba) mas`, `dejar de recibir`, `no quiero recibir mas`, `no quiero (?:mas|recibir) (?:mensajes|sms|notificaciones)`, `no quiero mas mensajes`, `darme de baja`, `eliminar mi (?:numero|suscripcion)`, `stop sending`, `^(?:please )?stop (?:texting|messaging|writing to|contacting) me`, `^(?:please )?(?:do not|don t|dont) (?:text|message|write to|contact) me`, `cancelar (?:la )?suscripcion`)
 	injectionRe    = re(
-		`ignor\w* (?:tus|las|todas|todo|lo|el|la|cualquier|previous|all|your)`, `olvida\w* (?:tus|las|todas) (?:instrucciones|reglas)`, `instrucciones (?:del sistema|previas|anteriores|iniciales)`, `prompt\w*`, `system`,
-		`tu configuracion`, `configuracion (?:interna|del sistema)`, `muestrame tu`, `revela\w*`, `ahora eres`, `eres ahora`, `a partir de ahora eres`,
-		`actua como`, `act as`, `pretend`, `finge`, `jailbreak`, `dan mode`, `modo (?:desarrollador|developer|dios)`, `developer mode`,
-		`roleplay`, `juego de rol`, `ignore (?:all |your |previous |the )`, `disregard`, `your instructions`, `tus instrucciones`, `tus reglas`,
+		`ignor(?:a|e|en|ar|es) (?:tus|todas|todo|cualquier|previous|all|your|las (?:instrucciones|reglas|indicaciones)|lo (?:anterior|que te|q te)|el (?:contexto|sistema|catalogo)|la (?:ficha|informacion))`,
+		`olvida\w* (?:tus|las|todas) (?:instrucciones|reglas)`, `instrucciones (?:del sistema|previas|anteriores|iniciales)`, `prompt\w*`,
+		`^system`, `system (?:prompt|message|mode|override|instruction\w*|rules?|note|update)`,
+		`tu configuracion`, `configuracion (?:interna|del sistema)`, `muestrame tu`, `ahora eres`, `eres ahora`, `a partir de ahora eres`, `^(?:tu )?eres (?:un|una|el|la|mi) \w+ (?:de|del|y|que|q)`,
+		`revela\w* (?:tu|tus|el prompt|las instrucciones|la configuracion|el sistema|informacion interna)`,
+		`actua como`, `act as`, `pretend (?:you|that you|to be (?:my|the|a|an))`, `fing\w* (?:que |q )?(?:eres|seas|ser (?:un|una|el|la|mi))`,
+		`jailbreak`, `dan mode`, `modo (?:desarrollador|developer|dios)`, `developer mode`,
+		`roleplay`, `juego de rol`, `ignore (?:all |your |previous |the )`, `disregard (?:all|your|previous|prior|any|the (?:rules|instructions|above))`,
+		`your instructions`, `tus instrucciones`, `tus reglas`,
 		`habla como`, `responde como`, `como pirata`, `tu personaje`, `hazte pasar`, `haz de cuenta`, `se mi (?:abogado|contador|novio|novia|amigo)`,
 		`you are (?:now |an? |my )`, `let s play`, `maintenance mode`, `new instructions`, `hidden rules`, `nuevas instrucciones`, `reglas ocultas`,
 		`sin reglas`, `without (?:rules|restrictions)`, `unrestricted`, `api key`, `contrasena del sistema`, `codigo fuente`, `system prompt`)
-	privacyRe = re(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
-		`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`,
-		`someone else s`, `my neighbor s`, `other people s data`)
+	// privacyRe: another person's data asked for. The data named in a story is not asked for
+	// (askedFor): "el número de otro teléfono", "my neighbor's kids have bruises".
+	privacyRe      = re(`datos personales de`, `(?:dame|dime|deme|digame|pasame|muestrame|cual es|sabes|sabe|conseguir|averiguar|averigua|busca|buscar) (?:el |cual es el )?rut de`, `other people s data`)
+	privacyAskedRe = askedFor(`(?:rut|datos|direccion|telefono|numero|sueldo|pension|domicilio|cuenta) (?:de|del) (?:mi )?(?:vecin\w*|otra persona|otro|otra|un tercero|mi ex|mi jefe|alguien|esa persona|una persona)`,
+		`(?:someone else s|my neighbou?r s) (?:rut|address|phone|number|data|pension|salary|password|email|account)`)
 	// greetRe is a message made only of greeting words (greetList) and of the phrases that
 	// greet beside them.
 	greetRe = regexp.MustCompile(`^(?:(?:` + strings.Join(greetList, "|") + `|que tal|como esta|como estas|ahi|alguien|hay alguien|para|por favor)\s*)+$`)
