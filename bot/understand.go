@@ -26,20 +26,23 @@ const (
 var (
 	suicideRe = re(
 		`(?:me quiero|quiero|me voy a|voy a|pienso|pensando en|ganas de|deseos de|me dan ganas de) (?:morir(?:me)?|matar(?:me)?|suicidar(?:me)?|quitar(?:me)? la vida)`,
-		`suicid\w*`, `quitarme la vida`, `matarme`, `no quiero (?:seguir )?viv\w*`, `no quiero vivir`, `terminar con todo`, `quiero desaparecer`,
+		`(?:pensando en|pienso en|ideas|pensamientos|ganas de|intentar|voy a|va a|vamos a|quiero|quiere|me quiero|se quiere) (?:el )?suicid\w*`, `suicidarme`, `suicida`, `suicidas`, `quitarme la vida`, `matarme`, `no quiero (?:seguir )?viv\w*`, `no quiero vivir`, `terminar con todo`, `quiero desaparecer`,
 		`nadie me extranaria`, `no aguanto mas`, `no puedo mas con (?:la|mi) vida`, `mejor me muero`, `me quiero ir de este mundo`,
 		`no tiene sentido (?:vivir|seguir)`, `acabar con (?:mi vida|todo)`, `hacerme dano`, `hacerme daño`, `me (?:quiero|voy a|estoy) (?:hacer|haciendo) dano`,
-		`cortarme`, `me corto`, `tomarme (?:todas )?las pastillas`, `me tome (?:todas )?las pastillas`,
+		`cortarme`, `tomarme (?:todas )?las pastillas`, `me tome (?:todas )?las pastillas`,
 		`no vale la pena vivir`, `mejor (?:estaria|estar) muerto`, `mejor (?:estaria|estar) muerta`,
-		`desaparecer para siempre`, `kill myself`, `suicide`, `want to die`, `end my life`, `hurt myself`, `self harm`)
+		`desaparecer para siempre`, `kill myself`, `(?:commit|committing|thinking about|think about|thinking of|considering) suicide`, `suicidal`, `want to die`, `end my life`, `hurt myself`, `self harm`)
 	partnerRe = re(`pareja`, `marido`, `esposo`, `pololo`, `conviviente`, `novio`, `mi ex`, `ex pareja`, `expareja`, `husband`, `boyfriend`, `partner`)
 	familyRe  = re(`padre`, `madre`, `padrastro`, `madrastra`, `hijo`, `hija`, `hermano`, `hermana`, `tio`, `tia`, `abuelo`, `abuela`, `nieto`, `nieta`, `suegro`, `suegra`, `familia`, `nino`, `nina`, `ninos`, `guagua`, `en la casa`, `en mi casa`)
 	violentRe = re(
 		`me (?:pega|pegan|pego|golpea|golpean|golpeo|maltrata|maltratan|amenaza|amenazan|amenazo|viola|violo|abusa|abuso|acosa|ahorca|ahorco|empuja|empujo|empujan|tira el pelo|encierra|encerro)`,
-		`(?:le|les) (?:pega|pegan|pego|golpea|golpean|maltrata|maltratan)`, `no me deja (?:salir|trabajar|ver a)`, `me revisa el (?:celular|telefono)`, `me controla`,
+		`(?:le|les) (?:pega|pegan|pego|golpea|golpean|maltrata|maltratan)`, `no me deja salir`,
 		`(?:tiene|tienen) encerrad[oa]s?`, `no le (?:da|dan) (?:comida|de comer)`, `(?:lo|la|los|las) (?:tiene|tienen) abandonad[oa]s?`, `me quiere matar`, `me va a matar`, `me quieren matar`, `me van a matar`,
-		`amenaz\w* (?:con )?matar\w*`, `violencia`, `maltrato`, `maltratan`, `abuso sexual`, `me violaron`, `violacion`, `femicidio`,
-		`hits me`, `beats me`, `abuses me`, `domestic violence`, `threatens to kill`)
+		`amenaz\w* (?:con )?matar\w*`, `me violaron`, `violacion`,
+		`hits me`, `beats me`, `abuses me`, `threatens to kill`)
+	// controlRe: control by a partner or a relative (work forbidden, the phone watched).
+	// Without one named it tells something else: an illness that keeps one from working.
+	controlRe = re(`no me deja trabajar`, `me revisa el (?:celular|telefono)`, `me controla`)
 	womenRe   = re(`violencia (?:de genero|contra la mujer|contra las mujeres)`, `femicidio`, `me violaron`, `violacion`, `abuso sexual`, `mi amiga`)
 	familyVRe = re(`violencia intrafamiliar`, `vif`, `maltrato infantil`, `maltratan a`, `le pegan a`, `les pegan a`, `le pega a`, `les pega a`)
 	dangerRe  = re(
@@ -61,7 +64,7 @@ func detectEmergency(t string) []string {
 	if suicideRe.MatchString(t) {
 		kinds = append(kinds, EmergencySuicide)
 	}
-	violent := violentRe.MatchString(t)
+	violent := violentRe.MatchString(t) || controlRe.MatchString(t) && (partnerRe.MatchString(t) || familyRe.MatchString(t))
 	switch {
 	case violent && partnerRe.MatchString(t), womenRe.MatchString(t) && violent:
 		kinds = append(kinds, EmergencyWomen)
