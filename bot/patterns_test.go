@@ -18,7 +18,7 @@ func TestEmergencyPatternsReadAnEvent(t *testing.T) {
 		{"que dice la ley sobre el femicidio en chile", false},
 		{"tuvimos una causa por violencia, igual hay que pasar por mediacion?", false},
 		{"la empresa me corto el agua por una deuda que pague, donde reclamo", false},
-		{"mi ex no me deja ver a mi hija hace meses, que hago", false},
+		{"el juez fijo visitas pero la mama del niño no cumple", false},
 		{"una lesion en la espalda no me deja trabajar, hay pension?", false},
 		{"el seguro de vida paga si mi tio murio por suicidio?", false},
 		{"mi marido me pega cuando llega curado", true},
@@ -30,6 +30,27 @@ func TestEmergencyPatternsReadAnEvent(t *testing.T) {
 	} {
 		if got := len(detectEmergency(ix.Normalize(tt.text))) > 0; got != tt.emergency {
 			t.Errorf("%q: a pattern's emergency %v, want %v", tt.text, got, tt.emergency)
+		}
+	}
+}
+
+// TestAsksReadsAProcedureQuestion: a question without a question mark still asks ("cómo la
+// renuevo", "qué papeles piden"), and a story that only tells does not.
+func TestAsksReadsAProcedureQuestion(t *testing.T) {
+	ix := retrievaltest.Bundled(t)
+	for _, tt := range []struct {
+		text string
+		asks bool
+	}{
+		{"mi carnet de manejar caduco, como lo renuevo", true},
+		{"q documentos exige el registro civil pa inscribir guagua", true},
+		{"do I book a slot before renewing my passport", true},
+		{"trabaje 8 meses con boleta, me corresponde aguinaldo", true},
+		{"mi hijo tiene 4 años y va al jardin de la junji", false},
+		{"ayer fui a la muni con mi mama y no habia nadie", false},
+	} {
+		if got := asks(tt.text, ix.Normalize(tt.text)); got != tt.asks {
+			t.Errorf("%q: asks %v, want %v", tt.text, got, tt.asks)
 		}
 	}
 }

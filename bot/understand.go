@@ -219,8 +219,11 @@ var anotherRe = re(`(?:otr[oa]s?|algun otr[oa]|mas|demas) (?:bono|beneficio|subs
 // a question a ficha may answer.
 var askRe = re(`que hago`, `q hago`, `donde`, `saber`, `puedo`, `podria`, `existe`, `hay algun\w*`,
 	`numero`, `telefono`, `fono`, `denunci\w*`, `requisitos?`, `postul\w*`, `pedir`, `solicit\w*`,
-	`cuando`, `cuanto\w*`, `como (?:hago|se|pido|saco|postulo|denuncio|puedo)`, `cual\w*`,
-	`how`, `where`, `what`, `when`, `can i`, `number`, `report`)
+	`cuando`, `cuanto\w*`, `cual\w*`,
+	// "como lo saco", "cómo la renuevo": the verb of a procedure, a pronoun before it or not.
+	`como (?:lo |la |los |las |le |les |me )?(?:hago|hacemos|se|pido|saco|sacamos|postulo|denuncio|puedo|tramito|obtengo|consigo|cobro|renuevo|pago|inscribo|reclamo|averiguo|veo|reviso|cambio|activo|recupero|bloqueo|descargo|ingreso|presento|retiro)`,
+	`(?:que|q) (?:tengo|tenemos|hay) (?:que|q)`, `(?:que|q) (?:necesito|piden|me piden|se necesita|documentos|papeles)`, `tengo derecho`, `me corresponde`,
+	`how`, `where`, `what`, `when`, `can i`, `do i`, `should i`, `is there`, `are there`, `number`, `report`)
 
 // asks reports whether a message asks something, rather than only telling what happens.
 func asks(text, norm string) bool {
