@@ -27,6 +27,10 @@ func TestEmergencyPatternsReadAnEvent(t *testing.T) {
 		{"tengo pensamientos suicidas todos los dias", true},
 		{"otra vez tengo ganas de cortarme", true},
 		{"el patron no me deja salir del fundo", true},
+		{"el computador se me pega al abrir el formulario del registro social", false},
+		{"mi sobrino me pego la gripe, me pagan la licencia?", false},
+		{"desde que se fue ya no me pega, pero tampoco deposita la pension", false},
+		{"cuando le digo que no me pega", true},
 	} {
 		if got := len(detectEmergency(ix.Normalize(tt.text))) > 0; got != tt.emergency {
 			t.Errorf("%q: a pattern's emergency %v, want %v", tt.text, got, tt.emergency)

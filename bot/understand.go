@@ -40,6 +40,11 @@ var (
 		`(?:tiene|tienen) encerrad[oa]s?`, `no le (?:da|dan) (?:comida|de comer)`, `(?:lo|la|los|las) (?:tiene|tienen) abandonad[oa]s?`, `me quiere matar`, `me va a matar`, `me quieren matar`, `me van a matar`,
 		`amenaz\w* (?:con )?matar\w*`, `me violaron`, `violacion`,
 		`hits me`, `beats me`, `abuses me`, `threatens to kill`)
+	// notBlowRe: "pegar" and "golpear" that are no blow to the person writing: a system that
+	// hangs ("se me pega"), an illness caught ("me pegó el covid"), a blow denied ("ya no me
+	// pega", "no me pega ni nada"). Taken out of the text before violentRe reads it.
+	notBlowRe = re(`se me (?:pega|pego|pegan|pegaron)`, `me (?:pego|pegaron) (?:el|la|un|una) (?:covid|resfrio|gripe|virus|influenza|bicho|peste|piojos|tos)`,
+		`(?:ya no|nunca) me (?:pega|pegan|golpea|golpean)`, `no me (?:pega|pegan|golpea|golpean) ni`)
 	// controlRe: control by a partner or a relative (work forbidden, the phone watched).
 	// Without one named it tells something else: an illness that keeps one from working.
 	controlRe = re(`no me deja trabajar`, `me revisa el (?:celular|telefono)`, `me controla`)
@@ -64,7 +69,7 @@ func detectEmergency(t string) []string {
 	if suicideRe.MatchString(t) {
 		kinds = append(kinds, EmergencySuicide)
 	}
-	violent := violentRe.MatchString(t) || controlRe.MatchString(t) && (partnerRe.MatchString(t) || familyRe.MatchString(t))
+	violent := violentRe.MatchString(notBlowRe.ReplaceAllString(t, " ")) || controlRe.MatchString(t) && (partnerRe.MatchString(t) || familyRe.MatchString(t))
 	switch {
 	case violent && partnerRe.MatchString(t), womenRe.MatchString(t) && violent:
 		kinds = append(kinds, EmergencyWomen)
