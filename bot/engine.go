@@ -569,12 +569,6 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// Frustration is read below, once the candidates are known; an office named in anger ("me
 	// atendieron pésimo en la sucursal de…") is no question where the office is.
 	frustrated := frustratedRe.MatchString(norm)
-	if e.offices != nil && asksOffice(norm) && !frustrated {
-		if p, ok := e.offices.Locate(text); ok {
-			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
-			return e.officeReply(p, channel, english), st
-		}
-	}
 
 	// "y el pasaporte?" after "cuanto cuesta el carnet" asks the same thing of another ficha.
 	if aspect == "" && st.Aspect != "" && (st.Slug != "" || len(offered) > 0) && isElliptic(norm) {
@@ -592,6 +586,18 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	}
 	found := e.r.Find(tc.ctx, q, topK)
 	tc.read(found)
+	// A message that asks where to be served in person, in a place the office network knows,
+	// gets the nearest offices; not one the fichas model reads for sure as about another
+	// ficha, whose words name an office or a town on the way: "cerraron la sucursal donde
+	// trabajaba en Talca, ¿cuánto me paga el seguro?" asks for the seguro de cesantía, "¿cómo
+	// reservo hora en la sucursal de Maipú?" for the booking (all catalogue questions: docs/eval.md,
+	// twenty-ninth session).
+	if e.offices != nil && asksOffice(norm) && !frustrated && !readsOtherFicha(found, officeFicha) {
+		if p, ok := e.offices.Locate(text); ok {
+			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
+			return e.officeReply(p, channel, english), st
+		}
+	}
 	// Frustration ("no me entiendes", "pésimo", "no me sirve") goes to a person, unless the
 	// message also asks for another ficha the model is sure of, and not for a person: "me
 	// atendieron pésimo en la empresa eléctrica, ¿dónde reclamo?" is angry at someone else and
@@ -951,6 +957,15 @@ func staysOn(res []retrieval.Result, current string) bool {
 // of it; or it holds most of what the citizen asked; or, for a long question told as a story,
 // a fair part of it, with two of its words in the ficha's title, keywords or summary, or a
 // score only rare words reach.
+// officeFicha is the ficha of the offices themselves: a question the model reads as about it
+// is answered with the nearest offices (officeReply).
+const officeFicha = "chileatiende-oficinas"
+
+// readsOtherFicha reports whether the fichas model is sure of a ficha other than slug.
+func readsOtherFicha(found retrieval.Found, slug string) bool {
+	return len(found.Results) > 0 && found.Results[0].Ficha.Slug != slug && found.Results[0].Prob >= probSure && confident(found.Results[0])
+}
+
 func confident(r retrieval.Result) bool {
 	return (r.Prob >= probSure && r.Coverage > minStoryCoverage) || r.Coverage >= minCoverage ||
 		(r.Coverage >= minStoryCoverage && (r.Strong >= 2 || r.Lexical >= strongScore))

@@ -338,6 +338,16 @@ func TestOfficesNearAPlace(t *testing.T) {
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
 		t.Errorf("pgu in temuco answered with offices")
 	}
+	// An office named on the way to another ficha the model is sure of is that ficha's
+	// question: a branch that closed, an office where one books an hour.
+	for text, want := range map[string]string{
+		"cerraron la sucursal de talca donde yo era bodeguero, la afc cuanto me paga por cesantia?": "seguro-cesantia",
+		"como pido hora pal registro civil de la oficina de maipu pa renovar el carnet":             "reserva-hora-registro-civil",
+	} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Offices) > 0 || r.Ficha != want {
+			t.Errorf("%q: %d offices, ficha %q, want %s", text, len(r.Offices), r.Ficha, want)
+		}
+	}
 }
 
 type heard struct{ channel, action string }
