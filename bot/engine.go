@@ -592,10 +592,18 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// trabajaba en Talca, ¿cuánto me paga el seguro?" asks for the seguro de cesantía, "¿cómo
 	// reservo hora en la sucursal de Maipú?" for the booking (all catalogue questions: docs/eval.md,
 	// twenty-ninth session).
-	if e.offices != nil && asksOffice(norm) && !frustrated && !readsOtherFicha(found, officeFicha) {
+	// So is a place named alone while the conversation is about the offices ("¿y en Valdivia?").
+	officeTalk := st.Slug == officeFicha && isElliptic(norm)
+	if e.offices != nil && (asksOffice(norm) || officeTalk) && !frustrated && !readsOtherFicha(found, officeFicha) {
 		if p, ok := e.offices.Locate(text); ok {
+			r := e.officeReply(p, channel, english)
+			// The reply is about the offices' own ficha: its link is the list of branches, and a
+			// follow-up ("¿y qué llevo?") asks about it.
 			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
-			return e.officeReply(p, channel, english), st
+			if h, ok := e.Ficha(officeFicha); ok {
+				r.Ficha, r.Fichas, st.Slug = h.Slug, []Hit{h}, h.Slug
+			}
+			return r, st
 		}
 	}
 	// Frustration ("no me entiendes", "pésimo", "no me sirve") goes to a person, unless the
@@ -953,12 +961,9 @@ func staysOn(res []retrieval.Result, current string) bool {
 	return false
 }
 
-// confident reports whether the best ficha answers the question: the learned model is sure
-// of it; or it holds most of what the citizen asked; or, for a long question told as a story,
-// a fair part of it, with two of its words in the ficha's title, keywords or summary, or a
-// score only rare words reach.
 // officeFicha is the ficha of the offices themselves: a question the model reads as about it
-// is answered with the nearest offices (officeReply).
+// (or about no ficha for sure) is answered with the nearest offices (officeReply), and the
+// reply is about it.
 const officeFicha = "chileatiende-oficinas"
 
 // readsOtherFicha reports whether the fichas model is sure of a ficha other than slug.
@@ -966,6 +971,10 @@ func readsOtherFicha(found retrieval.Found, slug string) bool {
 	return len(found.Results) > 0 && found.Results[0].Ficha.Slug != slug && found.Results[0].Prob >= probSure && confident(found.Results[0])
 }
 
+// confident reports whether the best ficha answers the question: the learned model is sure
+// of it; or it holds most of what the citizen asked; or, for a long question told as a story,
+// a fair part of it, with two of its words in the ficha's title, keywords or summary, or a
+// score only rare words reach.
 func confident(r retrieval.Result) bool {
 	return (r.Prob >= probSure && r.Coverage > minStoryCoverage) || r.Coverage >= minCoverage ||
 		(r.Coverage >= minStoryCoverage && (r.Strong >= 2 || r.Lexical >= strongScore))

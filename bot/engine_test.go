@@ -334,6 +334,18 @@ func TestOfficesNearAPlace(t *testing.T) {
 	if r := say(t, e, bot.ChannelWeb, "desde temuco: la pgu que paga el ips, cuando se deposita?")[0]; len(r.Offices) > 0 || r.Ficha == "" {
 		t.Errorf("a PGU question from Temuco that names the IPS: %d offices, ficha %q", len(r.Offices), r.Ficha)
 	}
+	// The reply is about the offices' ficha: a follow-up asks about it, and a place named
+	// alone asks for the offices there.
+	rs := say(t, e, bot.ChannelWeb, "sucursal chileatiende de temuco", "y en valdivia?", "y con q documentos voy")
+	if rs[0].Ficha != "chileatiende-oficinas" {
+		t.Errorf("the offices of temuco: ficha %q", rs[0].Ficha)
+	}
+	if len(rs[1].Offices) == 0 || !strings.Contains(rs[1].Text, "Valdivia") {
+		t.Errorf("then valdivia: %d offices:\n%s", len(rs[1].Offices), rs[1].Text)
+	}
+	if rs[2].Action != bot.ActionAnswer || rs[2].Ficha != "chileatiende-oficinas" || len(rs[2].Offices) > 0 {
+		t.Errorf("then the papers to bring: %s %q", rs[2].Action, rs[2].Ficha)
+	}
 	// A place without a word about offices is not an office question.
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
 		t.Errorf("pgu in temuco answered with offices")
