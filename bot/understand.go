@@ -106,9 +106,9 @@ var (
 	// words of asking around it ("un ejecutivo porfa", "quiero un operador"). In a longer
 	// message the word is someone the citizen speaks of: "me llamó un ejecutivo de otra AFP",
 	// "me demandaron en juicio ejecutivo", "hay cursos de operador de grúa?".
-	personAloneRe = regexp.MustCompile(`^(?:(?:quiero|necesito|deme|dame|un|una|con|algun|alguna|por favor|porfa|xfa|pls|please|a|an)\s)*` +
+	personAloneRe = regexp.MustCompile(`^(?:(?:quiero|necesito|deme|dame|un|una|con|algun|alguna|por favor|porfavor|porfa|xfa|pls|please|a|an)\s)*` +
 		`(?:persona|agente|asesor|asesora|human|agent|representative|ejecutiv[oa]s?|operador(?:a|as|es)?|humano|humana)` +
-		`(?:\s(?:por favor|porfa|xfa|pls|please|ya|ahora|altiro|real|please))*$`)
+		`(?:\s(?:por favor|porfavor|porfa|xfa|pls|please|ya|ahora|altiro|real))*$`)
 	// lineAskRe: the citizen asks whether there is a line, a number or a chat to talk to
 	// someone on: a question about a service ("¿hay algún teléfono donde pueda hablar con
 	// alguien a esta hora?", "¿a qué número llamo?"), which a ficha answers, not a request to
