@@ -274,6 +274,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	modes := fs.Bool("retrieval-modes", false, "compare lexical, vector and hybrid retrieval on the cases' first turns instead")
 	quiet := fs.Bool("summary", false, "leave the failing turns out of the report (for the blind set: figures, not cases to tune against)")
 	onPG := fs.Bool("postgres", false, "import the catalogue into DATABASE_URL and compare the Postgres retrieval path with the embedded one instead")
+	questions := fs.Bool("catalogue-questions", false, "also run every question of the catalogue's fichas as a one-turn case that expects its ficha: the models learned them, so what fails is mostly a rule in the way")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -281,7 +282,7 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if *path != "" {
 		files = append([]string{*path}, files...)
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && !*questions {
 		return usageError{"eval: give --cases FILE"}
 	}
 	var cases []eval.Case
@@ -306,6 +307,9 @@ func cmdEval(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	e, ix, err := loadEngine(cfg)
 	if err != nil {
 		return err
+	}
+	if *questions {
+		cases = append(cases, catalogueQuestions(ix)...)
 	}
 	ix.WarmNearest() // the latencies measured are turns', not the ranker's first use of a ficha
 	rep := eval.Run(ctx, e, cases)
@@ -433,4 +437,17 @@ func compareRetrieval(ctx context.Context, cfg config, cases []eval.Case, asJSON
 	}
 	eval.WriteModes(stdout, scores)
 	return nil
+}
+
+// catalogueQuestions are the questions of the index's fichas as one-turn cases, each expecting
+// its own ficha, on the web channel.
+func catalogueQuestions(ix *retrieval.Index) []eval.Case {
+	var cases []eval.Case
+	for _, f := range ix.Fichas() {
+		for i, q := range f.Questions {
+			cases = append(cases, eval.Case{ID: fmt.Sprintf("%s-q%d", f.Slug, i+1), Channel: bot.ChannelWeb,
+				Turns: []eval.Turn{{User: q, Expect: eval.Expect{Fichas: []string{f.Slug}}}}})
+		}
+	}
+	return cases
 }

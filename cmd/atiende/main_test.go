@@ -12,6 +12,7 @@ import (
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/learn"
+	"github.com/atiende/atiende/retrieval/retrievaltest"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -857,5 +858,28 @@ func TestDumpLines(t *testing.T) {
 	}
 	if a := field(lines[2], "action"); a != "out_of_scope" {
 		t.Errorf("an off-topic question's action: %q", a)
+	}
+}
+
+// TestCatalogueQuestionsAsCases: eval --catalogue-questions runs each question of the
+// catalogue's fichas as a case expecting its own ficha, every question once.
+func TestCatalogueQuestionsAsCases(t *testing.T) {
+	t.Parallel()
+	ix := retrievaltest.Bundled(t)
+	cases := catalogueQuestions(ix)
+	n := 0
+	for _, f := range ix.Fichas() {
+		n += len(f.Questions)
+	}
+	if len(cases) != n || n < 5000 {
+		t.Fatalf("%d cases of %d questions", len(cases), n)
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		f, ok := ix.Ficha(c.Turns[0].Expect.Fichas[0])
+		if !ok || !slices.Contains(f.Questions, c.Turns[0].User) || seen[c.ID] {
+			t.Fatalf("case %s: %q expects %v", c.ID, c.Turns[0].User, c.Turns[0].Expect.Fichas)
+		}
+		seen[c.ID] = true
 	}
 }
