@@ -17,7 +17,7 @@ export CGO_ENABLED ?= 0
 # (docs/operations.md). Set GOTOOLCHAIN=local to build with the machine's Go.
 export GOTOOLCHAIN ?= go1.27.3
 
-.PHONY: help run test lint bench bench-scale fuzz eval train build fmt screenshots load
+.PHONY: help run test lint bench bench-scale fuzz eval train build fmt screenshots load blindcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ eval: ## evaluation reports: the shipped cases (eval/cases), the unseen dev set 
 	$(GO) run ./cmd/atiende eval --summary $(DEV)
 	@echo; echo "== blind set (eval/blind): figures only; never tuned against =="
 	$(GO) run ./cmd/atiende eval --summary $(BLIND)
+
+blindcheck: ## list the lines a change adds (against BASE, default HEAD) that share words with the blind set; never prints a blind turn
+	$(GO) run ./cmd/blindcheck $(or $(BASE),HEAD)
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
