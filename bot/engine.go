@@ -594,7 +594,9 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	// twenty-ninth session).
 	// So is a place named alone while the conversation is about the offices ("¿y en Valdivia?").
 	officeTalk := st.Slug == officeFicha && isElliptic(norm)
-	if e.offices != nil && (asksOffice(norm) || officeTalk) && !frustrated && !readsOtherFicha(found, officeFicha) {
+	// Nor one the fichas model reads as about nothing the catalogue holds: a mall, a cinema or
+	// a courier's branch near a town.
+	if e.offices != nil && (asksOffice(norm) || officeTalk) && !frustrated && !readsOtherFicha(found, officeFicha) && found.OffTopic < offTopicSure {
 		if p, ok := e.offices.Locate(text); ok {
 			r := e.officeReply(p, channel, english)
 			// The reply is about the offices' own ficha: its link is the list of branches, and a

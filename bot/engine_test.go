@@ -346,6 +346,10 @@ func TestOfficesNearAPlace(t *testing.T) {
 	if rs[2].Action != bot.ActionAnswer || rs[2].Ficha != "chileatiende-oficinas" || len(rs[2].Offices) > 0 {
 		t.Errorf("then the papers to bring: %s %q", rs[2].Action, rs[2].Ficha)
 	}
+	// Nor is a place near something the catalogue does not hold.
+	if r := say(t, e, bot.ChannelWeb, "que cine queda mas cerca de la florida")[0]; len(r.Offices) > 0 {
+		t.Errorf("a cinema near la florida answered with offices")
+	}
 	// A place without a word about offices is not an office question.
 	if r := say(t, e, bot.ChannelWeb, "cuanto es la pgu en temuco")[0]; len(r.Offices) > 0 {
 		t.Errorf("pgu in temuco answered with offices")
