@@ -1371,3 +1371,17 @@ func TestFrustrationAtSomeoneElse(t *testing.T) {
 		t.Errorf("frustration after an answer: %s %q", rs[1].Action, rs[1].Handoff)
 	}
 }
+
+// TestAThreatToKillAsAFigureOfSpeech: a threat to kill said of a boss, which neither learned
+// reading sees danger in, is answered; a threat the readings see is still an emergency.
+func TestAThreatToKillAsAFigureOfSpeech(t *testing.T) {
+	e := engine(t)
+	if r := say(t, e, bot.ChannelWeb, "el jefe me quiere matar x llegar tarde, la ley de 40 horas cuando parte?")[0]; r.Action == bot.ActionEmergency {
+		t.Errorf("a boss over coming late: %s", r.Action)
+	}
+	for _, text := range []string{"el conviviente de mi tia dijo que nos mata a todos, tiene la escopeta en la mano", "dos tipos en moto me quieren matar y estoy escondida en un baño"} {
+		if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionEmergency {
+			t.Errorf("%q: %s, want the emergency reply", text, r.Action)
+		}
+	}
+}
