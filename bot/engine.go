@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/atiende/atiende/redact"
 	"github.com/atiende/atiende/retrieval"
 )
 
@@ -496,14 +495,14 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 		return e.simple(ActionGreet, msgEmpty, english), st
 	case optoutRe.MatchString(norm) || optoutPhraseRe.MatchString(norm):
 		return e.simple(ActionOptout, msgOptout, english), st
-	case personRe.MatchString(norm) && !lineAskRe.MatchString(norm), personAloneRe.MatchString(norm):
+	case requestsPerson(norm):
 		return e.handoff(st, ReasonRequest, english)
 	case personalRe.MatchString(norm):
 		return e.handoff(st, ReasonPersonal, english)
 	case injectionRe.MatchString(norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgRefuse, english), st
-	case privacyRe.MatchString(norm), privacyAskedRe.MatchString(norm), asksOthersData(norm, redact.Contains(text)):
+	case asksOthers(text, norm):
 		st.Options = nil
 		return e.simple(ActionOutOfScope, msgPrivacy, english), st
 	case greetRe.MatchString(sq):
@@ -587,20 +586,17 @@ func (e *Engine) respond(tc turnCtx, st State, text, norm, channel string, engli
 	found := e.r.Find(tc.ctx, q, topK)
 	tc.read(found)
 	// A message that asks where to be served in person, in a place the office network knows,
-	// gets the nearest offices; not one the fichas model reads for sure as about another
-	// ficha, whose words name an office or a town on the way: "cerraron la sucursal donde
-	// trabajaba en Talca, ¿cuánto me paga el seguro?" asks for the seguro de cesantía, "¿cómo
-	// reservo hora en la sucursal de Maipú?" for the booking (all catalogue questions: docs/eval.md,
-	// twenty-ninth session).
-	// So is a place named alone while the conversation is about the offices ("¿y en Valdivia?").
-	officeTalk := st.Slug == officeFicha && isElliptic(norm)
-	// Nor one the fichas model reads as about nothing the catalogue holds: a mall, a cinema or
-	// a courier's branch near a town.
-	if e.offices != nil && (asksOffice(norm) || officeTalk) && !frustrated && !readsOtherFicha(found, officeFicha) && found.OffTopic < offTopicSure {
+	// gets the nearest offices, and so does a place named alone while the conversation is
+	// about them ("¿y en Valdivia?"). Not one the fichas model reads for sure as about another
+	// ficha, whose words name an office or a town on the way ("cerraron la sucursal donde
+	// trabajaba en Talca, ¿cuánto me paga el seguro?"), nor one it reads as about nothing the
+	// catalogue holds (a mall or a cinema near a town): docs/eval.md, twenty-ninth session.
+	asksWhere := asksOffice(norm) || st.Slug == officeFicha && isElliptic(norm)
+	if e.offices != nil && asksWhere && !frustrated && !readsOtherFicha(found, officeFicha) && found.OffTopic < offTopicSure {
 		if p, ok := e.offices.Locate(text); ok {
-			r := e.officeReply(p, channel, english)
 			// The reply is about the offices' own ficha: its link is the list of branches, and a
 			// follow-up ("¿y qué llevo?") asks about it.
+			r := e.officeReply(p, channel, english)
 			st.Slug, st.Aspect, st.Misses, st.Options = "", retrieval.AspectComo, 0, nil
 			if h, ok := e.Ficha(officeFicha); ok {
 				r.Ficha, r.Fichas, st.Slug = h.Slug, []Hit{h}, h.Slug

@@ -6,15 +6,29 @@ import (
 	"github.com/atiende/atiende/retrieval/retrievaltest"
 )
 
+// reading is a message and whether a rule should read it so.
+type reading struct {
+	text string
+	want bool
+}
+
+// readsAs checks read(text, norm) on each message, norm as the bundled index normalizes it;
+// what names the reading in a failure.
+func readsAs(t *testing.T, what string, read func(text, norm string) bool, cases []reading) {
+	t.Helper()
+	ix := retrievaltest.Bundled(t)
+	for _, c := range cases {
+		if got := read(c.text, ix.Normalize(c.text)); got != c.want {
+			t.Errorf("%q: %s %v, want %v", c.text, what, got, c.want)
+		}
+	}
+}
+
 // TestEmergencyPatternsReadAnEvent: a pattern makes the engine sure, so it must read harm
 // happening to someone, not the topic's words: a question about violence, a suicide in the
 // past, a service cut off or a child's visits is left to the learned readings.
 func TestEmergencyPatternsReadAnEvent(t *testing.T) {
-	ix := retrievaltest.Bundled(t)
-	for _, tt := range []struct {
-		text      string
-		emergency bool
-	}{
+	readsAs(t, "a pattern's emergency", func(_, norm string) bool { return len(detectEmergency(norm)) > 0 }, []reading{
 		{"que dice la ley sobre el femicidio en chile", false},
 		{"tuvimos una causa por violencia, igual hay que pasar por mediacion?", false},
 		{"la empresa me corto el agua por una deuda que pague, donde reclamo", false},
@@ -31,30 +45,18 @@ func TestEmergencyPatternsReadAnEvent(t *testing.T) {
 		{"mi sobrino me pego la gripe, me pagan la licencia?", false},
 		{"desde que se fue ya no me pega, pero tampoco deposita la pension", false},
 		{"cuando le digo que no me pega", true},
-	} {
-		if got := len(detectEmergency(ix.Normalize(tt.text))) > 0; got != tt.emergency {
-			t.Errorf("%q: a pattern's emergency %v, want %v", tt.text, got, tt.emergency)
-		}
-	}
+	})
 }
 
 // TestAsksReadsAProcedureQuestion: a question without a question mark still asks ("cómo la
 // renuevo", "qué papeles piden"), and a story that only tells does not.
 func TestAsksReadsAProcedureQuestion(t *testing.T) {
-	ix := retrievaltest.Bundled(t)
-	for _, tt := range []struct {
-		text string
-		asks bool
-	}{
+	readsAs(t, "asks", asks, []reading{
 		{"mi carnet de manejar caduco, como lo renuevo", true},
 		{"q documentos exige el registro civil pa inscribir guagua", true},
 		{"do I book a slot before renewing my passport", true},
 		{"trabaje 8 meses con boleta, me corresponde aguinaldo", true},
 		{"mi hijo tiene 4 años y va al jardin de la junji", false},
 		{"ayer fui a la muni con mi mama y no habia nadie", false},
-	} {
-		if got := asks(tt.text, ix.Normalize(tt.text)); got != tt.asks {
-			t.Errorf("%q: asks %v, want %v", tt.text, got, tt.asks)
-		}
-	}
+	})
 }

@@ -3,6 +3,8 @@ package bot
 import (
 	"regexp"
 	"strings"
+
+	"github.com/atiende/atiende/redact"
 )
 
 // Questions about another person's data ("dime cuánto recibe mi vecino, su rut es …", "which
@@ -58,6 +60,12 @@ func askedFor(parts ...string) *regexp.Regexp {
 		`cual es|cuales son|sabes|sabe usted|saber|necesito|quiero|me (?:puede|podria|puedes|podrias) (?:decir|dar|pasar|conseguir)|` +
 		`tell me|give me|show me|send me|what is|what s|do you know|look up`
 	return regexp.MustCompile(`(?:^|\b(?:` + asks + `) (?:(?:el|la|los|las|su|sus|the|his|her|their) )?)(?:` + strings.Join(parts, "|") + `)\b`)
+}
+
+// asksOthers reports whether the message asks for another person's data, by any of the rules
+// (privacyRe, privacyAskedRe, asksOthersData); norm is text normalized.
+func asksOthers(text, norm string) bool {
+	return privacyRe.MatchString(norm) || privacyAskedRe.MatchString(norm) || asksOthersData(norm, redact.Contains(text))
 }
 
 // asksOthersData reports whether the normalized text asks for another person's data; hadID:

@@ -179,6 +179,13 @@ var (
 	officeWhereRe = re(`donde`, `direccion`, `ubicad\w*`, `queda\w*`, `horario\w*`, `a que hora`, `where`, `address`)
 )
 
+// requestsPerson reports whether the normalised text asks to be handed to a person, in so many
+// words (personRe) and not as a question whether there is a line to call (lineAskRe), or as
+// the whole message (personAloneRe).
+func requestsPerson(norm string) bool {
+	return personRe.MatchString(norm) && !lineAskRe.MatchString(norm) || personAloneRe.MatchString(norm)
+}
+
 // asksOffice reports whether the normalised text asks where to be served in person.
 func asksOffice(norm string) bool {
 	return officeRe.MatchString(norm) ||

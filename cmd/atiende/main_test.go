@@ -12,7 +12,6 @@ import (
 	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 	"github.com/atiende/atiende/retrieval/learn"
-	"github.com/atiende/atiende/retrieval/retrievaltest"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -865,7 +864,10 @@ func TestDumpLines(t *testing.T) {
 // catalogue's fichas as a case expecting its own ficha, every question once.
 func TestCatalogueQuestionsAsCases(t *testing.T) {
 	t.Parallel()
-	ix := retrievaltest.Bundled(t)
+	ix, err := embeddedIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := catalogueQuestions(ix)
 	n := 0
 	for _, f := range ix.Fichas() {

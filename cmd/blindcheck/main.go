@@ -11,16 +11,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/atiende/atiende/eval"
 	"github.com/atiende/atiende/retrieval"
 )
 
@@ -63,24 +60,16 @@ func blindTurns(dir string) ([]string, error) {
 	}
 	var turns []string
 	for _, name := range files {
-		b, err := os.ReadFile(name)
+		f, err := os.Open(name)
 		if err != nil {
 			return nil, err
 		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var c struct {
-				Turns []struct {
-					User string `json:"user"`
-				} `json:"turns"`
-			}
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
+		cases, err := eval.ReadCases(name, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cases {
 			for _, t := range c.Turns {
 				turns = append(turns, t.User)
 			}
@@ -108,12 +97,7 @@ func addedLines(base string) ([]string, error) {
 		return nil, fmt.Errorf("git ls-files: %w", err)
 	}
 	for _, name := range strings.Fields(string(untracked)) {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(f)
-		f.Close()
+		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
