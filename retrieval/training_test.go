@@ -197,3 +197,34 @@ func TestFichasOnlyDataLeavesTheEmergencyModels(t *testing.T) {
 		t.Errorf("questions of an ordinary file did not reach the emergency models' data (%d examples, %d before)", len(plain.Emergency), len(before.Emergency))
 	}
 }
+
+// TestFoldsCutTheTextsOnce: every text falls in exactly one fold, fold 0 is the fifth the
+// bundled ranker learns from (HeldOut), and the folds are of about the same size, so that
+// each is a held-out measure of its own (atiende train --dev --fold).
+func TestFoldsCutTheTextsOnce(t *testing.T) {
+	data, err := retrieval.TrainingData(catalogue.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := make([]int, retrieval.Folds)
+	for _, ex := range data.Fichas {
+		in := 0
+		for n := range retrieval.Folds {
+			if retrieval.InFold(ex.Text, n) {
+				in++
+				sizes[n]++
+			}
+		}
+		if in != 1 {
+			t.Fatalf("%q is in %d folds", ex.Text, in)
+		}
+		if retrieval.HeldOut(ex.Text) != retrieval.InFold(ex.Text, 0) {
+			t.Fatalf("%q: HeldOut is not fold 0", ex.Text)
+		}
+	}
+	for n, s := range sizes {
+		if share := float64(s) / float64(len(data.Fichas)); share < 0.18 || share > 0.22 {
+			t.Errorf("fold %d holds %.3f of the texts, not about a fifth", n, share)
+		}
+	}
+}

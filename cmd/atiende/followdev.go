@@ -28,7 +28,7 @@ type followPair struct {
 // spread over the fichas by a fixed stride, so the pairs are the same from run to run.
 // A third set asks after a held-out question about another ficha by one of its keywords
 // alone ("y pasaporte?"): a switch in the fewest words.
-func followUpPairs(fsys iofs.FS, ix *retrieval.Index, questions []eval.Case) (stay, move, named []followPair, err error) {
+func followUpPairs(fsys iofs.FS, ix *retrieval.Index, questions []eval.Case, heldOut func(string) bool) (stay, move, named []followPair, err error) {
 	data, err := iofs.ReadFile(fsys, "followups.tsv")
 	if err != nil {
 		return nil, nil, nil, err
@@ -45,7 +45,7 @@ func followUpPairs(fsys iofs.FS, ix *retrieval.Index, questions []eval.Case) (st
 	n := 0
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || !retrieval.HeldOut(line) {
+		if line == "" || strings.HasPrefix(line, "#") || !heldOut(line) {
 			continue
 		}
 		q := qs[(n*7919)%len(qs)]

@@ -755,6 +755,13 @@ func TestTrainSettingsOnlyWithDev(t *testing.T) {
 	if out, err := runCmd(t, nil, "train", "--catalogue", t.TempDir(), "--dump", filepath.Join(t.TempDir(), "d.tsv")); err == nil || !strings.Contains(err.Error(), "--dump") {
 		t.Errorf("train --dump without --dev: %v\n%s", err, out)
 	}
+	// A fold other than the ranker's is for --dev only, and there are five.
+	if out, err := runCmd(t, nil, "train", "--catalogue", t.TempDir(), "--fold", "2"); err == nil || !strings.Contains(err.Error(), "--fold") {
+		t.Errorf("train --fold 2 without --dev: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, nil, "train", "--dev", "--catalogue", t.TempDir(), "--fold", "5"); err == nil || !strings.Contains(err.Error(), "0 to 4") {
+		t.Errorf("train --dev --fold 5: %v\n%s", err, out)
+	}
 }
 
 // TestTrainCachedReadsBack: a model trained for the held-out fifth is the model as read back

@@ -38,6 +38,7 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&ecfg.Members, "emergency-members", ecfg.Members, "with --dev: how many emergency models to train and average")
 	fs.Float64Var(&fcfg.Dropout, "dropout", fcfg.Dropout, "with --dev: the chance that the fichas model leaves out each feature of an example in one pass")
 	fs.Float64Var(&ecfg.Dropout, "emergency-dropout", ecfg.Dropout, "with --dev: the same for the emergency model")
+	fold := fs.Int("fold", 0, "with --dev: which fifth of the texts to hold out (0 to 4; retrieval.InFold): each is a measure on other texts, to see whether a change holds beyond one fifth")
 	seed := fs.Uint64("seed", fcfg.Seed, "with --dev: the fichas and emergency models' seed (an ensemble's members take the next ones: 1 and 4 share none), to see how far one training run's chance moves the figures")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -46,11 +47,14 @@ func cmdTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fcfg.Seed, ecfg.Seed = *seed, *seed
 	}
 	fsys := os.DirFS(*dir)
-	if *dev {
-		return trainDev(ctx, fsys, fcfg, ecfg, *cache, *dump, *asJSON, stdout)
+	if *fold < 0 || *fold >= retrieval.Folds {
+		return fmt.Errorf("train: --fold %d: a fold is 0 to %d", *fold, retrieval.Folds-1)
 	}
-	if *dump != "" {
-		return errors.New("train: --dump writes the held-out turns of --dev")
+	if *dev {
+		return trainDev(ctx, fsys, fcfg, ecfg, *fold, *cache, *dump, *asJSON, stdout)
+	}
+	if *dump != "" || *fold != 0 {
+		return errors.New("train: --dump and --fold are for --dev (the ranker of the bundled models learns from fold 0)")
 	}
 	if fcfg != learn.DefaultConfig || ecfg != learn.EmergencyConfig {
 		return errors.New("train: --dim, --epochs, --lr, --dropout, --seed and the --emergency-* settings only try settings with --dev; the bundled models use learn.DefaultConfig and learn.EmergencyConfig")
@@ -128,8 +132,8 @@ func writeModel(dir, name string, m io.WriterTo) (string, int, error) {
 	return path, buf.Len(), os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// heldOutSetup is the engine as trained without the held-out fifth of the data
-// (retrieval.HeldOut): the fichas and emergency models trained on the rest, the lexical
+// heldOutSetup is the engine as trained without the held-out fifth of the data (a fold of
+// retrieval.InFold; fold 0 is retrieval.HeldOut): the fichas and emergency models trained on the rest, the lexical
 // index without the held-out questions (Index.With adds the models), and the held-out texts
 // as cases with what each expects — held-out questions as first turns (their ficha
 // expected), bank lines as emergencies or, for "none", look-alikes, off-topic and person
@@ -141,10 +145,12 @@ type heldOutSetup struct {
 	ix                *retrieval.Index
 	det               *retrieval.Detector
 	cases             []eval.Case
+	heldOut           func(string) bool // the fold held out
 }
 
-func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*heldOutSetup, error) {
-	t, err := retrieval.TrainingData(fsys, retrieval.HeldOut)
+func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, fold int, cache string) (*heldOutSetup, error) {
+	heldOut := func(text string) bool { return retrieval.InFold(text, fold) }
+	t, err := retrieval.TrainingData(fsys, heldOut)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +176,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	for _, f := range full.Fichas() {
 		var kept []string
 		for _, q := range f.Questions {
-			if retrieval.HeldOut(q) {
+			if heldOut(q) {
 				cases = append(cases, eval.Case{ID: "q-" + f.Slug, Tags: []string{"dev-question"},
 					Turns: []eval.Turn{{User: q, Expect: eval.Expect{Fichas: []string{f.Slug}}}}})
 			} else {
@@ -188,7 +194,7 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	for _, o := range off {
-		if retrieval.HeldOut(o) {
+		if heldOut(o) {
 			cases = append(cases, eval.Case{ID: "offtopic", Tags: []string{"dev-offtopic"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionGreet, bot.ActionGoodbye, bot.ActionOutOfScope, bot.ActionHandoff, bot.ActionOptout}}}}})
 		}
@@ -198,13 +204,13 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 		return nil, err
 	}
 	for _, o := range strings.Split(string(person), "\n") {
-		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && retrieval.HeldOut(o) {
+		if o = strings.TrimSpace(o); o != "" && !strings.HasPrefix(o, "#") && heldOut(o) {
 			cases = append(cases, eval.Case{ID: "person", Tags: []string{"dev-person"},
 				Turns: []eval.Turn{{User: o, Expect: eval.Expect{Action: eval.Strings{bot.ActionHandoff}}}}})
 		}
 	}
 	for _, b := range bank {
-		if !retrieval.HeldOut(b.Text) {
+		if !heldOut(b.Text) {
 			continue
 		}
 		c := eval.Case{ID: "bank-" + b.Label, Tags: []string{"dev-bank-" + b.Label}, Turns: []eval.Turn{{User: b.Text}}}
@@ -219,19 +225,19 @@ func newHeldOutSetup(fsys iofs.FS, fcfg, ecfg learn.Config, cache string) (*held
 	if err != nil {
 		return nil, err
 	}
-	lines, err := retrieval.NeighbourExamples(fsys, retrieval.HeldOut)
+	lines, err := retrieval.NeighbourExamples(fsys, heldOut)
 	if err != nil {
 		return nil, err
 	}
 	return &heldOutSetup{fichas: fm, emergency: em, followUp: lins[retrieval.FollowUpModel], scope: lins[retrieval.ScopeModel], wants: lins[retrieval.PersonModel], ix: retrieval.NewIndex(full.Fichas(), full.Glossary()),
-		det: &retrieval.Detector{Model: em, Danger: lins[retrieval.DangerModel], Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases}, nil
+		det: &retrieval.Detector{Model: em, Danger: lins[retrieval.DangerModel], Concepts: concepts, Near: retrieval.NewNeighbours(lines)}, cases: cases, heldOut: heldOut}, nil
 }
 
 // trainDev measures what the models learn on texts they did not see (heldOutSetup): the
 // lexical index alone, the model alone, the two fused, and the ranker on top, which learns
 // from one half of the held-out questions and is measured on the other.
-func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache, dump string, asJSON bool, stdout io.Writer) error {
-	h, err := newHeldOutSetup(fsys, fcfg, ecfg, cache)
+func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, fold int, cache, dump string, asJSON bool, stdout io.Writer) error {
+	h, err := newHeldOutSetup(fsys, fcfg, ecfg, fold, cache)
 	if err != nil {
 		return err
 	}
@@ -269,7 +275,7 @@ func trainDev(ctx context.Context, fsys iofs.FS, fcfg, ecfg learn.Config, cache,
 		lexical.ByTag["dev-question"].HitAt1Value(), alone/n, fused.ByTag["dev-question"].HitAt1Value(), rep.ByTag["dev-question"].HitAt1Value())
 	fmt.Fprintf(stdout, "all held-out turns, fused → ranked: hit@3 %.3f → %.3f, action %.3f → %.3f, in scope → out %.3f → %.3f\n",
 		fused.HitAt3, rep.HitAt3, fused.ActionAccuracy, rep.ActionAccuracy, fused.InScopeOutOfScope, rep.InScopeOutOfScope)
-	stay, move, named, err := followUpPairs(fsys, ix, cases)
+	stay, move, named, err := followUpPairs(fsys, ix, cases, h.heldOut)
 	if err != nil {
 		return err
 	}
@@ -333,7 +339,7 @@ func writeDump(ctx context.Context, path string, ix *retrieval.Index, e *bot.Eng
 // trainRanker trains the ranker on the held-out questions as the models trained without them
 // read them, and writes it into dir.
 func trainRanker(ctx context.Context, fsys iofs.FS, dir, cache string, stdout io.Writer) error {
-	h, err := newHeldOutSetup(fsys, learn.DefaultConfig, learn.EmergencyConfig, cache)
+	h, err := newHeldOutSetup(fsys, learn.DefaultConfig, learn.EmergencyConfig, 0, cache)
 	if err != nil {
 		return err
 	}
