@@ -160,6 +160,9 @@ type Reply struct {
 	// coverage: of an answer, the share of the message's meaning its ficha matches
 	// (retrieval.Result.Coverage); 1 when the ficha was not among the results (a follow-up).
 	coverage float64
+	// prob: of an answer, the fichas model's probability of its ficha (retrieval.Result.Prob);
+	// 1 when the ficha was not among the results (a follow-up).
+	prob float64
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
@@ -409,9 +412,16 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// *4141's, the 1455's, the 149's): a message the engine reads for sure as about that line
 	// is about the emergency it serves, and any danger the models read in it keeps the lines
 	// on top (held-out fifth: 2 more emergencies with their lines a seed, for 2 or 3
-	// look-alikes; docs/eval.md, twenty-third session).
+	// look-alikes; docs/eval.md, twenty-third session). Nor an answer the fichas model gives
+	// no real chance (probOutside), found from the words alone: the engine does not
+	// understand that message, so it cannot vouch that it is an ordinary question (a rope
+	// made ready, told beside a question on the survivor's pension, was answered from the
+	// words "pensión" and "hijos"), and a faint danger reading keeps the lines (five held-out
+	// folds: 6 more emergencies of 4,782 for 16 look-alikes of 3,832; docs/eval.md,
+	// thirtieth session).
 	evident := tc.evident
-	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && (asks(text, norm) || r.coverage >= minCoverage)
+	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && r.prob >= probOutside &&
+		(asks(text, norm) || r.coverage >= minCoverage)
 	if len(kinds) > 0 && !evident && (plain || plainRequest(norm)) {
 		kinds = nil
 	}
@@ -1254,10 +1264,10 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 		}
 	}
 	score := 0.0
-	r.coverage = 1
+	r.coverage, r.prob = 1, 1
 	for _, x := range res {
 		if x.Ficha.Slug == slug {
-			score, r.coverage = x.Score, x.Coverage
+			score, r.coverage, r.prob = x.Score, x.Coverage, x.Prob
 		}
 	}
 	r.Fichas = append(r.Fichas, hit(f, score))

@@ -1141,6 +1141,49 @@ func TestLineFichaKeepsFaintLines(t *testing.T) {
 	})
 }
 
+// noChance is the bundled index with the fichas model giving every ficha no real chance, as
+// it does a message in words it never learned: what it finds, it finds from the words alone.
+type noChance struct{ *retrieval.Index }
+
+func (n noChance) Find(ctx context.Context, q retrieval.Query, k int) retrieval.Found {
+	f := n.Index.Find(ctx, q, k)
+	for i := range f.Results {
+		f.Results[i].Prob = 0
+	}
+	return f
+}
+
+// TestAnswerWithoutChanceKeepsFaintLines: a question answered plainly from a ficha keeps a
+// faint reading's lines when the fichas model gives that ficha no real chance (under 0.05):
+// the engine found it from a word or two and cannot vouch that the message is an ordinary
+// question.
+func TestAnswerWithoutChanceKeepsFaintLines(t *testing.T) {
+	text, ficha := "cuanto cuesta el pasaporte", "pasaporte"
+	checkFaintLines(t, bot.EmergencyDanger, []faintCase{{text, ficha, false}})
+	ix := bundled(t)
+	net, err := sharedNetwork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := say(t, bot.New(noChance{ix}, net), bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || r.Ficha != ficha || len(r.Options) > 0 {
+		t.Fatalf("%q without the model's chance is %s %s with %d options, not a plain answer: pick another text for this test", text, r.Action, r.Ficha, len(r.Options))
+	}
+	norm := ix.Normalize(text)
+	same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
+	ex := []learn.Example{{Text: norm, Label: bot.EmergencyDanger}, {Text: "el horario de atencion", Label: retrieval.NoEmergency}}
+	for range 9 {
+		ex = append(ex, same)
+	}
+	m, faint := readings(t, ex)
+	if p := faint.P(norm); p < 0.05 || p >= 0.2 {
+		t.Fatalf("the faint reading gives %.2f, not between 0.05 and 0.2", p)
+	}
+	e := bot.New(noChance{ix}, net, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
+	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || r.Ficha != ficha || !slices.Contains(r.Emergency, bot.EmergencyDanger) {
+		t.Errorf("%q answered without the model's chance, faint reading: %s %s, lines %v\n%s", text, r.Action, r.Ficha, r.Emergency, r.Text)
+	}
+}
+
 // TestTellingMessageKeepsFaintLines: a plain answer drops a faint reading's lines only for a
 // message that asks something or is mostly its ficha's words; one that tells what happened,
 // answered from a few of its words, keeps them on top of the answer.
