@@ -239,8 +239,19 @@ func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	// one is given; Sofía then closes it, or sends it back to the queue (button).
 	take := func(draft, button string, note ...string) {
 		t.Helper()
-		if err := chromedp.Do(agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(`//button[text()="Tomar"]`),
-			chromedp.Click(`//button[text()="Tomar"]`), chromedp.WaitVisible("#text"), chromedp.SendKeys("#text", draft)); err != nil {
+		// The queue is drawn again when the live updates bring the conversation just asked:
+		// a «Tomar» found before that is gone when clicked ("Could not find node"), and the
+		// page is opened again.
+		var err error
+		waitFor(t, func() bool {
+			err = chromedp.Do(agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(`//button[text()="Tomar"]`),
+				chromedp.Click(`//button[text()="Tomar"]`))
+			return err == nil || !strings.Contains(err.Error(), "Could not find node")
+		}, s.logs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(agent, chromedp.WaitVisible("#text"), chromedp.SendKeys("#text", draft)); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range note {
