@@ -1141,6 +1141,43 @@ func TestLineFichaKeepsFaintLines(t *testing.T) {
 	})
 }
 
+// TestCommonWordsAreRead: a message of common words alone (no content word the models know,
+// but word pairs they learned) is read by both learned readings, and gets the lines when both
+// see an emergency as more likely than not; one reading alone, or a short text, is not enough.
+func TestCommonWordsAreRead(t *testing.T) {
+	ix := bundled(t)
+	text := "no quiero estar mas aca"
+	norm := ix.Normalize(text)
+	m, worried := readings(t, []learn.Example{{Text: norm, Label: bot.EmergencySuicide}, {Text: "el horario de atencion", Label: retrieval.NoEmergency}})
+	e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
+	if d := e.ReadDanger(text); d.Known != 0 || d.P < 0.5 || d.PF < 0.5 {
+		t.Fatalf("the readings are not what the test needs: %+v", d)
+	}
+	if r := say(t, e, bot.ChannelWeb, text)[0]; !slices.Contains(r.Emergency, bot.EmergencySuicide) {
+		t.Errorf("both readings worried: %s %v\n%s", r.Action, r.Emergency, r.Text)
+	}
+	_, calm := calmReadings(t, norm)
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: calm}))
+	if r := say(t, e, bot.ChannelWeb, text)[0]; len(r.Emergency) > 0 {
+		t.Errorf("the emergency model alone: %s %v", r.Action, r.Emergency)
+	}
+	// Two words: too short to be read without a word the models know.
+	short := "no aca"
+	m, worried = readings(t, []learn.Example{{Text: ix.Normalize(short), Label: bot.EmergencySuicide}, {Text: "el horario de atencion", Label: retrieval.NoEmergency}})
+	e = engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: worried}))
+	if r := say(t, e, bot.ChannelWeb, short)[0]; len(r.Emergency) > 0 {
+		t.Errorf("%q: %s %v", short, r.Action, r.Emergency)
+	}
+	// The bundled models, as shipped.
+	e = engine(t)
+	if r := say(t, e, bot.ChannelWeb, text)[0]; !slices.Contains(r.Emergency, bot.EmergencySuicide) {
+		t.Errorf("bundled models, %q: %s %v", text, r.Action, r.Emergency)
+	}
+	if r := say(t, e, bot.ChannelWeb, "no se nada de eso")[0]; len(r.Emergency) > 0 {
+		t.Errorf("bundled models, common words of no danger: %s %v", r.Action, r.Emergency)
+	}
+}
+
 // noChance is the bundled index with the fichas model giving every ficha no real chance, as
 // it does a message in words it never learned: what it finds, it finds from the words alone.
 type noChance struct{ *retrieval.Index }
