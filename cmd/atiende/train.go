@@ -133,11 +133,11 @@ func writeModel(dir, name string, m io.WriterTo) (string, int, error) {
 }
 
 // heldOutSetup is the engine as trained without the held-out fifth of the data (a fold of
-// retrieval.InFold; fold 0 is retrieval.HeldOut): the fichas and emergency models trained on the rest, the lexical
-// index without the held-out questions (Index.With adds the models), and the held-out texts
-// as cases with what each expects — held-out questions as first turns (their ficha
-// expected), bank lines as emergencies or, for "none", look-alikes, off-topic and person
-// messages as such.
+// retrieval.InFold; fold 0 is retrieval.HeldOut): the fichas and emergency models trained on
+// the rest, the lexical index without the held-out questions (Index.With adds the models),
+// and the held-out texts as cases with what each expects — held-out questions as first turns
+// (their ficha expected), bank lines as emergencies or, for "none", look-alikes, off-topic and
+// person messages as such.
 type heldOutSetup struct {
 	fichas, emergency *learn.Model
 	followUp, scope   *learn.Linear
