@@ -248,9 +248,7 @@ func composeList(opts []Option, intro, how phrase, english bool) string {
 // mobile offices of its region, within the channel's budget (at least one office).
 func (e *Engine) officeReply(p retrieval.Place, channel string, english bool) Reply {
 	near := e.offices.Nearest(p, 3)
-	// prob 1: a question about the offices of a place the engine located is understood, not
-	// found from a word it shares with a ficha (the plain answer of Engine.turn).
-	r := Reply{Action: ActionAnswer, Aspect: retrieval.AspectComo, English: english, Fichas: []Hit{}, prob: 1}
+	r := Reply{Action: ActionAnswer, Aspect: retrieval.AspectComo, English: english, Fichas: []Hit{}}
 	var b strings.Builder
 	if len(near) == 0 {
 		if english {

@@ -72,18 +72,18 @@ var bundledDanger = sync.OnceValue(func() *retrieval.Detector {
 // urgency orders the kinds as the reply gives their lines.
 var urgency = []string{EmergencySuicide, EmergencyWomen, EmergencyFamily, EmergencyDanger, EmergencyMedical}
 
-// emergency returns the kinds of emergency the normalised text may speak of, whether the
-// engine is sure, p (the danger model's probability; 1 for a pattern's match) and pf (the
-// emergency model's). The patterns of detectEmergency are sure unless both learned readings
-// call the message ordinary (dangerVeto); of a text with no word the models know, or with one
-// and a pattern's match, the patterns alone decide. Either reading is sure from dangerSure
-// (of dangerSureWords known words), both together from dangerAgree; the danger model's p is
-// unsure from dangerUnsure. followUp says the text opens as a follow-up in a conversation
-// about a ficha.
 // killFigureRe: the threat to kill the patterns read (violentRe, dangerRe), which citizens also
 // say of a boss, a mother or a bill.
 var killFigureRe = re(`me (?:quiere|quieren|va a|van a) matar`)
 
+// emergency returns the kinds of emergency the normalised text may speak of, whether the
+// engine is sure, p (the danger model's probability; 1 for a pattern's match) and pf (the
+// emergency model's). The patterns of detectEmergency are sure unless both learned readings
+// call the message ordinary (dangerVeto); of a short text with no word the models know, or
+// with one and a pattern's match, the patterns alone decide. Either reading is sure from dangerSure
+// (of dangerSureWords known words), both together from dangerAgree; the danger model's p is
+// unsure from dangerUnsure; of a text of common words alone (commonWords), both from
+// dangerEven. followUp says the text opens as a follow-up in a conversation about a ficha.
 func (e *Engine) emergency(norm string, followUp bool) (kinds []string, sure bool, p, pf float64) {
 	pattern := detectEmergency(norm)
 	byPattern := func() ([]string, bool, float64, float64) {

@@ -160,9 +160,9 @@ type Reply struct {
 	// coverage: of an answer, the share of the message's meaning its ficha matches
 	// (retrieval.Result.Coverage); 1 when the ficha was not among the results (a follow-up).
 	coverage float64
-	// prob: of an answer, the fichas model's probability of its ficha (retrieval.Result.Prob);
-	// 1 when the ficha was not among the results (a follow-up).
-	prob float64
+	// guessed: of an answer, its ficha was found from the words alone: among the results, the
+	// fichas model gave it no real chance (probOutside). False for a follow-up or the offices.
+	guessed bool
 }
 
 // MaxText is the longest text, in characters, a turn accepts.
@@ -420,7 +420,7 @@ func (e *Engine) turn(ctx context.Context, st State, text, channel string) (Repl
 	// folds: 6 more emergencies of 4,782 for 16 look-alikes of 3,832; docs/eval.md,
 	// thirtieth session).
 	evident := tc.evident
-	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && r.prob >= probOutside &&
+	plain := r.Action == ActionAnswer && len(r.Options) == 0 && !isLineFicha(r.Ficha) && !r.guessed &&
 		(asks(text, norm) || r.coverage >= minCoverage)
 	if len(kinds) > 0 && !evident && (plain || plainRequest(norm)) {
 		kinds = nil
@@ -1264,10 +1264,10 @@ func (e *Engine) answer(tc turnCtx, st State, slug, aspect, channel string, engl
 		}
 	}
 	score := 0.0
-	r.coverage, r.prob = 1, 1
+	r.coverage = 1
 	for _, x := range res {
 		if x.Ficha.Slug == slug {
-			score, r.coverage, r.prob = x.Score, x.Coverage, x.Prob
+			score, r.coverage, r.guessed = x.Score, x.Coverage, x.Prob < probOutside
 		}
 	}
 	r.Fichas = append(r.Fichas, hit(f, score))

@@ -1107,10 +1107,20 @@ type faintCase struct {
 // stays and has the lines or not, as the case says.
 func checkFaintLines(t *testing.T, kind string, cases []faintCase) {
 	t.Helper()
-	ix := bundled(t)
+	checkFaintLinesOver(t, bundled(t), kind, cases)
+}
+
+// checkFaintLinesOver is checkFaintLines with the engine over the retriever ret.
+func checkFaintLinesOver(t *testing.T, ret bot.Retriever, kind string, cases []faintCase) {
+	t.Helper()
+	net, err := sharedNetwork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := func(opts ...bot.EngineOption) *bot.Engine { return bot.New(ret, net, opts...) }
 	for _, c := range cases {
-		norm := ix.Normalize(c.text)
-		if r := say(t, engine(t), bot.ChannelWeb, c.text)[0]; r.Action != bot.ActionAnswer || r.Ficha != c.ficha || len(r.Options) > 0 || len(r.Emergency) > 0 {
+		norm := ret.Normalize(c.text)
+		if r := say(t, over(), bot.ChannelWeb, c.text)[0]; r.Action != bot.ActionAnswer || r.Ficha != c.ficha || len(r.Options) > 0 || len(r.Emergency) > 0 {
 			t.Fatalf("%q is now %s %s with %d options and lines %v, not a plain answer from %s: pick another text for this test", c.text, r.Action, r.Ficha, len(r.Options), r.Emergency, c.ficha)
 		}
 		same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
@@ -1122,7 +1132,7 @@ func checkFaintLines(t *testing.T, kind string, cases []faintCase) {
 		if p := faint.P(norm); p < 0.05 || p >= 0.2 {
 			t.Fatalf("%q: the faint reading gives %.2f, not between 0.05 and 0.2", c.text, p)
 		}
-		e := engine(t, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
+		e := over(bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
 		r := say(t, e, bot.ChannelWeb, c.text)[0]
 		if got := slices.Contains(r.Emergency, kind); got != c.lines || r.Action != bot.ActionAnswer || r.Ficha != c.ficha {
 			t.Errorf("%q, faint reading: %s %s, lines %v (want lines: %v)\n%s", c.text, r.Action, r.Ficha, r.Emergency, c.lines, r.Text)
@@ -1198,28 +1208,7 @@ func TestAnswerWithoutChanceKeepsFaintLines(t *testing.T) {
 	text, ficha := "cuanto cuesta el pasaporte", "pasaporte"
 	// The offices of a place the engine located are an answer it understands too.
 	checkFaintLines(t, bot.EmergencyDanger, []faintCase{{text, ficha, false}, {"donde queda chileatiende en valdivia", "chileatiende-oficinas", false}})
-	ix := bundled(t)
-	net, err := sharedNetwork()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := say(t, bot.New(noChance{ix}, net), bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || r.Ficha != ficha || len(r.Options) > 0 {
-		t.Fatalf("%q without the model's chance is %s %s with %d options, not a plain answer: pick another text for this test", text, r.Action, r.Ficha, len(r.Options))
-	}
-	norm := ix.Normalize(text)
-	same := learn.Example{Text: norm, Label: retrieval.NoEmergency}
-	ex := []learn.Example{{Text: norm, Label: bot.EmergencyDanger}, {Text: "el horario de atencion", Label: retrieval.NoEmergency}}
-	for range 9 {
-		ex = append(ex, same)
-	}
-	m, faint := readings(t, ex)
-	if p := faint.P(norm); p < 0.05 || p >= 0.2 {
-		t.Fatalf("the faint reading gives %.2f, not between 0.05 and 0.2", p)
-	}
-	e := bot.New(noChance{ix}, net, bot.WithEmergencyModel(&retrieval.Detector{Model: m, Danger: faint}))
-	if r := say(t, e, bot.ChannelWeb, text)[0]; r.Action != bot.ActionAnswer || r.Ficha != ficha || !slices.Contains(r.Emergency, bot.EmergencyDanger) {
-		t.Errorf("%q answered without the model's chance, faint reading: %s %s, lines %v\n%s", text, r.Action, r.Ficha, r.Emergency, r.Text)
-	}
+	checkFaintLinesOver(t, noChance{bundled(t)}, bot.EmergencyDanger, []faintCase{{text, ficha, true}})
 }
 
 // TestTellingMessageKeepsFaintLines: a plain answer drops a faint reading's lines only for a
