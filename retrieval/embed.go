@@ -185,9 +185,7 @@ func (vs *Vectors) lift(ctx context.Context, text string, res []Result, weight f
 			res[i].Score *= 1 + weight*c
 		}
 	}
-	slices.SortStableFunc(res, func(a, b Result) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
-	})
+	slices.SortFunc(res, byScore)
 }
 
 func cos(a, b []float32) float64 {

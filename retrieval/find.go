@@ -123,7 +123,8 @@ func (ix *Index) Find(ctx context.Context, q Query, k int) Found {
 			a.Terms = append(a.Terms, t)
 		}
 	}
-	res := ix.Search(a, 0)
+	// With the model, fuse sorts what the words found (byScore), and Search need not.
+	res := ix.search(a, 0, ix.model == nil)
 	if ix.vectors != nil && len(res) > 1 {
 		ix.vectors.lift(ctx, q.Text, res, ix.vectorWeight)
 	}
@@ -245,6 +246,7 @@ func (ix *Index) fichaVocabulary() map[string]bool {
 // the question's words it knows (Known).
 func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, float64, float64, float64) {
 	if len(labels) == 0 {
+		slices.SortFunc(res, byScore)
 		return res, 0, 0, 1
 	}
 	// The model knows nothing of the words it never saw ("el bono para mascotas"): its
@@ -277,22 +279,35 @@ func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, 
 	for _, r := range res {
 		scale = max(scale, r.Lexical)
 	}
-	seen := make(map[string]bool, len(res))
-	for i := range res {
-		res[i].Prob = p[res[i].Ficha.Slug]
-		res[i].Score += modelWeight * scale * res[i].Prob
-		seen[res[i].Ficha.Slug] = true
-	}
+	// The fichas the model makes candidates of (a few: their probabilities add up to at most
+	// 1), and which of them the words found already: a set of the few rather than of every
+	// result, which at thousands of fichas was a large map a turn.
+	var cands []learn.Label
 	for _, l := range labels {
 		if l.P < modelCandidate {
 			break
 		}
-		if d, ok := ix.bySlug[l.Name]; ok && !seen[l.Name] {
-			res = append(res, Result{Ficha: ix.fichas[d], Prob: l.P, Score: modelWeight * scale * l.P})
+		if _, ok := ix.bySlug[l.Name]; ok {
+			cands = append(cands, l)
 		}
 	}
-	slices.SortStableFunc(res, func(a, b Result) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Ficha.Slug, b.Ficha.Slug))
-	})
+	seen := make([]bool, len(cands))
+	for i := range res {
+		res[i].Prob = p[res[i].Ficha.Slug]
+		res[i].Score += modelWeight * scale * res[i].Prob
+		if res[i].Prob >= modelCandidate {
+			for j, c := range cands {
+				if c.Name == res[i].Ficha.Slug {
+					seen[j] = true
+				}
+			}
+		}
+	}
+	for j, l := range cands {
+		if !seen[j] {
+			res = append(res, Result{Ficha: ix.fichas[ix.bySlug[l.Name]], Prob: l.P, Score: modelWeight * scale * l.P})
+		}
+	}
+	slices.SortFunc(res, byScore)
 	return res, p[OffTopic], p[Person], share
 }

@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -42,6 +43,20 @@ var sectionOfField = [nFields]string{
 	fRequisitos: AspectRequisitos, fMonto: AspectMonto, fComo: AspectComo,
 	fDocumentos: AspectDocumentos, fFechas: AspectFechas, fCosto: AspectCosto,
 }
+
+// sectionSets lists, for each set of section fields a search matched (scratch.sections, one
+// bit a field from fRequisitos), the sections' names in field order: the Results of a search
+// share these read-only slices rather than each building its own.
+var sectionSets = func() (sets [1 << (fQuestions - fRequisitos)][]string) {
+	for mask := range sets {
+		for f := fRequisitos; f < fQuestions; f++ {
+			if mask&(1<<(f-fRequisitos)) != 0 {
+				sets[mask] = append(sets[mask], sectionOfField[f])
+			}
+		}
+	}
+	return sets
+}()
 
 // unknownIDF is how much a word the catalogue does not know weighs in coverage, as a share
 // of the rarest known word's weight: a question full of unknown words is likely off-topic.
@@ -410,7 +425,8 @@ type Result struct {
 	// Coverage is the share of the query's meaning (its word groups, weighted by rarity)
 	// that the ficha matches: 1 when every word the citizen wrote is found in it.
 	Coverage float64
-	// Sections lists the sections where query words were found.
+	// Sections lists the sections where query words were found; shared by the results of
+	// every search (sectionSets): read it, never change it in place.
 	Sections []string
 	// Matched lists the query words found in the ficha.
 	Matched []string
@@ -434,7 +450,21 @@ type Result struct {
 }
 
 // Search ranks the fichas for the analysed query and returns the best k (all when k <= 0).
-func (ix *Index) Search(a Analysis, k int) []Result {
+func (ix *Index) Search(a Analysis, k int) []Result { return ix.search(a, k, true) }
+
+// byScore orders results best first, and those of one score by slug: a total order, so that
+// any sort gives the same one.
+func byScore(a, b Result) int {
+	if a.Score != b.Score {
+		return cmp.Compare(b.Score, a.Score)
+	}
+	return strings.Compare(a.Ficha.Slug, b.Ficha.Slug)
+}
+
+// search is Search; unsorted, it returns every ficha found in no order, for a caller that
+// sorts them again (Find, when the model's probabilities join the scores: at thousands of
+// fichas the sort was a fifth of a turn, done twice).
+func (ix *Index) search(a Analysis, k int, sorted bool) []Result {
 	if len(a.Terms) == 0 {
 		return nil
 	}
@@ -508,6 +538,14 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 		}
 	}
 	out := make([]Result, 0, len(sc.touched))
+	// The words each ficha matched, copied out of the scratch into one backing array: a
+	// search at thousands of fichas touches most of them, and one allocation each was most of
+	// a turn's garbage (docs/performance.md, thirty-first session).
+	n := 0
+	for _, d := range sc.touched {
+		n += len(sc.matched[d])
+	}
+	words0 := make([]string, 0, n)
 	for _, d := range sc.touched {
 		s := sc.score[d]
 		// A word found only deep in a section says less about what the ficha is than one in
@@ -541,26 +579,21 @@ func (ix *Index) Search(a Analysis, k int) []Result {
 			s *= 1 + titleBonus*titleCov
 		}
 		var matched []string
-		if len(sc.matched[d]) > 0 {
-			matched = slices.Clone(sc.matched[d])
+		if m := sc.matched[d]; len(m) > 0 {
+			at := len(words0)
+			words0 = append(words0, m...)
+			matched = words0[at:len(words0):len(words0)] // an append by a caller copies
 		}
-		r := Result{Ficha: ix.fichas[d], Score: s, Lexical: s, Matched: matched, Strong: strong, Named: named, TitleCoverage: titleCov}
+		r := Result{Ficha: ix.fichas[d], Score: s, Lexical: s, Matched: matched, Strong: strong, Named: named, TitleCoverage: titleCov,
+			Sections: sectionSets[sc.sections[d]]}
 		if total > 0 {
 			r.Coverage = cov / total
 		}
-		for f := fRequisitos; f < fQuestions; f++ {
-			if sc.sections[d]&(1<<(f-fRequisitos)) != 0 {
-				r.Sections = append(r.Sections, sectionOfField[f])
-			}
-		}
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].Ficha.Slug < out[j].Ficha.Slug
-	})
+	if sorted || k > 0 {
+		slices.SortFunc(out, byScore)
+	}
 	if k > 0 && len(out) > k {
 		out = out[:k]
 	}

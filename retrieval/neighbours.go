@@ -3,7 +3,6 @@ package retrieval
 import (
 	"math"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/atiende/atiende/retrieval/learn"
@@ -175,21 +174,30 @@ func (nb *Neighbours) Near(text string) (share float64, kind string, top float64
 			score[p.line] += w * p.w
 		}
 	}
+	// The neighboursK nearest, nearest first (ties: the earlier line), kept by insertion as
+	// the touched lines go by: thousands of lines are touched, and sorting them all to keep
+	// seven was a tenth of a turn (docs/performance.md, thirty-first session).
 	type hit struct {
 		line int32
 		s    float32
 	}
-	hits := make([]hit, 0, len(touched))
+	before := func(a, b hit) bool { return a.s > b.s || a.s == b.s && a.line < b.line }
+	var nearest [neighboursK]hit
+	n := 0
 	for _, l := range touched {
-		hits = append(hits, hit{l, score[l]})
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].s != hits[j].s {
-			return hits[i].s > hits[j].s
+		h := hit{l, score[l]}
+		if n == neighboursK && !before(h, nearest[n-1]) {
+			continue
 		}
-		return hits[i].line < hits[j].line
-	})
-	hits = hits[:min(len(hits), neighboursK)]
+		i := min(n, neighboursK-1)
+		for i > 0 && before(h, nearest[i-1]) {
+			nearest[i] = nearest[i-1]
+			i--
+		}
+		nearest[i] = h
+		n = min(n+1, neighboursK)
+	}
+	hits := nearest[:n]
 	if len(hits) == 0 {
 		return 0, "", 0
 	}
