@@ -269,11 +269,15 @@ func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, 
 	// Not so the labels that are no ficha: words the model never saw are no evidence against
 	// a message being about nothing the catalogue holds, or wanting a person.
 	p := make(map[string]float64, 32)
+	byFicha := make(map[*Ficha]float64, 32) // the same by ficha: a pointer hashes faster than a slug, for each of thousands of results
 	for i, l := range labels[:min(len(labels), 32)] {
 		if l.Name != OffTopic && l.Name != Person {
 			labels[i].P *= share
 		}
 		p[l.Name] = labels[i].P
+		if d, ok := ix.bySlug[l.Name]; ok {
+			byFicha[ix.fichas[d]] = labels[i].P
+		}
 	}
 	scale := modelScaleFloor
 	for _, r := range res {
@@ -293,7 +297,7 @@ func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, 
 	}
 	seen := make([]bool, len(cands))
 	for i := range res {
-		res[i].Prob = p[res[i].Ficha.Slug]
+		res[i].Prob = byFicha[res[i].Ficha]
 		res[i].Score += modelWeight * scale * res[i].Prob
 		if res[i].Prob >= modelCandidate {
 			for j, c := range cands {
