@@ -54,6 +54,7 @@ var sectionSets = func() (sets [1 << (fQuestions - fRequisitos)][]string) {
 				sets[mask] = append(sets[mask], sectionOfField[f])
 			}
 		}
+		sets[mask] = slices.Clip(sets[mask]) // a caller's append copies, never writes into the table
 	}
 	return sets
 }()

@@ -99,6 +99,35 @@ func TestFieldWeightsAndSections(t *testing.T) {
 	}
 }
 
+// TestResultsShareNothingAnAppendReaches: a search's results hold their matched words in one
+// backing array and their sections in a shared table (docs/performance.md); a caller that
+// appends to one result's lists must not change another's, nor the next search's.
+func TestResultsShareNothingAnAppendReaches(t *testing.T) {
+	ix := bundled(t)
+	res := ix.Search(ix.Analyze("requisitos bono invierno pension"), 0)
+	if len(res) < 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	before := make([]string, len(res))
+	for i, r := range res {
+		before[i] = fmt.Sprint(r.Matched, r.Sections)
+	}
+	for i := range res {
+		res[i].Matched = append(res[i].Matched, "intruso")
+		res[i].Sections = append(res[i].Sections, "intruso")
+	}
+	for i, r := range res {
+		if got := fmt.Sprint(r.Matched[:len(r.Matched)-1], r.Sections[:len(r.Sections)-1]); got != before[i] {
+			t.Fatalf("%s: %s after the appends, %s before", r.Ficha.Slug, got, before[i])
+		}
+	}
+	for _, r := range ix.Search(ix.Analyze("requisitos bono invierno pension"), 0) {
+		if slices.Contains(r.Matched, "intruso") || slices.Contains(r.Sections, "intruso") {
+			t.Fatalf("%s: a caller's append reached the next search: %v %v", r.Ficha.Slug, r.Matched, r.Sections)
+		}
+	}
+}
+
 func TestLoadReportsFileLineField(t *testing.T) {
 	_, err := retrieval.LoadPath("testdata/bad")
 	var le *retrieval.LoadError
