@@ -28,7 +28,7 @@ func consoleSignIn(t *testing.T, ctx context.Context, base, username, password s
 // assistant answers again.
 func TestHandoffInTheBrowser(t *testing.T) {
 	dataDir := t.TempDir()
-	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	s := startServerIn(t, dataDir, alwaysOpen(t)...)
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "otra-clave-segura\n",
 		"agent", "add", "--username", "camila", "--name", "Camila Soto"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)
@@ -220,7 +220,7 @@ func TestHandoffInTheBrowser(t *testing.T) {
 // conversation's own address.
 func TestReplyKeptWhenTheConversationChanges(t *testing.T) {
 	dataDir := t.TempDir()
-	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	s := startServerIn(t, dataDir, alwaysOpen(t)...)
 	for _, a := range [][]string{{"camila", "Camila Soto", "agent", "otra-clave-segura"}, {"sofia", "Sofía Díaz", "supervisor", "clave-de-supervision"}} {
 		if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, a[3]+"\n",
 			"agent", "add", "--username", a[0], "--name", a[1], "--role", a[2]); err != nil {
@@ -376,7 +376,7 @@ func clickSettled(t *testing.T, ctx context.Context, sel string, logs *syncBuffe
 // CSP) and the unanswered questions are grouped.
 func TestReportsInTheBrowser(t *testing.T) {
 	dataDir := t.TempDir()
-	s := startServerIn(t, dataDir, "ATIENDE_HOURS=1-7 00:00-24:00")
+	s := startServerIn(t, dataDir, alwaysOpen(t)...)
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "clave-de-supervision\n",
 		"agent", "add", "--username", "sofia", "--name", "Sofía Díaz", "--role", "supervisor"); err != nil {
 		t.Fatalf("agent add: %v %s", err, out)

@@ -29,7 +29,7 @@ func TestHandoffLoopOverSMS(t *testing.T) {
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	dataDir := t.TempDir()
-	env := append(twilioEnv(api.URL, dataDir), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00")
+	env := append(append(twilioEnv(api.URL, dataDir), "ATIENDE_TWILIO_SETTLE=0s"), alwaysOpen(t)...)
 	s := startServerIn(t, dataDir, env...)
 	if out, err := runCmdIn(t, map[string]string{"ATIENDE_DATA_DIR": dataDir}, "contrasena-de-prueba\n",
 		"agent", "add", "--username", "maria", "--name", "María Pérez"); err != nil {

@@ -373,6 +373,18 @@ func startServer(t *testing.T, env ...string) *server {
 }
 
 // startServerIn serves in this process with the data directory given.
+// alwaysOpen is the environment of a call center open at every hour of every day, holidays
+// too: the bundled list closes it on Chile's holidays, and a test that queues a handoff for a
+// person failed on one (2026-12-08) though nothing but the date had changed.
+func alwaysOpen(t *testing.T) []string {
+	t.Helper()
+	none, err := filepath.Abs(filepath.Join("testdata", "no-holidays.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"ATIENDE_HOURS=1-7 00:00-24:00", "ATIENDE_HOLIDAYS=" + none}
+}
+
 func startServerIn(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
 	return startServerAt(t, freeAddr(t), dataDir, env...)

@@ -106,7 +106,7 @@ func TestMetricsAfterRealTurns(t *testing.T) {
 	})
 	api := httptest.NewServer(fake)
 	defer api.Close()
-	env := envMap(append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00"))
+	env := envMap(append(append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s"), alwaysOpen(t)...))
 	p := serveInProcess(t, env)
 
 	if code, r := p.ask(t, "cuanto es la pgu"); code != 200 || r["action"] != "answer" {

@@ -30,8 +30,8 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	fake := twiliotest.New(e2eAccount, e2eToken)
 	api := httptest.NewServer(fake)
 	defer api.Close()
-	env := append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "ATIENDE_HOURS=1-7 00:00-24:00", "DATABASE_URL="+dbURL,
-		"ATIENDE_RETRIEVAL=postgres")
+	env := append(append(twilioEnv(api.URL, t.TempDir()), "ATIENDE_TWILIO_SETTLE=0s", "DATABASE_URL="+dbURL,
+		"ATIENDE_RETRIEVAL=postgres"), alwaysOpen(t)...)
 	// The replicas listen on 8081–8083, as an operator would run them, when those ports are
 	// free on this machine; otherwise on any free ports.
 	addrs := []string{"127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083"}
