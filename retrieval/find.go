@@ -268,15 +268,21 @@ func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, 
 	}
 	// Not so the labels that are no ficha: words the model never saw are no evidence against
 	// a message being about nothing the catalogue holds, or wanting a person.
-	p := make(map[string]float64, 32)
-	byFicha := make(map[*Ficha]float64, 32) // the same by ficha: a pointer hashes faster than a slug, for each of thousands of results
+	// The fichas' probabilities are kept by ficha: a pointer hashes faster than a slug, for
+	// each of thousands of results.
+	var offTopic, person float64
+	byFicha := make(map[*Ficha]float64, 32)
 	for i, l := range labels[:min(len(labels), 32)] {
-		if l.Name != OffTopic && l.Name != Person {
+		switch l.Name {
+		case OffTopic:
+			offTopic = l.P
+		case Person:
+			person = l.P
+		default:
 			labels[i].P *= share
-		}
-		p[l.Name] = labels[i].P
-		if d, ok := ix.bySlug[l.Name]; ok {
-			byFicha[ix.fichas[d]] = labels[i].P
+			if d, ok := ix.bySlug[l.Name]; ok {
+				byFicha[ix.fichas[d]] = labels[i].P
+			}
 		}
 	}
 	scale := modelScaleFloor
@@ -313,5 +319,5 @@ func (ix *Index) fuse(mt string, labels []learn.Label, res []Result) ([]Result, 
 		}
 	}
 	slices.SortFunc(res, byScore)
-	return res, p[OffTopic], p[Person], share
+	return res, offTopic, person, share
 }
